@@ -1,0 +1,91 @@
+import { InputError, type InputReader } from '@veloz/shared/inputs';
+import { ParseError, parseDnsLabel } from '@veloz/shared/parse';
+import { readRecords, type RecordSettings } from '@veloz/shared/records';
+import { readTarget, type TargetSettings } from '@veloz/shared/target';
+
+export type Phase = 'canary' | 'promote';
+
+export interface CanarySettings {
+  target: TargetSettings;
+  phase: Phase;
+  version: string;
+  helm: {
+    chart?: string;
+    valuesFiles: string[];
+    set: string[];
+    imageTagKey: string;
+    replicaKey: string;
+    autoscalingKey: string;
+  };
+  canaryReplicas: number;
+  replicas: number;
+  image?: string;
+  container?: string;
+  timeoutMs: number;
+  lockTtlMs: number;
+  records: RecordSettings;
+}
+
+// Helm value paths: dotted keys, optionally indexed (`engine.image.tag`, `containers[0].image`).
+const VALUE_KEY = /^[A-Za-z0-9_-]+(\[\d+\])?(\.[A-Za-z0-9_-]+(\[\d+\])?)*$/;
+// Image tags per the OCI distribution spec.
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export function parseCanaryInputs(reader: InputReader, mask: (secret: string) => void): CanarySettings {
+  const target = readTarget(reader, mask);
+  const phase = reader.choice('phase', ['canary', 'promote'] as const);
+  const version = reader.must('version', (text) => {
+    if (!TAG.test(text))
+      throw new ParseError('an image tag such as 1.1.0 (letters, digits, _ . -, at most 128 characters)');
+    return text;
+  });
+  const chart = reader.optional('chart');
+  const valuesFiles = reader.lines('values-files');
+  const set = reader.lines('set');
+  for (const entry of set) {
+    if (!/^[^=]+=/.test(entry)) throw new InputError('set', set.join('\n'), `key=value lines (bad line '${entry}')`);
+  }
+  const valueKey = (name: string): string =>
+    reader.must(name, (text) => {
+      if (!VALUE_KEY.test(text)) throw new ParseError('a Helm value path such as engine.image.tag');
+      return text;
+    });
+  const imageTagKey = valueKey('image-tag-key');
+  const replicaKey = valueKey('replica-key');
+  const autoscalingKey = valueKey('autoscaling-key');
+  const canaryReplicas = reader.integer('canary-replicas', 1, 1000);
+  const replicas = reader.integer('replicas', 1, 10_000);
+  const image = reader.optional('image');
+  const container = reader.parsed('container', (t) => parseDnsLabel(t));
+  const timeoutMs = reader.duration('timeout');
+  const lockTtlMs = reader.duration('lock-ttl');
+  const records = readRecords(reader);
+
+  if (target.driver === 'helm' && !chart) {
+    throw new InputError('chart', '', 'a Helm chart reference (e.g. ./infra/helm/veloz) because driver is helm');
+  }
+  if (target.driver === 'kubectl' && !image) {
+    throw new InputError('image', '', 'an image repository (e.g. veloz/veloz-engine) because driver is kubectl');
+  }
+  if (image && /[:@]/.test(image.split('/').pop() ?? '')) {
+    throw new InputError('image', image, 'a repository without tag or digest; the tag comes from `version`');
+  }
+  if (timeoutMs <= 0) throw new InputError('timeout', '0', 'a duration above zero, such as 5m');
+  if (lockTtlMs < 10_000) throw new InputError('lock-ttl', reader.text('lock-ttl'), 'a duration of at least 10s');
+  if (phase === 'canary' && canaryReplicas > replicas) {
+    throw new InputError('canary-replicas', String(canaryReplicas), `at most replicas (${replicas})`);
+  }
+  return {
+    target,
+    phase,
+    version,
+    helm: { chart, valuesFiles, set, imageTagKey, replicaKey, autoscalingKey },
+    canaryReplicas,
+    replicas,
+    image,
+    container,
+    timeoutMs,
+    lockTtlMs,
+    records,
+  };
+}

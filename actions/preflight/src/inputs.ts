@@ -1,0 +1,104 @@
+import { InputError, type InputReader } from '@veloz/shared/inputs';
+import { parseInteger, parseIsoTime, type HostPort } from '@veloz/shared/parse';
+import { selectChecks } from '@veloz/shared/selection';
+import { readTarget, type TargetSettings } from '@veloz/shared/target';
+import { parseWindowPolicy, type WindowPolicy } from './window-policy';
+
+/** Runbook §1 order: the summary lists checks in this order. */
+export const PREFLIGHT_CHECKS = [
+  'cluster',
+  'capacity',
+  'release',
+  'rbac',
+  'image',
+  'postgres',
+  'backup',
+  'redis',
+  'window',
+  'snapshot',
+] as const;
+export type PreflightCheckName = (typeof PREFLIGHT_CHECKS)[number];
+
+export interface PreflightSettings {
+  target: TargetSettings;
+  checks: PreflightCheckName[];
+  failOn: 'fail' | 'warn';
+  checkTimeoutMs: number;
+  replicas?: number;
+  image?: { repository: string; version: string; username?: string; password?: string };
+  postgres?: { url: string; minStandbys: number; maxReplicationLagBytes: number; maxWalAgeMs: number };
+  backup: { verifyCommand?: string; path?: string; maxAgeMs: number };
+  redis?: { sentinels: HostPort[]; master: string; password?: string; minReplicas: number };
+  window: { policy: WindowPolicy; overrideReason?: string; evaluateAt?: Date };
+  snapshot: { commands: string[]; timeoutMs: number };
+}
+
+export function parsePreflightInputs(reader: InputReader, mask: (secret: string) => void): PreflightSettings {
+  const target = readTarget(reader, mask);
+  const failOn = reader.choice('fail-on', ['fail', 'warn'] as const);
+  const checkTimeoutMs = reader.duration('check-timeout');
+  const replicas = reader.parsed('replicas', (t) => parseInteger(t, 0, 10_000));
+
+  const imageRepository = reader.optional('image');
+  const version = reader.optional('version');
+  const username = reader.optional('registry-username');
+  const password = reader.optional('registry-password', { secret: true });
+
+  const postgresUrl = reader.optional('postgres-url', { secret: true });
+  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
+    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
+  }
+  const minStandbys = reader.integer('min-standbys', 0, 32);
+  const maxReplicationLagBytes = reader.byteSize('max-replication-lag');
+  const maxWalAgeMs = reader.duration('max-wal-age');
+
+  const backupVerifyCommand = reader.optional('backup-verify-command');
+  const backupPath = reader.optional('backup-path');
+  const maxBackupAgeMs = reader.duration('max-backup-age');
+
+  const sentinels = reader.hostPorts('sentinel-addresses');
+  const master = reader.text('sentinel-master', { required: true });
+  const sentinelPassword = reader.optional('sentinel-password', { secret: true });
+  const minRedisReplicas = reader.integer('min-redis-replicas', 0, 32);
+
+  const policy = parseWindowPolicy(reader);
+  const overrideReason = reader.optional('override-reason');
+  const evaluateAt = reader.parsed('evaluate-at', parseIsoTime);
+
+  const snapshotCommands = reader.lines('snapshot-commands');
+  const snapshotTimeoutMs = reader.duration('snapshot-timeout');
+
+  const checks = selectChecks(reader, PREFLIGHT_CHECKS, (name) => {
+    switch (name) {
+      case 'image':
+        return imageRepository && version ? undefined : 'set `image` and `version`';
+      case 'postgres':
+        return postgresUrl ? undefined : 'set `postgres-url`';
+      case 'backup':
+        return backupVerifyCommand || backupPath ? undefined : 'set `backup-verify-command` or `backup-path`';
+      case 'redis':
+        return sentinels.length > 0 ? undefined : 'set `sentinel-addresses`';
+      case 'snapshot':
+        return snapshotCommands.length > 0 ? undefined : 'set `snapshot-commands`';
+      default:
+        return undefined;
+    }
+  });
+
+  return {
+    target,
+    checks,
+    failOn,
+    checkTimeoutMs,
+    replicas,
+    image: imageRepository && version ? { repository: imageRepository, version, username, password } : undefined,
+    postgres: postgresUrl ? { url: postgresUrl, minStandbys, maxReplicationLagBytes, maxWalAgeMs } : undefined,
+    backup: { verifyCommand: backupVerifyCommand, path: backupPath, maxAgeMs: maxBackupAgeMs },
+    redis:
+      sentinels.length > 0
+        ? { sentinels, master, password: sentinelPassword, minReplicas: minRedisReplicas }
+        : undefined,
+    window: { policy, overrideReason, evaluateAt },
+    snapshot: { commands: snapshotCommands, timeoutMs: snapshotTimeoutMs },
+  };
+}

@@ -1,0 +1,97 @@
+import { InputError, type InputReader } from '@veloz/shared/inputs';
+import { parseInteger, parseIsoTime } from '@veloz/shared/parse';
+import { readRecords, type RecordSettings } from '@veloz/shared/records';
+import { readTarget, type TargetSettings } from '@veloz/shared/target';
+
+export interface RollbackSettings {
+  target: TargetSettings;
+  reason: string;
+  toRevision?: number;
+  timeoutMs: number;
+  verifyUrl?: string;
+  healthPaths: string[];
+  database?: { recoveryTime: Date; restoreCommands: string[]; restoreTimeoutMs: number };
+  postgresUrl?: string;
+  consistencyQuery: string;
+  records: RecordSettings;
+  incident?: string;
+  force: boolean;
+  lockTtlMs: number;
+}
+
+export function parseRollbackInputs(
+  reader: InputReader,
+  mask: (secret: string) => void,
+  now = new Date(),
+): RollbackSettings {
+  const target = readTarget(reader, mask);
+  const reason = reader.text('reason', { required: true });
+  const toRevision = reader.parsed('to-revision', (t) => parseInteger(t, 1));
+  const timeoutMs = reader.duration('timeout');
+  const verifyUrl = reader.url('verify-url')?.toString().replace(/\/$/, '');
+  const healthPaths = reader.list('health-paths');
+  for (const path of healthPaths) {
+    if (!path.startsWith('/'))
+      throw new InputError('health-paths', healthPaths.join(', '), 'paths starting with /, such as /health');
+  }
+  const databaseRestore = reader.choice('database-restore', ['none', 'pitr'] as const);
+  const recoveryTime = reader.parsed('recovery-time', parseIsoTime);
+  const restoreCommands = reader.lines('restore-commands');
+  const restoreTimeoutMs = reader.duration('restore-timeout');
+  const postgresUrl = reader.optional('postgres-url', { secret: true });
+  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
+    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
+  }
+  const consistencyQuery = reader.text('consistency-query', { required: true });
+  const records = readRecords(reader);
+  const incident = reader.optional('incident');
+  const force = reader.boolean('force');
+  const lockTtlMs = reader.duration('lock-ttl');
+
+  if (timeoutMs <= 0) throw new InputError('timeout', reader.text('timeout'), 'a duration above zero, such as 5m');
+  if (lockTtlMs < 10_000) throw new InputError('lock-ttl', reader.text('lock-ttl'), 'a duration of at least 10s');
+  let database: RollbackSettings['database'];
+  if (databaseRestore === 'pitr') {
+    if (!recoveryTime) {
+      throw new InputError(
+        'recovery-time',
+        '',
+        'an ISO-8601 UTC time before the deployment, because database-restore is pitr',
+      );
+    }
+    if (recoveryTime.getTime() >= now.getTime()) {
+      throw new InputError(
+        'recovery-time',
+        reader.text('recovery-time'),
+        `a time in the past (now is ${now.toISOString()})`,
+      );
+    }
+    if (restoreCommands.length === 0) {
+      throw new InputError('restore-commands', '', 'at least one restore command, because database-restore is pitr');
+    }
+    database = { recoveryTime, restoreCommands, restoreTimeoutMs };
+  } else if (recoveryTime || restoreCommands.length > 0) {
+    const input = recoveryTime ? 'recovery-time' : 'restore-commands';
+    throw new InputError(
+      input,
+      reader.text(input),
+      'nothing unless database-restore is pitr (set database-restore: pitr to restore the database)',
+    );
+  }
+
+  return {
+    target,
+    reason,
+    toRevision,
+    timeoutMs,
+    verifyUrl,
+    healthPaths,
+    database,
+    postgresUrl,
+    consistencyQuery,
+    records,
+    incident,
+    force,
+    lockTtlMs,
+  };
+}

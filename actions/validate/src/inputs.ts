@@ -1,0 +1,282 @@
+import { InputError, type InputReader } from '@veloz/shared/inputs';
+import { ParseError, parseDnsSubdomain, parseIsoTime, parseJson, parseUrl } from '@veloz/shared/parse';
+import { selectChecks } from '@veloz/shared/selection';
+import { readTarget, type TargetSettings } from '@veloz/shared/target';
+
+export const VALIDATE_CHECKS = [
+  'health',
+  'smoke',
+  'metrics',
+  'order',
+  'sse',
+  'websocket',
+  'slo',
+  'logs',
+  'consistency',
+] as const;
+export type ValidateCheckName = (typeof VALIDATE_CHECKS)[number];
+
+/** Where the engine is reached: directly, or through the API server's pod or service proxy. */
+export type Endpoint =
+  | { kind: 'url'; url: string }
+  | { kind: 'pod'; pod: string; port: string }
+  | { kind: 'service'; service: string; port: string };
+
+export const COMPARATORS = ['exists', 'number', 'equals', 'not-equals', 'gt', 'gte', 'lt', 'lte', 'contains'] as const;
+export type Comparator = (typeof COMPARATORS)[number];
+
+export interface SmokeAssertion {
+  path: string;
+  field: string;
+  comparator: Comparator;
+  value?: string | number | boolean;
+}
+
+export interface SloSettings {
+  prometheusUrl: string;
+  queries: { errorRate: string; p99: string; cpu: string; memory: string; connections: string };
+  expected: { errorRate: number; p99Ms: number; cpu: number; memory: number };
+  alert: { errorRate: number; p99Ms: number; cpu: number; memory: number; connections: number };
+  nodata: 'warn' | 'fail';
+}
+
+export interface DecisionSettings {
+  consecutiveHealthFailures: number;
+  errorRate: number;
+  errorRateForMs: number;
+  p99Ms: number;
+  p99ForMs: number;
+  p99BreachAction: 'rollback' | 'warn';
+}
+
+export interface ValidateSettings {
+  target: TargetSettings;
+  endpoint: Endpoint;
+  checks: ValidateCheckName[];
+  checkTimeoutMs: number;
+  healthPaths: string[];
+  smoke: SmokeAssertion[];
+  metricsPrefix: string;
+  testToken?: string;
+  order: Record<string, unknown>;
+  sse: { minEvents: number; timeoutMs: number };
+  websocketTimeoutMs: number;
+  slo?: SloSettings;
+  logs: { pattern: string; threshold: number; since?: Date };
+  consistency: { postgresUrl?: string; query?: string; url?: string };
+  durationMs: number;
+  intervalMs: number;
+  decision: DecisionSettings;
+  baseline?: string;
+  baselineGate: boolean;
+  failOnRollback: boolean;
+}
+
+export const DEFAULT_SMOKE: SmokeAssertion[] = [
+  { path: '/api/market', field: 'status', comparator: 'exists' },
+  { path: '/api/orders_state', field: 'count', comparator: 'number' },
+];
+
+export async function parseValidateInputs(
+  reader: InputReader,
+  mask: (secret: string) => void,
+): Promise<ValidateSettings> {
+  const target = readTarget(reader, mask);
+  const url = reader.url('url');
+  const pod = reader.parsed('pod', parseDnsSubdomain);
+  const service = reader.parsed('service', parseDnsSubdomain);
+  const port = reader.must('port', (t) => {
+    if (!/^(\d{1,5}|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.test(t)) throw new ParseError('a port number or port name');
+    return t;
+  });
+  const chosen = (
+    [
+      ['url', url?.toString()],
+      ['pod', pod],
+      ['service', service],
+    ] as const
+  ).filter(([, v]) => v);
+  if (chosen.length === 0) {
+    throw new InputError('url', '', 'one target: set `url`, `pod` (a pod name or `canary`) or `service`');
+  }
+  if (chosen.length > 1) {
+    const [[first], [second, value]] = chosen as unknown as [[string], [string, string]];
+    throw new InputError(
+      second,
+      value,
+      `no second target: \`${first}\` is set too; use exactly one of url, pod or service`,
+    );
+  }
+  const endpoint: Endpoint = url
+    ? { kind: 'url', url: url.toString().replace(/\/$/, '') }
+    : pod
+      ? { kind: 'pod', pod, port }
+      : { kind: 'service', service: service ?? '', port };
+
+  const checkTimeoutMs = reader.duration('check-timeout');
+  const healthPaths = reader.list('health-paths').map((p) => pathOf('health-paths', p));
+  const smokeText = reader.optional('smoke');
+  const smoke = smokeText === undefined ? DEFAULT_SMOKE : await parseSmoke(smokeText);
+  const metricsPrefix = reader.text('metrics-prefix', { required: true });
+  const testToken = reader.optional('test-token', { secret: true });
+  const order = reader.must('order', (t) => {
+    const value = parseJson(t, 'JSON object');
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ParseError('a JSON object');
+    return value as Record<string, unknown>;
+  });
+  const sse = { minEvents: reader.integer('sse-min-events', 1, 10_000), timeoutMs: reader.duration('sse-timeout') };
+  const websocketTimeoutMs = reader.duration('websocket-timeout');
+
+  const prometheusUrl = reader.url('prometheus-url');
+  const queries = {
+    errorRate: reader.text('query-error-rate', { required: true }),
+    p99: reader.text('query-p99', { required: true }),
+    cpu: reader.text('query-cpu', { required: true }),
+    memory: reader.text('query-memory', { required: true }),
+    connections: reader.text('query-connections', { required: true }),
+  };
+  const expected = {
+    errorRate: reader.percentage('expected-error-rate'),
+    p99Ms: reader.duration('expected-p99'),
+    cpu: reader.percentage('expected-cpu'),
+    memory: reader.percentage('expected-memory'),
+  };
+  const alert = {
+    errorRate: reader.percentage('alert-error-rate'),
+    p99Ms: reader.duration('alert-p99'),
+    cpu: reader.percentage('alert-cpu'),
+    memory: reader.percentage('alert-memory'),
+    connections: reader.integer('alert-connections', 0),
+  };
+  const nodata = reader.choice('nodata', ['warn', 'fail'] as const);
+
+  const pattern = reader.must('log-pattern', (t) => {
+    try {
+      new RegExp(t, 'i');
+    } catch (error) {
+      throw new ParseError(`a regular expression (${(error as Error).message})`);
+    }
+    return t;
+  });
+  const logThreshold = reader.integer('log-threshold', 0);
+  const since = reader.parsed('since', parseIsoTime);
+
+  const postgresUrl = reader.optional('postgres-url', { secret: true });
+  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
+    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
+  }
+  const consistencyQuery = reader.optional('consistency-query');
+  const consistencyUrl = reader.optional('consistency-url');
+  if (consistencyUrl && !consistencyUrl.startsWith('/')) parseUrlFor('consistency-url', consistencyUrl);
+
+  const durationMs = reader.duration('duration');
+  const intervalMs = reader.duration('interval');
+  if (intervalMs <= 0) throw new InputError('interval', reader.text('interval'), 'a duration above zero, such as 30s');
+  const decision: DecisionSettings = {
+    consecutiveHealthFailures: reader.integer('rollback-consecutive-health-failures', 0, 1000),
+    errorRate: reader.percentage('rollback-error-rate'),
+    errorRateForMs: reader.duration('rollback-error-rate-for'),
+    p99Ms: reader.duration('rollback-p99'),
+    p99ForMs: reader.duration('rollback-p99-for'),
+    p99BreachAction: reader.choice('p99-breach-action', ['rollback', 'warn'] as const),
+  };
+  const baseline = reader.parsed('baseline', parseDnsSubdomain);
+  const baselineGate = reader.boolean('baseline-gate');
+  const failOnRollback = reader.boolean('fail-on-rollback');
+  if (baselineGate && !baseline)
+    throw new InputError('baseline', '', 'a baseline target because baseline-gate is true');
+
+  const checks = selectChecks(reader, VALIDATE_CHECKS, (name) => {
+    switch (name) {
+      case 'order':
+        return testToken ? undefined : 'set `test-token`';
+      case 'slo':
+        return prometheusUrl ? undefined : 'set `prometheus-url`';
+      case 'logs':
+        return endpoint.kind === 'url'
+          ? 'a `pod` or `service` target (logs are read through the API server)'
+          : undefined;
+      case 'consistency':
+        return (postgresUrl && consistencyQuery) || consistencyUrl
+          ? undefined
+          : 'set `postgres-url` with `consistency-query`, or `consistency-url`';
+      default:
+        return undefined;
+    }
+  });
+
+  return {
+    target,
+    endpoint,
+    checks,
+    checkTimeoutMs,
+    healthPaths,
+    smoke,
+    metricsPrefix,
+    testToken,
+    order,
+    sse,
+    websocketTimeoutMs,
+    slo: prometheusUrl
+      ? { prometheusUrl: prometheusUrl.toString().replace(/\/$/, ''), queries, expected, alert, nodata }
+      : undefined,
+    logs: { pattern, threshold: logThreshold, since },
+    consistency: { postgresUrl, query: consistencyQuery, url: consistencyUrl },
+    durationMs,
+    intervalMs,
+    decision,
+    baseline,
+    baselineGate,
+    failOnRollback,
+  };
+}
+
+function pathOf(input: string, path: string): string {
+  if (!path.startsWith('/')) throw new InputError(input, path, 'paths starting with /, such as /health');
+  return path;
+}
+
+function parseUrlFor(input: string, value: string): void {
+  try {
+    parseUrl(value);
+  } catch (error) {
+    if (error instanceof ParseError)
+      throw new InputError(input, value, `a path such as /api/consistency or ${error.expected}`);
+    throw error;
+  }
+}
+
+/** JSON first; YAML (loaded lazily, it is not needed on the common path) when the text is not JSON. */
+async function parseSmoke(text: string): Promise<SmokeAssertion[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    const yaml = await import('yaml');
+    try {
+      value = yaml.parse(text);
+    } catch (error) {
+      throw new InputError(
+        'smoke',
+        text,
+        `a JSON or YAML list of assertions (${(error as Error).message.split('\n')[0]})`,
+      );
+    }
+  }
+  const expected = `a list of {path, field, comparator, value} with comparator one of ${COMPARATORS.join(', ')}`;
+  if (!Array.isArray(value) || value.length === 0) throw new InputError('smoke', text, expected);
+  return value.map((item: unknown) => {
+    const a = item as Partial<SmokeAssertion> | null;
+    const ok =
+      a &&
+      typeof a.path === 'string' &&
+      a.path.startsWith('/') &&
+      typeof a.field === 'string' &&
+      a.field !== '' &&
+      COMPARATORS.includes(a.comparator as Comparator) &&
+      (['exists', 'number'].includes(a.comparator as string) ||
+        ['string', 'number', 'boolean'].includes(typeof a.value));
+    if (!ok) throw new InputError('smoke', text, `${expected} (bad entry ${JSON.stringify(item)})`);
+    return { path: a.path, field: a.field, comparator: a.comparator, value: a.value } as SmokeAssertion;
+  });
+}

@@ -1,0 +1,19 @@
+// ESM TypeScript through ts-jest; type checking is `npm run typecheck`, so tests only transpile.
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
+  },
+  moduleNameMapper: {
+    '^@veloz/shared$': '<rootDir>/packages/shared/src/index.ts',
+    '^@veloz/shared/(.*)$': '<rootDir>/packages/shared/src/$1',
+    '^@veloz/sandbox$': '<rootDir>/packages/sandbox/src/index.ts',
+    '^@veloz/sandbox/(.*)$': '<rootDir>/packages/sandbox/src/$1',
+    '^@veloz/harness$': '<rootDir>/packages/harness/src/index.ts',
+    '^@veloz/harness/(.*)$': '<rootDir>/packages/harness/src/$1',
+  },
+  testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

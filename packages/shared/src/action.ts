@@ -1,0 +1,122 @@
+import * as core from '@actions/core';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeError } from './checks';
+import { systemClock, type Clock } from './clock';
+import { freeze, InputError, InputReader } from './inputs';
+import { renderJson, renderLogLines, renderSummary, type ActionName, type Report } from './report';
+
+/** What the chapter logic hands back; main turns it into outputs, summary, report file and exit code. */
+export interface RunResult {
+  report: Report;
+  outputs: Record<string, string>;
+  /** Set when the step must fail: what failed, where, and the next command to run. */
+  failure?: string;
+  warnings?: string[];
+}
+
+/** Log sink handed to the chapter logic so it never imports @actions/core. */
+export interface Logger {
+  info(message: string): void;
+  warning(message: string): void;
+  debug(message: string): void;
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** Facts about the workflow run, read from the runner's GITHUB_* variables. */
+export interface RunInfo {
+  repository: string;
+  runId: string;
+  runAttempt: string;
+  runUrl: string;
+  actor: string;
+  sha: string;
+  ref: string;
+  workflow: string;
+  job: string;
+  serverUrl: string;
+  apiUrl: string;
+}
+
+export interface RunContext {
+  clock: Clock;
+  log: Logger;
+  run: RunInfo;
+  /** A directory the action may write to (RUNNER_TEMP). */
+  tempDir: string;
+}
+
+export interface ActionDefinition<S> {
+  name: ActionName;
+  /** Reads and validates every input; throws InputError on the first bad one. */
+  parse(reader: InputReader, mask: (secret: string) => void): S | Promise<S>;
+  /** Loads the chapter logic lazily, so a bad input never pays for the Kubernetes client. */
+  load(): Promise<(settings: Readonly<S>, context: RunContext) => Promise<RunResult>>;
+}
+
+export function runInfoFromEnv(env: NodeJS.ProcessEnv = process.env): RunInfo {
+  const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
+  const repository = env.GITHUB_REPOSITORY || 'local/run';
+  const runId = env.GITHUB_RUN_ID || '0';
+  return {
+    repository,
+    runId,
+    runAttempt: env.GITHUB_RUN_ATTEMPT || '1',
+    runUrl: `${serverUrl}/${repository}/actions/runs/${runId}`,
+    actor: env.GITHUB_ACTOR || 'unknown',
+    sha: env.GITHUB_SHA || '',
+    ref: env.GITHUB_REF || '',
+    workflow: env.GITHUB_WORKFLOW || '',
+    job: env.GITHUB_JOB || '',
+    serverUrl,
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+  };
+}
+
+export const coreLogger: Logger = {
+  info: (m) => core.info(m),
+  warning: (m) => core.warning(m),
+  debug: (m) => core.debug(m),
+  group: (name, fn) => core.group(name, fn),
+};
+
+/** The whole life of one action step: inputs -> settings -> run -> outputs, summary, report, exit code. */
+export async function runAction<S>(definition: ActionDefinition<S>): Promise<void> {
+  const mask = (secret: string): void => core.setSecret(secret);
+  const reader = new InputReader((name) => core.getInput(name), mask);
+  let settings: Readonly<S>;
+  try {
+    settings = freeze(await definition.parse(reader, mask));
+  } catch (error) {
+    if (error instanceof InputError) {
+      core.setFailed(error.message);
+      return;
+    }
+    throw error;
+  }
+
+  try {
+    const run = await definition.load();
+    const tempDir = process.env.RUNNER_TEMP || tmpdir();
+    const result = await run(settings, { clock: systemClock, log: coreLogger, run: runInfoFromEnv(), tempDir });
+    await publish(definition.name, result, tempDir);
+  } catch (error) {
+    core.debug(error instanceof Error && error.stack ? error.stack : String(error));
+    core.setFailed(`${definition.name} stopped unexpectedly: ${describeError(error)}`);
+  }
+}
+
+async function publish(action: ActionName, result: RunResult, tempDir: string): Promise<void> {
+  const dir = join(tempDir, 'veloz-reports');
+  await mkdir(dir, { recursive: true });
+  const attempt = process.env.GITHUB_RUN_ATTEMPT || '1';
+  const reportPath = join(dir, `${action}-${process.env.GITHUB_JOB || 'job'}-${attempt}-${Date.now()}.json`);
+  await writeFile(reportPath, renderJson(result.report));
+
+  for (const line of renderLogLines(result.report)) core.info(line);
+  for (const [name, value] of Object.entries({ ...result.outputs, report: reportPath })) core.setOutput(name, value);
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(result.report)).write();
+  for (const warning of result.warnings ?? []) core.warning(warning);
+  if (result.failure) core.setFailed(result.failure);
+}

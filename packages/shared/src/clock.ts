@@ -1,0 +1,57 @@
+/** Time is injected so deployment windows and "sustained for 5 minutes" are testable at their boundaries. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+/** A clock that only moves when told to: sleeps resolve as virtual time passes them. */
+export class ManualClock implements Clock {
+  private current: number;
+  private sleepers: { until: number; resolve: () => void }[] = [];
+
+  constructor(start: number | string = 0) {
+    this.current = typeof start === 'string' ? Date.parse(start) : start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.sleepers.push({ until: this.current + ms, resolve });
+    });
+  }
+
+  /** Moves time forward, waking sleepers in order; awaits microtasks between wake-ups. */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    for (;;) {
+      this.sleepers.sort((a, b) => a.until - b.until);
+      const next = this.sleepers[0];
+      if (!next || next.until > target) break;
+      this.sleepers.shift();
+      this.current = next.until;
+      next.resolve();
+      await new Promise((r) => setImmediate(r));
+    }
+    this.current = target;
+  }
+}

@@ -1,0 +1,139 @@
+import * as parse from './parse';
+import { ParseError, type HostPort } from './parse';
+
+/** A bad input: names it, shows the value (masked when secret) and what was expected. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    readonly value: string,
+    readonly expected: string,
+    readonly secret = false,
+  ) {
+    const shown = secret ? '***' : JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+    super(
+      value === ''
+        ? `Input '${input}' is required but was not set: expected ${expected}.`
+        : `Input '${input}' has value ${shown}: expected ${expected}.`,
+    );
+    this.name = 'InputError';
+  }
+}
+
+export interface ReadOptions {
+  required?: boolean;
+  /** Masked at parse time (core.setSecret), shown as *** in errors. */
+  secret?: boolean;
+}
+
+/** What the reader saw, so tests can prove action.yml and the code agree. */
+export interface InputUse {
+  /** The code refuses an empty value (so action.yml must mark it required or give a default). */
+  required: boolean;
+  secret: boolean;
+}
+
+/**
+ * The one place where raw input text becomes typed values. The source is `core.getInput` in an
+ * action and a plain record in tests; `mask` is `core.setSecret`.
+ */
+export class InputReader {
+  readonly used = new Map<string, InputUse>();
+
+  constructor(
+    private readonly source: (name: string) => string,
+    private readonly mask: (secret: string) => void = () => {},
+  ) {}
+
+  /** The trimmed text; '' when unset. Throws when required and unset. */
+  text(name: string, options: ReadOptions = {}): string {
+    this.used.set(name, { required: options.required ?? false, secret: options.secret ?? false });
+    const value = (this.source(name) ?? '').trim();
+    if (options.secret && value !== '') this.mask(value);
+    if (options.required && value === '') throw new InputError(name, '', 'a value: this input is required');
+    return value;
+  }
+
+  /** Text or undefined when unset. */
+  optional(name: string, options: ReadOptions = {}): string | undefined {
+    const value = this.text(name, options);
+    return value === '' ? undefined : value;
+  }
+
+  /** Parses the value with `parser`, turning its ParseError into an InputError naming this input. */
+  parsed<T>(name: string, parser: (text: string) => T, options: ReadOptions = {}): T | undefined {
+    const value = this.text(name, options);
+    if (value === '') return undefined;
+    return this.convert(name, value, parser, options.secret);
+  }
+
+  /** Like parsed() but the value must be present (action.yml supplies defaults). */
+  must<T>(name: string, parser: (text: string) => T, options: ReadOptions = {}): T {
+    const value = this.text(name, options);
+    this.used.set(name, { required: true, secret: options.secret ?? false });
+    if (value === '') {
+      const expected = describe(parser, value);
+      throw new InputError(name, '', expected ?? 'a value', options.secret);
+    }
+    return this.convert(name, value, parser, options.secret);
+  }
+
+  duration(name: string, options?: ReadOptions): number {
+    return this.must(name, parse.parseDuration, options);
+  }
+  percentage(name: string, options?: ReadOptions): number {
+    return this.must(name, parse.parsePercentage, options);
+  }
+  byteSize(name: string, options?: ReadOptions): number {
+    return this.must(name, parse.parseByteSize, options);
+  }
+  boolean(name: string, options?: ReadOptions): boolean {
+    return this.must(name, parse.parseBoolean, options);
+  }
+  integer(name: string, min?: number, max?: number, options?: ReadOptions): number {
+    return this.must(name, (t) => parse.parseInteger(t, min, max), options);
+  }
+  choice<T extends string>(name: string, allowed: readonly T[], options?: ReadOptions): T {
+    return this.must(name, (t) => parse.parseEnum(t, allowed), options);
+  }
+  list(name: string, options?: ReadOptions): string[] {
+    return parse.parseList(this.text(name, options));
+  }
+  lines(name: string, options?: ReadOptions): string[] {
+    return parse.parseLines(this.text(name, options));
+  }
+  url(name: string, protocols?: readonly string[], options?: ReadOptions): URL | undefined {
+    return this.parsed(name, (t) => parse.parseUrl(t, protocols), options);
+  }
+  hostPorts(name: string, options?: ReadOptions): HostPort[] {
+    const value = this.text(name, options);
+    return parse.parseList(value).map((entry) => this.convert(name, entry, parse.parseHostPort, options?.secret));
+  }
+
+  private convert<T>(name: string, value: string, parser: (text: string) => T, secret = false): T {
+    try {
+      return parser(value);
+    } catch (error) {
+      if (error instanceof ParseError) throw new InputError(name, value, error.expected, secret);
+      throw error;
+    }
+  }
+}
+
+/** Asks a parser what it expects by feeding it nothing; used for "required but unset" messages. */
+function describe(parser: (text: string) => unknown, value: string): string | undefined {
+  try {
+    parser(value);
+  } catch (error) {
+    if (error instanceof ParseError) return error.expected;
+  }
+  return undefined;
+}
+
+/** Deep-freezes a settings object so nothing below main.ts can change what the user asked for. */
+export function freeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof URL)) {
+    for (const key of Object.keys(value)) freeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,86 @@
+/** The runbook's §5.4 communication templates, filled from what the action actually did. */
+
+export interface DeploymentStarted {
+  environment: string;
+  version: string;
+  time: Date;
+  duration?: string;
+  impact?: string;
+  contact: string;
+}
+
+export interface DeploymentComplete {
+  environment: string;
+  version: string;
+  time: Date;
+  status: 'SUCCESS' | 'FAILED';
+  validation: string;
+  releaseNotes?: string;
+}
+
+export interface RollbackInitiated {
+  environment: string;
+  fromVersion: string;
+  toVersion: string;
+  reason: string;
+  time: Date;
+  status: 'IN PROGRESS' | 'COMPLETE' | 'FAILED';
+  incident?: string;
+}
+
+export function deploymentStartedText(n: DeploymentStarted): string {
+  return [
+    'DEPLOYMENT STARTED',
+    `Service: ${serviceName(n.environment)}`,
+    `Version: ${withV(n.version)}`,
+    `Time: ${notificationTime(n.time)}`,
+    `Duration: ${n.duration ?? '~30 minutes'}`,
+    `Impact: ${n.impact ?? 'Minimal (rolling deployment)'}`,
+    `Contact: ${n.contact.startsWith('@') ? n.contact : `@${n.contact}`}`,
+  ].join('\n');
+}
+
+export function deploymentCompleteText(n: DeploymentComplete): string {
+  return [
+    'DEPLOYMENT COMPLETE',
+    `Service: ${serviceName(n.environment)}`,
+    `Version: ${withV(n.version)}`,
+    `Time: ${notificationTime(n.time)}`,
+    `Status: ${n.status}`,
+    `Validation: ${n.validation}`,
+    `Release Notes: ${n.releaseNotes ?? 'n/a'}`,
+  ].join('\n');
+}
+
+export function rollbackInitiatedText(n: RollbackInitiated): string {
+  return [
+    'ROLLBACK INITIATED',
+    `Service: ${serviceName(n.environment)}`,
+    `From Version: ${withV(n.fromVersion)}`,
+    `To Version: ${withV(n.toVersion)}`,
+    `Reason: ${n.reason}`,
+    `Time: ${notificationTime(n.time)}`,
+    `Status: ${n.status}`,
+    `Incident: ${n.incident ?? 'n/a'}`,
+  ].join('\n');
+}
+
+/** "production" -> "VeloZ Production", as the runbook writes it. */
+export function serviceName(environment: string): string {
+  const env = environment.trim() || 'production';
+  return `VeloZ ${env.charAt(0).toUpperCase()}${env.slice(1)}`;
+}
+
+/** The runbook's "2026-02-23 12:00 UTC". */
+export function notificationTime(time: Date): string {
+  return `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** The runbook's deployments.log line time: "2026-02-23T12:00:00Z" (`date -u +%Y-%m-%dT%H:%M:%SZ`). */
+export function logLineTime(time: Date): string {
+  return `${time.toISOString().slice(0, 19)}Z`;
+}
+
+function withV(version: string): string {
+  return /^v/i.test(version) || !/^\d/.test(version) ? version : `v${version}`;
+}
