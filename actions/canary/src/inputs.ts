@@ -1,6 +1,6 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { ParseError, parseDnsLabel } from '@veloz/shared/parse';
-import { readRecords, type RecordSettings } from '@veloz/shared/records';
+import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 
 export type Phase = 'canary' | 'promote';

@@ -1,5 +1,7 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { parseInteger, parseIsoTime, type HostPort } from '@veloz/shared/parse';
+import { splitCommandLine } from '@veloz/shared/command';
+import { ParseError, parseInteger, parseIsoTime, type HostPort } from '@veloz/shared/parse';
+import { parseImageRepository } from './checks/image';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { parseWindowPolicy, type WindowPolicy } from './window-policy';
@@ -27,10 +29,10 @@ export interface PreflightSettings {
   replicas?: number;
   image?: { repository: string; version: string; username?: string; password?: string };
   postgres?: { url: string; minStandbys: number; maxReplicationLagBytes: number; maxWalAgeMs: number };
-  backup: { verifyCommand?: string; path?: string; maxAgeMs: number };
+  backup: { verifyCommand?: string[]; path?: string; maxAgeMs: number };
   redis?: { sentinels: HostPort[]; master: string; password?: string; minReplicas: number };
   window: { policy: WindowPolicy; overrideReason?: string; evaluateAt?: Date };
-  snapshot: { commands: string[]; timeoutMs: number };
+  snapshot: { commands: string[][]; timeoutMs: number };
 }
 
 export function parsePreflightInputs(reader: InputReader, mask: (secret: string) => void): PreflightSettings {
@@ -39,7 +41,16 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const checkTimeoutMs = reader.duration('check-timeout');
   const replicas = reader.parsed('replicas', (t) => parseInteger(t, 0, 10_000));
 
-  const imageRepository = reader.optional('image');
+  const imageRepository = reader.parsed('image', (text) => {
+    try {
+      parseImageRepository(text);
+    } catch (error) {
+      throw new ParseError(
+        `an image repository without tag, such as registry.example.com/veloz/veloz-engine (${(error as Error).message})`,
+      );
+    }
+    return text;
+  });
   const version = reader.optional('version');
   const username = reader.optional('registry-username');
   const password = reader.optional('registry-password', { secret: true });
@@ -52,7 +63,7 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const maxReplicationLagBytes = reader.byteSize('max-replication-lag');
   const maxWalAgeMs = reader.duration('max-wal-age');
 
-  const backupVerifyCommand = reader.optional('backup-verify-command');
+  const backupVerifyCommand = reader.parsed('backup-verify-command', commandLine);
   const backupPath = reader.optional('backup-path');
   const maxBackupAgeMs = reader.duration('max-backup-age');
 
@@ -65,7 +76,15 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const overrideReason = reader.optional('override-reason');
   const evaluateAt = reader.parsed('evaluate-at', parseIsoTime);
 
-  const snapshotCommands = reader.lines('snapshot-commands');
+  const snapshotLines = reader.lines('snapshot-commands');
+  const snapshotCommands = snapshotLines.map((line) => {
+    try {
+      return commandLine(line);
+    } catch (error) {
+      if (error instanceof ParseError) throw new InputError('snapshot-commands', line, error.expected);
+      throw error;
+    }
+  });
   const snapshotTimeoutMs = reader.duration('snapshot-timeout');
 
   const checks = selectChecks(reader, PREFLIGHT_CHECKS, (name) => {
@@ -101,4 +120,16 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
     window: { policy, overrideReason, evaluateAt },
     snapshot: { commands: snapshotCommands, timeoutMs: snapshotTimeoutMs },
   };
+}
+
+/** One command line, split the way a shell would tokenize it (it is then run without a shell). */
+export function commandLine(text: string): string[] {
+  let argv: string[];
+  try {
+    argv = splitCommandLine(text);
+  } catch (error) {
+    throw new ParseError(`a command line with balanced quotes (${(error as Error).message})`);
+  }
+  if (argv.length === 0) throw new ParseError('a command line');
+  return argv;
 }

@@ -1,18 +1,7 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
+import { windowCanOpen, type WindowPolicy } from './checks/window';
 
-/** Runbook §1.3 as data: when a production deployment may start. */
-export interface WindowPolicy {
-  /** Allowed weekdays, 0 = Sunday … 6 = Saturday. */
-  days: number[];
-  /** Minutes after local midnight; the window is [start, end). */
-  startMinute: number;
-  endMinute: number;
-  timezone: string;
-  /** Closed local dates, inclusive ranges of YYYY-MM-DD. */
-  freeze: { from: string; to: string }[];
-  /** Business days at the end of each month that are closed. */
-  monthEndDays: number;
-}
+export type { WindowPolicy };
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
@@ -35,9 +24,13 @@ export function parseWindowPolicy(reader: InputReader): WindowPolicy {
     );
   }
   const freeze = freezeLines.map((line) => parseFreeze(line, freezeLines.join('\n')));
-  // With at least one day, a non-empty hour range and finite freezes, some future moment is open;
-  // the impossible policies are exactly the empty ones, refused above.
-  return { days, startMinute, endMinute, timezone, freeze, monthEndDays };
+  const policy: WindowPolicy = { days, startMinute, endMinute, timeZone: timezone, freeze, monthEndDays };
+  // A policy that never opens would block every deploy forever: that is a mistake in the inputs.
+  const canOpen = windowCanOpen(policy, Date.now());
+  if (!canOpen.ok) {
+    throw new InputError('window-days', daysText, `a window that can open at some time (${canOpen.reason})`);
+  }
+  return policy;
 }
 
 function parseDays(text: string): number[] {

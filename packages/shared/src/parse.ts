@@ -37,9 +37,14 @@ export function formatDuration(ms: number): string {
     const seconds = Math.round((ms % 60_000) / 1000);
     return seconds ? `${minutes}m${seconds}s` : `${minutes}m`;
   }
-  const hours = Math.floor(ms / 3_600_000);
-  const minutes = Math.round((ms % 3_600_000) / 60_000);
-  return minutes ? `${hours}h${minutes}m` : `${hours}h`;
+  if (ms < 48 * 3_600_000) {
+    const hours = Math.floor(ms / 3_600_000);
+    const minutes = Math.round((ms % 3_600_000) / 60_000);
+    return minutes ? `${hours}h${minutes}m` : `${hours}h`;
+  }
+  const days = Math.floor(ms / 86_400_000);
+  const hours = Math.round((ms % 86_400_000) / 3_600_000);
+  return hours ? `${days}d${hours}h` : `${days}d`;
 }
 
 /** `5%` or `0.05` -> 0.05. A bare number above 1 is refused: "5" could mean 5% or 500%. */

@@ -1,4 +1,4 @@
-import type { InputReader } from './inputs';
+import type { InputReader } from '../inputs';
 
 /** Where an action records what it did: GitHub deployments, the runbook's log file, chat. */
 export interface RecordSettings {

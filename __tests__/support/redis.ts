@@ -1,0 +1,215 @@
+/**
+ * Real Redis 7 master + replicas + 3 Sentinels on 127.0.0.1 (Debian redis-server / redis-sentinel).
+ * Sentinel rewrites its config file, so each sentinel gets a fresh copy per run in a temp dir.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RespError, respConnect, toRecord, type RespValue } from '../../actions/preflight/src/checks/resp';
+import { freePort, killOnExit, stopChild, waitFor } from './server-process';
+
+export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+export const REDIS_SENTINEL = process.env.REDIS_SENTINEL ?? '/usr/bin/redis-sentinel';
+
+export interface RedisNode {
+  port: number;
+  process?: ChildProcess;
+}
+
+export interface RedisSentinelOptions {
+  /** Data replicas besides the master. Default 1. */
+  replicas?: number;
+  /** requirepass on every server and sentinel, plus masterauth/auth-pass/sentinel-pass. */
+  password?: string;
+  masterName?: string;
+  /** Sentinel down-after-milliseconds; failover takes roughly 3-4x this. Default 1000. */
+  downAfterMs?: number;
+}
+
+export interface RedisSentinelCluster {
+  masterName: string;
+  password?: string;
+  /** Data nodes; nodes[0] starts as the master. */
+  nodes: RedisNode[];
+  sentinels: RedisNode[];
+  /** "127.0.0.1:port" of each sentinel, the check's input. */
+  sentinelAddresses: string[];
+  /** Sends one command to a port (AUTH first when the cluster has a password). */
+  command(port: number, ...args: string[]): Promise<RespValue>;
+  /** The master port as the first sentinel reports it. */
+  currentMasterPort(): Promise<number>;
+  /** SIGKILLs the current master (a crash, not a shutdown); returns its port. */
+  killMaster(): Promise<number>;
+  /** Waits until every sentinel reports a master other than `oldPort` with flags exactly `master`. */
+  waitForFailover(oldPort: number, timeoutMs?: number): Promise<number>;
+  /** Starts a killed data node again on its port (Sentinel turns an old master into a replica). */
+  restartNode(port: number): Promise<void>;
+  /** Waits until sentinels see flags `master`, each other, and `replicas` live replicas. */
+  waitHealthy(replicas?: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<RedisSentinelCluster> {
+  const replicaCount = options.replicas ?? 1;
+  const masterName = options.masterName ?? 'veloz-master';
+  const password = options.password;
+  const downAfter = options.downAfterMs ?? 1000;
+  const root = await mkdtemp(join(tmpdir(), 'veloz-redis-'));
+  const unregister: (() => void)[] = [];
+  const nodes: RedisNode[] = [];
+  const sentinels: RedisNode[] = [];
+  for (let i = 0; i <= replicaCount; i++) nodes.push({ port: await freePort() });
+  for (let i = 0; i < 3; i++) sentinels.push({ port: await freePort() });
+  const masterPort = nodes[0]!.port;
+
+  const launch = (node: RedisNode, bin: string, args: string[]): void => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'ignore'], cwd: root });
+    node.process = child;
+    unregister.push(killOnExit(child));
+  };
+
+  const command = async (port: number, ...args: string[]): Promise<RespValue> => {
+    const conn = await respConnect('127.0.0.1', port, { signal: new AbortController().signal, timeoutMs: 3000 });
+    try {
+      if (password) await conn.command('AUTH', password);
+      return await conn.command(...args);
+    } finally {
+      conn.close();
+    }
+  };
+
+  const startNode = async (node: RedisNode, replicaOf?: number): Promise<void> => {
+    const dir = join(root, `redis-${node.port}`);
+    await mkdir(dir, { recursive: true });
+    const args = [
+      '--port',
+      String(node.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--logfile',
+      join(dir, 'log'),
+    ];
+    if (password) args.push('--requirepass', password, '--masterauth', password);
+    if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf));
+    launch(node, REDIS_SERVER, args);
+    await waitFor(async () => (await command(node.port, 'PING')) === 'PONG', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: `redis on ${node.port}`,
+    });
+  };
+
+  const startSentinel = async (node: RedisNode): Promise<void> => {
+    const dir = join(root, `sentinel-${node.port}`);
+    await mkdir(dir, { recursive: true });
+    const conf = join(dir, 'sentinel.conf');
+    const lines = [
+      `port ${node.port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `logfile ${join(dir, 'log')}`,
+      `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
+      `sentinel down-after-milliseconds ${masterName} ${downAfter}`,
+      `sentinel failover-timeout ${masterName} ${Math.max(3000, downAfter * 3)}`,
+      `sentinel parallel-syncs ${masterName} 1`,
+    ];
+    if (password)
+      lines.push(
+        `sentinel auth-pass ${masterName} ${password}`,
+        `requirepass ${password}`,
+        `sentinel sentinel-pass ${password}`,
+      );
+    await writeFile(conf, `${lines.join('\n')}\n`);
+    launch(node, REDIS_SENTINEL, [conf]);
+    await waitFor(async () => (await command(node.port, 'PING')) === 'PONG', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: `sentinel on ${node.port}`,
+    });
+  };
+
+  const sentinelMaster = async (port: number): Promise<Record<string, string>> => {
+    const reply = await command(port, 'SENTINEL', 'MASTER', masterName);
+    if (reply instanceof RespError) throw reply;
+    return toRecord(reply);
+  };
+
+  const cluster: RedisSentinelCluster = {
+    masterName,
+    password,
+    nodes,
+    sentinels,
+    sentinelAddresses: sentinels.map((s) => `127.0.0.1:${s.port}`),
+    command,
+    async currentMasterPort() {
+      return Number((await sentinelMaster(sentinels[0]!.port)).port);
+    },
+    async killMaster() {
+      const port = await cluster.currentMasterPort();
+      const node = nodes.find((n) => n.port === port)!;
+      await stopChild(node.process, 'SIGKILL');
+      return port;
+    },
+    async waitForFailover(oldPort, timeoutMs = 30_000) {
+      let newPort = 0;
+      await waitFor(
+        async () => {
+          const views = await Promise.all(sentinels.map((s) => sentinelMaster(s.port)));
+          const ports = new Set(views.map((v) => Number(v.port)));
+          if (ports.size !== 1 || ports.has(oldPort) || !views.every((v) => v.flags === 'master')) return false;
+          newPort = [...ports][0]!;
+          return true;
+        },
+        { timeoutMs, intervalMs: 200, what: `sentinels to fail over away from ${oldPort}` },
+      );
+      return newPort;
+    },
+    async restartNode(port) {
+      const node = nodes.find((n) => n.port === port)!;
+      // Started as a master of nothing: Sentinel reconfigures it as a replica of the new master.
+      await startNode(node);
+    },
+    async waitHealthy(replicas = replicaCount, timeoutMs = 30_000) {
+      await waitFor(
+        async () => {
+          for (const s of sentinels) {
+            const m = await sentinelMaster(s.port);
+            if (m.flags !== 'master' || Number(m['num-other-sentinels']) < sentinels.length - 1) return false;
+            const reps = await command(s.port, 'SENTINEL', 'REPLICAS', masterName);
+            const up = (Array.isArray(reps) ? reps.map(toRecord) : []).filter(
+              (r) => r.flags === 'slave' && r['master-link-status'] === 'ok',
+            );
+            if (up.length < replicas) return false;
+          }
+          return true;
+        },
+        { timeoutMs, intervalMs: 200, what: 'sentinels to report a healthy master' },
+      );
+    },
+    async stop() {
+      await Promise.all([...sentinels, ...nodes].map((n) => stopChild(n.process, 'SIGTERM', 3000)));
+      for (const u of unregister) u();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    await startNode(nodes[0]!);
+    for (const n of nodes.slice(1)) await startNode(n, masterPort);
+    for (const s of sentinels) await startSentinel(s);
+    await cluster.waitHealthy();
+  } catch (e) {
+    await cluster.stop();
+    throw e;
+  }
+  return cluster;
+}

@@ -1,0 +1,259 @@
+/**
+ * The release image exists in its registry (runbook §2 step 1 `docker pull veloz/veloz-engine:<ver>`),
+ * asked the OCI distribution way: HEAD /v2/<name>/manifests/<tag>, following the WWW-Authenticate
+ * challenge (Bearer token from the realm, or Basic). No image is pulled.
+ */
+import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { describeConnectError, errorCode } from '@veloz/shared/faults';
+
+export interface ImageCheckSettings {
+  /** Repository without tag: `registry.example.com/veloz/veloz-engine`, `veloz/veloz-engine` (Docker Hub), `127.0.0.1:5000/x`. */
+  repository: string;
+  /** The version tag, or a digest `sha256:…`. */
+  tag: string;
+  username?: string;
+  /** Secret. */
+  password?: string;
+  /** Talk http instead of https. Default: true only for loopback registries (as docker allows). */
+  plainHttp?: boolean;
+  timeoutMs: number;
+}
+
+export interface ImageReference {
+  /** Registry as written (docker.io for Hub). */
+  registry: string;
+  /** host[:port] the API lives at (registry-1.docker.io for Hub). */
+  apiHost: string;
+  /** Repository path inside the registry (library/ prefixed for Hub official images). */
+  name: string;
+}
+
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+
+/** Docker's reference normalization for a repository (no tag). Throws a readable error. */
+export function parseImageRepository(repository: string): ImageReference {
+  const text = repository.trim();
+  if (!text) throw new Error('image repository is empty');
+  const last = text.slice(text.lastIndexOf('/') + 1);
+  if (text.includes('@') || last.includes(':')) {
+    throw new Error(`image repository "${text}" must not include a tag or digest (put the version in \`version\`)`);
+  }
+  const slash = text.indexOf('/');
+  const first = slash < 0 ? '' : text.slice(0, slash);
+  const isDomain = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
+  let registry = isDomain ? first : 'docker.io';
+  let name = isDomain ? text.slice(slash + 1) : text;
+  if (registry === 'index.docker.io') registry = 'docker.io';
+  if (registry === 'docker.io' && !name.includes('/')) name = `library/${name}`;
+  for (const part of name.split('/')) {
+    if (!COMPONENT.test(part))
+      throw new Error(
+        `image repository "${text}": "${part}" is not a valid path component (lowercase letters, digits, . _ -)`,
+      );
+  }
+  const apiHost = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+  return { registry, apiHost, name };
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+const ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="…",service="…",scope="…"` (first challenge only; quoted or token values). */
+export function parseChallenge(header: string): Challenge | undefined {
+  const m = /^\s*([A-Za-z]+)\s*(.*)$/.exec(header);
+  if (!m) return undefined;
+  const params: Record<string, string> = {};
+  const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?/g;
+  for (let p; (p = re.exec(m[2]!));) params[p[1]!.toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
+  return { scheme: m[1]!.toLowerCase(), params };
+}
+
+export function imageCheck(s: ImageCheckSettings): Check {
+  return {
+    name: 'image',
+    title: 'Release image in registry',
+    timeoutMs: s.timeoutMs,
+    async run({ signal }): Promise<CheckOutcome> {
+      let ref: ImageReference;
+      try {
+        ref = parseImageRepository(s.repository);
+      } catch (e) {
+        return { status: 'fail', observed: 'invalid image reference', detail: (e as Error).message };
+      }
+      const display = `${ref.registry}/${ref.name}:${s.tag}`;
+      const threshold = 'manifest exists';
+      const scheme = (s.plainHttp ?? isLoopback(ref.apiHost)) ? 'http' : 'https';
+      const endpoint = `${scheme}://${ref.apiHost}`;
+      const manifestUrl = `${endpoint}/v2/${ref.name}/manifests/${encodeURIComponent(s.tag).replace(/%3A/gi, ':')}`;
+      const basic =
+        s.username !== undefined && s.password !== undefined
+          ? `Basic ${Buffer.from(`${s.username}:${s.password}`).toString('base64')}`
+          : undefined;
+      const secrets = [s.password ?? ''].filter(Boolean);
+
+      const head = (authorization?: string): Promise<Response> =>
+        fetch(manifestUrl, {
+          method: 'HEAD',
+          headers: { accept: ACCEPT, ...(authorization ? { authorization } : {}) },
+          signal,
+          redirect: 'follow',
+        });
+
+      let res: Response;
+      let authUsed = 'anonymous';
+      try {
+        res = await head();
+        if (res.status === 401) {
+          const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
+          if (challenge?.scheme === 'bearer') {
+            const realm = challenge.params.realm;
+            if (!realm)
+              return {
+                status: 'fail',
+                observed: 'registry sent a Bearer challenge without realm',
+                threshold,
+                detail: `${endpoint} answered 401 with an unusable WWW-Authenticate header`,
+              };
+            const tokenUrl = new URL(realm);
+            if (challenge.params.service) tokenUrl.searchParams.set('service', challenge.params.service);
+            tokenUrl.searchParams.set('scope', challenge.params.scope ?? `repository:${ref.name}:pull`);
+            let tokenRes: Response;
+            try {
+              tokenRes = await fetch(tokenUrl, { headers: basic ? { authorization: basic } : {}, signal });
+            } catch (e) {
+              return unreachable(`the registry token service`, tokenUrl.host, e, secrets, display, threshold, signal);
+            }
+            if (tokenRes.status === 401 || tokenRes.status === 403) {
+              await tokenRes.arrayBuffer();
+              return {
+                status: 'fail',
+                observed: `token service refused the credentials (${tokenRes.status})`,
+                threshold,
+                detail: `${tokenUrl.host} rejected registry-username "${s.username ?? ''}" for ${display}: check registry-username/registry-password.`,
+              };
+            }
+            if (!tokenRes.ok) {
+              await tokenRes.arrayBuffer();
+              return {
+                status: 'fail',
+                observed: `token service answered ${tokenRes.status}`,
+                threshold,
+                detail: `GET ${tokenUrl.origin}${tokenUrl.pathname} failed for ${display}`,
+              };
+            }
+            const body = (await tokenRes.json()) as { token?: string; access_token?: string };
+            const token = body.token ?? body.access_token;
+            if (!token)
+              return {
+                status: 'fail',
+                observed: 'token service returned no token',
+                threshold,
+                detail: `${tokenUrl.host} answered without token/access_token`,
+              };
+            authUsed = basic ? `bearer token as ${s.username}` : 'anonymous bearer token';
+            res = await head(`Bearer ${token}`);
+          } else if (challenge?.scheme === 'basic') {
+            if (!basic) {
+              return {
+                status: 'fail',
+                observed: `${ref.registry} requires credentials`,
+                threshold,
+                detail: `${endpoint} asks for Basic auth: set registry-username and registry-password to check ${display}.`,
+              };
+            }
+            authUsed = `basic as ${s.username}`;
+            res = await head(basic);
+          }
+        }
+      } catch (e) {
+        return unreachable('the registry', ref.apiHost, e, secrets, display, threshold, signal);
+      }
+
+      const data = {
+        image: display,
+        registry: ref.registry,
+        name: ref.name,
+        tag: s.tag,
+        auth: authUsed,
+        status: res.status,
+      };
+      switch (res.status) {
+        case 200: {
+          const digest = res.headers.get('docker-content-digest') ?? undefined;
+          const mediaType = res.headers.get('content-type') ?? undefined;
+          return {
+            status: 'pass',
+            observed: `${display} ${digest ?? '(no digest header)'}`,
+            threshold,
+            data: { ...data, digest, mediaType, size: Number(res.headers.get('content-length') ?? NaN) || undefined },
+          };
+        }
+        case 404:
+          return {
+            status: 'fail',
+            observed: `${display} not found (404)`,
+            threshold,
+            detail: `No manifest for tag "${s.tag}" in ${ref.registry}/${ref.name}: was the release image pushed, and is the version right? Check with: docker manifest inspect ${display}`,
+            data,
+          };
+        case 401:
+          return {
+            status: 'fail',
+            observed: `${display}: unauthorized (401, ${authUsed})`,
+            threshold,
+            detail: basic
+              ? `${ref.registry} rejected the credentials for ${ref.name}: check registry-username/registry-password and their pull permission.`
+              : `${ref.registry} requires credentials for ${ref.name}: set registry-username and registry-password.`,
+            data,
+          };
+        case 403:
+          return {
+            status: 'fail',
+            observed: `${display}: denied (403, ${authUsed})`,
+            threshold,
+            detail: `the account has no pull access to ${ref.name}`,
+            data,
+          };
+        default:
+          return {
+            status: 'fail',
+            observed: `${display}: registry answered ${res.status}`,
+            threshold,
+            detail: `HEAD ${manifestUrl} → ${res.status} ${res.statusText}`,
+            data,
+          };
+      }
+    },
+  };
+}
+
+function unreachable(
+  what: string,
+  host: string,
+  e: unknown,
+  secrets: string[],
+  display: string,
+  threshold: string,
+  signal: AbortSignal,
+): CheckOutcome {
+  return {
+    status: 'fail',
+    observed: `cannot reach ${host} (${signal.aborted ? 'ABORT_ERR' : (errorCode(e) ?? 'error')})`,
+    threshold,
+    detail: `${describeConnectError(what, host, e, secrets, signal)} [checking ${display}]`,
+  };
+}

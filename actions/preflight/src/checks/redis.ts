@@ -1,0 +1,202 @@
+/**
+ * Redis Sentinel health (runbook §1.2 step 5, `sentinel master veloz-master`): every sentinel sees the
+ * master with flags exactly `master`, can reach quorum, sees enough live replicas, and they all agree
+ * on the master's address. The master itself is probed too: Sentinel's view lags a real failure by
+ * down-after-milliseconds, and a deploy must not start on a stale "all good".
+ */
+import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { describeConnectError, errorCode, redactSecrets } from '@veloz/shared/faults';
+import { RespError, respConnect, toRecord, type RespConnection, type RespValue } from './resp';
+
+export interface RedisCheckSettings {
+  /** Sentinel endpoints, already parsed from the host:port list. */
+  sentinels: readonly { host: string; port: number }[];
+  /** Default `veloz-master`. */
+  masterName: string;
+  /** Sentinel password (secret); also tried on the master probe. */
+  password?: string;
+  /** Replicas that must be up (default 1). */
+  minReplicas: number;
+  timeoutMs: number;
+}
+
+interface SentinelView {
+  endpoint: string;
+  error?: string;
+  master?: Record<string, string>;
+  replicas?: Record<string, string>[];
+  quorum?: { ok: boolean; text: string };
+}
+
+type Probe = 'master' | 'replica' | 'refused' | 'unreachable' | 'auth-required';
+
+const BAD_REPLICA_FLAGS = ['s_down', 'o_down', 'disconnected'];
+
+export function redisCheck(s: RedisCheckSettings): Check {
+  const secrets = s.password ? [s.password] : [];
+  const ioTimeout = Math.max(500, Math.min(5000, s.timeoutMs - 500));
+
+  const withConnection = async <T>(
+    host: string,
+    port: number,
+    signal: AbortSignal,
+    fn: (c: RespConnection) => Promise<T>,
+  ): Promise<T> => {
+    const conn = await respConnect(host, port, { signal, timeoutMs: ioTimeout });
+    try {
+      return await fn(conn);
+    } finally {
+      conn.close();
+    }
+  };
+
+  const askSentinel = async (host: string, port: number, signal: AbortSignal): Promise<SentinelView> => {
+    const endpoint = `${host}:${port}`;
+    try {
+      return await withConnection(host, port, signal, async (c) => {
+        if (s.password) {
+          const auth = await c.command('AUTH', s.password);
+          if (auth instanceof RespError)
+            return {
+              endpoint,
+              error: `sentinel ${endpoint} rejected the password: ${redactSecrets(auth.message, secrets)}`,
+            };
+        }
+        const master = await c.command('SENTINEL', 'MASTER', s.masterName);
+        if (master instanceof RespError) {
+          return {
+            endpoint,
+            error: `sentinel ${endpoint}: ${redactSecrets(master.message, secrets)}${master.kind === 'NOAUTH' ? ' (set sentinel-password)' : ''}`,
+          };
+        }
+        const replicas = await c.command('SENTINEL', 'REPLICAS', s.masterName);
+        const quorum = await c.command('SENTINEL', 'CKQUORUM', s.masterName);
+        return {
+          endpoint,
+          master: toRecord(master),
+          replicas: Array.isArray(replicas) ? replicas.map(toRecord) : [],
+          quorum: {
+            ok: !(quorum instanceof RespError),
+            text: quorum instanceof RespError ? quorum.message : String(quorum),
+          },
+        };
+      });
+    } catch (e) {
+      return { endpoint, error: describeConnectError('Redis Sentinel', endpoint, e, secrets, signal) };
+    }
+  };
+
+  const probeMaster = async (
+    host: string,
+    port: number,
+    signal: AbortSignal,
+  ): Promise<{ probe: Probe; note?: string }> => {
+    try {
+      return await withConnection(host, port, signal, async (c) => {
+        if (s.password) await c.command('AUTH', s.password); // the master may use another password
+        const role: RespValue = await c.command('ROLE');
+        if (role instanceof RespError) return { probe: 'auth-required' as const };
+        const name = Array.isArray(role) ? String(role[0]) : String(role);
+        return { probe: name === 'master' ? ('master' as const) : ('replica' as const), note: `ROLE says ${name}` };
+      });
+    } catch (e) {
+      const code = signal.aborted ? 'ABORT_ERR' : errorCode(e);
+      return {
+        probe: code === 'ECONNREFUSED' ? 'refused' : 'unreachable',
+        note: describeConnectError('the Redis master', `${host}:${port}`, e, secrets, signal),
+      };
+    }
+  };
+
+  return {
+    name: 'redis',
+    title: 'Redis Sentinel',
+    timeoutMs: s.timeoutMs,
+    async run({ signal }): Promise<CheckOutcome> {
+      const views = await Promise.all(s.sentinels.map((x) => askSentinel(x.host, x.port, signal)));
+      const ok = views.filter((v) => v.master);
+      const problems: string[] = [];
+      const notes: string[] = [];
+      const threshold = `flags = master, quorum OK, ≥ ${s.minReplicas} replica(s) up, ${s.sentinels.length} sentinels agree`;
+
+      if (ok.length === 0) {
+        return {
+          status: 'fail',
+          observed: `0/${s.sentinels.length} sentinels answered`,
+          threshold,
+          detail: views.map((v) => v.error).join('; '),
+          data: { sentinels: views.map((v) => ({ endpoint: v.endpoint, error: v.error })) },
+        };
+      }
+      for (const v of views) if (v.error) problems.push(v.error);
+
+      const addresses = new Set(ok.map((v) => `${v.master!.ip}:${v.master!.port}`));
+      if (addresses.size > 1) {
+        problems.push(
+          `sentinels disagree on the master: ${ok.map((v) => `${v.endpoint} says ${v.master!.ip}:${v.master!.port}`).join(', ')} (failover in progress?)`,
+        );
+      }
+      // Group by flags: three sentinels saying the same thing is one line, not three.
+      const byFlags = new Map<string, string[]>();
+      for (const v of ok) {
+        const flags = v.master!.flags ?? '';
+        if (flags !== 'master') byFlags.set(flags, [...(byFlags.get(flags) ?? []), v.endpoint]);
+        if (!v.quorum!.ok) problems.push(`sentinel ${v.endpoint}: CKQUORUM failed: ${v.quorum!.text}`);
+      }
+      for (const [flags, who] of byFlags) {
+        problems.push(
+          `master flags "${flags}" (want exactly "master") according to sentinel${who.length > 1 ? 's' : ''} ${who.join(', ')}`,
+        );
+      }
+      const upCounts = ok.map((v) => v.replicas!.filter(replicaUp).length);
+      const minUp = Math.min(...upCounts);
+      if (minUp < s.minReplicas) {
+        const worst = ok[upCounts.indexOf(minUp)]!;
+        const down = worst
+          .replicas!.filter((r) => !replicaUp(r))
+          .map((r) => `${r.ip}:${r.port} (${r.flags}, link ${r['master-link-status'] ?? '?'})`);
+        problems.push(
+          `sentinel ${worst.endpoint} sees ${minUp} replica(s) up, need ${s.minReplicas}${down.length ? `; down: ${down.join(', ')}` : ''}`,
+        );
+      }
+
+      const first = ok[0]!.master!;
+      const masterAddr = `${first.ip}:${first.port}`;
+      let probe: { probe: Probe; note?: string } | undefined;
+      if (addresses.size === 1) {
+        probe = await probeMaster(first.ip!, Number(first.port), signal);
+        if (probe.probe === 'refused')
+          problems.push(`master probe: ${probe.note} (the sentinels still name it: failover pending?)`);
+        else if (probe.probe === 'replica')
+          problems.push(`${masterAddr} is not a master any more (${probe.note}); sentinels have not caught up`);
+        else if (probe.probe === 'unreachable')
+          notes.push(`master not reachable from the runner, relying on the sentinels' view: ${probe.note}`);
+      }
+
+      if (signal.aborted) problems.push('the check was cancelled (timed out) before the master probe finished');
+      return {
+        status: problems.length ? 'fail' : 'pass',
+        observed: `master ${masterAddr} flags ${first.flags}; ${minUp} replica(s) up; ${ok.length}/${s.sentinels.length} sentinels answered, ${addresses.size === 1 ? 'agree' : 'DISAGREE'}; quorum ${ok.every((v) => v.quorum!.ok) ? 'OK' : 'NOT OK'}`,
+        threshold,
+        detail: [...problems, ...notes].join('; ') || undefined,
+        data: {
+          master: masterAddr,
+          masterProbe: probe?.probe,
+          sentinels: views.map((v) => ({
+            endpoint: v.endpoint,
+            error: v.error,
+            master: v.master ? `${v.master.ip}:${v.master.port}` : undefined,
+            flags: v.master?.flags,
+            replicasUp: v.replicas?.filter(replicaUp).length,
+            quorum: v.quorum?.text,
+          })),
+        },
+      };
+    },
+  };
+}
+
+function replicaUp(r: Record<string, string>): boolean {
+  const flags = (r.flags ?? '').split(',');
+  return !flags.some((f) => BAD_REPLICA_FLAGS.includes(f)) && r['master-link-status'] === 'ok';
+}

@@ -1,0 +1,43 @@
+import type * as k8s from '@kubernetes/client-node';
+
+/** The Kubernetes API clients one action needs, created from one kubeconfig. */
+export interface Kube {
+  lib: typeof k8s;
+  config: k8s.KubeConfig;
+  /** API server base URL, e.g. https://127.0.0.1:6443 (no trailing slash). */
+  server: string;
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  coordination: k8s.CoordinationV1Api;
+  autoscaling: k8s.AutoscalingV2Api;
+  authorization: k8s.AuthorizationV1Api;
+  watch: k8s.Watch;
+}
+
+/**
+ * Loads @kubernetes/client-node on first use (it is most of the bundle's weight) and builds the
+ * clients: from kubeconfig content when given, else KUBECONFIG, ~/.kube/config, then in-cluster.
+ */
+export async function connectKube(kubeconfig?: string): Promise<Kube> {
+  const lib = await import('@kubernetes/client-node');
+  const config = new lib.KubeConfig();
+  if (kubeconfig) config.loadFromString(kubeconfig);
+  else config.loadFromDefault();
+  const cluster = config.getCurrentCluster();
+  if (!cluster) {
+    throw new Error(
+      'No Kubernetes cluster is configured: pass the `kubeconfig` input, set KUBECONFIG, or run in a cluster.',
+    );
+  }
+  return {
+    lib,
+    config,
+    server: cluster.server.replace(/\/$/, ''),
+    core: config.makeApiClient(lib.CoreV1Api),
+    apps: config.makeApiClient(lib.AppsV1Api),
+    coordination: config.makeApiClient(lib.CoordinationV1Api),
+    autoscaling: config.makeApiClient(lib.AutoscalingV2Api),
+    authorization: config.makeApiClient(lib.AuthorizationV1Api),
+    watch: new lib.Watch(config),
+  };
+}

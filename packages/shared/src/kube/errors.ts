@@ -1,0 +1,90 @@
+import { describeError } from '../checks';
+import type { Clock } from '../clock';
+
+/** What an API failure means, read from client-node's ApiException, a watch error or a socket error. */
+export interface ApiFailure {
+  /** HTTP status, or undefined for transport errors (reset, refused). */
+  code?: number;
+  reason?: string;
+  message: string;
+  /** Seconds the server asked us to wait (429/503 Retry-After). */
+  retryAfterSeconds?: number;
+  transient: boolean;
+}
+
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'EAI_AGAIN']);
+
+export function apiFailure(error: unknown): ApiFailure {
+  const e = error as {
+    code?: unknown;
+    statusCode?: unknown;
+    body?: unknown;
+    headers?: Record<string, string>;
+    cause?: { code?: unknown };
+  };
+  const status = typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  const body = parseStatusBody(e?.body);
+  const retryAfter = Number(e?.headers?.['retry-after'] ?? body?.details?.retryAfterSeconds);
+  const errno = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
+  const message = body?.message ?? describeError(error);
+  return {
+    code: status,
+    reason: body?.reason,
+    message,
+    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    transient:
+      status === undefined
+        ? errno !== undefined
+          ? TRANSIENT_CODES.has(errno)
+          : /socket hang up|ECONNRESET|ECONNREFUSED|network|terminated|premature close/i.test(message)
+        : status === 429 || status >= 500,
+  };
+}
+
+export function isNotFound(error: unknown): boolean {
+  return apiFailure(error).code === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return apiFailure(error).code === 409;
+}
+
+function parseStatusBody(
+  body: unknown,
+): { message?: string; reason?: string; details?: { retryAfterSeconds?: number } } | undefined {
+  if (!body) return undefined;
+  if (typeof body === 'object') return body as { message?: string; reason?: string };
+  try {
+    return JSON.parse(String(body)) as { message?: string; reason?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RetryOptions {
+  clock: Clock;
+  /** Absolute time (clock ms) after which no retry starts. */
+  deadline: number;
+  signal?: AbortSignal;
+  /** Told about each retry, so the log says why we are waiting. */
+  onRetry?: (failure: ApiFailure, delayMs: number, attempt: number) => void;
+}
+
+/**
+ * Retries transient API failures (5xx, 429 honouring Retry-After, resets, refused connections) with
+ * exponential backoff until the deadline; anything else, or the last failure, is thrown.
+ */
+export async function withRetry<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      const failure = apiFailure(error);
+      const backoff = Math.min(5000, 200 * 2 ** (attempt - 1));
+      const delay = failure.retryAfterSeconds !== undefined ? failure.retryAfterSeconds * 1000 : backoff;
+      if (!failure.transient || options.signal?.aborted || options.clock.now() + delay > options.deadline) throw error;
+      options.onRetry?.(failure, delay, attempt);
+      await options.clock.sleep(delay, options.signal);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Every Kubernetes permission the actions use, in one place. The preflight `rbac` check asks the
+ * API server about each (SelfSubjectAccessReview), and the least-privilege Role and ClusterRole in
+ * the README are generated from this list (a test keeps them equal).
+ */
+export interface Permission {
+  /** API group, '' for the core group. */
+  group: string;
+  resource: string;
+  subresource?: string;
+  verbs: string[];
+  /** Cluster-scoped (nodes, namespaces) or needed across namespaces (pods on every node). */
+  cluster?: boolean;
+  /** Why an action needs it; shown when it is missing. */
+  why: string;
+}
+
+export const PERMISSIONS: readonly Permission[] = [
+  { group: '', resource: 'nodes', verbs: ['get', 'list'], cluster: true, why: 'preflight: node health and capacity' },
+  { group: '', resource: 'namespaces', verbs: ['get'], cluster: true, why: 'preflight: the namespace exists' },
+  { group: '', resource: 'pods', verbs: ['list'], cluster: true, why: 'preflight: resources requested on each node' },
+  { group: '', resource: 'pods', verbs: ['get', 'list', 'watch'], why: 'rollout tracking, finding the canary pod' },
+  { group: '', resource: 'pods', subresource: 'log', verbs: ['get'], why: 'last log lines of a failing pod, log scan' },
+  { group: '', resource: 'pods', subresource: 'proxy', verbs: ['get', 'create'], why: 'validate: reach a pod alone' },
+  {
+    group: '',
+    resource: 'services',
+    verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+    why: 'helm: the chart Service',
+  },
+  {
+    group: '',
+    resource: 'services',
+    subresource: 'proxy',
+    verbs: ['get', 'create'],
+    why: 'validate: reach the Service',
+  },
+  {
+    group: '',
+    resource: 'secrets',
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    why: 'helm: release history',
+  },
+  {
+    group: '',
+    resource: 'configmaps',
+    verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+    why: 'helm: chart ConfigMaps',
+  },
+  { group: '', resource: 'events', verbs: ['list'], why: 'explaining a stuck rollout' },
+  {
+    group: 'apps',
+    resource: 'deployments',
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    why: 'deploy, roll back, track',
+  },
+  {
+    group: 'apps',
+    resource: 'deployments',
+    subresource: 'scale',
+    verbs: ['get', 'update', 'patch'],
+    why: 'canary and database rollback scaling',
+  },
+  { group: 'apps', resource: 'replicasets', verbs: ['get', 'list', 'watch'], why: 'revisions and the new ReplicaSet' },
+  {
+    group: 'autoscaling',
+    resource: 'horizontalpodautoscalers',
+    verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+    why: 'autoscaling off for the canary, on after promotion',
+  },
+  {
+    group: 'coordination.k8s.io',
+    resource: 'leases',
+    verbs: ['get', 'create', 'update', 'delete'],
+    why: 'the release lock',
+  },
+];
+
+export interface AccessQuestion {
+  group: string;
+  resource: string;
+  subresource?: string;
+  verb: string;
+  namespace?: string;
+  why: string;
+}
+
+/** One SelfSubjectAccessReview question per verb. */
+export function accessQuestions(namespace: string): AccessQuestion[] {
+  return PERMISSIONS.flatMap((p) =>
+    p.verbs.map((verb) => ({
+      group: p.group,
+      resource: p.resource,
+      subresource: p.subresource,
+      verb,
+      namespace: p.cluster ? undefined : namespace,
+      why: p.why,
+    })),
+  );
+}
+
+/** "get pods/log" or "list nodes (cluster-wide)" */
+export function describeAccess(q: AccessQuestion): string {
+  const resource = `${q.group ? `${q.group}/` : ''}${q.resource}${q.subresource ? `/${q.subresource}` : ''}`;
+  return `${q.verb} ${resource}${q.namespace ? '' : ' (cluster-wide)'}`;
+}
+
+/** The least-privilege Role and ClusterRole, as YAML, for the README and `kubectl apply`. */
+export function roleManifests(namespace = 'veloz', name = 'veloz-deployer'): string {
+  const rules = (cluster: boolean): string =>
+    PERMISSIONS.filter((p) => !!p.cluster === cluster)
+      .map(
+        (p) =>
+          `  - apiGroups: ["${p.group}"]\n    resources: ["${p.resource}${p.subresource ? `/${p.subresource}` : ''}"]\n    verbs: [${p.verbs
+            .map((v) => `"${v}"`)
+            .join(', ')}]`,
+      )
+      .join('\n');
+  return [
+    'apiVersion: rbac.authorization.k8s.io/v1',
+    'kind: Role',
+    'metadata:',
+    `  name: ${name}`,
+    `  namespace: ${namespace}`,
+    'rules:',
+    rules(false),
+    '---',
+    'apiVersion: rbac.authorization.k8s.io/v1',
+    'kind: ClusterRole',
+    'metadata:',
+    `  name: ${name}`,
+    'rules:',
+    rules(true),
+  ].join('\n');
+}

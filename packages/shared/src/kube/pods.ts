@@ -1,0 +1,77 @@
+import type * as k8s from '@kubernetes/client-node';
+import type { Kube } from './client';
+
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+export function labelSelector(labels: Record<string, string> | undefined): string {
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export function isPodReady(pod: k8s.V1Pod): boolean {
+  return (
+    !pod.metadata?.deletionTimestamp &&
+    pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
+  );
+}
+
+/** The ReplicaSet that carries the Deployment's current revision. */
+export async function currentReplicaSet(
+  kube: Kube,
+  deployment: k8s.V1Deployment,
+): Promise<k8s.V1ReplicaSet | undefined> {
+  const namespace = deployment.metadata?.namespace ?? '';
+  const revision = deployment.metadata?.annotations?.[REVISION_ANNOTATION];
+  const list = await kube.apps.listNamespacedReplicaSet({
+    namespace,
+    labelSelector: labelSelector(deployment.spec?.selector?.matchLabels),
+  });
+  return list.items.find(
+    (rs) =>
+      rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision &&
+      rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid),
+  );
+}
+
+/** Runbook §2.2 step 3's GREEN_POD: the newest Ready pod of the current ReplicaSet. */
+export async function newestReadyPod(kube: Kube, deployment: k8s.V1Deployment): Promise<k8s.V1Pod | undefined> {
+  const rs = await currentReplicaSet(kube, deployment);
+  const hash = rs?.metadata?.labels?.['pod-template-hash'];
+  if (!rs || !hash) return undefined;
+  const selector = labelSelector({ ...deployment.spec?.selector?.matchLabels, 'pod-template-hash': hash });
+  const pods = await kube.core.listNamespacedPod({
+    namespace: deployment.metadata?.namespace ?? '',
+    labelSelector: selector,
+  });
+  return pods.items
+    .filter(isPodReady)
+    .sort((a, b) => time(b.metadata?.creationTimestamp) - time(a.metadata?.creationTimestamp))[0];
+}
+
+/** Runbook §2.2 step 5: pods of the Deployment not running the expected image in every named container. */
+export async function podsNotRunning(
+  kube: Kube,
+  deployment: k8s.V1Deployment,
+  container: string,
+  image: string,
+): Promise<{ pods: number; wrong: string[] }> {
+  const list = await kube.core.listNamespacedPod({
+    namespace: deployment.metadata?.namespace ?? '',
+    labelSelector: labelSelector(deployment.spec?.selector?.matchLabels),
+  });
+  const live = list.items.filter(
+    (p) => !p.metadata?.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed',
+  );
+  const wrong = live
+    .filter((p) => p.spec?.containers?.find((c) => c.name === container)?.image !== image)
+    .map(
+      (p) =>
+        `${p.metadata?.name} (${p.spec?.containers?.find((c) => c.name === container)?.image ?? 'no such container'})`,
+    );
+  return { pods: live.length, wrong };
+}
+
+function time(value: Date | string | undefined): number {
+  return value ? new Date(value).getTime() : 0;
+}

@@ -1,0 +1,89 @@
+/**
+ * GitHub deployment records: one deployment per release version and environment, with statuses
+ * in_progress -> success/failure, so the repository's Environments page tells the same story as the
+ * cluster. @actions/github is loaded only when a token is given.
+ */
+import type { RunInfo } from '../action';
+
+export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'error' | 'queued' | 'pending';
+
+export interface DeploymentPayload {
+  version: string;
+  release: string;
+  namespace: string;
+  revision?: string;
+  [key: string]: unknown;
+}
+
+export interface GithubDeployments {
+  /** Finds the newest deployment of this ref and environment for the version, or creates one. */
+  ensure(payload: DeploymentPayload, description: string): Promise<number>;
+  /** Newest deployment in the environment for another version (what a rollback returns to). */
+  findLatest(filter: (payload: Partial<DeploymentPayload>) => boolean): Promise<number | undefined>;
+  status(id: number, state: DeploymentState, description: string): Promise<void>;
+}
+
+export async function githubDeployments(token: string, run: RunInfo, environment: string): Promise<GithubDeployments> {
+  const { getOctokit } = await import('@actions/github');
+  const octokit = getOctokit(token, { baseUrl: run.apiUrl });
+  const [owner = '', repo = ''] = run.repository.split('/');
+  const ref = run.sha || run.ref;
+
+  const list = async (): Promise<{ id: number; payload: Partial<DeploymentPayload> }[]> => {
+    const response = await octokit.rest.repos.listDeployments({ owner, repo, environment, per_page: 30 });
+    return response.data.map((d) => ({
+      id: d.id,
+      payload: (typeof d.payload === 'string' ? safeJson(d.payload) : d.payload) as Partial<DeploymentPayload>,
+    }));
+  };
+
+  return {
+    async ensure(payload, description) {
+      const existing = (
+        await octokit.rest.repos.listDeployments({ owner, repo, environment, ref, per_page: 30 })
+      ).data.find(
+        (d) =>
+          (typeof d.payload === 'object' ? (d.payload as Partial<DeploymentPayload>) : safeJson(String(d.payload)))
+            .version === payload.version,
+      );
+      if (existing) return existing.id;
+      const created = await octokit.rest.repos.createDeployment({
+        owner,
+        repo,
+        ref,
+        environment,
+        payload: payload as unknown as Record<string, unknown>,
+        description: description.slice(0, 140),
+        auto_merge: false,
+        required_contexts: [],
+        production_environment: environment === 'production',
+      });
+      if (!('id' in created.data))
+        throw new Error(`GitHub did not create the deployment: ${created.data.message ?? created.status}`);
+      return created.data.id;
+    },
+    async findLatest(filter) {
+      return (await list()).find((d) => filter(d.payload))?.id;
+    },
+    async status(id, state, description) {
+      await octokit.rest.repos.createDeploymentStatus({
+        owner,
+        repo,
+        deployment_id: id,
+        state,
+        description: description.slice(0, 140),
+        log_url: run.runUrl,
+        environment,
+        auto_inactive: state === 'success',
+      });
+    },
+  };
+}
+
+function safeJson(text: string): Partial<DeploymentPayload> {
+  try {
+    return JSON.parse(text) as Partial<DeploymentPayload>;
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,34 @@
+import type { Clock } from '../clock';
+import { describeError } from '../checks';
+
+export interface WebhookResult {
+  ok: boolean;
+  attempts: number;
+  /** Why it failed, without the URL (the URL is a secret). */
+  error?: string;
+}
+
+/**
+ * Posts a Slack-compatible `{"text": …}` message, retrying 5xx, 429 and network errors. A chat
+ * outage must never fail a deploy, so this never throws: the caller turns a failure into a warning.
+ */
+export async function postNotification(url: string, text: string, clock: Clock, attempts = 3): Promise<WebhookResult> {
+  let error = '';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (response.ok) return { ok: true, attempts: attempt };
+      error = `the webhook answered ${response.status} ${response.statusText}`;
+      if (response.status < 500 && response.status !== 429) return { ok: false, attempts: attempt, error };
+    } catch (e) {
+      error = `the webhook could not be reached: ${describeError(e).replaceAll(url, '<webhook>')}`;
+    }
+    if (attempt < attempts) await clock.sleep(500 * 2 ** (attempt - 1));
+  }
+  return { ok: false, attempts, error };
+}
