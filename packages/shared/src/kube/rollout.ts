@@ -60,6 +60,8 @@ export interface TrackOptions {
    * rollout as complete.
    */
   awaiting?: (d: k8s.V1Deployment) => string | undefined;
+  /** Receives a function that re-evaluates the rollout now (e.g. once helm has exited). */
+  onRecheck?: (recheck: () => void) => void;
 }
 
 const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
@@ -198,6 +200,7 @@ export async function trackRollout(kube: Kube, options: TrackOptions): Promise<R
     log: options.log,
   });
 
+  options.onRecheck?.(() => evaluate());
   let podWatch: ResumableWatch<k8s.V1Pod> | undefined;
   const watchers: Promise<void>[] = [];
   const timer = new AbortController();

@@ -1,0 +1,85 @@
+/**
+ * A sandbox cluster for end-to-end tests: the sandbox API server, a kubeconfig file, the real helm
+ * and kubectl binaries, and the environment the action bundles run with (KUBECONFIG, helm on PATH).
+ */
+import { startSandbox, toolPath, type Sandbox, type SandboxOptions } from '@veloz/sandbox';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export const CHART = resolve('__tests__/fixtures/chart/veloz');
+export const VALUES_PRODUCTION = join(CHART, 'values-production.yaml');
+export const IMAGE = 'veloz/engine';
+
+export type HelmTool = 'helm3' | 'helm4';
+
+export interface Cluster {
+  sandbox: Sandbox;
+  kubeconfigPath: string;
+  /** Environment for an action bundle: KUBECONFIG and the chosen helm first on PATH. */
+  env: Record<string, string>;
+  helm(args: string[]): Promise<{ stdout: string; stderr: string; code: number }>;
+  kubectl(args: string[]): Promise<{ stdout: string; stderr: string; code: number }>;
+  /** Installs (or upgrades to) a version of the fixture chart the way an operator would. */
+  install(version: string, extra?: string[]): Promise<void>;
+  helmRevisions(): Promise<{ revision: number; status: string; app_version: string }[]>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(options: SandboxOptions & { helm?: HelmTool } = {}): Promise<Cluster> {
+  const sandbox = await startSandbox({ podStartupDelayMs: 300, probeIntervalMs: 100, backoffMs: 300, ...options });
+  const dir = await mkdtemp(join(tmpdir(), 'veloz-cluster-'));
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  await sandbox.writeKubeconfig(kubeconfigPath);
+  const helmBin = await toolPath(options.helm ?? 'helm3');
+  const kubectlBin = await toolPath('kubectl');
+  const env = { KUBECONFIG: kubeconfigPath, PATH: `${dirname(helmBin)}:${process.env.PATH ?? ''}` };
+  const run = async (bin: string, args: string[]) => {
+    try {
+      const { stdout, stderr } = await execFileAsync(bin, args, { env: { ...process.env, ...env } });
+      return { stdout, stderr, code: 0 };
+    } catch (error) {
+      const e = error as { stdout?: string; stderr?: string; code?: number };
+      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
+    }
+  };
+  const cluster: Cluster = {
+    sandbox,
+    kubeconfigPath,
+    env,
+    helm: (args) => run(helmBin, args),
+    kubectl: (args) => run(kubectlBin, args),
+    async install(version, extra = []) {
+      const r = await cluster.helm([
+        'upgrade',
+        '--install',
+        'veloz',
+        CHART,
+        '-n',
+        'veloz',
+        '-f',
+        VALUES_PRODUCTION,
+        '--set-string',
+        `engine.image.tag=${version}`,
+        ...extra,
+        '--wait',
+        '--timeout',
+        '60s',
+      ]);
+      if (r.code !== 0) throw new Error(`helm install ${version} failed: ${r.stderr}`);
+    },
+    async helmRevisions() {
+      const r = await cluster.helm(['history', 'veloz', '-n', 'veloz', '-o', 'json']);
+      return JSON.parse(r.stdout || '[]') as { revision: number; status: string; app_version: string }[];
+    },
+    async stop() {
+      await sandbox.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return cluster;
+}

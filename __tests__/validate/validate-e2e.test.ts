@@ -1,0 +1,166 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { runActionBundle } from '@veloz/harness';
+import { parseDegrade } from '../../packages/sandbox/src/engine/index';
+import { startCluster, type Cluster } from '../support/cluster';
+import { startPrometheus, type Prometheus } from '../support/prometheus';
+
+let cluster: Cluster;
+let pods: string[];
+
+beforeAll(async () => {
+  // Enough synthetic requests that one 1s interval holds a meaningful p99 (1% of 400 is 4 requests).
+  cluster = await startCluster({ engineSyntheticRps: 400 });
+  await cluster.install('1.1.0');
+  pods = cluster.sandbox
+    .list('pods', 'veloz', 'app.kubernetes.io/name=veloz')
+    .map((p) => String((p.metadata as { name: string }).name))
+    .sort();
+}, 120_000);
+afterAll(async () => cluster?.stop());
+afterEach(() => {
+  for (const engine of cluster.sandbox.engines()) engine.setBehaviour(undefined);
+});
+
+const FAST = { 'sse-timeout': '2s', 'websocket-timeout': '2s', 'check-timeout': '5s' };
+
+function validate(inputs: Record<string, string>) {
+  return runActionBundle('validate', { ...FAST, ...inputs }, { env: cluster.env, timeoutMs: 120_000 });
+}
+
+function degrade(pod: string, params: Record<string, string>): void {
+  cluster.sandbox.engineOf('veloz', pod)!.setBehaviour(parseDegrade(params));
+}
+
+describe('a healthy release', () => {
+  test('passes one validation pass of the canary through pods/proxy', async () => {
+    const run = await validate({ pod: 'canary' });
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.verdict).toBe('pass');
+    expect(run.summary).toContain('- [x] All health endpoints returning 200');
+    expect(run.summary).toContain('Validation checklist (runbook §3.4)');
+  });
+
+  test('passes a monitoring window through the Service', async () => {
+    const run = await validate({ service: 'veloz-engine', duration: '3s', interval: '1s' });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.verdict).toBe('pass');
+    expect(run.stdout).toMatch(/pass 4 at \+3s/);
+    // from the second pass on, error rate and p99 come from the engine's own counters
+    expect(run.summary).toContain("Monitoring (runbook §3.3, from the engine's /metrics");
+  });
+});
+
+describe('runbook §4.1 criteria decide rollback and stop the window', () => {
+  test('error rate above 5% sustained', async () => {
+    degrade(pods[0]!, { 'error-rate': '6%' });
+    const run = await validate({
+      pod: pods[0]!,
+      checks: 'health, metrics',
+      duration: '60s',
+      interval: '1s',
+      'rollback-error-rate-for': '3s',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs.verdict).toBe('rollback');
+    expect(run.outputs.reasons).toMatch(/^Error rate above 5% for 3s \(3 samples, /);
+    expect(run.errors[0]).toContain('Verdict ROLLBACK');
+    expect(run.summary).toContain('Rollback criterion: error-rate');
+    expect(run.summary).toContain('stopped as soon as a rollback criterion was met');
+    // decided on the 4th pass (rates exist from the 2nd), long before the 60s window ends
+    expect(run.stdout).toMatch(/pass 4 at \+3s: .*→ ROLLBACK/);
+    expect(run.stdout).not.toMatch(/pass 6 at/);
+  });
+
+  test('more than 3 consecutive health failures; the other pod is fine', async () => {
+    degrade(pods[0]!, { health: 'fail' });
+    const bad = await validate({ pod: pods[0]!, checks: 'health', duration: '30s', interval: '500ms' });
+    expect(bad.outputs.verdict).toBe('rollback');
+    expect(bad.outputs.reasons).toContain('Health checks failed 4 times in a row');
+    const good = await validate({ pod: pods[1]!, checks: 'health' });
+    expect(good.outputs.verdict).toBe('pass');
+  });
+
+  test('p99 above 1s sustained: rollback, or warn when asked to evaluate', async () => {
+    degrade(pods[1]!, { p99: '1200ms' });
+    const inputs = { pod: pods[1]!, checks: 'metrics', duration: '30s', interval: '1s', 'rollback-p99-for': '2s' };
+    const rollback = await validate(inputs);
+    expect(rollback.outputs.verdict).toBe('rollback');
+    expect(rollback.outputs.reasons).toContain('P99 latency above 1s for 2s');
+    const warn = await validate({ ...inputs, duration: '4s', 'p99-breach-action': 'warn' });
+    expect(warn.exitCode).toBe(0);
+    expect(warn.outputs.verdict).toBe('warn');
+    expect(warn.warnings[0]).toContain('P99 latency above 1s');
+  });
+
+  test.each([
+    ['sse', { sse: 'silent' }, /sse: /],
+    ['websocket', { ws: 'refuse' }, /websocket: /],
+  ])('a user-impacting %s failure is a critical bug', async (check, params, reason) => {
+    degrade(pods[0]!, params);
+    const run = await validate({ pod: pods[0]!, checks: `health, ${check}` });
+    expect(run.outputs.verdict).toBe('rollback');
+    expect(run.outputs.reasons).toMatch(/User-impacting failure/);
+    expect(run.outputs.reasons).toMatch(reason);
+  });
+
+  test('rejected orders, on the engine URL (the API proxy does not forward Authorization)', async () => {
+    degrade(pods[0]!, { orders: 'reject' });
+    const engine = cluster.sandbox.engineOf('veloz', pods[0]!)!;
+    const run = await validate({ url: engine.url, checks: 'order', 'test-token': cluster.sandbox.testToken });
+    expect(run.outputs.verdict).toBe('rollback');
+    expect(run.outputs.reasons).toMatch(/order: /);
+    expect(
+      run.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n'),
+    ).not.toContain(cluster.sandbox.testToken);
+  });
+
+  test('fail-on-rollback: false reports the verdict without failing the step', async () => {
+    degrade(pods[0]!, { health: 'fail' });
+    const run = await validate({ pod: pods[0]!, checks: 'health', 'fail-on-rollback': 'false' });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.verdict).toBe('rollback');
+  });
+});
+
+describe('what is not a rollback', () => {
+  test('error lines in the logs warn', async () => {
+    degrade(pods[1]!, { 'log-errors': '20/s' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const run = await validate({ pod: pods[1]!, checks: 'logs', since: new Date(Date.now() - 60_000).toISOString() });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.verdict).toBe('warn');
+    expect(run.outputs.reasons).toMatch(/^logs: fail — \d+ line\(s\) matching \/error\/i/);
+  });
+
+  describe('with a real Prometheus', () => {
+    let prometheus: Prometheus;
+    beforeAll(async () => {
+      prometheus = await startPrometheus({
+        targets: cluster.sandbox.engines().map((e) => e.scrapeTarget()),
+        scrapeInterval: '1s',
+      });
+      await prometheus.waitForTargetsUp();
+    }, 60_000);
+    afterAll(async () => prometheus?.stop());
+
+    test('no data is a visible outcome, never a silent pass', async () => {
+      const inputs = {
+        pod: pods[0]!,
+        checks: 'slo',
+        'prometheus-url': prometheus.url,
+        'query-error-rate': 'sum(rate(nothing_here_total[1m]))',
+      };
+      const warn = await validate(inputs);
+      expect(warn.exitCode).toBe(0);
+      expect(warn.outputs.verdict).toBe('warn');
+      expect(warn.outputs.reasons).toMatch(/slo: nodata/);
+      const fail = await validate({ ...inputs, nodata: 'fail' });
+      expect(fail.exitCode).toBe(1);
+      expect(fail.errors[0]).toContain('No data from Prometheus');
+    });
+  });
+});

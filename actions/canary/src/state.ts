@@ -1,0 +1,146 @@
+import type * as k8s from '@kubernetes/client-node';
+import {
+  listReleaseRevisions,
+  readReleaseRevision,
+  valueAt,
+  type ReleaseDetails,
+  type ReleaseRevision,
+} from '@veloz/shared/helm/history';
+import type { Kube } from '@veloz/shared/kube/client';
+import { isNotFound } from '@veloz/shared/kube/errors';
+import { REVISION_ANNOTATION, labelSelector } from '@veloz/shared/kube/pods';
+import { rolloutStatus } from '@veloz/shared/kube/rollout';
+import type { CanarySettings } from './inputs';
+
+/** What the release looks like before (and after) this step touches it. */
+export interface ReleaseState {
+  deployment: k8s.V1Deployment;
+  container: k8s.V1Container;
+  image: string;
+  deploymentRevision: string;
+  hpa?: k8s.V2HorizontalPodAutoscaler;
+  helm?: { revisions: ReleaseRevision[]; current?: ReleaseDetails };
+}
+
+/** The shape this phase wants: the version, its replica count, autoscaling on or off. */
+export interface Desired {
+  version: string;
+  replicas: number;
+  autoscaling: boolean;
+}
+
+export const SUSPENDED_HPA_ANNOTATION = 'veloz.io/suspended-hpa';
+
+export function desiredFor(s: Readonly<CanarySettings>): Desired {
+  return s.phase === 'canary'
+    ? { version: s.version, replicas: s.canaryReplicas, autoscaling: false }
+    : { version: s.version, replicas: s.replicas, autoscaling: true };
+}
+
+export async function readState(kube: Kube, s: Readonly<CanarySettings>): Promise<ReleaseState> {
+  const { namespace, deployment: name, release } = s.target;
+  let deployment: k8s.V1Deployment;
+  try {
+    deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  } catch (error) {
+    if (isNotFound(error)) {
+      throw new Error(
+        `Deployment ${namespace}/${name} does not exist. The canary action upgrades an installed release; install it first (helm install) or check the \`deployment\` input.`,
+      );
+    }
+    throw error;
+  }
+  const containers = deployment.spec?.template?.spec?.containers ?? [];
+  const container = s.container ? containers.find((c) => c.name === s.container) : containers[0];
+  if (!container) {
+    throw new Error(
+      `Deployment ${name} has no container named ${s.container}; it has ${containers.map((c) => c.name).join(', ')}.`,
+    );
+  }
+  const hpas = await kube.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace });
+  const hpa = hpas.items.find(
+    (h) => h.spec?.scaleTargetRef?.kind === 'Deployment' && h.spec.scaleTargetRef.name === name,
+  );
+  let helm: ReleaseState['helm'];
+  if (s.target.driver === 'helm') {
+    const revisions = await listReleaseRevisions(kube, namespace, release);
+    const latest = revisions[revisions.length - 1];
+    helm = { revisions, current: latest ? await readReleaseRevision(kube, namespace, latest) : undefined };
+  }
+  return {
+    deployment,
+    container,
+    image: container.image ?? '',
+    deploymentRevision: deployment.metadata?.annotations?.[REVISION_ANNOTATION] ?? '',
+    hpa,
+    helm,
+  };
+}
+
+/** The tag of an image reference (`repo:1.1.0` -> `1.1.0`; digests and untagged -> ''). */
+export function tagOf(image: string): string {
+  const last = image.slice(image.lastIndexOf('/') + 1);
+  return last.includes(':') && !image.includes('@') ? last.slice(last.indexOf(':') + 1) : '';
+}
+
+/**
+ * Re-running a phase whose result is already live and healthy ("Re-run failed jobs") must change
+ * nothing. Returns why it is already done, or undefined when there is work to do.
+ */
+export function alreadyDone(state: ReleaseState, s: Readonly<CanarySettings>, want: Desired): string | undefined {
+  const rollout = rolloutStatus(state.deployment);
+  if (rollout.state !== 'complete' || tagOf(state.image) !== want.version) return undefined;
+  if (s.target.driver === 'helm') {
+    const current = state.helm?.current;
+    if (!current || current.status !== 'deployed') return undefined;
+    const values = current.values;
+    const same =
+      String(valueAt(values, s.helm.imageTagKey)) === want.version &&
+      Number(valueAt(values, s.helm.replicaKey)) === want.replicas &&
+      String(valueAt(values, s.helm.autoscalingKey)) === String(want.autoscaling);
+    return same
+      ? `Helm revision ${current.revision} already runs ${want.version} with ${want.replicas} replica(s) and autoscaling ${want.autoscaling ? 'on' : 'off'}; nothing to change.`
+      : undefined;
+  }
+  const suspended = state.deployment.metadata?.annotations?.[SUSPENDED_HPA_ANNOTATION] !== undefined;
+  const replicasOk = want.autoscaling ? !suspended : state.deployment.spec?.replicas === want.replicas && !state.hpa;
+  return replicasOk && state.image === `${s.image}:${want.version}`
+    ? `Deployment revision ${state.deploymentRevision} already runs ${state.image}${want.autoscaling ? ' with autoscaling on' : ` with ${want.replicas} replica(s), autoscaling off`}; nothing to change.`
+    : undefined;
+}
+
+/**
+ * The revision a rollback should return to: the newest good revision that runs a different version
+ * than the one being deployed. (The revision just before a promotion is this release's own canary.)
+ */
+export async function previousGoodRevision(
+  kube: Kube,
+  state: ReleaseState,
+  s: Readonly<CanarySettings>,
+): Promise<string> {
+  if (s.target.driver === 'helm') {
+    const candidates = (state.helm?.revisions ?? [])
+      .filter((r) => r.status === 'deployed' || r.status === 'superseded')
+      .reverse();
+    for (const candidate of candidates) {
+      const details = await readReleaseRevision(kube, s.target.namespace, candidate);
+      if (String(valueAt(details.values, s.helm.imageTagKey) ?? details.appVersion) !== s.version) {
+        return String(candidate.revision);
+      }
+    }
+    return '';
+  }
+  const list = await kube.apps.listNamespacedReplicaSet({
+    namespace: s.target.namespace,
+    labelSelector: labelSelector(state.deployment.spec?.selector?.matchLabels),
+  });
+  const owned = list.items
+    .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === state.deployment.metadata?.uid))
+    .map((rs) => ({
+      revision: Number(rs.metadata?.annotations?.[REVISION_ANNOTATION]),
+      image: rs.spec?.template?.spec?.containers?.find((c) => c.name === state.container.name)?.image ?? '',
+    }))
+    .filter((rs) => Number.isInteger(rs.revision))
+    .sort((a, b) => b.revision - a.revision);
+  return String(owned.find((rs) => tagOf(rs.image) !== s.version)?.revision ?? '');
+}

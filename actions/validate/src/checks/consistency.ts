@@ -1,0 +1,80 @@
+import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { describeConnectError, redactUrl } from '@veloz/shared/faults';
+import { httpRequest, urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
+
+export interface ConsistencyOptions {
+  postgresUrl?: string;
+  query?: string;
+  /** Path on the engine, or an absolute URL, answering JSON with `consistent: true`. */
+  url?: string;
+  timeoutMs: number;
+}
+
+/**
+ * Runbook §4.1 "data inconsistency — any detected → immediate rollback": a SQL query returning a
+ * row with a boolean `ok` (and optional `detail`), and/or an HTTP assertion.
+ */
+export function consistencyCheck(engine: HttpEndpoint, o: ConsistencyOptions): Check {
+  return {
+    name: 'consistency',
+    title: 'Data consistency',
+    timeoutMs: o.timeoutMs,
+    async run({ signal }): Promise<CheckOutcome> {
+      const problems: string[] = [];
+      const seen: string[] = [];
+      if (o.postgresUrl && o.query) {
+        const { default: pg } = await import('pg');
+        const client = new pg.Client({ connectionString: o.postgresUrl, connectionTimeoutMillis: o.timeoutMs });
+        try {
+          await client.connect();
+          const result = await client.query<{ ok?: unknown; detail?: unknown }>(o.query);
+          const row = result.rows[0];
+          if (!row || typeof row.ok !== 'boolean') {
+            return {
+              status: 'fail',
+              observed: 'no boolean `ok` column',
+              detail: 'consistency-query must return one row with a boolean column `ok`.',
+            };
+          }
+          seen.push(`SQL ok=${row.ok}${row.detail ? ` (${String(row.detail)})` : ''}`);
+          if (!row.ok)
+            problems.push(`SQL check reports an inconsistency${row.detail ? `: ${String(row.detail)}` : ''}`);
+        } catch (error) {
+          return {
+            status: 'fail',
+            observed: 'error',
+            detail: describeConnectError('PostgreSQL', redactUrl(o.postgresUrl), error, [o.postgresUrl], signal),
+          };
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      }
+      if (o.url) {
+        const absolute = /^https?:\/\//.test(o.url);
+        const ep = absolute ? urlEndpoint(o.url) : engine;
+        const response = await httpRequest(ep, { path: absolute ? '' : o.url, timeoutMs: o.timeoutMs, signal });
+        let consistent: unknown;
+        try {
+          consistent = (JSON.parse(response.body) as { consistent?: unknown }).consistent;
+        } catch {
+          consistent = undefined;
+        }
+        seen.push(`${o.url} → ${response.status}, consistent=${String(consistent)}`);
+        if (response.status < 200 || response.status >= 300 || consistent !== true) {
+          problems.push(`${o.url} answered ${response.status} with consistent=${String(consistent)}`);
+        }
+      }
+      const observed = seen.join('; ');
+      if (problems.length > 0) {
+        return {
+          status: 'fail',
+          observed,
+          threshold: 'no inconsistency',
+          detail: problems.join('; '),
+          data: { consistent: false },
+        };
+      }
+      return { status: 'pass', observed, threshold: 'no inconsistency', data: { consistent: true } };
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { runChecks, type Check, type CheckResult } from '@veloz/shared/checks';
+import type { Clock } from '@veloz/shared/clock';
+import type { CriterionMet, Decider, Sample } from './decision';
+
+export interface Pass {
+  index: number;
+  /** Scheduled time of the pass: start + index × interval, so sampling does not drift. */
+  at: number;
+  results: CheckResult[];
+  sample: Sample;
+  met: CriterionMet[];
+}
+
+export interface MonitorOptions {
+  checks: readonly Check[];
+  clock: Clock;
+  durationMs: number;
+  intervalMs: number;
+  decider: Decider;
+  onPass?: (pass: Pass) => void;
+}
+
+export interface MonitorOutcome {
+  passes: Pass[];
+  met: CriterionMet[];
+  /** The window was cut short because a rollback criterion was met. */
+  stoppedEarly: boolean;
+}
+
+/**
+ * The monitoring window of runbook §3: every check each interval, the §4.1 criteria after every
+ * sample, and an immediate stop when a rollback criterion is met — it never waits out the window.
+ */
+export async function monitor(o: MonitorOptions): Promise<MonitorOutcome> {
+  const start = o.clock.now();
+  const passes: Pass[] = [];
+  const met: CriterionMet[] = [];
+  for (let index = 0; ; index++) {
+    const at = start + index * o.intervalMs;
+    if (index > 0) await o.clock.sleep(Math.max(0, at - o.clock.now()));
+    const results = await runChecks(o.checks, { clock: o.clock });
+    const sample = toSample(results, at);
+    const pass: Pass = { index, at, results, sample, met: o.decider.add(sample) };
+    passes.push(pass);
+    met.push(...pass.met);
+    o.onPass?.(pass);
+    if (met.some((m) => m.action === 'rollback')) return { passes, met, stoppedEarly: true };
+    if (at + o.intervalMs > start + o.durationMs) return { passes, met, stoppedEarly: false };
+  }
+}
+
+/** What the §4.1 criteria need from one pass. Prometheus figures win over the engine's own /metrics. */
+export function toSample(results: readonly CheckResult[], at: number): Sample {
+  const by = (name: string): CheckResult | undefined => results.find((r) => r.name === name);
+  const num = (value: unknown): number | undefined =>
+    typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  const health = by('health');
+  const slo = by('slo')?.data;
+  const metrics = by('metrics')?.data;
+  const consistency = by('consistency');
+  const functionalFailures: Record<string, string> = {};
+  for (const r of results) {
+    const failure = r.data?.functionalFailure;
+    if (r.status === 'fail' && typeof failure === 'string') functionalFailures[r.name] = failure;
+  }
+  return {
+    at,
+    healthy: health ? health.status === 'pass' : undefined,
+    errorRate: num(slo?.errorRate) ?? num(metrics?.errorRate),
+    p99Ms: num(slo?.p99Ms) ?? num(metrics?.p99Ms),
+    consistent:
+      consistency && consistency.data?.consistent !== undefined ? consistency.data.consistent === true : undefined,
+    functionalFailures,
+  };
+}

@@ -1,0 +1,77 @@
+import type * as k8s from '@kubernetes/client-node';
+import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
+import { connectKube, type Kube } from '@veloz/shared/kube/client';
+import { currentReplicaSet, labelSelector } from '@veloz/shared/kube/pods';
+import { proxyEndpoint } from '@veloz/shared/kube/proxy';
+import type { ValidateSettings } from './inputs';
+
+/** The resolved target: how to reach it, which pods it is, and how Prometheus selects it. */
+export interface ResolvedTarget {
+  endpoint: HttpEndpoint;
+  kube?: Kube;
+  /** Pods whose logs the logs check reads. */
+  pods: string[];
+  /** PromQL label matchers for `$selector`. */
+  selector: string;
+  description: string;
+}
+
+export async function resolveTarget(s: Readonly<ValidateSettings>, needKube: boolean): Promise<ResolvedTarget> {
+  const { namespace } = s.target;
+  const e = s.endpoint;
+  if (e.kind === 'url' && !needKube) {
+    return { endpoint: urlEndpoint(e.url), pods: [], selector: '', description: e.url };
+  }
+  const kube = await connectKube(s.target.kubeconfig);
+  if (e.kind === 'url') {
+    return { endpoint: urlEndpoint(e.url), kube, pods: [], selector: '', description: e.url };
+  }
+  if (e.kind === 'service') {
+    const deployment = await kube.apps.readNamespacedDeployment({ name: s.target.deployment, namespace });
+    const pods = await podsOf(kube, deployment);
+    return {
+      endpoint: await proxyEndpoint(kube, 'services', namespace, e.service, e.port),
+      kube,
+      pods,
+      selector: `namespace="${namespace}"`,
+      description: `service ${e.service} (${pods.length} pods)`,
+    };
+  }
+  const pod = e.pod === 'canary' ? await canaryPod(kube, s) : e.pod;
+  return {
+    endpoint: await proxyEndpoint(kube, 'pods', namespace, pod, e.port),
+    kube,
+    pods: [pod],
+    selector: `namespace="${namespace}",pod="${pod}"`,
+    description: e.pod === 'canary' ? `canary pod ${pod}` : `pod ${pod}`,
+  };
+}
+
+/** The newest pod of the Deployment's current ReplicaSet, Ready or not: an unready canary must fail here. */
+async function canaryPod(kube: Kube, s: Readonly<ValidateSettings>): Promise<string> {
+  const { namespace, deployment: name } = s.target;
+  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const rs = await currentReplicaSet(kube, deployment);
+  const hash = rs?.metadata?.labels?.['pod-template-hash'];
+  if (!hash) throw new Error(`Deployment ${namespace}/${name} has no current ReplicaSet yet: is the canary deployed?`);
+  const list = await kube.core.listNamespacedPod({
+    namespace,
+    labelSelector: labelSelector({ ...deployment.spec?.selector?.matchLabels, 'pod-template-hash': hash }),
+  });
+  const newest = list.items.filter((p) => !p.metadata?.deletionTimestamp).sort((a, b) => created(b) - created(a))[0];
+  if (!newest?.metadata?.name)
+    throw new Error(`The current ReplicaSet of ${name} has no pods: is the canary deployed?`);
+  return newest.metadata.name;
+}
+
+async function podsOf(kube: Kube, deployment: k8s.V1Deployment): Promise<string[]> {
+  const list = await kube.core.listNamespacedPod({
+    namespace: deployment.metadata?.namespace ?? '',
+    labelSelector: labelSelector(deployment.spec?.selector?.matchLabels),
+  });
+  return list.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name ?? '');
+}
+
+function created(pod: k8s.V1Pod): number {
+  return pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0;
+}

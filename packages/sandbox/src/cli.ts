@@ -1,0 +1,141 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { httpsCall, startSandbox, type Sandbox } from './sandbox';
+import { TOOL_NAMES, toolPath, type ToolName } from './tools';
+
+const USAGE = `usage:
+  veloz-sandbox start --kubeconfig FILE [--port N] [--profile IMAGE=PROFILE[:k=v,...] ...]
+                      [--startup-delay MS] [--nodes N] [--token T] [--test-token T] [--journal FILE]
+      Runs the sandbox in the foreground until SIGINT/SIGTERM. Profiles: healthy, never-ready,
+      crashloop, missing, oom, degrade.
+  veloz-sandbox tool kubectl|kubectl-1.33|kubectl-1.31|helm3|helm4
+      Prints the path of a pinned real client binary (unpacked on first use).
+  veloz-sandbox profile --kubeconfig FILE IMAGE=PROFILE[:k=v,...]
+      Changes an image's profile on a running sandbox.
+  veloz-sandbox journal --kubeconfig FILE
+      Prints the running sandbox's request journal (JSON lines).
+  veloz-sandbox targets --kubeconfig FILE
+      Prints the engine doubles' Prometheus scrape targets (file_sd_configs JSON, with pod labels).`;
+
+interface Flags {
+  positional: string[];
+  values: Map<string, string[]>;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const positional: string[] = [];
+  const values = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const key = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new Error(`--${key} needs a value`);
+    values.set(key, [...(values.get(key) ?? []), value]);
+  }
+  return { positional, values };
+}
+
+const one = (f: Flags, key: string): string | undefined => f.values.get(key)?.at(-1);
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(parseFlags(rest));
+      case 'tool': {
+        const name = rest[0] as ToolName | undefined;
+        if (!name || !(TOOL_NAMES as readonly string[]).includes(name)) throw new Error(`tool expects one of ${TOOL_NAMES.join(', ')}`);
+        process.stdout.write(`${await toolPath(name)}\n`);
+        return 0;
+      }
+      case 'profile':
+        return await control(parseFlags(rest), 'profile');
+      case 'journal':
+        return await control(parseFlags(rest), 'journal');
+      case 'targets':
+        return await control(parseFlags(rest), 'targets');
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new Error(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    process.stderr.write(`veloz-sandbox: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+async function start(f: Flags): Promise<number> {
+  const kubeconfigPath = one(f, 'kubeconfig');
+  if (!kubeconfigPath) throw new Error('start needs --kubeconfig FILE');
+  const port = one(f, 'port');
+  const delay = one(f, 'startup-delay');
+  const nodes = one(f, 'nodes');
+  const token = one(f, 'token');
+  const testToken = one(f, 'test-token');
+  const sandbox = await startSandbox({
+    kubeconfigPath,
+    ...(port ? { port: Number(port) } : {}),
+    ...(delay ? { podStartupDelayMs: Number(delay) } : {}),
+    ...(nodes ? { nodes: Number(nodes) } : {}),
+    ...(token ? { token } : {}),
+    ...(testToken ? { testToken } : {}),
+    profiles: f.values.get('profile') ?? [],
+  });
+  process.stdout.write(
+    `veloz-sandbox listening on ${sandbox.url}\nkubeconfig: ${kubeconfigPath}\ntest token: ${sandbox.testToken}\n` +
+      sandbox.profiles.entries().map(([image, spec]) => `profile: ${image} -> ${spec.name}${Object.keys(spec.params).length ? `:${Object.entries(spec.params).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}\n`).join(''),
+  );
+  const journalPath = one(f, 'journal');
+  await new Promise<void>((resolve) => {
+    const shutdown = (): void => {
+      process.off('SIGINT', shutdown);
+      process.off('SIGTERM', shutdown);
+      void finish(sandbox, journalPath).then(resolve);
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+  });
+  return 0;
+}
+
+async function finish(sandbox: Sandbox, journalPath: string | undefined): Promise<void> {
+  if (journalPath) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(journalPath, sandbox.journal.dump());
+  }
+  await sandbox.stop();
+}
+
+/** Talks to a running sandbox through its own API (the /sandbox control endpoints). */
+async function control(f: Flags, what: 'profile' | 'journal' | 'targets'): Promise<number> {
+  const path = one(f, 'kubeconfig');
+  if (!path) throw new Error(`${what} needs --kubeconfig FILE of the running sandbox`);
+  const cfg = parseYaml(await readFile(path, 'utf8')) as { clusters?: { cluster?: { server?: string; 'certificate-authority-data'?: string } }[]; users?: { user?: { token?: string } }[] };
+  const cluster = cfg.clusters?.[0]?.cluster;
+  const token = cfg.users?.[0]?.user?.token;
+  if (!cluster?.server || !token || !cluster['certificate-authority-data']) throw new Error(`${path} is not a sandbox kubeconfig`);
+  const ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
+  if (what === 'journal' || what === 'targets') {
+    const res = await httpsCall(cluster.server, ca, 'GET', `/sandbox/${what}`, token);
+    if (res.status !== 200) throw new Error(`${what}: ${res.status} ${res.text}`);
+    process.stdout.write(res.text.endsWith('\n') || res.text === '' ? res.text : `${res.text}\n`);
+    return 0;
+  }
+  const assignment = f.positional[0];
+  if (!assignment) throw new Error('profile needs IMAGE=PROFILE[:k=v,...]');
+  const res = await httpsCall(cluster.server, ca, 'POST', '/sandbox/profiles', token, { assignment });
+  if (res.status !== 200) throw new Error(`profile: ${(res.json as { message?: string } | undefined)?.message ?? `${res.status} ${res.text}`}`);
+  process.stdout.write(`${assignment}\n`);
+  return 0;
+}

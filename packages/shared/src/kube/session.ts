@@ -1,0 +1,60 @@
+/**
+ * What a mutating action (canary, rollback) holds for its whole run: the API clients, the release
+ * lock, and a kubeconfig file for the helm binary when the kubeconfig came as input content.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunContext } from '../action';
+import type { TargetSettings } from '../target';
+import { connectKube, type Kube } from './client';
+import { acquireReleaseLock, type HeldLock } from './lock';
+
+export interface KubeSession {
+  kube: Kube;
+  lock: HeldLock;
+  /** Environment for helm/kubectl child processes (KUBECONFIG when content was given). */
+  toolEnv: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function openSession(
+  target: TargetSettings,
+  context: RunContext,
+  action: string,
+  lockTtlMs: number,
+  force = false,
+): Promise<KubeSession> {
+  const kube = await connectKube(target.kubeconfig);
+  const lock = await acquireReleaseLock(kube, {
+    namespace: target.namespace,
+    release: target.release,
+    owner: {
+      identity: `${context.run.runUrl}/attempts/${context.run.runAttempt}#${context.run.job || action}`,
+      runUrl: context.run.runUrl,
+      actor: context.run.actor,
+      action,
+    },
+    ttlMs: lockTtlMs,
+    clock: context.clock,
+    force,
+    log: (line) => context.log.warning(line),
+  });
+  let dir: string | undefined;
+  const toolEnv: Record<string, string> = {};
+  if (target.kubeconfig) {
+    dir = await mkdtemp(join(context.tempDir || tmpdir(), 'veloz-kube-'));
+    const path = join(dir, 'config');
+    await writeFile(path, target.kubeconfig, { mode: 0o600 });
+    toolEnv.KUBECONFIG = path;
+  }
+  return {
+    kube,
+    lock,
+    toolEnv,
+    async close() {
+      await lock.release();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
