@@ -229,6 +229,10 @@ describe('API semantics', () => {
     expect((await sb.request('GET', '/api/v1/namespaces/veloz/secrets')).status).toBe(200);
 
     sb.faults.add({ verbs: ['watch'], resources: ['configmaps'], action: { type: 'watch-close', afterMs: 100 }, count: 1 });
+    const ended = await watchLines(sb, '/api/v1/namespaces/veloz/configmaps?watch=true', () => false);
+    expect(ended.length).toBeGreaterThan(0);
+    expect(ended.every((e) => e.type === 'ADDED')).toBe(true);
+    sb.faults.add({ verbs: ['watch'], resources: ['configmaps'], action: { type: 'watch-close', afterMs: 100, abrupt: true }, count: 1 });
     const dropped = await watchLines(sb, '/api/v1/namespaces/veloz/configmaps?watch=true', () => false);
     expect(dropped.every((e) => e.type === 'ADDED')).toBe(true);
 

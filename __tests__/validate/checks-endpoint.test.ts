@@ -17,7 +17,7 @@ import {
   type HttpEndpoint,
 } from '@veloz/shared/http/endpoint';
 import { startEngine, type EngineHandle } from '@veloz/sandbox/engine/index';
-import { healthCheck } from '../../actions/validate/src/checks/health';
+import { healthCheck } from '@veloz/shared/endpoint-checks/health';
 import { orderCheck } from '../../actions/validate/src/checks/order';
 import { smokeCheck } from '../../actions/validate/src/checks/smoke';
 import { sseCheck } from '../../actions/validate/src/checks/sse';

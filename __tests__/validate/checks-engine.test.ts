@@ -8,7 +8,7 @@ import { runChecks, type Check, type CheckResult } from '@veloz/shared/checks';
 import { systemClock } from '@veloz/shared/clock';
 import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { parseDegrade, startEngine, type EngineHandle } from '@veloz/sandbox/engine/index';
-import { healthCheck } from '../../actions/validate/src/checks/health';
+import { healthCheck } from '@veloz/shared/endpoint-checks/health';
 import { metricsCheck, type ScrapeHolder } from '../../actions/validate/src/checks/metrics';
 import { orderCheck } from '../../actions/validate/src/checks/order';
 import { smokeCheck } from '../../actions/validate/src/checks/smoke';

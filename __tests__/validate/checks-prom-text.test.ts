@@ -9,7 +9,7 @@ import {
 } from '@veloz/shared/prom/text';
 import { applySelector } from '../../actions/validate/src/checks/slo';
 import { compare } from '../../actions/validate/src/checks/smoke';
-import { lookup } from '../../actions/validate/src/checks/common';
+import { lookup } from '@veloz/shared/endpoint-checks/common';
 
 const T0 = Date.parse('2026-02-23T12:00:00Z');
 

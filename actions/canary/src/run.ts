@@ -5,6 +5,7 @@ import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { LockHeldError } from '@veloz/shared/kube/lock';
 import { newestReadyPod, podsNotRunning } from '@veloz/shared/kube/pods';
 import { trackRollout, type RolloutResult } from '@veloz/shared/kube/rollout';
+import { applyTracked } from '@veloz/shared/kube/tracked-change';
 import { openSession, type KubeSession } from '@veloz/shared/kube/session';
 import { deploymentCompleteText, deploymentStartedText } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
@@ -12,7 +13,8 @@ import { emptyReport } from '@veloz/shared/report';
 import { appendDeploymentLog } from '@veloz/shared/records/deployment-log';
 import { githubDeployments, type GithubDeployments } from '@veloz/shared/records/github';
 import { postNotification } from '@veloz/shared/records/webhook';
-import { annotate, helmUpgrade, kubectlApply, mutateDeployment } from './apply';
+import { ROLLED_BACK_ANNOTATION, annotate, mutateDeployment } from '@veloz/shared/kube/deployment-edits';
+import { helmUpgrade, kubectlApply } from './apply';
 import type { CanarySettings } from './inputs';
 import { alreadyDone, desiredFor, previousGoodRevision, readState, type ReleaseState } from './state';
 
@@ -141,6 +143,8 @@ export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise
       'veloz.io/version': s.version,
       'veloz.io/run-url': ctx.run.runUrl,
       'veloz.io/actor': ctx.run.actor,
+      // a new release supersedes the record of an earlier rollback
+      [ROLLED_BACK_ANNOTATION]: null,
     });
     return await finishSuccess(after, `Rolled out in ${formatDuration(rollout.durationMs)}.`, false);
   } catch (error) {
@@ -155,64 +159,22 @@ export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise
 
   async function applyAndTrack(sessionNow: KubeSession, before: ReleaseState): Promise<RolloutResult> {
     const { kube } = sessionNow;
-    const generation = before.deployment.metadata?.generation ?? 0;
-    let applied = false;
-    let recheck: () => void = () => {};
-    const tracking = trackRollout(kube, {
+    const result = await applyTracked(kube, {
       namespace,
       deployment: name,
       timeoutMs: s.timeoutMs,
       clock: ctx.clock,
-      progress: (line) => ctx.log.info(line),
+      generationBefore: before.deployment.metadata?.generation ?? 0,
       log: (line) => ctx.log.info(line),
-      // Until the new spec is in, the Deployment still shows the old, complete rollout.
-      awaiting: (d) =>
-        applied || (d.metadata?.generation ?? 0) > generation ? undefined : 'the new spec to be applied',
-      onRecheck: (fn) => (recheck = fn),
-    });
-    const interrupt = new AbortController();
-    const applying =
-      s.target.driver === 'helm'
-        ? detectHelm().then((helm) => {
-            ctx.log.info(`helm ${helm.version}: upgrading ${release} to ${s.version}`);
-            return helmUpgrade(
-              helm,
-              s,
-              want,
-              sessionNow.toolEnv,
-              (line) => ctx.log.info(`helm: ${line}`),
-              interrupt.signal,
-            );
-          })
-        : kubectlApply(kube, s, want, before.container.name);
-    const applyOutcome = applying.then(
-      () => {
-        applied = true;
-        recheck();
-        return undefined;
+      warn: (line) => ctx.log.warning(line),
+      apply: async (signal) => {
+        if (s.target.driver !== 'helm') return kubectlApply(kube, s, want, before.container.name);
+        const helm = await detectHelm();
+        ctx.log.info(`helm ${helm.version}: upgrading ${release} to ${s.version}`);
+        await helmUpgrade(helm, s, want, sessionNow.toolEnv, (line) => ctx.log.info(`helm: ${line}`), signal);
       },
-      (error: unknown) => error,
-    );
-    const first = await Promise.race([
-      tracking.then((r) => ({ kind: 'rollout' as const, r })),
-      applyOutcome.then((e) => ({ kind: 'apply' as const, e })),
-    ]);
-    if (first.kind === 'apply' && first.e) {
-      // helm (or the API) refused the change: nothing will roll out, so stop tracking and say why.
-      interrupt.abort();
-      throw first.e;
-    }
-    const result = await tracking;
-    if (!result.ok) {
-      // Fail fast: interrupt `helm --wait` instead of letting it poll until its timeout.
-      interrupt.abort();
-      const applyError = await applyOutcome;
-      if (applyError && !(applyError instanceof HelmError)) ctx.log.warning(describeError(applyError));
-      return result;
-    }
-    const applyError = await applyOutcome;
-    if (applyError) throw applyError;
-    return want.autoscaling ? result : holdCanaryReplicas(kube, result);
+    });
+    return !result.ok || want.autoscaling ? result : holdCanaryReplicas(kube, result);
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Kube } from '@veloz/shared/kube/client';
 import { isNotFound } from '@veloz/shared/kube/errors';
 import { REVISION_ANNOTATION, labelSelector } from '@veloz/shared/kube/pods';
 import { rolloutStatus } from '@veloz/shared/kube/rollout';
+import { SUSPENDED_HPA_ANNOTATION } from '@veloz/shared/kube/deployment-edits';
 import type { CanarySettings } from './inputs';
 
 /** What the release looks like before (and after) this step touches it. */
@@ -29,7 +30,6 @@ export interface Desired {
   autoscaling: boolean;
 }
 
-export const SUSPENDED_HPA_ANNOTATION = 'veloz.io/suspended-hpa';
 
 export function desiredFor(s: Readonly<CanarySettings>): Desired {
   return s.phase === 'canary'

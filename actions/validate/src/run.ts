@@ -4,7 +4,7 @@ import { urlEndpoint } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import { emptyReport, type Report } from '@veloz/shared/report';
 import { consistencyCheck } from './checks/consistency';
-import { healthCheck } from './checks/health';
+import { healthCheck } from '@veloz/shared/endpoint-checks/health';
 import { logsCheck } from './checks/logs';
 import { metricsCheck, type ScrapeHolder } from './checks/metrics';
 import { orderCheck } from './checks/order';

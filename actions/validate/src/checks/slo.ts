@@ -8,7 +8,7 @@ import type { HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import { PrometheusError, queryValue, rangeQuery } from '@veloz/shared/prom/client';
 import type { SloSettings } from '../inputs';
-import { ioTimeout, judge, secretsOf, unreachable, worst } from './common';
+import { ioTimeout, judge, secretsOf, unreachable, worst } from '@veloz/shared/endpoint-checks/common';
 
 export interface SloCheckOptions {
   slo: SloSettings;

@@ -4,8 +4,11 @@ export type FaultAction =
   | { type: 'latency'; ms: number }
   /** Destroy the TCP connection without answering. */
   | { type: 'reset' }
-  /** Accept a watch, then drop it after `afterMs`. */
-  | { type: 'watch-close'; afterMs: number }
+  /**
+   * Accept a watch, then close it after `afterMs`: cleanly (the response ends, as when the API
+   * server's watch timeout fires), or with `abrupt: true` by dropping the connection mid-stream.
+   */
+  | { type: 'watch-close'; afterMs: number; abrupt?: boolean }
   /** Answer a watch with 410 Gone (ERROR event), as after etcd compaction. */
   | { type: 'watch-gone' };
 

@@ -147,7 +147,10 @@ export class ApiServer {
         const headers: Record<string, string> = a.retryAfterSeconds !== undefined ? { 'Retry-After': String(a.retryAfterSeconds) } : {};
         const message = a.message ?? (a.code === 429 ? 'Too many requests, please try again later.' : 'Internal error occurred: injected fault');
         throw new ApiError(a.code, reasons[a.code] ?? 'InternalError', message, a.retryAfterSeconds !== undefined ? { retryAfterSeconds: a.retryAfterSeconds } : undefined, headers);
-      } else if (a.type === 'watch-close') control.closeAfterMs = a.afterMs;
+      } else if (a.type === 'watch-close') {
+        control.closeAfterMs = a.afterMs;
+        if (a.abrupt) control.abrupt = true;
+      }
       else if (a.type === 'watch-gone') control.forceGone = true;
     }
     return control;

@@ -21,8 +21,10 @@ export interface WatchRequest {
 
 /** Hooks the fault injector uses to break a watch the way real API servers do. */
 export interface WatchControl {
-  /** Close the stream after this many ms (a watch dropped mid-stream). */
+  /** Close the stream after this many ms (a watch ended mid-stream). */
   closeAfterMs?: number;
+  /** Drop the connection instead of ending the response cleanly. */
+  abrupt?: boolean;
   /** Answer with 410 Gone instead of resuming. */
   forceGone?: boolean;
 }
@@ -101,11 +103,14 @@ export function serveWatch(store: Store, w: WatchRequest, req: IncomingMessage, 
   }
   if (w.allowBookmarks) timers.push(setInterval(() => bookmark(), w.bookmarkIntervalMs));
   if (w.timeoutSeconds && w.timeoutSeconds > 0) timers.push(setTimeout(finish, w.timeoutSeconds * 1000));
-  if (control.closeAfterMs !== undefined) timers.push(setTimeout(() => {
-    // Drop the connection without the terminating chunk, like a proxy or server restart would.
-    closed = true;
-    unsubscribe();
-    timers.forEach(clearTimeout);
-    res.socket?.destroy();
-  }, control.closeAfterMs));
+  if (control.closeAfterMs !== undefined) {
+    timers.push(setTimeout(() => {
+      if (!control.abrupt) return finish();
+      // Drop the connection without the terminating chunk, like a failing proxy would.
+      closed = true;
+      unsubscribe();
+      timers.forEach(clearTimeout);
+      res.socket?.destroy();
+    }, control.closeAfterMs));
+  }
 }

@@ -3,7 +3,7 @@
  * labelled owner=helm,name=<release>,status=…,version=N. Listing gives revisions and statuses from
  * labels alone; only the revisions we need are decoded (base64 of gzipped JSON).
  */
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Kube } from '../kube/client';
 
 export type ReleaseStatus =
@@ -31,6 +31,8 @@ export interface ReleaseDetails extends ReleaseRevision {
   updated: string;
   /** The user-supplied values of this revision (what `helm get values` shows). */
   values: Record<string, unknown>;
+  /** The rendered manifest of this revision. */
+  manifest: string;
 }
 
 export async function listReleaseRevisions(kube: Kube, namespace: string, release: string): Promise<ReleaseRevision[]> {
@@ -65,7 +67,39 @@ export async function readReleaseRevision(
     description: info.description ?? '',
     updated: info.last_deployed ?? '',
     values: (release.config as Record<string, unknown>) ?? {},
+    manifest: typeof release.manifest === 'string' ? release.manifest : '',
   };
+}
+
+/** The first container image of a Deployment in a rendered manifest (what the revision runs). */
+export function deploymentImage(manifest: string, deployment: string): string | undefined {
+  for (const doc of manifest.split(/^---\s*$/m)) {
+    if (!/^kind:\s*Deployment\s*$/m.test(doc)) continue;
+    if (!new RegExp(`^  name:\\s*["']?${deployment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*$`, 'm').test(doc)) continue;
+    const image = /^\s*-?\s*image:\s*["']?([^"'\s]+)["']?\s*$/m.exec(doc)?.[1];
+    if (image) return image;
+  }
+  return undefined;
+}
+
+/**
+ * A release stuck in pending-* (its helm process was killed) blocks every helm command with
+ * "another operation is in progress". Marking that revision failed, as an operator would by hand,
+ * lets `helm rollback` proceed; the description says who did it and why.
+ */
+export async function markRevisionFailed(kube: Kube, namespace: string, revision: ReleaseRevision, why: string): Promise<void> {
+  const secret = await kube.core.readNamespacedSecret({ name: revision.secretName, namespace });
+  const release = decodeRelease(secret.data?.release ?? '');
+  const info = (release.info ?? {}) as Record<string, unknown>;
+  release.info = { ...info, status: 'failed', description: why };
+  secret.data = { ...secret.data, release: encodeRelease(release) };
+  secret.metadata = { ...secret.metadata, labels: { ...secret.metadata?.labels, status: 'failed' } };
+  await kube.core.replaceNamespacedSecret({ name: revision.secretName, namespace, body: secret });
+}
+
+export function encodeRelease(release: Record<string, unknown>): string {
+  const helmEncoded = gzipSync(Buffer.from(JSON.stringify(release))).toString('base64');
+  return Buffer.from(helmEncoded).toString('base64');
 }
 
 /** The Secret's data is base64 (Kubernetes) of base64 (Helm) of gzip (Helm) of JSON. */

@@ -11,7 +11,7 @@ import { apiFailure, withRetry } from './errors';
 import { ResumableWatch } from './watch';
 
 export type RolloutFailureReason =
-  'crash-loop' | 'image-pull' | 'oom-killed' | 'container-config' | 'progress-deadline' | 'timeout' | 'deleted' | 'api';
+  'crash-loop' | 'image-pull' | 'oom-killed' | 'container-config' | 'progress-deadline' | 'timeout' | 'deleted' | 'cancelled' | 'api';
 
 export interface PodProblem {
   pod: string;
@@ -62,6 +62,8 @@ export interface TrackOptions {
   awaiting?: (d: k8s.V1Deployment) => string | undefined;
   /** Receives a function that re-evaluates the rollout now (e.g. once helm has exited). */
   onRecheck?: (recheck: () => void) => void;
+  /** Stops tracking (the change it watches was refused). */
+  signal?: AbortSignal;
 }
 
 const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
@@ -201,6 +203,7 @@ export async function trackRollout(kube: Kube, options: TrackOptions): Promise<R
   });
 
   options.onRecheck?.(() => evaluate());
+  options.signal?.addEventListener('abort', () => fail('cancelled', 'Tracking was stopped.'), { once: true });
   let podWatch: ResumableWatch<k8s.V1Pod> | undefined;
   const watchers: Promise<void>[] = [];
   const timer = new AbortController();

@@ -2,8 +2,8 @@
  * Runbook §3.1 `curl -f …/health`, `/health/ready`, `/health/startup`: each path must answer 2xx. A failing
  * pass feeds §4.1 "health check failures > 3 consecutive" through `data.healthy`.
  */
-import type { Check } from '@veloz/shared/checks';
-import { httpRequest, type HttpEndpoint } from '@veloz/shared/http/endpoint';
+import type { Check } from '../checks';
+import { httpRequest, type HttpEndpoint } from '../http/endpoint';
 import { formatLatency, ioTimeout, isOk, secretsOf, statusLine, unreachable } from './common';
 
 export interface HealthCheckOptions {

@@ -1,13 +1,13 @@
 /** Pieces the endpoint checks share: I/O deadlines, failure wording, JSON field lookup, §3.3 judging. */
-import type { CheckOutcome, CheckStatus } from '@veloz/shared/checks';
-import { redactSecrets } from '@veloz/shared/faults';
-import { formatDuration } from '@veloz/shared/parse';
+import type { CheckOutcome, CheckStatus } from '../checks';
+import { redactSecrets } from '../faults';
+import { formatDuration } from '../parse';
 import {
   describeEndpointError,
   endpointSecrets,
   type HttpEndpoint,
   type HttpResponse,
-} from '@veloz/shared/http/endpoint';
+} from '../http/endpoint';
 
 /**
  * The deadline of one request inside a check: a little under the check's own timeout, so the check says

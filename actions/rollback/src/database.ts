@@ -1,0 +1,55 @@
+/**
+ * Runbook §4.4: with the engine stopped (0 replicas, no pod left), run the restore commands in order
+ * — point-in-time recovery, then WAL — each without a shell and with its own timeout.
+ */
+import { runCommand, summarizeCommand } from '@veloz/shared/command';
+import type { Clock } from '@veloz/shared/clock';
+import type { Kube } from '@veloz/shared/kube/client';
+import { mutateDeployment } from '@veloz/shared/kube/deployment-edits';
+import { labelSelector } from '@veloz/shared/kube/pods';
+import { splitCommandLine } from '@veloz/shared/command';
+
+export async function scaleToZero(kube: Kube, namespace: string, name: string, clock: Clock, timeoutMs: number): Promise<number> {
+  let before = 0;
+  await mutateDeployment(kube, namespace, name, (d) => {
+    before = d.spec?.replicas ?? 1;
+    if (d.spec) d.spec.replicas = 0;
+  });
+  const d = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const selector = labelSelector(d.spec?.selector?.matchLabels);
+  const deadline = clock.now() + timeoutMs;
+  // "Wait until no pod remains": terminating pods still hold database connections.
+  for (;;) {
+    const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: selector });
+    if (pods.items.length === 0) return before;
+    if (clock.now() > deadline) {
+      throw new Error(`${pods.items.length} pod(s) still running after scaling to 0: ${pods.items.map((p) => p.metadata?.name).join(', ')}`);
+    }
+    await clock.sleep(250);
+  }
+}
+
+export interface RestoreStep {
+  command: string;
+  ok: boolean;
+  durationMs: number;
+  summary: string;
+}
+
+export async function runRestoreCommands(
+  commands: readonly string[],
+  recoveryTime: Date,
+  timeoutMs: number,
+  onLine: (line: string) => void,
+): Promise<RestoreStep[]> {
+  const steps: RestoreStep[] = [];
+  const time = recoveryTime.toISOString().replace(/\.000Z$/, 'Z');
+  for (const line of commands) {
+    const argv = splitCommandLine(line).map((arg) => arg.replaceAll('{recovery-time}', time));
+    const result = await runCommand(argv, { timeoutMs, onLine });
+    const step = { command: argv.join(' '), ok: result.ok, durationMs: result.durationMs, summary: summarizeCommand(result) };
+    steps.push(step);
+    if (!result.ok) break;
+  }
+  return steps;
+}

@@ -1,0 +1,116 @@
+/**
+ * Where a rollback goes: the revision asked for, or the previous good one — the newest healthy
+ * revision that runs a different version than the current one. ("Previous" in helm history is often
+ * this same bad release's canary revision; returning there would keep the bad version.)
+ */
+import type * as k8s from '@kubernetes/client-node';
+import {
+  deploymentImage,
+  listReleaseRevisions,
+  readReleaseRevision,
+  type ReleaseDetails,
+  type ReleaseRevision,
+} from '@veloz/shared/helm/history';
+import type { Kube } from '@veloz/shared/kube/client';
+import { REVISION_ANNOTATION, labelSelector } from '@veloz/shared/kube/pods';
+import type { RollbackSettings } from './inputs';
+
+export interface RevisionInfo {
+  revision: number;
+  image: string;
+  status?: string;
+}
+
+export interface Plan {
+  deployment: k8s.V1Deployment;
+  container: string;
+  from: RevisionInfo;
+  to: RevisionInfo;
+  /** helm only: the latest revision record, for stuck-release recovery. */
+  latest?: ReleaseRevision;
+  /** kubectl only: the ReplicaSet whose template is restored. */
+  replicaSet?: k8s.V1ReplicaSet;
+  available: RevisionInfo[];
+}
+
+export class UnknownRevisionError extends Error {
+  constructor(revision: number, available: RevisionInfo[], command: string) {
+    super(
+      `Revision ${revision} does not exist. Available (like \`${command}\`):\n` +
+        available.map((r) => `  ${String(r.revision).padEnd(8)} ${(r.status ?? '').padEnd(16)} ${r.image}`).join('\n'),
+    );
+    this.name = 'UnknownRevisionError';
+  }
+}
+
+export class NothingToRollBackToError extends Error {}
+
+export async function planRollback(kube: Kube, s: Readonly<RollbackSettings>): Promise<Plan> {
+  const { namespace, deployment: name } = s.target;
+  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const container = deployment.spec?.template?.spec?.containers?.[0]?.name ?? '';
+  return s.target.driver === 'helm' ? planHelm(kube, s, deployment, container) : planKubectl(kube, s, deployment, container);
+}
+
+async function planHelm(kube: Kube, s: Readonly<RollbackSettings>, deployment: k8s.V1Deployment, container: string): Promise<Plan> {
+  const { namespace, release, deployment: name } = s.target;
+  const revisions = await listReleaseRevisions(kube, namespace, release);
+  const latest = revisions[revisions.length - 1];
+  if (!latest) throw new NothingToRollBackToError(`Helm release ${release} has no history in ${namespace}.`);
+  const details = new Map<number, ReleaseDetails>();
+  const read = async (r: ReleaseRevision): Promise<RevisionInfo> => {
+    if (!details.has(r.revision)) details.set(r.revision, await readReleaseRevision(kube, namespace, r));
+    const d = details.get(r.revision)!;
+    return { revision: r.revision, status: d.status, image: deploymentImage(d.manifest, name) ?? d.appVersion };
+  };
+  const from = await read(latest);
+  const available = await Promise.all(revisions.map(read));
+  let to: RevisionInfo | undefined;
+  if (s.toRevision !== undefined) {
+    to = available.find((r) => r.revision === s.toRevision);
+    if (!to) throw new UnknownRevisionError(s.toRevision, available, `helm history ${release} -n ${namespace}`);
+  } else {
+    to = [...available]
+      .reverse()
+      .find((r) => r.revision < from.revision && (r.status === 'deployed' || r.status === 'superseded') && r.image !== from.image);
+    if (!to) {
+      throw new NothingToRollBackToError(
+        `No earlier good revision of ${release} runs something other than ${from.image}; name one with \`to-revision\` (see \`helm history ${release} -n ${namespace}\`).`,
+      );
+    }
+  }
+  return { deployment, container, from, to, latest, available };
+}
+
+async function planKubectl(kube: Kube, s: Readonly<RollbackSettings>, deployment: k8s.V1Deployment, container: string): Promise<Plan> {
+  const { namespace, deployment: name } = s.target;
+  const list = await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(deployment.spec?.selector?.matchLabels) });
+  const owned = list.items
+    .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid))
+    .map((rs) => ({
+      rs,
+      info: {
+        revision: Number(rs.metadata?.annotations?.[REVISION_ANNOTATION]),
+        image: rs.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image ?? '',
+      } as RevisionInfo,
+    }))
+    .filter((x) => Number.isInteger(x.info.revision))
+    .sort((a, b) => a.info.revision - b.info.revision);
+  const current = Number(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
+  const from: RevisionInfo = {
+    revision: current,
+    image: deployment.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image ?? '',
+  };
+  const available = owned.map((x) => x.info);
+  let target = s.toRevision !== undefined ? owned.find((x) => x.info.revision === s.toRevision) : undefined;
+  if (s.toRevision !== undefined && !target) {
+    throw new UnknownRevisionError(s.toRevision, available, `kubectl rollout history deployment/${name} -n ${namespace}`);
+  }
+  target ??= [...owned].reverse().find((x) => x.info.revision < current && x.info.image !== from.image);
+  if (!target) {
+    throw new NothingToRollBackToError(
+      `Deployment ${name} has no earlier revision running something other than ${from.image} (see \`kubectl rollout history deployment/${name} -n ${namespace}\`).`,
+    );
+  }
+  return { deployment, container, from, to: target.info, replicaSet: target.rs, available };
+}

@@ -1,0 +1,80 @@
+/**
+ * Small, conflict-safe edits of a Deployment and its autoscaler that canary and rollback share.
+ * Autoscaling "off" sets the HPA aside with its spec kept in an annotation, so it can be restored
+ * exactly (by promotion, or by a rollback of a failed canary).
+ */
+import type * as k8s from '@kubernetes/client-node';
+import type { Kube } from './client';
+import { isConflict } from './errors';
+
+export const SUSPENDED_HPA_ANNOTATION = 'veloz.io/suspended-hpa';
+export const PRE_CANARY_REPLICAS_ANNOTATION = 'veloz.io/pre-canary-replicas';
+/** JSON record of the last rollback, so a re-run never rolls back past its target. */
+export const ROLLED_BACK_ANNOTATION = 'veloz.io/rolled-back';
+
+export async function suspendHpa(kube: Kube, namespace: string, name: string): Promise<void> {
+  const hpas = await kube.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace });
+  const hpa = hpas.items.find(
+    (h) => h.spec?.scaleTargetRef?.kind === 'Deployment' && h.spec.scaleTargetRef.name === name,
+  );
+  if (!hpa) return;
+  const saved = JSON.stringify({ name: hpa.metadata?.name, labels: hpa.metadata?.labels, spec: hpa.spec });
+  await annotate(kube, namespace, name, { [SUSPENDED_HPA_ANNOTATION]: saved });
+  await kube.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name: hpa.metadata?.name ?? '', namespace });
+}
+
+export async function restoreHpa(kube: Kube, namespace: string, name: string): Promise<void> {
+  const d = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const saved = d.metadata?.annotations?.[SUSPENDED_HPA_ANNOTATION];
+  if (!saved) return;
+  const {
+    name: hpaName,
+    labels,
+    spec,
+  } = JSON.parse(saved) as {
+    name: string;
+    labels?: Record<string, string>;
+    spec: k8s.V2HorizontalPodAutoscalerSpec;
+  };
+  await kube.autoscaling.createNamespacedHorizontalPodAutoscaler({
+    namespace,
+    body: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: hpaName, labels }, spec },
+  });
+  await annotate(kube, namespace, name, { [SUSPENDED_HPA_ANNOTATION]: null });
+}
+
+/** Sets (or with null, removes) Deployment annotations without touching the pod template. */
+export async function annotate(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  values: Record<string, string | null>,
+): Promise<void> {
+  await mutateDeployment(kube, namespace, name, (d) => {
+    const annotations = { ...(d.metadata?.annotations ?? {}) };
+    for (const [k, v] of Object.entries(values)) {
+      if (v === null) delete annotations[k];
+      else annotations[k] = v;
+    }
+    d.metadata = { ...d.metadata, annotations };
+  });
+}
+
+/** Read-modify-replace with optimistic concurrency: a 409 means someone wrote first, so read again. */
+export async function mutateDeployment(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  mutate: (d: k8s.V1Deployment) => void,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const d = await kube.apps.readNamespacedDeployment({ name, namespace });
+    mutate(d);
+    try {
+      await kube.apps.replaceNamespacedDeployment({ name, namespace, body: d });
+      return;
+    } catch (error) {
+      if (!isConflict(error) || attempt >= 4) throw error;
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { describeError } from '../checks';
+import type { Clock } from '../clock';
+import { HelmError } from '../helm/cli';
+import type { Kube } from './client';
+import { trackRollout, type RolloutResult } from './rollout';
+
+export interface TrackedChangeOptions {
+  namespace: string;
+  deployment: string;
+  timeoutMs: number;
+  clock: Clock;
+  /** The Deployment's generation before the change: until it moves, the old rollout is not ours. */
+  generationBefore: number;
+  /** Makes the change (helm upgrade/rollback, or API writes); aborting the signal interrupts it. */
+  apply: (signal: AbortSignal) => Promise<void>;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+/**
+ * Applies a change while tracking the rollout it causes. The tracker decides: when it fails fast
+ * (crash loop, image pull, OOM, deadline) the change is interrupted — `helm --wait` gets SIGTERM and
+ * records the release as failed — instead of polling until its own timeout. A change that is refused
+ * outright (helm's error, an API 4xx) is thrown as is.
+ */
+export async function applyTracked(kube: Kube, o: TrackedChangeOptions): Promise<RolloutResult> {
+  let applied = false;
+  let recheck: () => void = () => {};
+  const stopTracking = new AbortController();
+  const tracking = trackRollout(kube, {
+    namespace: o.namespace,
+    deployment: o.deployment,
+    timeoutMs: o.timeoutMs,
+    clock: o.clock,
+    progress: o.log,
+    log: o.log,
+    awaiting: (d) => (applied || (d.metadata?.generation ?? 0) > o.generationBefore ? undefined : 'the new spec to be applied'),
+    onRecheck: (fn) => (recheck = fn),
+    signal: stopTracking.signal,
+  });
+  const interrupt = new AbortController();
+  const applyOutcome = o.apply(interrupt.signal).then(
+    () => {
+      applied = true;
+      recheck();
+      return undefined;
+    },
+    (error: unknown) => error,
+  );
+  const first = await Promise.race([
+    tracking.then(() => ({ kind: 'rollout' as const, error: undefined })),
+    applyOutcome.then((error) => ({ kind: 'apply' as const, error })),
+  ]);
+  if (first.kind === 'apply' && first.error) {
+    stopTracking.abort();
+    await tracking;
+    throw first.error;
+  }
+  const result = await tracking;
+  if (!result.ok) {
+    interrupt.abort();
+    const applyError = await applyOutcome;
+    if (applyError && !(applyError instanceof HelmError)) o.warn(describeError(applyError));
+    return result;
+  }
+  const applyError = await applyOutcome;
+  if (applyError) throw applyError;
+  return result;
+}
