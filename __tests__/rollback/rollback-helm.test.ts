@@ -12,7 +12,11 @@ beforeAll(async () => {
 afterAll(async () => cluster?.stop());
 
 function rollback(inputs: Record<string, string> = {}) {
-  return runActionBundle('rollback', { reason: 'error rate above 5% for 5 minutes', timeout: '60s', ...inputs }, { env: cluster.env, timeoutMs: 120_000 });
+  return runActionBundle(
+    'rollback',
+    { reason: 'error rate above 5% for 5 minutes', timeout: '60s', ...inputs },
+    { env: cluster.env, timeoutMs: 120_000 },
+  );
 }
 
 function images(): string[] {
@@ -65,7 +69,20 @@ describe('helm 3 rollback', () => {
     cluster.sandbox.setProfile('veloz/engine:1.3.0', 'never-ready');
     const helm = spawn(
       await toolPath('helm3'),
-      ['upgrade', 'veloz', CHART, '-n', 'veloz', '-f', VALUES_PRODUCTION, '--set-string', 'engine.image.tag=1.3.0', '--wait', '--timeout', '60s'],
+      [
+        'upgrade',
+        'veloz',
+        CHART,
+        '-n',
+        'veloz',
+        '-f',
+        VALUES_PRODUCTION,
+        '--set-string',
+        'engine.image.tag=1.3.0',
+        '--wait',
+        '--timeout',
+        '60s',
+      ],
       { env: { ...process.env, ...cluster.env }, stdio: 'ignore' },
     );
     for (let i = 0; i < 100 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++) {

@@ -2,10 +2,20 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startSandbox, type KubeObject, type Sandbox } from '@veloz/sandbox';
 import { eventually } from './support';
 
-type DeploymentStatus = { replicas?: number; readyReplicas?: number; availableReplicas?: number; updatedReplicas?: number; observedGeneration?: number; conditions?: { type: string; status: string; reason: string }[] };
+type DeploymentStatus = {
+  replicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  updatedReplicas?: number;
+  observedGeneration?: number;
+  conditions?: { type: string; status: string; reason: string }[];
+};
 const status = (o: KubeObject | undefined): DeploymentStatus => (o?.status ?? {}) as DeploymentStatus;
 const revisions = (sb: Sandbox, app: string): string[] =>
-  sb.list('replicasets', 'veloz', `app=${app}`).map((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? '').sort((a, b) => Number(a) - Number(b));
+  sb
+    .list('replicasets', 'veloz', `app=${app}`)
+    .map((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? '')
+    .sort((a, b) => Number(a) - Number(b));
 
 function deployment(name: string, image: string, spec: Record<string, unknown> = {}): KubeObject {
   return {
@@ -22,10 +32,21 @@ function deployment(name: string, image: string, spec: Record<string, unknown> =
 }
 
 const complete = (sb: Sandbox, name: string, replicas = 2) =>
-  sb.waitFor('deployments', 'veloz', name, (d) => {
-    const s = status(d);
-    return s.observedGeneration === d?.metadata.generation && s.updatedReplicas === replicas && s.availableReplicas === replicas && s.replicas === replicas;
-  }, 30_000);
+  sb.waitFor(
+    'deployments',
+    'veloz',
+    name,
+    (d) => {
+      const s = status(d);
+      return (
+        s.observedGeneration === d?.metadata.generation &&
+        s.updatedReplicas === replicas &&
+        s.availableReplicas === replicas &&
+        s.replicas === replicas
+      );
+    },
+    30_000,
+  );
 
 describe('controllers', () => {
   let sb: Sandbox;
@@ -37,7 +58,12 @@ describe('controllers', () => {
   });
 
   test('rolling update never exceeds maxSurge or drops below maxUnavailable', async () => {
-    sb.apply(deployment('roll', 'veloz/engine:1', { replicas: 4, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }));
+    sb.apply(
+      deployment('roll', 'veloz/engine:1', {
+        replicas: 4,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      }),
+    );
     await complete(sb, 'roll', 4);
     let maxPods = 0;
     let minAvailable = Infinity;
@@ -46,7 +72,12 @@ describe('controllers', () => {
       maxPods = Math.max(maxPods, pods.length);
       minAvailable = Math.min(minAvailable, status(sb.get('deployments', 'veloz', 'roll')).availableReplicas ?? 0);
     }, 5);
-    sb.apply(deployment('roll', 'veloz/engine:2', { replicas: 4, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }));
+    sb.apply(
+      deployment('roll', 'veloz/engine:2', {
+        replicas: 4,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      }),
+    );
     await complete(sb, 'roll', 4);
     clearInterval(sample);
     expect(maxPods).toBeLessThanOrEqual(5);
@@ -68,7 +99,11 @@ describe('controllers', () => {
     sb.apply(deployment('paused', 'veloz/engine:1'));
     await complete(sb, 'paused');
     sb.apply(deployment('paused', 'veloz/engine:2', { paused: true }));
-    await eventually(() => status(sb.get('deployments', 'veloz', 'paused')).conditions?.some((c) => c.reason === 'DeploymentPaused'), 10_000, 'DeploymentPaused');
+    await eventually(
+      () => status(sb.get('deployments', 'veloz', 'paused')).conditions?.some((c) => c.reason === 'DeploymentPaused'),
+      10_000,
+      'DeploymentPaused',
+    );
     expect(revisions(sb, 'paused')).toEqual(['1']);
     sb.apply(deployment('paused', 'veloz/engine:2', { paused: false }));
     await complete(sb, 'paused');
@@ -85,7 +120,11 @@ describe('controllers', () => {
     await complete(sb, 'recreate');
     let mixed = false;
     const sample = setInterval(() => {
-      const images = new Set(sb.list('pods', 'veloz', 'app=recreate').map((p) => (p.spec as { containers: { image: string }[] }).containers[0]?.image));
+      const images = new Set(
+        sb
+          .list('pods', 'veloz', 'app=recreate')
+          .map((p) => (p.spec as { containers: { image: string }[] }).containers[0]?.image),
+      );
       if (images.size > 1) mixed = true;
     }, 5);
     sb.apply(deployment('recreate', 'veloz/engine:2', { strategy: { type: 'Recreate' } }));
@@ -96,11 +135,31 @@ describe('controllers', () => {
 
   test('the HPA keeps its target within min/max', async () => {
     sb.apply(deployment('scaled', 'veloz/engine:1', { replicas: 1 }));
-    sb.apply({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'scaled', namespace: 'veloz' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'scaled' }, minReplicas: 2, maxReplicas: 3 } });
+    sb.apply({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'scaled', namespace: 'veloz' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'scaled' },
+        minReplicas: 2,
+        maxReplicas: 3,
+      },
+    });
     await sb.waitFor('deployments', 'veloz', 'scaled', (d) => (d?.spec as { replicas: number }).replicas === 2, 10_000);
-    await sb.request('PATCH', '/apis/apps/v1/namespaces/veloz/deployments/scaled/scale', { spec: { replicas: 9 } }, { contentType: 'application/merge-patch+json' });
+    await sb.request(
+      'PATCH',
+      '/apis/apps/v1/namespaces/veloz/deployments/scaled/scale',
+      { spec: { replicas: 9 } },
+      { contentType: 'application/merge-patch+json' },
+    );
     await sb.waitFor('deployments', 'veloz', 'scaled', (d) => (d?.spec as { replicas: number }).replicas === 3, 10_000);
-    await sb.waitFor('horizontalpodautoscalers', 'veloz', 'scaled', (h) => (h?.status as { desiredReplicas?: number } | undefined)?.desiredReplicas === 3, 10_000);
+    await sb.waitFor(
+      'horizontalpodautoscalers',
+      'veloz',
+      'scaled',
+      (h) => (h?.status as { desiredReplicas?: number } | undefined)?.desiredReplicas === 3,
+      10_000,
+    );
     expect(sb.list('events', 'veloz').some((e) => e.reason === 'SuccessfulRescale')).toBe(true);
   });
 

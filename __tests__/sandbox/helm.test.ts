@@ -12,7 +12,9 @@ interface HistoryEntry {
 }
 
 const imageOf = (o: { spec?: unknown } | undefined): string | undefined =>
-  (o?.spec as { template?: { spec?: { containers?: { name: string; image: string }[] } } } | undefined)?.template?.spec?.containers?.find((c) => c.name === 'veloz-engine')?.image;
+  (
+    o?.spec as { template?: { spec?: { containers?: { name: string; image: string }[] } } } | undefined
+  )?.template?.spec?.containers?.find((c) => c.name === 'veloz-engine')?.image;
 
 describe.each<ToolName>(['helm3', 'helm4'])('%s against the sandbox', (helm) => {
   let c: TestCluster;
@@ -34,7 +36,9 @@ describe.each<ToolName>(['helm3', 'helm4'])('%s against the sandbox', (helm) => 
     const r = await h('upgrade', '--install', 'veloz', CHART, '--wait', '--timeout', '60s');
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
-    expect(await history()).toEqual([expect.objectContaining({ revision: 1, status: 'deployed', description: 'Install complete' })]);
+    expect(await history()).toEqual([
+      expect.objectContaining({ revision: 1, status: 'deployed', description: 'Install complete' }),
+    ]);
     const deploy = c.sandbox.get('deployments', 'veloz', 'veloz-engine');
     expect(deploy?.metadata.labels?.['app.kubernetes.io/name']).toBe('veloz');
     expect(imageOf(deploy)).toBe('veloz/engine:1.0.0');
@@ -47,7 +51,18 @@ describe.each<ToolName>(['helm3', 'helm4'])('%s against the sandbox', (helm) => 
   });
 
   test('upgrade with values-production enables the HPA and keeps replicas within bounds', async () => {
-    const r = await h('upgrade', 'veloz', CHART, '-f', join(CHART, 'values-production.yaml'), '--set', 'engine.image.tag=1.1.0', '--wait', '--timeout', '60s');
+    const r = await h(
+      'upgrade',
+      'veloz',
+      CHART,
+      '-f',
+      join(CHART, 'values-production.yaml'),
+      '--set',
+      'engine.image.tag=1.1.0',
+      '--wait',
+      '--timeout',
+      '60s',
+    );
     expect(r.code).toBe(0);
     const hpa = c.sandbox.get('horizontalpodautoscalers', 'veloz', 'veloz-engine');
     expect(hpa?.spec).toMatchObject({ minReplicas: 2, maxReplicas: 6 });
@@ -79,7 +94,9 @@ describe.each<ToolName>(['helm3', 'helm4'])('%s against the sandbox', (helm) => 
   });
 
   test('rollback without a revision goes to the previous one', async () => {
-    expect((await h('upgrade', 'veloz', CHART, '--set', 'engine.image.tag=1.2.0', '--wait', '--timeout', '60s')).code).toBe(0);
+    expect(
+      (await h('upgrade', 'veloz', CHART, '--set', 'engine.image.tag=1.2.0', '--wait', '--timeout', '60s')).code,
+    ).toBe(0);
     expect(imageOf(c.sandbox.get('deployments', 'veloz', 'veloz-engine'))).toBe('veloz/engine:1.2.0');
     const r = await h('rollback', 'veloz', '--wait', '--timeout', '60s');
     expect(r.code).toBe(0);
@@ -88,8 +105,23 @@ describe.each<ToolName>(['helm3', 'helm4'])('%s against the sandbox', (helm) => 
   });
 
   test('a killed helm process leaves the release pending-upgrade', async () => {
-    const child = await c.spawn(helm, ['upgrade', 'veloz', CHART, '--namespace', 'veloz', '--set', 'engine.image.tag=never', '--wait', '--timeout', '120s']);
-    await eventually(() => c.sandbox.list('secrets', 'veloz', 'owner=helm,name=veloz,status=pending-upgrade').length > 0, 30_000, 'pending-upgrade release record');
+    const child = await c.spawn(helm, [
+      'upgrade',
+      'veloz',
+      CHART,
+      '--namespace',
+      'veloz',
+      '--set',
+      'engine.image.tag=never',
+      '--wait',
+      '--timeout',
+      '120s',
+    ]);
+    await eventually(
+      () => c.sandbox.list('secrets', 'veloz', 'owner=helm,name=veloz,status=pending-upgrade').length > 0,
+      30_000,
+      'pending-upgrade release record',
+    );
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -106,6 +138,10 @@ describe.each<ToolName>(['helm3', 'helm4'])('%s against the sandbox', (helm) => 
     expect(r.code).toBe(0);
     expect(c.sandbox.get('deployments', 'veloz', 'veloz-engine')).toBeUndefined();
     expect(c.sandbox.list('secrets', 'veloz', 'owner=helm,name=veloz')).toHaveLength(0);
-    await eventually(() => c.sandbox.list('pods', 'veloz', 'app.kubernetes.io/name=veloz').length === 0, 20_000, 'pods collected');
+    await eventually(
+      () => c.sandbox.list('pods', 'veloz', 'app.kubernetes.io/name=veloz').length === 0,
+      20_000,
+      'pods collected',
+    );
   });
 });

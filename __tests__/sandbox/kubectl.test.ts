@@ -30,7 +30,9 @@ describe.each<ToolName>(['kubectl-1.31', 'kubectl-1.33'])('%s against the sandbo
   const imageOf = (d: Item): string | undefined => d.spec?.template?.spec?.containers?.[0]?.image;
 
   beforeAll(async () => {
-    c = await startTestCluster({ profiles: ['veloz/crash:1=crashloop:run=100ms,backoff=200ms', 'veloz/engine:never=never-ready'] });
+    c = await startTestCluster({
+      profiles: ['veloz/crash:1=crashloop:run=100ms,backoff=200ms', 'veloz/engine:never=never-ready'],
+    });
   });
   afterAll(async () => {
     await c.close();
@@ -41,7 +43,10 @@ describe.each<ToolName>(['kubectl-1.31', 'kubectl-1.33'])('%s against the sandbo
     expect(list.items.length).toBeGreaterThanOrEqual(2);
     for (const n of list.items) {
       expect(n.status?.conditions?.find((x) => x.type === 'Ready')?.status).toBe('True');
-      expect(n.status).toMatchObject({ capacity: { cpu: expect.any(String), memory: expect.any(String), pods: expect.any(String) }, allocatable: { pods: expect.any(String) } });
+      expect(n.status).toMatchObject({
+        capacity: { cpu: expect.any(String), memory: expect.any(String), pods: expect.any(String) },
+        allocatable: { pods: expect.any(String) },
+      });
       expect(() => new Node(n as never).validate()).not.toThrow();
     }
     const table = await k('get', 'nodes');
@@ -75,8 +80,14 @@ describe.each<ToolName>(['kubectl-1.31', 'kubectl-1.33'])('%s against the sandbo
   test('set image, rollout history with change-cause, undo and undo --to-revision', async () => {
     expect((await k('set', 'image', 'deployment/web', 'main=veloz/engine:1.1.0')).code).toBe(0);
     expect((await k('rollout', 'status', 'deployment/web', '--timeout=60s')).code).toBe(0);
-    expect((await k('annotate', 'deployment/web', 'kubernetes.io/change-cause=upgrade to 1.1.0')).stdout).toContain('annotated');
-    await eventually(async () => (await k('rollout', 'history', 'deployment/web')).stdout.includes('upgrade to 1.1.0'), 10_000, 'change-cause in history');
+    expect((await k('annotate', 'deployment/web', 'kubernetes.io/change-cause=upgrade to 1.1.0')).stdout).toContain(
+      'annotated',
+    );
+    await eventually(
+      async () => (await k('rollout', 'history', 'deployment/web')).stdout.includes('upgrade to 1.1.0'),
+      10_000,
+      'change-cause in history',
+    );
     const history = (await k('rollout', 'history', 'deployment/web')).stdout;
     expect(history).toMatch(/1\s+<none>/);
     expect(history).toMatch(/2\s+upgrade to 1.1.0/);
@@ -97,7 +108,10 @@ describe.each<ToolName>(['kubectl-1.31', 'kubectl-1.33'])('%s against the sandbo
     expect(imageOf(deploy)).toBe('veloz/engine:1.1.0');
     expect(deploy.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('4');
     const rsList = await json<{ items: Item[] }>('get', 'replicasets', '-l', 'app=web');
-    expect(rsList.items.map((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision']).sort()).toEqual(['3', '4']);
+    expect(rsList.items.map((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision']).sort()).toEqual([
+      '3',
+      '4',
+    ]);
   });
 
   test('scale, logs, describe events, auth can-i and the pod proxy', async () => {
@@ -123,18 +137,26 @@ describe.each<ToolName>(['kubectl-1.31', 'kubectl-1.33'])('%s against the sandbo
 
   test('auth can-i and 403s follow the RBAC document bound to a token', async () => {
     const token = `viewer-${kubectl}`;
-    c.sandbox.addToken(token, 'viewer', { kind: 'Role', rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] }] });
+    c.sandbox.addToken(token, 'viewer', {
+      kind: 'Role',
+      rules: [{ apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] }],
+    });
     const as = (...args: string[]) => k('--token', token, ...args);
     expect(await as('auth', 'can-i', 'list', 'pods')).toMatchObject({ code: 0, stdout: 'yes\n' });
     expect(await as('auth', 'can-i', 'delete', 'pods')).toMatchObject({ code: 1, stdout: 'no\n' });
     expect((await as('get', 'pods')).code).toBe(0);
     const denied = await as('get', 'deployments');
     expect(denied.code).not.toBe(0);
-    expect(denied.stderr).toContain('deployments.apps is forbidden: User "viewer" cannot list resource "deployments" in API group "apps" in the namespace "veloz"');
+    expect(denied.stderr).toContain(
+      'deployments.apps is forbidden: User "viewer" cannot list resource "deployments" in API group "apps" in the namespace "veloz"',
+    );
   });
 
   test('rollout status fails on ProgressDeadlineExceeded', async () => {
-    const file = await manifest('stuck', deploymentManifest('stuck', 'veloz/engine:1.0.0', { replicas: 1, progressDeadlineSeconds: 2 }));
+    const file = await manifest(
+      'stuck',
+      deploymentManifest('stuck', 'veloz/engine:1.0.0', { replicas: 1, progressDeadlineSeconds: 2 }),
+    );
     expect((await k('apply', '-f', file)).code).toBe(0);
     expect((await k('rollout', 'status', 'deployment/stuck', '--timeout=60s')).code).toBe(0);
     expect((await k('set', 'image', 'deployment/stuck', 'main=veloz/engine:never')).code).toBe(0);
@@ -142,21 +164,42 @@ describe.each<ToolName>(['kubectl-1.31', 'kubectl-1.33'])('%s against the sandbo
     expect(status.code).not.toBe(0);
     expect(status.stderr).toContain('exceeded its progress deadline');
     const deploy = await json<Item>('get', 'deployment', 'stuck');
-    expect(deploy.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' })]));
+    expect(deploy.status?.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }),
+      ]),
+    );
   });
 
   test('a crash-looping image shows CrashLoopBackOff in get pods', async () => {
     expect((await k('create', 'deployment', 'crash', '--image=veloz/crash:1')).code).toBe(0);
-    const line = await eventually(async () => (await k('get', 'pods', '-l', 'app=crash')).stdout.split('\n').find((l) => /CrashLoopBackOff/.test(l)), 30_000, 'CrashLoopBackOff');
+    const line = await eventually(
+      async () =>
+        (await k('get', 'pods', '-l', 'app=crash')).stdout.split('\n').find((l) => /CrashLoopBackOff/.test(l)),
+      30_000,
+      'CrashLoopBackOff',
+    );
     expect(line).toMatch(/0\/1\s+CrashLoopBackOff\s+[1-9]/);
-    const pod = (await json<{ items: (Item & { status: { containerStatuses: { restartCount: number; lastState: { terminated?: { reason: string } } }[] } })[] }>('get', 'pods', '-l', 'app=crash')).items[0];
+    const pod = (
+      await json<{
+        items: (Item & {
+          status: { containerStatuses: { restartCount: number; lastState: { terminated?: { reason: string } } }[] };
+        })[];
+      }>('get', 'pods', '-l', 'app=crash')
+    ).items[0];
     expect(pod?.status.containerStatuses[0]?.restartCount).toBeGreaterThan(0);
     expect(pod?.status.containerStatuses[0]?.lastState.terminated?.reason).toBe('Error');
   });
 
   test('delete cascades to ReplicaSets and pods', async () => {
     expect((await k('delete', 'deployment', 'crash', '--wait=true')).code).toBe(0);
-    await eventually(() => c.sandbox.list('replicasets', 'veloz', 'app=crash').length === 0 && c.sandbox.list('pods', 'veloz', 'app=crash').length === 0, 30_000, 'garbage collection');
+    await eventually(
+      () =>
+        c.sandbox.list('replicasets', 'veloz', 'app=crash').length === 0 &&
+        c.sandbox.list('pods', 'veloz', 'app=crash').length === 0,
+      30_000,
+      'garbage collection',
+    );
     const get = await k('get', 'deployment', 'crash');
     expect(get.code).not.toBe(0);
     expect(get.stderr).toContain('deployments.apps "crash" not found');

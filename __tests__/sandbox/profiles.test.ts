@@ -8,7 +8,10 @@ interface ContainerStatus {
   state: { waiting?: { reason: string }; running?: unknown; terminated?: { reason: string } };
   lastState: { terminated?: { reason: string; exitCode: number } };
 }
-const statusOf = (pod: KubeObject | undefined) => pod?.status as { phase: string; conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] } | undefined;
+const statusOf = (pod: KubeObject | undefined) =>
+  pod?.status as
+    | { phase: string; conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] }
+    | undefined;
 
 function deploy(sb: Sandbox, name: string, image: string, probe = true): void {
   sb.apply({
@@ -20,26 +23,44 @@ function deploy(sb: Sandbox, name: string, image: string, probe = true): void {
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'engine', image, ...(probe ? { readinessProbe: { httpGet: { path: '/health/ready', port: 8080 }, failureThreshold: 2 } } : {}) }] },
+        spec: {
+          containers: [
+            {
+              name: 'engine',
+              image,
+              ...(probe
+                ? { readinessProbe: { httpGet: { path: '/health/ready', port: 8080 }, failureThreshold: 2 } }
+                : {}),
+            },
+          ],
+        },
       },
     },
   });
 }
 
-const onlyPod = (sb: Sandbox, app: string): KubeObject | undefined => sb.list('pods', 'veloz', `app=${app}`).find((p) => !p.metadata.deletionTimestamp);
+const onlyPod = (sb: Sandbox, app: string): KubeObject | undefined =>
+  sb.list('pods', 'veloz', `app=${app}`).find((p) => !p.metadata.deletionTimestamp);
 
 describe('profile syntax', () => {
   test('parses IMAGE=NAME[:key=value,...] and rejects mistakes clearly', () => {
-    expect(parseProfileAssignment('ghcr.io/veloz/engine:2.0=crashloop:run=200ms,backoff=1s')).toEqual({ image: 'ghcr.io/veloz/engine:2.0', spec: { name: 'crashloop', params: { run: '200ms', backoff: '1s' } } });
+    expect(parseProfileAssignment('ghcr.io/veloz/engine:2.0=crashloop:run=200ms,backoff=1s')).toEqual({
+      image: 'ghcr.io/veloz/engine:2.0',
+      spec: { name: 'crashloop', params: { run: '200ms', backoff: '1s' } },
+    });
     expect(parseProfileSpec('healthy')).toEqual({ name: 'healthy', params: {} });
-    expect(() => parseProfileSpec('sleepy')).toThrow(/unknown profile "sleepy"; expected one of healthy, never-ready, crashloop, missing, oom, degrade/);
+    expect(() => parseProfileSpec('sleepy')).toThrow(
+      /unknown profile "sleepy"; expected one of healthy, never-ready, crashloop, missing, oom, degrade/,
+    );
     expect(() => parseProfileSpec('crashloop:speed=2')).toThrow(/unknown parameter "speed"/);
     expect(() => parseProfileSpec('oom:after=soon')).toThrow(/invalid duration "soon"/);
     expect(() => parseProfileAssignment('no-equals-sign')).toThrow(/IMAGE=PROFILE/);
   });
 
-  test('startSandbox rejects a bad degrade parameter with the engine double\'s message', async () => {
-    await expect(startSandbox({ profiles: ['x:1=degrade:error-rate=lots'] })).rejects.toThrow(/degrade profile: error-rate=lots/);
+  test("startSandbox rejects a bad degrade parameter with the engine double's message", async () => {
+    await expect(startSandbox({ profiles: ['x:1=degrade:error-rate=lots'] })).rejects.toThrow(
+      /degrade profile: error-rate=lots/,
+    );
   });
 });
 
@@ -66,27 +87,50 @@ describe('pod lifecycle by image profile', () => {
 
   test('missing: ErrImagePull, then ImagePullBackOff, pod stays Pending', async () => {
     deploy(sb, 'missing', 'veloz/missing:1');
-    await eventually(() => statusOf(onlyPod(sb, 'missing'))?.containerStatuses?.[0]?.state.waiting?.reason === 'ErrImagePull', 10_000, 'ErrImagePull');
-    await eventually(() => statusOf(onlyPod(sb, 'missing'))?.containerStatuses?.[0]?.state.waiting?.reason === 'ImagePullBackOff', 10_000, 'ImagePullBackOff');
+    await eventually(
+      () => statusOf(onlyPod(sb, 'missing'))?.containerStatuses?.[0]?.state.waiting?.reason === 'ErrImagePull',
+      10_000,
+      'ErrImagePull',
+    );
+    await eventually(
+      () => statusOf(onlyPod(sb, 'missing'))?.containerStatuses?.[0]?.state.waiting?.reason === 'ImagePullBackOff',
+      10_000,
+      'ImagePullBackOff',
+    );
     expect(statusOf(onlyPod(sb, 'missing'))?.phase).toBe('Pending');
-    const reasons = sb.list('events', 'veloz').filter((e) => (e.involvedObject as { name: string }).name === onlyPod(sb, 'missing')?.metadata.name).map((e) => e.reason);
+    const reasons = sb
+      .list('events', 'veloz')
+      .filter((e) => (e.involvedObject as { name: string }).name === onlyPod(sb, 'missing')?.metadata.name)
+      .map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['Scheduled', 'Pulling', 'Failed', 'BackOff']));
   });
 
   test('oom: terminated OOMKilled with restarts', async () => {
     deploy(sb, 'oom', 'veloz/oom:1', false);
-    const cs = await eventually(() => {
-      const s = statusOf(onlyPod(sb, 'oom'))?.containerStatuses?.[0];
-      return s && s.restartCount >= 1 && s.lastState.terminated?.reason === 'OOMKilled' ? s : undefined;
-    }, 10_000, 'OOMKilled');
+    const cs = await eventually(
+      () => {
+        const s = statusOf(onlyPod(sb, 'oom'))?.containerStatuses?.[0];
+        return s && s.restartCount >= 1 && s.lastState.terminated?.reason === 'OOMKilled' ? s : undefined;
+      },
+      10_000,
+      'OOMKilled',
+    );
     expect(cs.lastState.terminated?.exitCode).toBe(137);
     expect(statusOf(onlyPod(sb, 'oom'))?.phase).toBe('Running');
   });
 
   test('crashloop: CrashLoopBackOff with growing restarts and previous logs', async () => {
     deploy(sb, 'crash', 'veloz/crash:1', false);
-    await eventually(() => (statusOf(onlyPod(sb, 'crash'))?.containerStatuses?.[0]?.restartCount ?? 0) >= 2, 15_000, 'two restarts');
-    await eventually(() => statusOf(onlyPod(sb, 'crash'))?.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff', 10_000, 'CrashLoopBackOff');
+    await eventually(
+      () => (statusOf(onlyPod(sb, 'crash'))?.containerStatuses?.[0]?.restartCount ?? 0) >= 2,
+      15_000,
+      'two restarts',
+    );
+    await eventually(
+      () => statusOf(onlyPod(sb, 'crash'))?.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff',
+      10_000,
+      'CrashLoopBackOff',
+    );
     const pod = onlyPod(sb, 'crash')?.metadata.name;
     const previous = await sb.request('GET', `/api/v1/namespaces/veloz/pods/${pod}/log?previous=true`);
     expect(previous.status).toBe(200);
@@ -96,7 +140,18 @@ describe('pod lifecycle by image profile', () => {
   test('never-ready: Running but never Ready, with Unhealthy events', async () => {
     deploy(sb, 'never', 'veloz/never:1');
     await eventually(() => statusOf(onlyPod(sb, 'never'))?.phase === 'Running', 10_000, 'Running');
-    await eventually(() => sb.list('events', 'veloz').some((e) => e.reason === 'Unhealthy' && (e.involvedObject as { name: string }).name === onlyPod(sb, 'never')?.metadata.name), 10_000, 'Unhealthy event');
+    await eventually(
+      () =>
+        sb
+          .list('events', 'veloz')
+          .some(
+            (e) =>
+              e.reason === 'Unhealthy' &&
+              (e.involvedObject as { name: string }).name === onlyPod(sb, 'never')?.metadata.name,
+          ),
+      10_000,
+      'Unhealthy event',
+    );
     const s = statusOf(onlyPod(sb, 'never'));
     expect(s?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     expect(s?.containerStatuses?.[0]?.ready).toBe(false);
@@ -113,13 +168,21 @@ describe('pod lifecycle by image profile', () => {
     expect(logs.text.trim().split('\n')).toHaveLength(2);
 
     sb.setProfile('veloz/live:1', 'degrade:ready=fail');
-    await eventually(() => statusOf(onlyPod(sb, 'live'))?.containerStatuses?.[0]?.ready === false, 10_000, 'unready after ready=fail');
+    await eventually(
+      () => statusOf(onlyPod(sb, 'live'))?.containerStatuses?.[0]?.ready === false,
+      10_000,
+      'unready after ready=fail',
+    );
     expect(statusOf(onlyPod(sb, 'live'))?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     const proxied = await sb.request('GET', `/api/v1/namespaces/veloz/pods/${pod}/proxy/health/ready`);
     expect(proxied.status).toBe(503);
 
     sb.setProfile('veloz/live:1', undefined);
-    await eventually(() => statusOf(onlyPod(sb, 'live'))?.containerStatuses?.[0]?.ready === true, 10_000, 'Ready again');
+    await eventually(
+      () => statusOf(onlyPod(sb, 'live'))?.containerStatuses?.[0]?.ready === true,
+      10_000,
+      'Ready again',
+    );
   });
 
   test('degrade parameters reach the engine double', async () => {

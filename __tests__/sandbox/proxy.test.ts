@@ -4,19 +4,27 @@ import WebSocket from 'ws';
 import { startSandbox, type Sandbox } from '@veloz/sandbox';
 
 /** Reads a streaming HTTPS response until `enough` says so. */
-function stream(sb: Sandbox, path: string, enough: (text: string) => boolean): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+function stream(
+  sb: Sandbox,
+  path: string,
+  enough: (text: string) => boolean,
+): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(new URL(path, sb.url), { ca: sb.caCert, headers: { authorization: `Bearer ${sb.token}` } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => {
-        text += c.toString('utf8');
-        if (enough(text)) {
-          req.destroy();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
-        }
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
+    const req = httpsRequest(
+      new URL(path, sb.url),
+      { ca: sb.caCert, headers: { authorization: `Bearer ${sb.token}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString('utf8');
+          if (enough(text)) {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
+          }
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -34,11 +42,34 @@ describe('pods/proxy, services/proxy and pods/log against engine doubles', () =>
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: 'veloz' } },
-        template: { metadata: { labels: { app: 'veloz' } }, spec: { containers: [{ name: 'veloz-engine', image: 'veloz/engine:1.0.0', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path: '/health/ready', port: 'http' } } }] } },
+        template: {
+          metadata: { labels: { app: 'veloz' } },
+          spec: {
+            containers: [
+              {
+                name: 'veloz-engine',
+                image: 'veloz/engine:1.0.0',
+                ports: [{ name: 'http', containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: '/health/ready', port: 'http' } },
+              },
+            ],
+          },
+        },
       },
     });
-    sb.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'veloz-engine', namespace: 'veloz' }, spec: { selector: { app: 'veloz' }, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] } });
-    await sb.waitFor('deployments', 'veloz', 'veloz-engine', (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 1, 20_000);
+    sb.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'veloz-engine', namespace: 'veloz' },
+      spec: { selector: { app: 'veloz' }, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] },
+    });
+    await sb.waitFor(
+      'deployments',
+      'veloz',
+      'veloz-engine',
+      (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 1,
+      20_000,
+    );
     pod = sb.list('pods', 'veloz', 'app=veloz')[0]?.metadata.name ?? '';
   });
   afterAll(async () => {
@@ -49,7 +80,10 @@ describe('pods/proxy, services/proxy and pods/log against engine doubles', () =>
     const market = await sb.request('GET', `/api/v1/namespaces/veloz/pods/${pod}/proxy/api/market`);
     expect(market.status).toBe(200);
     expect(market.json).toHaveProperty('status');
-    const viaService = await sb.request('GET', '/api/v1/namespaces/veloz/services/veloz-engine:http/proxy/api/orders_state');
+    const viaService = await sb.request(
+      'GET',
+      '/api/v1/namespaces/veloz/services/veloz-engine:http/proxy/api/orders_state',
+    );
     expect(viaService.json).toMatchObject({ count: expect.any(Number) });
     const noPod = await sb.request('GET', '/api/v1/namespaces/veloz/pods/nope/proxy/health');
     expect(noPod.json).toMatchObject({ code: 404, reason: 'NotFound' });
@@ -72,7 +106,9 @@ describe('pods/proxy, services/proxy and pods/log against engine doubles', () =>
     ws.close();
     expect(first.length).toBeGreaterThan(0);
     const denied = new WebSocket(url, { ca: sb.caCert });
-    const code = await new Promise<number>((resolve) => denied.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    const code = await new Promise<number>((resolve) =>
+      denied.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
     expect(code).toBe(401);
   });
 
@@ -81,10 +117,17 @@ describe('pods/proxy, services/proxy and pods/log against engine doubles', () =>
     const lines = tail.text.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z /);
-    const followed = stream(sb, `/api/v1/namespaces/veloz/pods/${pod}/log?follow=true&tailLines=0`, (t) => t.includes('/api/order'));
+    const followed = stream(sb, `/api/v1/namespaces/veloz/pods/${pod}/log?follow=true&tailLines=0`, (t) =>
+      t.includes('/api/order'),
+    );
     await new Promise((r) => setTimeout(r, 100));
     // The API server's own credentials are not forwarded, so the engine rejects the order and logs it.
-    const order = await sb.request('POST', `/api/v1/namespaces/veloz/pods/${pod}/proxy/api/order`, { side: 'buy', symbol: 'BTCUSDT', qty: 1, price: 1 });
+    const order = await sb.request('POST', `/api/v1/namespaces/veloz/pods/${pod}/proxy/api/order`, {
+      side: 'buy',
+      symbol: 'BTCUSDT',
+      qty: 1,
+      price: 1,
+    });
     expect(order.status).toBe(401);
     expect((await followed).text).toMatch(/POST \/api\/order -> 401/);
     const wrong = await sb.request('GET', `/api/v1/namespaces/veloz/pods/${pod}/log?container=other`);

@@ -25,7 +25,14 @@ export interface TestCluster {
 export async function startTestCluster(opts: SandboxOptions = {}): Promise<TestCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'veloz-sandbox-test-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  const sandbox = await startSandbox({ podStartupDelayMs: 150, probeIntervalMs: 100, backoffMs: 300, engineSyntheticRps: 0, ...opts, kubeconfigPath: kubeconfig });
+  const sandbox = await startSandbox({
+    podStartupDelayMs: 150,
+    probeIntervalMs: 100,
+    backoffMs: 300,
+    engineSyntheticRps: 0,
+    ...opts,
+    kubeconfigPath: kubeconfig,
+  });
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: dir,
@@ -42,11 +49,16 @@ export async function startTestCluster(opts: SandboxOptions = {}): Promise<TestC
     run: async (tool, args, o = {}) => {
       const bin = await toolPath(tool);
       return new Promise((resolve) => {
-        const child = execFile(bin, args, { env, timeout: o.timeoutMs ?? 90_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-          children.delete(child);
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-        });
+        const child = execFile(
+          bin,
+          args,
+          { env, timeout: o.timeoutMs ?? 90_000, maxBuffer: 32 * 1024 * 1024 },
+          (err, stdout, stderr) => {
+            children.delete(child);
+            const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+            resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+          },
+        );
         children.add(child);
       });
     },
@@ -65,7 +77,11 @@ export async function startTestCluster(opts: SandboxOptions = {}): Promise<TestC
 }
 
 /** Polls until fn returns a truthy value (or throws after timeoutMs). */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -80,7 +96,11 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 30_000
   }
 }
 
-export function deploymentManifest(name: string, image: string, extra: { replicas?: number; progressDeadlineSeconds?: number; labels?: Record<string, string> } = {}): string {
+export function deploymentManifest(
+  name: string,
+  image: string,
+  extra: { replicas?: number; progressDeadlineSeconds?: number; labels?: Record<string, string> } = {},
+): string {
   return JSON.stringify({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -92,7 +112,14 @@ export function deploymentManifest(name: string, image: string, extra: { replica
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: 'main', image, ports: [{ containerPort: 8080 }], readinessProbe: { httpGet: { path: '/health/ready', port: 8080 }, periodSeconds: 1 } }],
+          containers: [
+            {
+              name: 'main',
+              image,
+              ports: [{ containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/health/ready', port: 8080 }, periodSeconds: 1 },
+            },
+          ],
         },
       },
     },

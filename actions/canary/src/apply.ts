@@ -1,4 +1,3 @@
-import type * as k8s from '@kubernetes/client-node';
 import { goDuration, runHelm, type Helm } from '@veloz/shared/helm/cli';
 import type { Kube } from '@veloz/shared/kube/client';
 import type { CanarySettings } from './inputs';

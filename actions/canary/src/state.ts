@@ -30,7 +30,6 @@ export interface Desired {
   autoscaling: boolean;
 }
 
-
 export function desiredFor(s: Readonly<CanarySettings>): Desired {
   return s.phase === 'canary'
     ? { version: s.version, replicas: s.canaryReplicas, autoscaling: false }
@@ -46,6 +45,7 @@ export async function readState(kube: Kube, s: Readonly<CanarySettings>): Promis
     if (isNotFound(error)) {
       throw new Error(
         `Deployment ${namespace}/${name} does not exist. The canary action upgrades an installed release; install it first (helm install) or check the \`deployment\` input.`,
+        { cause: error },
       );
     }
     throw error;

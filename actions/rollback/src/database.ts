@@ -9,7 +9,13 @@ import { mutateDeployment } from '@veloz/shared/kube/deployment-edits';
 import { labelSelector } from '@veloz/shared/kube/pods';
 import { splitCommandLine } from '@veloz/shared/command';
 
-export async function scaleToZero(kube: Kube, namespace: string, name: string, clock: Clock, timeoutMs: number): Promise<number> {
+export async function scaleToZero(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  clock: Clock,
+  timeoutMs: number,
+): Promise<number> {
   let before = 0;
   await mutateDeployment(kube, namespace, name, (d) => {
     before = d.spec?.replicas ?? 1;
@@ -23,7 +29,9 @@ export async function scaleToZero(kube: Kube, namespace: string, name: string, c
     const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: selector });
     if (pods.items.length === 0) return before;
     if (clock.now() > deadline) {
-      throw new Error(`${pods.items.length} pod(s) still running after scaling to 0: ${pods.items.map((p) => p.metadata?.name).join(', ')}`);
+      throw new Error(
+        `${pods.items.length} pod(s) still running after scaling to 0: ${pods.items.map((p) => p.metadata?.name).join(', ')}`,
+      );
     }
     await clock.sleep(250);
   }
@@ -47,7 +55,12 @@ export async function runRestoreCommands(
   for (const line of commands) {
     const argv = splitCommandLine(line).map((arg) => arg.replaceAll('{recovery-time}', time));
     const result = await runCommand(argv, { timeoutMs, onLine });
-    const step = { command: argv.join(' '), ok: result.ok, durationMs: result.durationMs, summary: summarizeCommand(result) };
+    const step = {
+      command: argv.join(' '),
+      ok: result.ok,
+      durationMs: result.durationMs,
+      summary: summarizeCommand(result),
+    };
     steps.push(step);
     if (!result.ok) break;
   }

@@ -49,10 +49,17 @@ export async function planRollback(kube: Kube, s: Readonly<RollbackSettings>): P
   const { namespace, deployment: name } = s.target;
   const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
   const container = deployment.spec?.template?.spec?.containers?.[0]?.name ?? '';
-  return s.target.driver === 'helm' ? planHelm(kube, s, deployment, container) : planKubectl(kube, s, deployment, container);
+  return s.target.driver === 'helm'
+    ? planHelm(kube, s, deployment, container)
+    : planKubectl(kube, s, deployment, container);
 }
 
-async function planHelm(kube: Kube, s: Readonly<RollbackSettings>, deployment: k8s.V1Deployment, container: string): Promise<Plan> {
+async function planHelm(
+  kube: Kube,
+  s: Readonly<RollbackSettings>,
+  deployment: k8s.V1Deployment,
+  container: string,
+): Promise<Plan> {
   const { namespace, release, deployment: name } = s.target;
   const revisions = await listReleaseRevisions(kube, namespace, release);
   const latest = revisions[revisions.length - 1];
@@ -72,7 +79,12 @@ async function planHelm(kube: Kube, s: Readonly<RollbackSettings>, deployment: k
   } else {
     to = [...available]
       .reverse()
-      .find((r) => r.revision < from.revision && (r.status === 'deployed' || r.status === 'superseded') && r.image !== from.image);
+      .find(
+        (r) =>
+          r.revision < from.revision &&
+          (r.status === 'deployed' || r.status === 'superseded') &&
+          r.image !== from.image,
+      );
     if (!to) {
       throw new NothingToRollBackToError(
         `No earlier good revision of ${release} runs something other than ${from.image}; name one with \`to-revision\` (see \`helm history ${release} -n ${namespace}\`).`,
@@ -82,9 +94,17 @@ async function planHelm(kube: Kube, s: Readonly<RollbackSettings>, deployment: k
   return { deployment, container, from, to, latest, available };
 }
 
-async function planKubectl(kube: Kube, s: Readonly<RollbackSettings>, deployment: k8s.V1Deployment, container: string): Promise<Plan> {
+async function planKubectl(
+  kube: Kube,
+  s: Readonly<RollbackSettings>,
+  deployment: k8s.V1Deployment,
+  container: string,
+): Promise<Plan> {
   const { namespace, deployment: name } = s.target;
-  const list = await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(deployment.spec?.selector?.matchLabels) });
+  const list = await kube.apps.listNamespacedReplicaSet({
+    namespace,
+    labelSelector: labelSelector(deployment.spec?.selector?.matchLabels),
+  });
   const owned = list.items
     .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid))
     .map((rs) => ({
@@ -104,7 +124,11 @@ async function planKubectl(kube: Kube, s: Readonly<RollbackSettings>, deployment
   const available = owned.map((x) => x.info);
   let target = s.toRevision !== undefined ? owned.find((x) => x.info.revision === s.toRevision) : undefined;
   if (s.toRevision !== undefined && !target) {
-    throw new UnknownRevisionError(s.toRevision, available, `kubectl rollout history deployment/${name} -n ${namespace}`);
+    throw new UnknownRevisionError(
+      s.toRevision,
+      available,
+      `kubectl rollout history deployment/${name} -n ${namespace}`,
+    );
   }
   target ??= [...owned].reverse().find((x) => x.info.revision < current && x.info.image !== from.image);
   if (!target) {

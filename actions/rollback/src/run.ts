@@ -92,17 +92,25 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
     try {
       plan = await planRollback(kube, s);
     } catch (error) {
-      if (error instanceof UnknownRevisionError || error instanceof NothingToRollBackToError) return finish(error.message);
+      if (error instanceof UnknownRevisionError || error instanceof NothingToRollBackToError)
+        return finish(error.message);
       throw error;
     }
     outputs['rolled-back-from'] = describe(plan.from);
     report.facts.push({ label: 'From', value: describe(plan.from) });
 
     const previous = parseRecord(plan.deployment.metadata?.annotations?.[ROLLED_BACK_ANNOTATION]);
-    if (previous && plan.from.image === previous.to.image && (s.toRevision === undefined || s.toRevision === previous.to.revision)) {
+    if (
+      previous &&
+      plan.from.image === previous.to.image &&
+      (s.toRevision === undefined || s.toRevision === previous.to.revision)
+    ) {
       outputs['rolled-back-from'] = describe(previous.from);
       outputs['rolled-back-to'] = describe(previous.to);
-      report.facts.push({ label: 'Already', value: `rolled back to ${describe(previous.to)} by ${previous.run} at ${previous.at}` });
+      report.facts.push({
+        label: 'Already',
+        value: `rolled back to ${describe(previous.to)} by ${previous.run} at ${previous.at}`,
+      });
       report.headline = `Nothing to do: ${release} was already rolled back from ${describe(previous.from)} to ${describe(previous.to)}; it is not rolled back any further.`;
       return finish();
     }
@@ -128,16 +136,26 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
         await scaleToZero(kube, namespace, name, ctx.clock, s.timeoutMs);
         scaledToZero = true;
       });
-      const restore = await step(`Restore the database to ${database.recoveryTime.toISOString()} (§4.4 steps 2–3)`, () =>
-        runRestoreCommands(database.restoreCommands, database.recoveryTime, database.restoreTimeoutMs, (line) => ctx.log.info(line)),
+      const restore = await step(
+        `Restore the database to ${database.recoveryTime.toISOString()} (§4.4 steps 2–3)`,
+        () =>
+          runRestoreCommands(database.restoreCommands, database.recoveryTime, database.restoreTimeoutMs, (line) =>
+            ctx.log.info(line),
+          ),
       );
       for (const r of restore) {
-        steps.push({ name: `  ${r.command}`, status: r.ok ? 'done' : 'failed', durationMs: r.durationMs, detail: r.summary });
+        steps.push({
+          name: `  ${r.command}`,
+          status: r.ok ? 'done' : 'failed',
+          durationMs: r.durationMs,
+          detail: r.summary,
+        });
       }
       const failed = restore.find((r) => !r.ok);
       if (failed) {
         steps[steps.length - restore.length - 1]!.status = 'failed';
-        for (const c of database.restoreCommands.slice(restore.length)) steps.push({ name: `  ${c}`, status: 'not-run' });
+        for (const c of database.restoreCommands.slice(restore.length))
+          steps.push({ name: `  ${c}`, status: 'not-run' });
         steps.push({ name: `Roll back to ${describe(plan.to)}`, status: 'not-run' });
         await notify(notifyText('FAILED'));
         return finish(
@@ -150,10 +168,13 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
       }
     }
 
-    const rollout = await step(`Roll back to ${describe(plan.to)} (§4.${s.toRevision === undefined ? '2' : '3'})`, async () => {
-      if (s.target.driver === 'helm') return helmRollback(plan);
-      return kubectlUndo(plan);
-    });
+    const rollout = await step(
+      `Roll back to ${describe(plan.to)} (§4.${s.toRevision === undefined ? '2' : '3'})`,
+      async () => {
+        if (s.target.driver === 'helm') return helmRollback(plan);
+        return kubectlUndo(plan);
+      },
+    );
     if (!rollout.ok) {
       await notify(notifyText('FAILED'));
       return finish(
@@ -170,7 +191,10 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
             if (fresh.spec) fresh.spec.replicas = replicasBefore;
           });
         }
-        const result = await applyTracked(kube, trackOptions(d.metadata?.generation ?? 0, async () => {}));
+        const result = await applyTracked(
+          kube,
+          trackOptions(d.metadata?.generation ?? 0, async () => {}),
+        );
         if (!result.ok) throw new Error(result.message);
       });
     }
@@ -185,7 +209,12 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
 
     if (s.postgresUrl) await postRollbackQuery();
     await annotate(kube, namespace, name, {
-      [ROLLED_BACK_ANNOTATION]: JSON.stringify({ from: plan.from, to: plan.to, run: ctx.run.runUrl, at: new Date(ctx.clock.now()).toISOString() }),
+      [ROLLED_BACK_ANNOTATION]: JSON.stringify({
+        from: plan.from,
+        to: plan.to,
+        run: ctx.run.runUrl,
+        at: new Date(ctx.clock.now()).toISOString(),
+      }),
     });
     await records(plan);
     await notify(notifyText('COMPLETE'));
@@ -193,11 +222,14 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
     return finish();
   } catch (error) {
     const message = error instanceof HelmError ? error.message : describeError(error);
-    return finish(`Rollback failed: ${message}${scaledToZero ? ' The engine may still be scaled to 0: the service may be DOWN.' : ''}`, [
-      s.target.driver === 'helm'
-        ? `\`helm history ${release} -n ${namespace}\`, then \`helm rollback ${release} <revision> -n ${namespace} --wait\``
-        : `\`kubectl rollout history deployment/${name} -n ${namespace}\`, then \`kubectl rollout undo deployment/${name} -n ${namespace} --to-revision=<revision>\``,
-    ]);
+    return finish(
+      `Rollback failed: ${message}${scaledToZero ? ' The engine may still be scaled to 0: the service may be DOWN.' : ''}`,
+      [
+        s.target.driver === 'helm'
+          ? `\`helm history ${release} -n ${namespace}\`, then \`helm rollback ${release} <revision> -n ${namespace} --wait\``
+          : `\`kubectl rollout history deployment/${name} -n ${namespace}\`, then \`kubectl rollout undo deployment/${name} -n ${namespace} --to-revision=<revision>\``,
+      ],
+    );
   } finally {
     await session.close();
   }
@@ -228,9 +260,21 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
       report.facts.push({ label: 'Recovered', value: note });
       ctx.log.warning(note);
     } else if (plan.latest?.status === 'failed') {
-      report.facts.push({ label: 'Recovered', value: `Revision ${plan.latest.revision} had failed; rolled back over it.` });
+      report.facts.push({
+        label: 'Recovered',
+        value: `Revision ${plan.latest.revision} had failed; rolled back over it.`,
+      });
     }
-    const args = ['rollback', release, String(plan.to.revision), '-n', namespace, '--wait', '--timeout', goDuration(s.timeoutMs)];
+    const args = [
+      'rollback',
+      release,
+      String(plan.to.revision),
+      '-n',
+      namespace,
+      '--wait',
+      '--timeout',
+      goDuration(s.timeoutMs),
+    ];
     return applyTracked(
       kube,
       trackOptions(plan.deployment.metadata?.generation ?? 0, async (signal) => {
@@ -265,19 +309,28 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
     if (s.verifyUrl) endpoints.push(urlEndpoint(s.verifyUrl));
     else {
       const d = await kube.apps.readNamespacedDeployment({ name, namespace });
-      const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: labelSelector(d.spec?.selector?.matchLabels) });
+      const pods = await kube.core.listNamespacedPod({
+        namespace,
+        labelSelector: labelSelector(d.spec?.selector?.matchLabels),
+      });
       const port = String(d.spec?.template?.spec?.containers?.[0]?.ports?.[0]?.containerPort ?? 8080);
       for (const pod of pods.items.filter(isPodReady)) {
         endpoints.push(await proxyEndpoint(kube, 'pods', namespace, pod.metadata?.name ?? '', port));
       }
     }
     if (endpoints.length === 0) return { ok: false, detail: 'no Ready pod to check' };
-    const results = await runChecks(endpoints.map((ep) => ({ ...healthCheck(ep, { paths: s.healthPaths, timeoutMs: 15_000 }), name: ep.describe })), {
-      clock: ctx.clock,
-    });
+    const results = await runChecks(
+      endpoints.map((ep) => ({ ...healthCheck(ep, { paths: s.healthPaths, timeoutMs: 15_000 }), name: ep.describe })),
+      {
+        clock: ctx.clock,
+      },
+    );
     report.checks.push(...results.map((r) => ({ ...r, title: `Health of ${r.name}` })));
     const bad = results.filter((r) => r.status !== 'pass');
-    return { ok: bad.length === 0, detail: bad.map((r) => `${r.name}: ${r.detail ?? r.observed ?? r.status}`).join('; ') };
+    return {
+      ok: bad.length === 0,
+      detail: bad.map((r) => `${r.name}: ${r.detail ?? r.observed ?? r.status}`).join('; '),
+    };
   }
 
   async function postRollbackQuery(): Promise<void> {
@@ -289,10 +342,20 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
       const result = await client.query(s.consistencyQuery);
       const first = result.rows[0] as Record<string, unknown> | undefined;
       const value = first ? Object.values(first).map(String).join(', ') : 'no rows';
-      steps.push({ name: 'Data consistency query (§4.5 step 2)', status: 'done', durationMs: ctx.clock.now() - t0, detail: `${s.consistencyQuery} → ${value}` });
+      steps.push({
+        name: 'Data consistency query (§4.5 step 2)',
+        status: 'done',
+        durationMs: ctx.clock.now() - t0,
+        detail: `${s.consistencyQuery} → ${value}`,
+      });
     } catch (error) {
       const detail = describeError(error).replaceAll(s.postgresUrl ?? '', '<postgres-url>');
-      steps.push({ name: 'Data consistency query (§4.5 step 2)', status: 'failed', durationMs: ctx.clock.now() - t0, detail });
+      steps.push({
+        name: 'Data consistency query (§4.5 step 2)',
+        status: 'failed',
+        durationMs: ctx.clock.now() - t0,
+        detail,
+      });
       warnings.push(`Post-rollback consistency query failed: ${detail}`);
     } finally {
       await client.end().catch(() => undefined);
@@ -301,7 +364,11 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
 
   async function records(plan: Plan): Promise<void> {
     if (s.records.deploymentLog) {
-      const line = await appendDeploymentLog(s.records.deploymentLog, new Date(ctx.clock.now()), `ROLLBACK from ${versionOf(plan.from.image)}`);
+      const line = await appendDeploymentLog(
+        s.records.deploymentLog,
+        new Date(ctx.clock.now()),
+        `ROLLBACK from ${versionOf(plan.from.image)}`,
+      );
       report.facts.push({ label: 'Deployment log', value: line });
     }
     if (!s.records.githubToken) return;
@@ -311,7 +378,10 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
       const toVersion = versionOf(plan.to.image).replace(/^v/, '');
       const failed = await github.findLatest((p) => p.version === fromVersion);
       if (failed !== undefined) await github.status(failed, 'failure', `Rolled back: ${s.reason}`);
-      const restored = await github.ensure({ version: toVersion, release, namespace, revision: String(plan.to.revision) }, `Rollback to ${toVersion}`);
+      const restored = await github.ensure(
+        { version: toVersion, release, namespace, revision: String(plan.to.revision) },
+        `Rollback to ${toVersion}`,
+      );
       await github.status(restored, 'success', `Restored by rollback: ${s.reason}`);
       outputs['deployment-id'] = String(restored);
     } catch (error) {

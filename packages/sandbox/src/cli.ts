@@ -50,7 +50,8 @@ export async function main(argv: string[]): Promise<number> {
         return await start(parseFlags(rest));
       case 'tool': {
         const name = rest[0] as ToolName | undefined;
-        if (!name || !(TOOL_NAMES as readonly string[]).includes(name)) throw new Error(`tool expects one of ${TOOL_NAMES.join(', ')}`);
+        if (!name || !(TOOL_NAMES as readonly string[]).includes(name))
+          throw new Error(`tool expects one of ${TOOL_NAMES.join(', ')}`);
         process.stdout.write(`${await toolPath(name)}\n`);
         return 0;
       }
@@ -94,7 +95,19 @@ async function start(f: Flags): Promise<number> {
   });
   process.stdout.write(
     `veloz-sandbox listening on ${sandbox.url}\nkubeconfig: ${kubeconfigPath}\ntest token: ${sandbox.testToken}\n` +
-      sandbox.profiles.entries().map(([image, spec]) => `profile: ${image} -> ${spec.name}${Object.keys(spec.params).length ? `:${Object.entries(spec.params).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}\n`).join(''),
+      sandbox.profiles
+        .entries()
+        .map(
+          ([image, spec]) =>
+            `profile: ${image} -> ${spec.name}${
+              Object.keys(spec.params).length
+                ? `:${Object.entries(spec.params)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(',')}`
+                : ''
+            }\n`,
+        )
+        .join(''),
   );
   const journalPath = one(f, 'journal');
   await new Promise<void>((resolve) => {
@@ -121,10 +134,14 @@ async function finish(sandbox: Sandbox, journalPath: string | undefined): Promis
 async function control(f: Flags, what: 'profile' | 'journal' | 'targets'): Promise<number> {
   const path = one(f, 'kubeconfig');
   if (!path) throw new Error(`${what} needs --kubeconfig FILE of the running sandbox`);
-  const cfg = parseYaml(await readFile(path, 'utf8')) as { clusters?: { cluster?: { server?: string; 'certificate-authority-data'?: string } }[]; users?: { user?: { token?: string } }[] };
+  const cfg = parseYaml(await readFile(path, 'utf8')) as {
+    clusters?: { cluster?: { server?: string; 'certificate-authority-data'?: string } }[];
+    users?: { user?: { token?: string } }[];
+  };
   const cluster = cfg.clusters?.[0]?.cluster;
   const token = cfg.users?.[0]?.user?.token;
-  if (!cluster?.server || !token || !cluster['certificate-authority-data']) throw new Error(`${path} is not a sandbox kubeconfig`);
+  if (!cluster?.server || !token || !cluster['certificate-authority-data'])
+    throw new Error(`${path} is not a sandbox kubeconfig`);
   const ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
   if (what === 'journal' || what === 'targets') {
     const res = await httpsCall(cluster.server, ca, 'GET', `/sandbox/${what}`, token);
@@ -135,7 +152,10 @@ async function control(f: Flags, what: 'profile' | 'journal' | 'targets'): Promi
   const assignment = f.positional[0];
   if (!assignment) throw new Error('profile needs IMAGE=PROFILE[:k=v,...]');
   const res = await httpsCall(cluster.server, ca, 'POST', '/sandbox/profiles', token, { assignment });
-  if (res.status !== 200) throw new Error(`profile: ${(res.json as { message?: string } | undefined)?.message ?? `${res.status} ${res.text}`}`);
+  if (res.status !== 200)
+    throw new Error(
+      `profile: ${(res.json as { message?: string } | undefined)?.message ?? `${res.status} ${res.text}`}`,
+    );
   process.stdout.write(`${assignment}\n`);
   return 0;
 }

@@ -8,7 +8,14 @@
  */
 export { startSandbox, type Sandbox, type SandboxOptions, type SandboxObjects } from './sandbox';
 export { toolPath, TOOL_NAMES, type ToolName } from './tools';
-export { parseProfileAssignment, parseProfileSpec, formatProfile, PROFILE_NAMES, type ProfileName, type ProfileSpec } from './kubelet/profiles';
+export {
+  parseProfileAssignment,
+  parseProfileSpec,
+  formatProfile,
+  PROFILE_NAMES,
+  type ProfileName,
+  type ProfileSpec,
+} from './kubelet/profiles';
 export type { FaultRule, FaultAction } from './api/faults';
 export type { JournalEntry, JournalFilter } from './api/journal';
 export type { PolicyRule } from './api/auth';

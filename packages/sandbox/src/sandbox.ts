@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
@@ -75,7 +76,12 @@ export interface Sandbox extends SandboxObjects {
   /** PEM of the sandbox's self-signed certificate (its own CA), for HTTPS clients. */
   readonly caCert: string;
   /** An HTTPS request to the API server as the default user (or with `token`). */
-  request(method: string, path: string, body?: unknown, opts?: { token?: string; contentType?: string }): Promise<SandboxResponse>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts?: { token?: string; contentType?: string },
+  ): Promise<SandboxResponse>;
   readonly port: number;
   /** Bearer token of the default user (allowed everything unless RBAC rules are set). */
   readonly token: string;
@@ -93,7 +99,13 @@ export interface Sandbox extends SandboxObjects {
   /** Deletes an object directly. */
   remove(resource: string, namespace: string | undefined, name: string): void;
   /** Polls the store until `predicate` holds for the object (or its absence), or throws after timeoutMs. */
-  waitFor(resource: string, namespace: string | undefined, name: string, predicate: (o: KubeObject | undefined) => boolean, timeoutMs?: number): Promise<KubeObject | undefined>;
+  waitFor(
+    resource: string,
+    namespace: string | undefined,
+    name: string,
+    predicate: (o: KubeObject | undefined) => boolean,
+    timeoutMs?: number,
+  ): Promise<KubeObject | undefined>;
   /** Forgets the watch history: every older resourceVersion now gets 410 Gone. */
   compact(): void;
   /** Issues an extra token, optionally bound to RBAC rules (a Role/ClusterRole document or rule list). */
@@ -119,7 +131,9 @@ export interface Sandbox extends SandboxObjects {
 
 function resolveDef(resource: string): ResourceDef {
   const r = resource.toLowerCase();
-  const def = RESOURCES.find((d) => d.plural === r || d.kind.toLowerCase() === r || `${d.plural}.${d.group}` === r || d.shortNames?.includes(r));
+  const def = RESOURCES.find(
+    (d) => d.plural === r || d.kind.toLowerCase() === r || `${d.plural}.${d.group}` === r || d.shortNames?.includes(r),
+  );
   if (!def) throw new Error(`unknown resource "${resource}"; known: ${RESOURCES.map((d) => d.plural).join(', ')}`);
   return def;
 }
@@ -148,7 +162,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return (p) => void mod.parseDegrade(p);
   };
   const degradeValidator = await validateDegrade();
-  const toSpec = (spec: string | ProfileSpec): ProfileSpec => (typeof spec === 'string' ? parseProfileSpec(spec, degradeValidator) : (parseProfileSpec(`${spec.name}:${Object.entries(spec.params).map(([k, v]) => `${k}=${v}`).join(',')}`, degradeValidator)));
+  const toSpec = (spec: string | ProfileSpec): ProfileSpec =>
+    typeof spec === 'string'
+      ? parseProfileSpec(spec, degradeValidator)
+      : parseProfileSpec(
+          `${spec.name}:${Object.entries(spec.params)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')}`,
+          degradeValidator,
+        );
   if (Array.isArray(options.profiles)) {
     for (const text of options.profiles) {
       const { image, spec } = parseProfileAssignment(text, degradeValidator);
@@ -165,12 +187,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const faults = new Faults();
   const tls = generateTls();
   const server = new ApiServer({
-    registry, auth, journal, faults, tls,
+    registry,
+    auth,
+    journal,
+    faults,
+    tls,
     backends: new KubeletBackends(registry, kubelet),
-    control: sandboxControl({ journal, targets: async () => (await kubelet.loadEngineModule()).fileSdDocument(kubelet.engines().map((e) => e.scrapeTarget())), setProfile: (text) => {
-      const { image, spec } = parseProfileAssignment(text, degradeValidator);
-      profiles.set(image, spec);
-    } }),
+    control: sandboxControl({
+      journal,
+      targets: async () =>
+        (await kubelet.loadEngineModule()).fileSdDocument(kubelet.engines().map((e) => e.scrapeTarget())),
+      setProfile: (text) => {
+        const { image, spec } = parseProfileAssignment(text, degradeValidator);
+        profiles.set(image, spec);
+      },
+    }),
     ...(options.bookmarkIntervalMs ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
   });
   const controllers = new ControllerManager(registry, events, options.resyncMs ?? 100);
@@ -178,9 +209,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   kubelet.start();
   const port = await server.listen(options.port ?? 0);
   const url = `https://127.0.0.1:${port}`;
-  const kubeconfig = kubeconfigYaml({ server: url, token, caData: tls.caData, namespace: options.namespace ?? 'veloz' });
-  const request = (method: string, path: string, body?: unknown, opts: { token?: string; contentType?: string } = {}): Promise<SandboxResponse> =>
-    httpsCall(url, tls.cert, method, path, opts.token ?? token, body, opts.contentType);
+  const kubeconfig = kubeconfigYaml({
+    server: url,
+    token,
+    caData: tls.caData,
+    namespace: options.namespace ?? 'veloz',
+  });
+  const request = (
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { token?: string; contentType?: string } = {},
+  ): Promise<SandboxResponse> => httpsCall(url, tls.cert, method, path, opts.token ?? token, body, opts.contentType);
   const writeKubeconfig = async (path: string): Promise<void> => {
     await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;
@@ -218,21 +258,36 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const ns = def.namespaced ? (obj.metadata.namespace ?? options.namespace ?? 'veloz') : undefined;
       const existing = registry.tryGet(def, ns, obj.metadata.name ?? '');
       if (!existing) return registry.create(def, ns, obj, { fieldManager: 'sandbox' });
-      return registry.update(def, ns, obj.metadata.name ?? '', { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }, { fieldManager: 'sandbox' });
+      return registry.update(
+        def,
+        ns,
+        obj.metadata.name ?? '',
+        { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } },
+        { fieldManager: 'sandbox' },
+      );
     },
-    remove: (resource, namespace, name) => void registry.delete(resolveDef(resource), namespace, name, { propagationPolicy: 'Background' }),
+    remove: (resource, namespace, name) =>
+      void registry.delete(resolveDef(resource), namespace, name, { propagationPolicy: 'Background' }),
     waitFor: async (resource, namespace, name, predicate, timeoutMs = 30_000) => {
       const def = resolveDef(resource);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const o = registry.tryGet(def, namespace, name);
         if (predicate(o)) return o;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${def.plural} ${namespace ? `${namespace}/` : ''}${name}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out after ${timeoutMs} ms waiting for ${def.plural} ${namespace ? `${namespace}/` : ''}${name}`,
+          );
         await sleep(25);
       }
     },
     compact: () => store.compact(),
-    addToken: (t, user, rbac) => auth.addToken(t, { name: user, groups: ['system:authenticated'], ...(rbac !== undefined ? { rules: rulesFromDocument(rbac) } : {}) }),
+    addToken: (t, user, rbac) =>
+      auth.addToken(t, {
+        name: user,
+        groups: ['system:authenticated'],
+        ...(rbac !== undefined ? { rules: rulesFromDocument(rbac) } : {}),
+      }),
     setRbac: (t, rbac) => auth.setRules(t, rbac === undefined ? undefined : (rulesFromDocument(rbac) as PolicyRule[])),
     journal,
     faults,
@@ -251,8 +306,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 }
 
 /** The /sandbox/ control endpoints the CLI uses on a running sandbox. */
-function sandboxControl(o: { journal: Journal; setProfile: (assignment: string) => void; targets: () => Promise<string> }) {
-  return async (path: string, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<boolean> => {
+function sandboxControl(o: {
+  journal: Journal;
+  setProfile: (assignment: string) => void;
+  targets: () => Promise<string>;
+}) {
+  return async (path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (path === '/sandbox/targets' && req.method === 'GET') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(await o.targets());
@@ -273,7 +332,16 @@ function sandboxControl(o: { journal: Journal; setProfile: (assignment: string) 
         res.end(JSON.stringify({ ok: true }));
       } catch (err) {
         res.writeHead(422, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 422, reason: 'Invalid', message: err instanceof Error ? err.message : String(err) }));
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            code: 422,
+            reason: 'Invalid',
+            message: err instanceof Error ? err.message : String(err),
+          }),
+        );
       }
       return true;
     }
@@ -282,32 +350,46 @@ function sandboxControl(o: { journal: Journal; setProfile: (assignment: string) 
 }
 
 /** One HTTPS request trusting the sandbox certificate. */
-export function httpsCall(base: string, ca: string, method: string, path: string, token: string, body?: unknown, contentType?: string): Promise<SandboxResponse> {
+export function httpsCall(
+  base: string,
+  ca: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+  contentType?: string,
+): Promise<SandboxResponse> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const req = httpsRequest(new URL(path, base), {
-      method,
-      ca,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        ...(payload !== undefined ? { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+    const req = httpsRequest(
+      new URL(path, base),
+      {
+        method,
+        ca,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(payload !== undefined
+            ? { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+        },
       },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
-    });
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (payload !== undefined) req.write(payload);
     req.end();

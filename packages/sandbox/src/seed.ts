@@ -7,14 +7,20 @@ export const SEED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-n
 
 export function seedCluster(reg: Registry, nodeCount: number): void {
   for (const name of SEED_NAMESPACES) reg.create(R.namespaces, undefined, { metadata: { name } });
-  for (let i = 1; i <= nodeCount; i++) reg.create(R.nodes, undefined, nodeObject(`sandbox-node-${i}`, i), { asController: true });
+  for (let i = 1; i <= nodeCount; i++)
+    reg.create(R.nodes, undefined, nodeObject(`sandbox-node-${i}`, i), { asController: true });
 }
 
 function nodeObject(name: string, index: number): KubeObject {
   const now = rfc3339();
   const resources = { cpu: '4', memory: '16374584Ki', pods: '110', 'ephemeral-storage': '61202244Ki' };
   const cond = (type: string, status: string, reason: string, message: string): Record<string, string> => ({
-    type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now,
+    type,
+    status,
+    reason,
+    message,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
   });
   return {
     metadata: {

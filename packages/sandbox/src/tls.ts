@@ -52,9 +52,14 @@ function utcTime(d: Date): Buffer {
   return der(0x17, Buffer.from(text, 'ascii'));
 }
 
-const extension = (id: string, critical: boolean, value: Buffer): Buffer => seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
+const extension = (id: string, critical: boolean, value: Buffer): Buffer =>
+  seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
 
-const pem = (label: string, body: Buffer): string => `-----BEGIN ${label}-----\n${body.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+const pem = (label: string, body: Buffer): string =>
+  `-----BEGIN ${label}-----\n${body
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
 
 export function generateTls(): SandboxTls {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -72,14 +77,17 @@ export function generateTls(): SandboxTls {
     seq(utcTime(new Date(now - 60 * 60 * 1000)), utcTime(new Date(now + 365 * 24 * 60 * 60 * 1000))),
     name,
     spki,
-    der(0xa3, seq(
-      extension('2.5.29.19', true, seq(bool(true))),
-      // digitalSignature + keyCertSign
-      extension('2.5.29.15', true, bits(Buffer.from([0x84]), 2)),
-      extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))),
-      extension('2.5.29.14', false, octets(ski)),
-      extension('2.5.29.17', false, san),
-    )),
+    der(
+      0xa3,
+      seq(
+        extension('2.5.29.19', true, seq(bool(true))),
+        // digitalSignature + keyCertSign
+        extension('2.5.29.15', true, bits(Buffer.from([0x84]), 2)),
+        extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))),
+        extension('2.5.29.14', false, octets(ski)),
+        extension('2.5.29.17', false, san),
+      ),
+    ),
   );
   const signature = sign('sha256', tbs, privateKey);
   const certDer = seq(tbs, ecdsaSha256, bits(signature));

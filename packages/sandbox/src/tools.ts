@@ -35,7 +35,9 @@ export function toolCacheDir(): string {
   if (process.env.VELOZ_TOOLS_CACHE) return resolve(process.env.VELOZ_TOOLS_CACHE);
   const zip = layerZip('v33');
   const nodeModules = zip.slice(0, zip.lastIndexOf(`${'node_modules'}`) + 'node_modules'.length);
-  return existsSync(nodeModules) ? join(nodeModules, '.cache', 'veloz-tools') : join(here, '..', '.cache', 'veloz-tools');
+  return existsSync(nodeModules)
+    ? join(nodeModules, '.cache', 'veloz-tools')
+    : join(here, '..', '.cache', 'veloz-tools');
 }
 
 const pending = new Map<string, Promise<string>>();
@@ -99,7 +101,8 @@ export function extractEntry(zip: Buffer, name: string): Buffer {
     const local = zip.readUInt32LE(offset + 42);
     const entryName = zip.toString('utf8', offset + 46, offset + 46 + nameLen);
     if (entryName === name) {
-      if (compressed === 0xffffffff || local === 0xffffffff) throw new Error('layer.zip: zip64 entries are not supported');
+      if (compressed === 0xffffffff || local === 0xffffffff)
+        throw new Error('layer.zip: zip64 entries are not supported');
       if (zip.readUInt32LE(local) !== 0x04034b50) throw new Error('layer.zip: corrupt local header');
       const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
       const raw = zip.subarray(start, start + compressed);
@@ -111,4 +114,3 @@ export function extractEntry(zip: Buffer, name: string): Buffer {
   }
   throw new Error(`layer.zip: ${name} not found`);
 }
-

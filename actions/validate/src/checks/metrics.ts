@@ -8,7 +8,16 @@ import type { Check, CheckStatus } from '@veloz/shared/checks';
 import { httpRequest, type HttpEndpoint, type HttpResponse } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import { ExpositionError, parseExposition, rateBetween, type RateOptions, type Scrape } from '@veloz/shared/prom/text';
-import { RUNBOOK_SLO, ioTimeout, isOk, judge, secretsOf, statusLine, unreachable, worst } from '@veloz/shared/endpoint-checks/common';
+import {
+  RUNBOOK_SLO,
+  ioTimeout,
+  isOk,
+  judge,
+  secretsOf,
+  statusLine,
+  unreachable,
+  worst,
+} from '@veloz/shared/endpoint-checks/common';
 
 /** Carries the previous scrape from one pass to the next; create one per target for the whole window. */
 export interface ScrapeHolder {

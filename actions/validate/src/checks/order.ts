@@ -7,7 +7,16 @@ import type { Check, CheckContext, CheckOutcome } from '@veloz/shared/checks';
 import { redactSecrets } from '@veloz/shared/faults';
 import { httpRequest, type HttpEndpoint, type HttpResponse } from '@veloz/shared/http/endpoint';
 import { formatDuration } from '@veloz/shared/parse';
-import { formatLatency, functionalFailure, ioTimeout, isOk, secretsOf, show, statusLine, unreachable } from '@veloz/shared/endpoint-checks/common';
+import {
+  formatLatency,
+  functionalFailure,
+  ioTimeout,
+  isOk,
+  secretsOf,
+  show,
+  statusLine,
+  unreachable,
+} from '@veloz/shared/endpoint-checks/common';
 
 export interface OrderCheckOptions {
   /** The test account's bearer token (secret). */

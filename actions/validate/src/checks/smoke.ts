@@ -5,7 +5,16 @@
 import type { Check } from '@veloz/shared/checks';
 import { httpRequest, type HttpEndpoint, type HttpResponse } from '@veloz/shared/http/endpoint';
 import type { Comparator, SmokeAssertion } from '../inputs';
-import { functionalFailure, ioTimeout, isOk, lookup, secretsOf, show, statusLine, unreachable } from '@veloz/shared/endpoint-checks/common';
+import {
+  functionalFailure,
+  ioTimeout,
+  isOk,
+  lookup,
+  secretsOf,
+  show,
+  statusLine,
+  unreachable,
+} from '@veloz/shared/endpoint-checks/common';
 
 export interface SmokeCheckOptions {
   assertions: readonly SmokeAssertion[];

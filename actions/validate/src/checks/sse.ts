@@ -5,7 +5,13 @@
 import type { Check } from '@veloz/shared/checks';
 import { readEventStream, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { formatDuration } from '@veloz/shared/parse';
-import { formatLatency, functionalFailure, secretsOf, statusLine, unreachable } from '@veloz/shared/endpoint-checks/common';
+import {
+  formatLatency,
+  functionalFailure,
+  secretsOf,
+  statusLine,
+  unreachable,
+} from '@veloz/shared/endpoint-checks/common';
 
 export interface SseCheckOptions {
   minEvents: number;

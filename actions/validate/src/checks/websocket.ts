@@ -5,7 +5,13 @@
 import type { Check } from '@veloz/shared/checks';
 import { readWebSocket, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { formatDuration } from '@veloz/shared/parse';
-import { formatLatency, functionalFailure, secretsOf, statusLine, unreachable } from '@veloz/shared/endpoint-checks/common';
+import {
+  formatLatency,
+  functionalFailure,
+  secretsOf,
+  statusLine,
+  unreachable,
+} from '@veloz/shared/endpoint-checks/common';
 import { STREAM_MARGIN_MS } from './sse';
 
 export interface WebSocketCheckOptions {

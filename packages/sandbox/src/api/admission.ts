@@ -105,7 +105,8 @@ export function applyDefaults(kind: string, o: KubeObject, ips: IpAllocator, pre
       spec.sessionAffinity ??= 'None';
       const prevSpec = obj(previous?.spec);
       if (spec.type !== 'ExternalName') {
-        if (spec.clusterIP === undefined || spec.clusterIP === '') spec.clusterIP = (prevSpec.clusterIP as string | undefined) ?? ips.serviceIp();
+        if (spec.clusterIP === undefined || spec.clusterIP === '')
+          spec.clusterIP = (prevSpec.clusterIP as string | undefined) ?? ips.serviceIp();
         spec.clusterIPs ??= (prevSpec.clusterIPs as string[] | undefined) ?? [spec.clusterIP];
         spec.ipFamilies ??= ['IPv4'];
         spec.ipFamilyPolicy ??= 'SingleStack';
@@ -152,7 +153,12 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function validate(kind: string, o: KubeObject, previous?: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
   const name = o.metadata.name ?? '';
-  if (!name) causes.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
+  if (!name)
+    causes.push({
+      reason: 'FieldValueRequired',
+      message: 'Required value: name or generateName is required',
+      field: 'metadata.name',
+    });
   else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
     causes.push({
       reason: 'FieldValueInvalid',
@@ -163,10 +169,21 @@ export function validate(kind: string, o: KubeObject, previous?: KubeObject): St
   const spec = obj(o.spec);
   const checkPodSpec = (podSpec: Obj, path: string): void => {
     const containers = arr(podSpec.containers);
-    if (containers.length === 0) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${path}.containers` });
+    if (containers.length === 0)
+      causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${path}.containers` });
     containers.forEach((c, i) => {
-      if (!c.name) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${path}.containers[${i}].name` });
-      if (!c.image) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `${path}.containers[${i}].image` });
+      if (!c.name)
+        causes.push({
+          reason: 'FieldValueRequired',
+          message: 'Required value',
+          field: `${path}.containers[${i}].name`,
+        });
+      if (!c.image)
+        causes.push({
+          reason: 'FieldValueRequired',
+          message: 'Required value',
+          field: `${path}.containers[${i}].image`,
+        });
     });
   };
   switch (kind) {
@@ -185,11 +202,19 @@ export function validate(kind: string, o: KubeObject, previous?: KubeObject): St
         }
         const before = obj(previous?.spec).selector;
         if (previous && kind === 'Deployment' && !deepEqual(before, spec.selector)) {
-          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(spec.selector)}: field is immutable`, field: 'spec.selector' });
+          causes.push({
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(spec.selector)}: field is immutable`,
+            field: 'spec.selector',
+          });
         }
       }
       if (typeof spec.replicas === 'number' && spec.replicas < 0) {
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`, field: 'spec.replicas' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`,
+          field: 'spec.replicas',
+        });
       }
       checkPodSpec(obj(obj(spec.template).spec), 'spec.template.spec');
       break;
@@ -199,21 +224,32 @@ export function validate(kind: string, o: KubeObject, previous?: KubeObject): St
       break;
     case 'Service':
       arr(spec.ports).forEach((p, i) => {
-        if (typeof p.port !== 'number') causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `spec.ports[${i}].port` });
+        if (typeof p.port !== 'number')
+          causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `spec.ports[${i}].port` });
       });
       if (previous) {
         const before = obj(previous.spec).clusterIP;
         if (before && spec.clusterIP !== before) {
-          causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${String(spec.clusterIP)}": field is immutable`, field: 'spec.clusterIP' });
+          causes.push({
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: "${String(spec.clusterIP)}": field is immutable`,
+            field: 'spec.clusterIP',
+          });
         }
       }
       break;
     case 'HorizontalPodAutoscaler':
-      if (typeof spec.maxReplicas !== 'number') causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.maxReplicas' });
+      if (typeof spec.maxReplicas !== 'number')
+        causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.maxReplicas' });
       else if (typeof spec.minReplicas === 'number' && spec.minReplicas > spec.maxReplicas) {
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${spec.maxReplicas}: must be greater than or equal to \`minReplicas\``, field: 'spec.maxReplicas' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${spec.maxReplicas}: must be greater than or equal to \`minReplicas\``,
+          field: 'spec.maxReplicas',
+        });
       }
-      if (!isPlainObject(spec.scaleTargetRef)) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.scaleTargetRef' });
+      if (!isPlainObject(spec.scaleTargetRef))
+        causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.scaleTargetRef' });
       break;
     default:
       break;

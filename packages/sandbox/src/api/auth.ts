@@ -34,19 +34,42 @@ export function rulesFromDocument(doc: unknown): PolicyRule[] {
   return rules as PolicyRule[];
 }
 
-const has = (list: string[] | undefined, value: string): boolean => !!list && (list.includes('*') || list.includes(value));
+const has = (list: string[] | undefined, value: string): boolean =>
+  !!list && (list.includes('*') || list.includes(value));
 
 /** What every authenticated user may do (Kubernetes' system:basic-user, system:discovery and public-info-viewer roles). */
 const BASELINE: PolicyRule[] = [
-  { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] },
-  { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/version', '/version/', '/healthz', '/livez', '/readyz', '/openapi', '/openapi/*'] },
+  {
+    verbs: ['create'],
+    apiGroups: ['authorization.k8s.io'],
+    resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+  },
+  {
+    verbs: ['get'],
+    nonResourceURLs: [
+      '/api',
+      '/api/*',
+      '/apis',
+      '/apis/*',
+      '/version',
+      '/version/',
+      '/healthz',
+      '/livez',
+      '/readyz',
+      '/openapi',
+      '/openapi/*',
+    ],
+  },
 ];
 
 export function allows(rules: PolicyRule[] | undefined, a: RequestAttributes): boolean {
   if (!rules) return true;
   return [...BASELINE, ...rules].some((r) => {
     if (!has(r.verbs, a.verb)) return false;
-    if (a.path !== undefined) return (r.nonResourceURLs ?? []).some((u) => u === '*' || u === a.path || (u.endsWith('*') && a.path!.startsWith(u.slice(0, -1))));
+    if (a.path !== undefined)
+      return (r.nonResourceURLs ?? []).some(
+        (u) => u === '*' || u === a.path || (u.endsWith('*') && a.path!.startsWith(u.slice(0, -1))),
+      );
     const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
     if (!has(r.apiGroups, a.apiGroup)) return false;
     if (!has(r.resources, resource) && !(a.subresource && r.resources?.includes(`*/${a.subresource}`))) return false;

@@ -54,7 +54,11 @@ function subresourceEntry(def: ResourceDef, sub: string): Record<string, unknown
     case 'log':
       return { ...base, kind: 'Pod', verbs: ['get'] };
     case 'proxy':
-      return { ...base, kind: def.plural === 'pods' ? 'PodProxyOptions' : 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] };
+      return {
+        ...base,
+        kind: def.plural === 'pods' ? 'PodProxyOptions' : 'ServiceProxyOptions',
+        verbs: ['create', 'delete', 'get', 'patch', 'update'],
+      };
     case 'finalize':
       return { ...base, kind: def.kind, verbs: ['update'] };
     default:
@@ -79,5 +83,10 @@ export function apiResourceList(group: string, version: string): Record<string, 
     });
     for (const sub of def.subresources) resources.push(subresourceEntry(def, sub));
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
 }

@@ -109,4 +109,5 @@ export const unsupportedMediaType = (contentType: string, accepted: string[]): A
 
 export const gone = (message: string): ApiError => new ApiError(410, 'Expired', message);
 
-export const pathNotFound = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+export const pathNotFound = (): ApiError =>
+  new ApiError(404, 'NotFound', 'the server could not find the requested resource');

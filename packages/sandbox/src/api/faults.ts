@@ -65,7 +65,9 @@ export class Faults {
   /** The actions that apply to a request (consuming one use of each counted rule). */
   take(t: FaultTarget): FaultAction[] {
     const now = Date.now();
-    this.rules = this.rules.filter((r) => (r.expiresAt === undefined || r.expiresAt > now) && (r.remaining === undefined || r.remaining > 0));
+    this.rules = this.rules.filter(
+      (r) => (r.expiresAt === undefined || r.expiresAt > now) && (r.remaining === undefined || r.remaining > 0),
+    );
     const out: FaultAction[] = [];
     const full = t.subresource ? `${t.resource}/${t.subresource}` : t.resource;
     for (const r of this.rules) {

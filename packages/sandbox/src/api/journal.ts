@@ -16,7 +16,9 @@ export interface JournalEntry {
   durationMs: number;
 }
 
-export type JournalFilter = Partial<Pick<JournalEntry, 'verb' | 'resource' | 'subresource' | 'namespace' | 'name' | 'user' | 'code'>> & { since?: number };
+export type JournalFilter = Partial<
+  Pick<JournalEntry, 'verb' | 'resource' | 'subresource' | 'namespace' | 'name' | 'user' | 'code'>
+> & { since?: number };
 
 /** Bounded in-memory journal of every request. */
 export class Journal {
@@ -44,6 +46,10 @@ export class Journal {
 
   /** JSON Lines, one entry per line. */
   dump(filter?: JournalFilter): string {
-    return this.list(filter).map((e) => JSON.stringify(e)).join('\n') + (this.entries.length ? '\n' : '');
+    return (
+      this.list(filter)
+        .map((e) => JSON.stringify(e))
+        .join('\n') + (this.entries.length ? '\n' : '')
+    );
   }
 }

@@ -23,7 +23,19 @@ interface ManagerEntry {
 }
 
 // Identity and server-owned metadata are nobody's fields.
-const SYSTEM_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generateName']);
+const SYSTEM_META = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+  'generateName',
+]);
 const PRIMITIVE_SET_LISTS = new Set(['finalizers']);
 
 /** Leaf paths of an object (status excluded unless asked for). */
@@ -53,7 +65,8 @@ export function fieldsOf(obj: KubeObject, includeStatus = false): FieldSet {
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind' || (k === 'status' && !includeStatus)) continue;
     if (k === 'metadata' && isPlainObject(v)) {
-      for (const [mk, mv] of Object.entries(v)) if (!SYSTEM_META.has(mk)) walk(mv, [{ field: 'metadata' }, { field: mk }], mk);
+      for (const [mk, mv] of Object.entries(v))
+        if (!SYSTEM_META.has(mk)) walk(mv, [{ field: 'metadata' }, { field: mk }], mk);
       continue;
     }
     walk(v, [{ field: k }], k);
@@ -64,7 +77,15 @@ export function fieldsOf(obj: KubeObject, includeStatus = false): FieldSet {
 /** `.spec.template.spec.containers[name="main"].image`, as Kubernetes prints conflicting fields. */
 export function describePath(segments: Segment[]): string {
   return segments
-    .map((s) => ('field' in s ? `.${s.field}` : 'key' in s ? `[${Object.entries(s.key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]` : `[${JSON.stringify(s.value)}]`))
+    .map((s) =>
+      'field' in s
+        ? `.${s.field}`
+        : 'key' in s
+          ? `[${Object.entries(s.key)
+              .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+              .join(',')}]`
+          : `[${JSON.stringify(s.value)}]`,
+    )
     .join('');
 }
 
@@ -87,7 +108,8 @@ function fieldsV1(fields: FieldSet): JsonObject {
   for (const { segments } of fields.values()) {
     let node = root;
     for (const s of segments) {
-      const key = 'field' in s ? `f:${s.field}` : 'key' in s ? `k:${JSON.stringify(s.key)}` : `v:${JSON.stringify(s.value)}`;
+      const key =
+        'field' in s ? `f:${s.field}` : 'key' in s ? `k:${JSON.stringify(s.key)}` : `v:${JSON.stringify(s.value)}`;
       const next = (node[key] ??= {}) as JsonObject;
       if ('key' in s) next['.'] = {};
       node = next;
@@ -100,7 +122,15 @@ export class FieldManagers {
   private readonly byObject = new Map<string, Map<string, ManagerEntry>>();
 
   /** Throws 409 if `applied` would change fields other managers own (unless forced); otherwise takes them. */
-  apply(live: KubeObject | undefined, uid: string, manager: string, applied: KubeObject, force: boolean, apiVersion: string, checkOnly = false): void {
+  apply(
+    live: KubeObject | undefined,
+    uid: string,
+    manager: string,
+    applied: KubeObject,
+    force: boolean,
+    apiVersion: string,
+    checkOnly = false,
+  ): void {
     const fields = fieldsOf(applied);
     const managers = this.byObject.get(uid) ?? new Map<string, ManagerEntry>();
     const conflicts: { manager: string; apiVersion: string; path: string; key: string }[] = [];
@@ -108,7 +138,8 @@ export class FieldManagers {
       if (name === manager) continue;
       for (const [key, leaf] of fields) {
         if (!entry.fields.has(key)) continue;
-        if (live && !deepEqual(valueAt(live, leaf.segments), leaf.value)) conflicts.push({ manager: name, apiVersion: entry.apiVersion, path: describePath(leaf.segments), key });
+        if (live && !deepEqual(valueAt(live, leaf.segments), leaf.value))
+          conflicts.push({ manager: name, apiVersion: entry.apiVersion, path: describePath(leaf.segments), key });
       }
     }
     if (conflicts.length > 0 && !force) {
@@ -117,9 +148,21 @@ export class FieldManagers {
       const message =
         conflicts.length === 1
           ? `${head}: conflict with "${conflicts[0]?.manager}" using ${conflicts[0]?.apiVersion}: ${conflicts[0]?.path}`
-          : `${head}: ${byManager.map((m) => `conflicts with "${m}" using ${conflicts.find((c) => c.manager === m)?.apiVersion}:\n${conflicts.filter((c) => c.manager === m).map((c) => `- ${c.path}`).join('\n')}`).join('\n')}`;
+          : `${head}: ${byManager
+              .map(
+                (m) =>
+                  `conflicts with "${m}" using ${conflicts.find((c) => c.manager === m)?.apiVersion}:\n${conflicts
+                    .filter((c) => c.manager === m)
+                    .map((c) => `- ${c.path}`)
+                    .join('\n')}`,
+              )
+              .join('\n')}`;
       throw new ApiError(409, 'Conflict', message, {
-        causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${c.apiVersion}`, field: c.path })),
+        causes: conflicts.map((c) => ({
+          reason: 'FieldManagerConflict',
+          message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+          field: c.path,
+        })),
       });
     }
     if (checkOnly) return;
@@ -129,11 +172,20 @@ export class FieldManagers {
   }
 
   /** A non-apply write: the manager takes every field it changed; removed fields leave every manager. */
-  update(before: KubeObject | undefined, after: KubeObject, uid: string, manager: string, apiVersion: string, subresource?: string): void {
+  update(
+    before: KubeObject | undefined,
+    after: KubeObject,
+    uid: string,
+    manager: string,
+    apiVersion: string,
+    subresource?: string,
+  ): void {
     const managers = this.byObject.get(uid) ?? new Map<string, ManagerEntry>();
     const oldFields = before ? fieldsOf(before, subresource === 'status') : new Map<string, Leaf>();
     const newFields = fieldsOf(after, subresource === 'status');
-    const changed = [...newFields].filter(([k, leaf]) => !oldFields.has(k) || !deepEqual(oldFields.get(k)?.value, leaf.value));
+    const changed = [...newFields].filter(
+      ([k, leaf]) => !oldFields.has(k) || !deepEqual(oldFields.get(k)?.value, leaf.value),
+    );
     const removed = [...oldFields.keys()].filter((k) => !newFields.has(k));
     for (const entry of managers.values()) {
       for (const [k] of changed) entry.fields.delete(k);
@@ -142,7 +194,14 @@ export class FieldManagers {
     const mine = managers.get(manager);
     const fields: FieldSet = new Map(mine && mine.operation === 'Update' ? mine.fields : []);
     for (const [k, leaf] of changed) fields.set(k, leaf);
-    if (fields.size > 0 || !mine) managers.set(manager, { operation: 'Update', apiVersion, time: rfc3339(), fields, ...(subresource ? { subresource } : {}) });
+    if (fields.size > 0 || !mine)
+      managers.set(manager, {
+        operation: 'Update',
+        apiVersion,
+        time: rfc3339(),
+        fields,
+        ...(subresource ? { subresource } : {}),
+      });
     this.byObject.set(uid, managers);
   }
 
@@ -157,7 +216,15 @@ export class FieldManagers {
     const out: JsonObject[] = [];
     for (const [manager, e] of managers) {
       if (e.fields.size === 0) continue;
-      out.push({ manager, operation: e.operation, apiVersion: e.apiVersion, time: e.time, fieldsType: 'FieldsV1', fieldsV1: fieldsV1(e.fields), ...(e.subresource ? { subresource: e.subresource } : {}) });
+      out.push({
+        manager,
+        operation: e.operation,
+        apiVersion: e.apiVersion,
+        time: e.time,
+        fieldsType: 'FieldsV1',
+        fieldsV1: fieldsV1(e.fields),
+        ...(e.subresource ? { subresource: e.subresource } : {}),
+      });
     }
     return out.length ? out : undefined;
   }

@@ -16,7 +16,8 @@ function docFor(group: string, version: string): Record<string, unknown> {
   for (const def of defs) {
     const base = `/${gvPath(group, version)}${def.namespaced ? '/namespaces/{namespace}' : ''}/${def.plural}`;
     const gvk = { group, version, kind: def.kind };
-    const params = (names: string[]): unknown[] => names.map((name) => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } }));
+    const params = (names: string[]): unknown[] =>
+      names.map((name) => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } }));
     const op = (action: string, extra: string[] = []): Record<string, unknown> => ({
       operationId: `${action}${def.kind}`,
       'x-kubernetes-action': action,
@@ -27,20 +28,45 @@ function docFor(group: string, version: string): Record<string, unknown> {
     const patchOp = {
       ...op('patch', ['fieldValidation', 'force']),
       // No strategic-merge content type here on purpose: clients then compute patches from their built-in types.
-      requestBody: { content: { 'application/json-patch+json': {}, 'application/merge-patch+json': {}, 'application/apply-patch+yaml': {} }, required: true },
+      requestBody: {
+        content: {
+          'application/json-patch+json': {},
+          'application/merge-patch+json': {},
+          'application/apply-patch+yaml': {},
+        },
+        required: true,
+      },
     };
-    if (def.verbs.includes('create')) paths[base] = { post: op('post', ['fieldValidation']), ...(def.verbs.includes('list') ? { get: op('list') } : {}) };
+    if (def.verbs.includes('create'))
+      paths[base] = {
+        post: op('post', ['fieldValidation']),
+        ...(def.verbs.includes('list') ? { get: op('list') } : {}),
+      };
     if (def.verbs.includes('get')) {
-      paths[`${base}/{name}`] = { get: op('get'), put: op('put', ['fieldValidation']), patch: patchOp, delete: op('delete') };
+      paths[`${base}/{name}`] = {
+        get: op('get'),
+        put: op('put', ['fieldValidation']),
+        patch: patchOp,
+        delete: op('delete'),
+      };
     }
     for (const sub of def.subresources.filter((s) => s === 'status' || s === 'scale')) {
-      paths[`${base}/{name}/${sub}`] = { get: op('get'), put: op('put', ['fieldValidation']), patch: { ...patchOp, 'x-kubernetes-group-version-kind': sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : gvk } };
+      paths[`${base}/{name}/${sub}`] = {
+        get: op('get'),
+        put: op('put', ['fieldValidation']),
+        patch: {
+          ...patchOp,
+          'x-kubernetes-group-version-kind':
+            sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : gvk,
+        },
+      };
     }
   }
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.33.0' }, paths, components: { schemas: {} } };
 }
 
-const hashOf = (doc: unknown): string => createHash('sha512').update(JSON.stringify(doc)).digest('hex').slice(0, 128).toUpperCase();
+const hashOf = (doc: unknown): string =>
+  createHash('sha512').update(JSON.stringify(doc)).digest('hex').slice(0, 128).toUpperCase();
 
 export function openApiDocument(path: string, _query: URLSearchParams): unknown {
   if (path === '/openapi/v3') {

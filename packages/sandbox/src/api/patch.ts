@@ -34,11 +34,19 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
   for (const raw of ops as JsonPatchOp[]) {
     const op = raw.op;
     const tokens = pointer(raw.path);
-    const get = (t: string[]): unknown => t.reduce<unknown>((cur, k) => (Array.isArray(cur) ? cur[Number(k)] : isPlainObject(cur) ? cur[k] : undefined), root);
+    const get = (t: string[]): unknown =>
+      t.reduce<unknown>(
+        (cur, k) => (Array.isArray(cur) ? cur[Number(k)] : isPlainObject(cur) ? cur[k] : undefined),
+        root,
+      );
     const parentOf = (t: string[]): { parent: unknown; key: string } => {
       const parent = get(t.slice(0, -1));
       if (!Array.isArray(parent) && !isPlainObject(parent)) {
-        throw new ApiError(422, 'Invalid', `jsonpatch ${op} operation does not apply: doc is missing path: "${raw.path}"`);
+        throw new ApiError(
+          422,
+          'Invalid',
+          `jsonpatch ${op} operation does not apply: doc is missing path: "${raw.path}"`,
+        );
       }
       return { parent, key: t[t.length - 1] ?? '' };
     };
@@ -50,7 +58,8 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
       const { parent, key } = parentOf(t);
       if (Array.isArray(parent)) {
         const idx = key === '-' ? parent.length : Number(key);
-        if (!Number.isInteger(idx) || idx < 0 || idx > parent.length) throw new ApiError(422, 'Invalid', `jsonpatch: index out of range in "${raw.path}"`);
+        if (!Number.isInteger(idx) || idx < 0 || idx > parent.length)
+          throw new ApiError(422, 'Invalid', `jsonpatch: index out of range in "${raw.path}"`);
         parent.splice(idx, 0, clone(value));
       } else (parent as JsonObject)[key] = clone(value);
     };
@@ -58,11 +67,21 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
       const { parent, key } = parentOf(t);
       if (Array.isArray(parent)) {
         const idx = Number(key);
-        if (!(idx >= 0 && idx < parent.length)) throw new ApiError(422, 'Invalid', `jsonpatch remove operation does not apply: doc is missing path: "${raw.path}"`);
+        if (!(idx >= 0 && idx < parent.length))
+          throw new ApiError(
+            422,
+            'Invalid',
+            `jsonpatch remove operation does not apply: doc is missing path: "${raw.path}"`,
+          );
         return parent.splice(idx, 1)[0];
       }
       const obj = parent as JsonObject;
-      if (!(key in obj)) throw new ApiError(422, 'Invalid', `jsonpatch remove operation does not apply: doc is missing key: ${raw.path}`);
+      if (!(key in obj))
+        throw new ApiError(
+          422,
+          'Invalid',
+          `jsonpatch remove operation does not apply: doc is missing key: ${raw.path}`,
+        );
       const old = obj[key];
       delete obj[key];
       return old;
@@ -90,7 +109,8 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
         add(tokens, get(pointer(raw.from ?? '')));
         break;
       case 'test':
-        if (!deepEqual(get(tokens), raw.value)) throw new ApiError(422, 'Invalid', `jsonpatch test operation does not apply: is not equal: "${raw.path}"`);
+        if (!deepEqual(get(tokens), raw.value))
+          throw new ApiError(422, 'Invalid', `jsonpatch test operation does not apply: is not equal: "${raw.path}"`);
         break;
       default:
         throw badRequest(`json patch: unsupported operation "${op}"`);
@@ -169,7 +189,8 @@ function smp(original: unknown, patch: unknown, field: string): unknown {
     if (key.startsWith(DELETE_PRIMITIVE)) {
       const target = key.slice(DELETE_PRIMITIVE.length);
       const current = result[target];
-      if (Array.isArray(current) && Array.isArray(value)) result[target] = current.filter((v) => !value.some((d) => deepEqual(d, v)));
+      if (Array.isArray(current) && Array.isArray(value))
+        result[target] = current.filter((v) => !value.some((d) => deepEqual(d, v)));
       continue;
     }
     if (value === null) {

@@ -4,7 +4,16 @@ import { FieldManagers } from './managed-fields';
 import { jsonPatch, mergePatch, serverSideApply, strategicMergePatch } from './patch';
 import { apiVersionOf, R, resourceKey, type ResourceDef } from './resources';
 import type { Store } from '../store/store';
-import { clone, deepEqual, isPlainObject, newUid, randomSuffix, rfc3339, type JsonObject, type KubeObject } from '../util';
+import {
+  clone,
+  deepEqual,
+  isPlainObject,
+  newUid,
+  randomSuffix,
+  rfc3339,
+  type JsonObject,
+  type KubeObject,
+} from '../util';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -39,7 +48,9 @@ export const PATCH_CONTENT_TYPES: Record<string, PatchType> = {
  * pods without finalizers are removed by the kubelet, namespaces by their controller.)
  */
 const finishesDeletion = (current: KubeObject, next: KubeObject): boolean =>
-  !!next.metadata.deletionTimestamp && (current.metadata.finalizers ?? []).length > 0 && (next.metadata.finalizers ?? []).length === 0;
+  !!next.metadata.deletionTimestamp &&
+  (current.metadata.finalizers ?? []).length > 0 &&
+  (next.metadata.finalizers ?? []).length === 0;
 
 /**
  * API semantics over the store: defaults, validation, uid/generation/resourceVersion bookkeeping,
@@ -95,7 +106,15 @@ export class Registry {
     const causes = validate(def.kind, o);
     if (causes.length) throw invalid(def, meta.name ?? '', causes);
     if (opts.fieldManager && !opts.asController && !opts.dryRun) {
-      if (opts.apply) this.managers.apply(undefined, meta.uid, opts.fieldManager, opts.apply.body, opts.apply.force, o.apiVersion ?? 'v1');
+      if (opts.apply)
+        this.managers.apply(
+          undefined,
+          meta.uid,
+          opts.fieldManager,
+          opts.apply.body,
+          opts.apply.force,
+          o.apiVersion ?? 'v1',
+        );
       else this.managers.update(undefined, input, meta.uid, opts.fieldManager, o.apiVersion ?? 'v1');
       const rendered = this.managers.render(meta.uid);
       if (rendered) meta.managedFields = rendered;
@@ -105,7 +124,13 @@ export class Registry {
     return this.store.put(resourceKey(def), o, 'ADDED');
   }
 
-  update(def: ResourceDef, namespace: string | undefined, name: string, input: KubeObject, opts: WriteOptions = {}): KubeObject {
+  update(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    input: KubeObject,
+    opts: WriteOptions = {},
+  ): KubeObject {
     const current = this.get(def, namespace, name);
     if (!isPlainObject(input) || !isPlainObject(input.metadata)) throw badRequest('the object has no metadata');
     if (input.metadata.name && input.metadata.name !== name) {
@@ -116,13 +141,26 @@ export class Registry {
     return this.write(def, current, input, opts);
   }
 
-  patch(def: ResourceDef, namespace: string | undefined, name: string, type: PatchType, body: unknown, opts: WriteOptions & { force?: boolean } = {}): KubeObject {
+  patch(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    body: unknown,
+    opts: WriteOptions & { force?: boolean } = {},
+  ): KubeObject {
     const current = this.tryGet(def, namespace, name);
     if (!current) {
       if (type !== 'apply') throw notFound(def, name);
       if (!isPlainObject(body)) throw badRequest('apply: the body must be an object');
-      if (!opts.fieldManager) throw badRequest('PATCH with apply requires fieldManager (the fieldManager query parameter)');
-      const created = this.create(def, namespace, { ...(body as KubeObject), metadata: { ...(body as KubeObject).metadata, name } }, { ...opts, apply: { body: body as KubeObject, force: !!opts.force } });
+      if (!opts.fieldManager)
+        throw badRequest('PATCH with apply requires fieldManager (the fieldManager query parameter)');
+      const created = this.create(
+        def,
+        namespace,
+        { ...(body as KubeObject), metadata: { ...(body as KubeObject).metadata, name } },
+        { ...opts, apply: { body: body as KubeObject, force: !!opts.force } },
+      );
       if (!opts.dryRun) this.rememberApplied(def, created, opts.fieldManager, body as JsonObject);
       return created;
     }
@@ -143,19 +181,35 @@ export class Registry {
         break;
       case 'apply': {
         if (!isPlainObject(body)) throw badRequest('apply: the body must be an object');
-        if (!opts.fieldManager) throw badRequest('PATCH with apply requires fieldManager (the fieldManager query parameter)');
+        if (!opts.fieldManager)
+          throw badRequest('PATCH with apply requires fieldManager (the fieldManager query parameter)');
         const previous = this.applied.get(this.appliedKey(def, current, opts.fieldManager));
         next = serverSideApply(base, body, previous);
         // Conflicts are decided against the live object before anything is written.
-        this.managers.apply(current, current.metadata.uid ?? '', opts.fieldManager, body as KubeObject, !!opts.force, current.apiVersion ?? 'v1', true);
+        this.managers.apply(
+          current,
+          current.metadata.uid ?? '',
+          opts.fieldManager,
+          body as KubeObject,
+          !!opts.force,
+          current.apiVersion ?? 'v1',
+          true,
+        );
         break;
       }
     }
-    if (!isPlainObject(next) || !isPlainObject(next.metadata)) throw badRequest('the patch removed the object metadata');
+    if (!isPlainObject(next) || !isPlainObject(next.metadata))
+      throw badRequest('the patch removed the object metadata');
     const patched = next as KubeObject;
     // The patched object carries the current resourceVersion unless the patch changed it; no second check.
     patched.metadata.resourceVersion = current.metadata.resourceVersion;
-    const written = this.write(def, current, patched, { ...opts, ...(type === 'apply' ? { apply: { body: body as KubeObject, force: !!opts.force } } : {}) }, type === 'apply' ? 'Apply' : 'Update');
+    const written = this.write(
+      def,
+      current,
+      patched,
+      { ...opts, ...(type === 'apply' ? { apply: { body: body as KubeObject, force: !!opts.force } } : {}) },
+      type === 'apply' ? 'Apply' : 'Update',
+    );
     if (type === 'apply' && !opts.dryRun) this.rememberApplied(def, written, opts.fieldManager, body as JsonObject);
     return written;
   }
@@ -168,17 +222,27 @@ export class Registry {
     const current = this.get(def, namespace, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid) {
-      throw conflict(def, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+      throw conflict(
+        def,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
-      throw conflict(def, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+      throw conflict(
+        def,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+      );
     }
     if (opts.dryRun) return current;
     const key = resourceKey(def);
     if (opts.propagationPolicy === 'Orphan') this.orphanDependents(current);
     const finalizers = [...(current.metadata.finalizers ?? [])];
-    if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
-    const graceful = def.kind === 'Pod' && opts.gracePeriodSeconds !== 0 && !!(current.spec as JsonObject | undefined)?.nodeName;
+    if (opts.propagationPolicy === 'Foreground' && !finalizers.includes('foregroundDeletion'))
+      finalizers.push('foregroundDeletion');
+    const graceful =
+      def.kind === 'Pod' && opts.gracePeriodSeconds !== 0 && !!(current.spec as JsonObject | undefined)?.nodeName;
     const isNamespace = def.kind === 'Namespace';
     if (finalizers.length > 0 || graceful || isNamespace) {
       if (current.metadata.deletionTimestamp) return current; // already terminating
@@ -187,7 +251,8 @@ export class Registry {
       terminating.metadata.finalizers = finalizers.length ? finalizers : undefined;
       if (graceful) {
         const spec = current.spec as JsonObject;
-        terminating.metadata.deletionGracePeriodSeconds = opts.gracePeriodSeconds ?? (spec.terminationGracePeriodSeconds as number | undefined) ?? 30;
+        terminating.metadata.deletionGracePeriodSeconds =
+          opts.gracePeriodSeconds ?? (spec.terminationGracePeriodSeconds as number | undefined) ?? 30;
       }
       if (isNamespace) terminating.status = { ...(terminating.status as JsonObject), phase: 'Terminating' };
       if (terminating.metadata.finalizers === undefined) delete terminating.metadata.finalizers;
@@ -209,7 +274,12 @@ export class Registry {
    * Read-modify-write for controllers (single-threaded, so no conflict in between). The mutator
    * may change spec, metadata and status; nothing is written when it changes nothing.
    */
-  mutate(def: ResourceDef, namespace: string | undefined, name: string, mutator: (o: KubeObject) => void): KubeObject | undefined {
+  mutate(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    mutator: (o: KubeObject) => void,
+  ): KubeObject | undefined {
     const current = this.tryGet(def, namespace, name);
     if (!current) return undefined;
     const next = clone(current);
@@ -218,7 +288,13 @@ export class Registry {
     return this.write(def, current, next, { asController: true });
   }
 
-  private write(def: ResourceDef, current: KubeObject, input: KubeObject, opts: WriteOptions, operation: 'Update' | 'Apply' = 'Update'): KubeObject {
+  private write(
+    def: ResourceDef,
+    current: KubeObject,
+    input: KubeObject,
+    opts: WriteOptions,
+    operation: 'Update' | 'Apply' = 'Update',
+  ): KubeObject {
     const next = clone(input);
     normalize(next);
     next.apiVersion = apiVersionOf(def);
@@ -233,7 +309,8 @@ export class Registry {
     if (!opts.asController) {
       if (current.metadata.deletionTimestamp) meta.deletionTimestamp = current.metadata.deletionTimestamp;
       else delete meta.deletionTimestamp;
-      if (current.metadata.deletionGracePeriodSeconds !== undefined) meta.deletionGracePeriodSeconds = current.metadata.deletionGracePeriodSeconds;
+      if (current.metadata.deletionGracePeriodSeconds !== undefined)
+        meta.deletionGracePeriodSeconds = current.metadata.deletionGracePeriodSeconds;
     }
     if (def.statusSubresource && !opts.asController) {
       if (opts.subresource === 'status') {
@@ -245,14 +322,21 @@ export class Registry {
       if (current.status !== undefined) next.status = clone(current.status);
       else delete next.status;
     }
-    if (meta.generation === undefined && current.metadata.generation !== undefined) meta.generation = current.metadata.generation;
+    if (meta.generation === undefined && current.metadata.generation !== undefined)
+      meta.generation = current.metadata.generation;
     applyDefaults(def.kind, next, this.ips, current);
     const causes = validate(def.kind, next, current);
     if (causes.length) throw invalid(def, meta.name ?? '', causes);
     return this.commit(def, current, next, opts, operation);
   }
 
-  private commit(def: ResourceDef, current: KubeObject, next: KubeObject, opts: WriteOptions, operation: 'Update' | 'Apply'): KubeObject {
+  private commit(
+    def: ResourceDef,
+    current: KubeObject,
+    next: KubeObject,
+    opts: WriteOptions,
+    operation: 'Update' | 'Apply',
+  ): KubeObject {
     if (def.tracksGeneration) {
       const specChanged = !deepEqual(withoutMetaAndStatus(current), withoutMetaAndStatus(next));
       next.metadata.generation = (current.metadata.generation ?? 1) + (specChanged ? 1 : 0);
@@ -263,16 +347,27 @@ export class Registry {
     const unchanged = deepEqual(compare(next), compare(current));
     const uid = current.metadata.uid ?? '';
     if (opts.fieldManager && !opts.asController && !opts.dryRun) {
-      if (operation === 'Apply' && opts.apply) this.managers.apply(current, uid, opts.fieldManager, opts.apply.body, opts.apply.force, next.apiVersion ?? 'v1');
-      else if (!unchanged) this.managers.update(current, next, uid, opts.fieldManager, next.apiVersion ?? 'v1', opts.subresource);
+      if (operation === 'Apply' && opts.apply)
+        this.managers.apply(
+          current,
+          uid,
+          opts.fieldManager,
+          opts.apply.body,
+          opts.apply.force,
+          next.apiVersion ?? 'v1',
+        );
+      else if (!unchanged)
+        this.managers.update(current, next, uid, opts.fieldManager, next.apiVersion ?? 'v1', opts.subresource);
     }
     if (unchanged && operation !== 'Apply') return current;
     const rendered = this.managers.render(uid);
     if (rendered) next.metadata.managedFields = rendered;
     else delete next.metadata.managedFields;
     // An apply that changes nothing still records its ownership; only then is it written.
-    const withoutTimes = (m: unknown): unknown => (Array.isArray(m) ? m.map((e: JsonObject) => ({ ...e, time: undefined })) : m);
-    if (unchanged && deepEqual(withoutTimes(next.metadata.managedFields), withoutTimes(current.metadata.managedFields))) return current;
+    const withoutTimes = (m: unknown): unknown =>
+      Array.isArray(m) ? m.map((e: JsonObject) => ({ ...e, time: undefined })) : m;
+    if (unchanged && deepEqual(withoutTimes(next.metadata.managedFields), withoutTimes(current.metadata.managedFields)))
+      return current;
     if (opts.dryRun) return next;
     if (finishesDeletion(current, next)) {
       this.forgetApplied(next);
@@ -285,10 +380,15 @@ export class Registry {
     const ns = this.tryGet(R.namespaces, undefined, namespace);
     if (!ns) throw notFound(R.namespaces, namespace);
     if (ns.metadata.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, {
-        name: namespace,
-        kind: 'namespaces',
-      });
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          name: namespace,
+          kind: 'namespaces',
+        },
+      );
     }
   }
 
@@ -342,4 +442,3 @@ function withoutMetaAndStatus(o: KubeObject): JsonObject {
   const { metadata: _m, status: _s, ...rest } = o;
   return rest;
 }
-

@@ -27,7 +27,15 @@ const namespacedPlurals = (group: string, version: string): Set<string> =>
 export function parseRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, '') || '/';
   if (path === '/version') return { type: 'version' };
-  if (path === '/healthz' || path === '/livez' || path === '/readyz' || path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) return { type: 'health' };
+  if (
+    path === '/healthz' ||
+    path === '/livez' ||
+    path === '/readyz' ||
+    path.startsWith('/healthz/') ||
+    path.startsWith('/livez/') ||
+    path.startsWith('/readyz/')
+  )
+    return { type: 'health' };
   if (path.startsWith('/openapi/')) return { type: 'openapi', path };
   const seg = path.split('/').slice(1).map(decodeURIComponent);
   let group: string;

@@ -1,9 +1,7 @@
 import { badRequest } from './errors';
 import { getPath, type KubeObject } from '../util';
 
-type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!exists' };
+type Requirement = { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | '!exists' };
 
 export type LabelSelector = (labels: Record<string, string> | undefined) => boolean;
 
@@ -47,7 +45,8 @@ export function parseLabelSelector(text: string | null | undefined): LabelSelect
       reqs.push({ key, op: 'in', values: [readValue()] });
     } else {
       const word = readKey();
-      if (word !== 'in' && word !== 'notin') throw badRequest(`unable to parse requirement: found '${word}', expected: in, notin, =, ==, !=`);
+      if (word !== 'in' && word !== 'notin')
+        throw badRequest(`unable to parse requirement: found '${word}', expected: in, notin, =, ==, !=`);
       skipWs();
       if (s[i] !== '(') throw badRequest(`found '${s[i] ?? ''}', expected: '('`);
       const close = s.indexOf(')', i);
@@ -92,7 +91,10 @@ function matches(r: Requirement, labels: Record<string, string>): boolean {
 /** A structured metav1.LabelSelector (matchLabels/matchExpressions) as a predicate. */
 export function labelSelectorFromSpec(sel: unknown): LabelSelector {
   if (!sel || typeof sel !== 'object') return () => false; // nil selector selects nothing
-  const spec = sel as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  const spec = sel as {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  };
   const reqs: Requirement[] = [];
   for (const [key, value] of Object.entries(spec.matchLabels ?? {})) reqs.push({ key, op: 'in', values: [value] });
   for (const e of spec.matchExpressions ?? []) {
@@ -107,7 +109,10 @@ export function labelSelectorFromSpec(sel: unknown): LabelSelector {
 /** Renders a metav1.LabelSelector as the query string form ("app=x,tier in (a,b)"). */
 export function formatLabelSelector(sel: unknown): string {
   if (!sel || typeof sel !== 'object') return '';
-  const spec = sel as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  const spec = sel as {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  };
   const parts = Object.entries(spec.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
   for (const e of spec.matchExpressions ?? []) {
     const op = e.operator.toLowerCase();
@@ -124,7 +129,7 @@ export type FieldSelector = (obj: KubeObject) => boolean;
 export function parseFieldSelector(text: string | null | undefined): FieldSelector {
   if (!text || !text.trim()) return () => true;
   const terms = text.split(',').map((term) => {
-    const m = /^\s*([A-Za-z0-9_.\-]+)\s*(==|!=|=)\s*(.*?)\s*$/.exec(term);
+    const m = /^\s*([A-Za-z0-9_.-]+)\s*(==|!=|=)\s*(.*?)\s*$/.exec(term);
     if (!m) throw badRequest(`invalid field selector: '${term}'`);
     return { field: m[1] as string, negate: m[2] === '!=', value: (m[3] as string).replace(/\\(.)/g, '$1') };
   });

@@ -56,7 +56,9 @@ export class ApiServer {
 
   constructor(private readonly o: ApiServerOptions) {
     this.http = createServer({ key: o.tls.key, cert: o.tls.cert }, (req, res) => void this.handle(req, res));
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.handleUpgrade(req, socket, head),
+    );
     this.http.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -95,7 +97,12 @@ export class ApiServer {
       if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       if (url.pathname.startsWith('/sandbox/') && this.o.control) {
         // Only the unrestricted (admin) token may steer the sandbox itself.
-        if (user.rules) throw new ApiError(403, 'Forbidden', `forbidden: User "${user.name}" cannot use the sandbox control endpoint "${url.pathname}"`);
+        if (user.rules)
+          throw new ApiError(
+            403,
+            'Forbidden',
+            `forbidden: User "${user.name}" cannot use the sandbox control endpoint "${url.pathname}"`,
+          );
         if (await this.o.control(url.pathname, req, res, user)) return;
         throw pathNotFound();
       }
@@ -130,9 +137,18 @@ export class ApiServer {
     });
   }
 
-  private async applyFaults(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<'handled' | WatchControl> {
+  private async applyFaults(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<'handled' | WatchControl> {
     if (!ctx.attrs.resource) return {};
-    const actions: FaultAction[] = this.o.faults.take({ verb: ctx.verb, resource: ctx.attrs.resource, ...(ctx.attrs.subresource ? { subresource: ctx.attrs.subresource } : {}), ...(ctx.attrs.namespace ? { namespace: ctx.attrs.namespace } : {}) });
+    const actions: FaultAction[] = this.o.faults.take({
+      verb: ctx.verb,
+      resource: ctx.attrs.resource,
+      ...(ctx.attrs.subresource ? { subresource: ctx.attrs.subresource } : {}),
+      ...(ctx.attrs.namespace ? { namespace: ctx.attrs.namespace } : {}),
+    });
     const control: WatchControl = {};
     for (const a of actions) {
       if (a.type === 'latency') await sleep(a.ms);
@@ -143,20 +159,41 @@ export class ApiServer {
         req.socket.destroy();
         return 'handled';
       } else if (a.type === 'status') {
-        const reasons: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalError', 502: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' };
-        const headers: Record<string, string> = a.retryAfterSeconds !== undefined ? { 'Retry-After': String(a.retryAfterSeconds) } : {};
-        const message = a.message ?? (a.code === 429 ? 'Too many requests, please try again later.' : 'Internal error occurred: injected fault');
-        throw new ApiError(a.code, reasons[a.code] ?? 'InternalError', message, a.retryAfterSeconds !== undefined ? { retryAfterSeconds: a.retryAfterSeconds } : undefined, headers);
+        const reasons: Record<number, string> = {
+          429: 'TooManyRequests',
+          500: 'InternalError',
+          502: 'InternalError',
+          503: 'ServiceUnavailable',
+          504: 'Timeout',
+        };
+        const headers: Record<string, string> =
+          a.retryAfterSeconds !== undefined ? { 'Retry-After': String(a.retryAfterSeconds) } : {};
+        const message =
+          a.message ??
+          (a.code === 429 ? 'Too many requests, please try again later.' : 'Internal error occurred: injected fault');
+        throw new ApiError(
+          a.code,
+          reasons[a.code] ?? 'InternalError',
+          message,
+          a.retryAfterSeconds !== undefined ? { retryAfterSeconds: a.retryAfterSeconds } : undefined,
+          headers,
+        );
       } else if (a.type === 'watch-close') {
         control.closeAfterMs = a.afterMs;
         if (a.abrupt) control.abrupt = true;
-      }
-      else if (a.type === 'watch-gone') control.forceGone = true;
+      } else if (a.type === 'watch-gone') control.forceGone = true;
     }
     return control;
   }
 
-  private async dispatch(route: ReturnType<typeof parseRoute>, ctx: RequestContext, url: URL, req: IncomingMessage, res: ServerResponse, control: WatchControl): Promise<void> {
+  private async dispatch(
+    route: ReturnType<typeof parseRoute>,
+    ctx: RequestContext,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+    control: WatchControl,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const serverAddress = `${req.socket.localAddress ?? '127.0.0.1'}:${req.socket.localPort ?? 0}`;
     switch (route.type) {
@@ -199,7 +236,11 @@ export class ApiServer {
       return this.o.backends.podLog(r, q, req, res);
     }
     if (r.subresource === 'proxy') {
-      this.o.registry.get(def, r.namespace, (r.name ?? '').split(':').filter((p) => p !== 'http' && p !== 'https')[0] ?? '');
+      this.o.registry.get(
+        def,
+        r.namespace,
+        (r.name ?? '').split(':').filter((p) => p !== 'http' && p !== 'https')[0] ?? '',
+      );
       return def.kind === 'Pod' ? this.o.backends.podProxy(r, req, res) : this.o.backends.serviceProxy(r, req, res);
     }
     if (def.kind === 'SelfSubjectAccessReview') return this.accessReview(ctx, req, res);
@@ -242,19 +283,33 @@ export class ApiServer {
       case 'GET':
       case 'HEAD': {
         const o = reg.get(def, r.namespace, name);
-        if (wantsTable(req.headers.accept)) return send(res, 200, toTable(def.kind, [o], includeObject(q), { resourceVersion: o.metadata.resourceVersion ?? '' }));
+        if (wantsTable(req.headers.accept))
+          return send(
+            res,
+            200,
+            toTable(def.kind, [o], includeObject(q), { resourceVersion: o.metadata.resourceVersion ?? '' }),
+          );
         return send(res, 200, o);
       }
       case 'PUT': {
         const body = await readObject(req);
         if (!isPlainObject(body.metadata)) throw badRequest('the object has no metadata');
-        return send(res, 200, reg.update(def, r.namespace, name, body, { dryRun, fieldManager, ...(subresource ? { subresource } : {}) }));
+        return send(
+          res,
+          200,
+          reg.update(def, r.namespace, name, body, { dryRun, fieldManager, ...(subresource ? { subresource } : {}) }),
+        );
       }
       case 'PATCH': {
         const type = patchType(req.headers['content-type']);
         const body = await readBody(req, type === 'apply');
         const force = q.get('force') === 'true';
-        const patched = reg.patch(def, r.namespace, name, type, body, { dryRun, force, fieldManager: q.get('fieldManager') ?? (type === 'apply' ? undefined : fieldManager), ...(subresource ? { subresource } : {}) });
+        const patched = reg.patch(def, r.namespace, name, type, body, {
+          dryRun,
+          force,
+          fieldManager: q.get('fieldManager') ?? (type === 'apply' ? undefined : fieldManager),
+          ...(subresource ? { subresource } : {}),
+        });
         return send(res, 200, patched);
       }
       case 'DELETE': {
@@ -277,25 +332,37 @@ export class ApiServer {
     if (cont) {
       const token = decodeContinue(cont);
       if (Number(token.rv) < reg.store.oldestWatchableRevision) {
-        throw gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+        throw gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
       }
       rv = token.rv;
       startAfter = token.start;
     }
     const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
-    let items = reg.list(r.def, r.namespace).filter((o) => labels(o.metadata.labels) && fields(o) && (!startAfter || keyOf(o) > startAfter));
+    let items = reg
+      .list(r.def, r.namespace)
+      .filter((o) => labels(o.metadata.labels) && fields(o) && (!startAfter || keyOf(o) > startAfter));
     const meta: JsonObject = { resourceVersion: rv };
     if (limit > 0 && items.length > limit) {
       const remaining = items.length - limit;
       items = items.slice(0, limit);
-      meta.continue = Buffer.from(JSON.stringify({ rv, start: keyOf(items[items.length - 1] as KubeObject) })).toString('base64url');
+      meta.continue = Buffer.from(JSON.stringify({ rv, start: keyOf(items[items.length - 1] as KubeObject) })).toString(
+        'base64url',
+      );
       meta.remainingItemCount = remaining;
     }
     if (wantsTable(req.headers.accept)) return send(res, 200, toTable(r.def.kind, items, includeObject(q), meta));
     send(res, 200, { ...listOf(r.def, items, rv), metadata: meta });
   }
 
-  private watch(r: ResourceRoute, q: URLSearchParams, req: IncomingMessage, res: ServerResponse, control: WatchControl): void {
+  private watch(
+    r: ResourceRoute,
+    q: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+    control: WatchControl,
+  ): void {
     const timeout = q.get('timeoutSeconds');
     const rv = q.get('resourceVersion');
     serveWatch(
@@ -318,15 +385,31 @@ export class ApiServer {
     );
   }
 
-  private async scale(r: ResourceRoute, method: string, req: IncomingMessage, res: ServerResponse, dryRun: boolean, fieldManager: string | undefined): Promise<void> {
+  private async scale(
+    r: ResourceRoute,
+    method: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    dryRun: boolean,
+    fieldManager: string | undefined,
+  ): Promise<void> {
     const reg = this.o.registry;
     const target = reg.get(r.def, r.namespace, r.name ?? '');
     const scaleOf = (o: KubeObject): KubeObject => ({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+      metadata: {
+        name: o.metadata.name,
+        namespace: o.metadata.namespace,
+        uid: o.metadata.uid,
+        resourceVersion: o.metadata.resourceVersion,
+        creationTimestamp: o.metadata.creationTimestamp,
+      },
       spec: { replicas: (o.spec as JsonObject).replicas },
-      status: { replicas: (o.status as JsonObject | undefined)?.replicas ?? 0, selector: formatLabelSelector((o.spec as JsonObject).selector) },
+      status: {
+        replicas: (o.status as JsonObject | undefined)?.replicas ?? 0,
+        selector: formatLabelSelector((o.spec as JsonObject).selector),
+      },
     });
     const current = scaleOf(target);
     let desired: KubeObject;
@@ -342,7 +425,13 @@ export class ApiServer {
       case 'PATCH': {
         const type = patchType(req.headers['content-type']);
         const body = await readBody(req, type === 'apply');
-        desired = (type === 'json' ? jsonPatch(current, body) : type === 'merge' ? mergePatch(current, body) : strategicMergePatch(current, body)) as KubeObject;
+        desired = (
+          type === 'json'
+            ? jsonPatch(current, body)
+            : type === 'merge'
+              ? mergePatch(current, body)
+              : strategicMergePatch(current, body)
+        ) as KubeObject;
         break;
       }
       default:
@@ -350,9 +439,20 @@ export class ApiServer {
     }
     const replicas = (desired.spec as JsonObject | undefined)?.replicas;
     if (typeof replicas !== 'number' || replicas < 0 || !Number.isInteger(replicas)) {
-      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${r.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+      throw new ApiError(
+        422,
+        'Invalid',
+        `Scale.autoscaling "${r.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+      );
     }
-    const updated = reg.patch(r.def, r.namespace, r.name ?? '', 'merge', { spec: { replicas } }, { dryRun, ...(fieldManager ? { fieldManager } : {}) });
+    const updated = reg.patch(
+      r.def,
+      r.namespace,
+      r.name ?? '',
+      'merge',
+      { spec: { replicas } },
+      { dryRun, ...(fieldManager ? { fieldManager } : {}) },
+    );
     send(res, 200, scaleOf(updated));
   }
 
@@ -379,7 +479,12 @@ export class ApiServer {
       metadata: { creationTimestamp: null },
       spec,
       status: allowed
-        ? { allowed: true, reason: ctx.user.rules ? 'RBAC: allowed by the sandbox RBAC document' : 'the sandbox allows everything for this user' }
+        ? {
+            allowed: true,
+            reason: ctx.user.rules
+              ? 'RBAC: allowed by the sandbox RBAC document'
+              : 'the sandbox allows everything for this user',
+          }
         : { allowed: false },
     });
   }
@@ -387,15 +492,27 @@ export class ApiServer {
   private async rulesReview(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') throw methodNotAllowed();
     const body = await readObject(req);
-    const rules = ctx.user.rules ?? [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
+    const rules = ctx.user.rules ?? [
+      { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
+      { verbs: ['*'], nonResourceURLs: ['*'] },
+    ];
     send(res, 201, {
       kind: 'SelfSubjectRulesReview',
       apiVersion: 'authorization.k8s.io/v1',
       metadata: { creationTimestamp: null },
       spec: body.spec ?? {},
       status: {
-        resourceRules: rules.filter((x) => !x.nonResourceURLs).map((x) => ({ verbs: x.verbs, apiGroups: x.apiGroups ?? [], resources: x.resources ?? [], ...(x.resourceNames ? { resourceNames: x.resourceNames } : {}) })),
-        nonResourceRules: rules.filter((x) => x.nonResourceURLs).map((x) => ({ verbs: x.verbs, nonResourceURLs: x.nonResourceURLs })),
+        resourceRules: rules
+          .filter((x) => !x.nonResourceURLs)
+          .map((x) => ({
+            verbs: x.verbs,
+            apiGroups: x.apiGroups ?? [],
+            resources: x.resources ?? [],
+            ...(x.resourceNames ? { resourceNames: x.resourceNames } : {}),
+          })),
+        nonResourceRules: rules
+          .filter((x) => x.nonResourceURLs)
+          .map((x) => ({ verbs: x.verbs, nonResourceURLs: x.nonResourceURLs })),
         incomplete: false,
       },
     });
@@ -408,7 +525,9 @@ export class ApiServer {
     const ctx = describe('GET', route, url.searchParams, user);
     const reject = (err: ApiError): void => {
       const body = JSON.stringify(err.toStatus());
-      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     };
     if (!user) return reject(new ApiError(401, 'Unauthorized', 'Unauthorized'));
     if (route.type !== 'resource' || route.route.subresource !== 'proxy') return reject(pathNotFound());
@@ -421,7 +540,14 @@ export class ApiServer {
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    const apiErr = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`);
+    const apiErr =
+      err instanceof ApiError
+        ? err
+        : new ApiError(
+            500,
+            'InternalError',
+            `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`,
+          );
     if (!(err instanceof ApiError)) console.error('sandbox: internal error', err);
     if (res.headersSent) {
       res.end();
@@ -432,17 +558,55 @@ export class ApiServer {
   }
 }
 
-function describe(method: string, route: ReturnType<typeof parseRoute>, q: URLSearchParams, user: Identity | undefined): RequestContext {
+function describe(
+  method: string,
+  route: ReturnType<typeof parseRoute>,
+  q: URLSearchParams,
+  user: Identity | undefined,
+): RequestContext {
   const who: Identity = user ?? { name: 'system:anonymous', groups: ['system:unauthenticated'] };
   if (route.type !== 'resource') {
     const path = route.type === 'openapi' ? route.path : '';
-    return { verb: (READ_VERBS[method] ?? method.toLowerCase()), attrs: { verb: READ_VERBS[method] ?? method.toLowerCase(), apiGroup: '', resource: '', path: path || nonResourcePath(route) }, user: who };
+    return {
+      verb: READ_VERBS[method] ?? method.toLowerCase(),
+      attrs: {
+        verb: READ_VERBS[method] ?? method.toLowerCase(),
+        apiGroup: '',
+        resource: '',
+        path: path || nonResourcePath(route),
+      },
+      user: who,
+    };
   }
   const r = route.route;
   let verb: string;
-  if (r.subresource === 'proxy') verb = ({ GET: 'get', HEAD: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ?? 'get';
-  else if (r.name === undefined) verb = method === 'GET' ? (q.get('watch') === 'true' || q.get('watch') === '1' ? 'watch' : 'list') : method === 'POST' ? 'create' : method === 'DELETE' ? 'deletecollection' : method.toLowerCase();
-  else verb = ({ GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete', POST: 'create' } as Record<string, string>)[method] ?? method.toLowerCase();
+  if (r.subresource === 'proxy')
+    verb =
+      (
+        { GET: 'get', HEAD: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<
+          string,
+          string
+        >
+      )[method] ?? 'get';
+  else if (r.name === undefined)
+    verb =
+      method === 'GET'
+        ? q.get('watch') === 'true' || q.get('watch') === '1'
+          ? 'watch'
+          : 'list'
+        : method === 'POST'
+          ? 'create'
+          : method === 'DELETE'
+            ? 'deletecollection'
+            : method.toLowerCase();
+  else
+    verb =
+      (
+        { GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete', POST: 'create' } as Record<
+          string,
+          string
+        >
+      )[method] ?? method.toLowerCase();
   return {
     verb,
     attrs: {
@@ -478,7 +642,11 @@ function nonResourcePath(route: ReturnType<typeof parseRoute>): string {
 
 function send(res: ServerResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
   res.end(text);
 }
 
@@ -494,7 +662,8 @@ function includeObject(q: URLSearchParams): IncludeObject {
 function decodeContinue(token: string): { rv: string; start: string } {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { rv?: unknown; start?: unknown };
-    if (typeof parsed.rv === 'string' && typeof parsed.start === 'string') return { rv: parsed.rv, start: parsed.start };
+    if (typeof parsed.rv === 'string' && typeof parsed.start === 'string')
+      return { rv: parsed.rv, start: parsed.start };
   } catch {
     // fall through
   }
@@ -504,7 +673,11 @@ function decodeContinue(token: string): { rv: string; start: string } {
 function patchType(contentType: string | undefined): PatchType {
   const base = (contentType ?? '').split(';')[0]?.trim() ?? '';
   const t = PATCH_CONTENT_TYPES[base];
-  if (!t || base === 'application/apply-patch+cbor') throw unsupportedMediaType(base, Object.keys(PATCH_CONTENT_TYPES).filter((k) => !k.endsWith('cbor')));
+  if (!t || base === 'application/apply-patch+cbor')
+    throw unsupportedMediaType(
+      base,
+      Object.keys(PATCH_CONTENT_TYPES).filter((k) => !k.endsWith('cbor')),
+    );
   return t;
 }
 
@@ -530,7 +703,8 @@ function readRaw(req: IncomingMessage): Promise<Buffer> {
 async function readBody(req: IncomingMessage, yamlAllowed: boolean): Promise<unknown> {
   const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
   if (ct === 'application/vnd.kubernetes.protobuf') return decodeKubernetesProtobuf(await readRaw(req), ct);
-  if (ct.includes('protobuf') || ct.includes('cbor')) throw unsupportedMediaType(ct, ['application/json', 'application/yaml']);
+  if (ct.includes('protobuf') || ct.includes('cbor'))
+    throw unsupportedMediaType(ct, ['application/json', 'application/yaml']);
   const raw = (await readRaw(req)).toString('utf8');
   if (!raw.trim()) throw badRequest('the request body is empty');
   try {
@@ -561,14 +735,17 @@ async function readOptionalObject(req: IncomingMessage): Promise<JsonObject | un
 }
 
 function deleteOptions(q: URLSearchParams, body: JsonObject | undefined): DeleteOptions {
-  const policy = (body?.propagationPolicy as string | undefined) ?? q.get('propagationPolicy') ?? (body?.orphanDependents === true || q.get('orphanDependents') === 'true' ? 'Orphan' : undefined);
+  const policy =
+    (body?.propagationPolicy as string | undefined) ??
+    q.get('propagationPolicy') ??
+    (body?.orphanDependents === true || q.get('orphanDependents') === 'true' ? 'Orphan' : undefined);
   const grace = body?.gracePeriodSeconds ?? q.get('gracePeriodSeconds');
   const pre = body?.preconditions as DeleteOptions['preconditions'] | undefined;
-  if (policy && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') throw badRequest(`invalid propagationPolicy "${policy}"`);
+  if (policy && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground')
+    throw badRequest(`invalid propagationPolicy "${policy}"`);
   return {
     ...(policy ? { propagationPolicy: policy as DeleteOptions['propagationPolicy'] } : {}),
     ...(grace !== undefined && grace !== null ? { gracePeriodSeconds: Number(grace) } : {}),
     ...(pre ? { preconditions: pre } : {}),
   };
 }
-

@@ -39,14 +39,37 @@ const age = (o: KubeObject, now: number): string => {
   return t ? humanDuration(now - Date.parse(t)) : '<unknown>';
 };
 
-const nameCol: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', cell: (o) => o.metadata.name ?? '' };
-const ageCol: Column = { name: 'Age', type: 'string', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', cell: age };
+const nameCol: Column = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: 'Name must be unique within a namespace.',
+  cell: (o) => o.metadata.name ?? '',
+};
+const ageCol: Column = {
+  name: 'Age',
+  type: 'string',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  cell: age,
+};
 
-const containerNames = (tmpl: JsonObject): string => a_(o_(tmpl.spec).containers).map((c) => String(c.name)).join(',');
-const containerImages = (tmpl: JsonObject): string => a_(o_(tmpl.spec).containers).map((c) => String(c.image)).join(',');
+const containerNames = (tmpl: JsonObject): string =>
+  a_(o_(tmpl.spec).containers)
+    .map((c) => String(c.name))
+    .join(',');
+const containerImages = (tmpl: JsonObject): string =>
+  a_(o_(tmpl.spec).containers)
+    .map((c) => String(c.image))
+    .join(',');
 
 /** The STATUS column of `kubectl get pods` (kubectl's printPod logic). */
-export function podStatusReason(pod: KubeObject): { reason: string; ready: number; total: number; restarts: number; lastRestartMs?: number } {
+export function podStatusReason(pod: KubeObject): {
+  reason: string;
+  ready: number;
+  total: number;
+  restarts: number;
+  lastRestartMs?: number;
+} {
   const status = o_(pod.status);
   const spec = o_(pod.spec);
   let reason = String(status.reason || status.phase || 'Pending');
@@ -83,89 +106,322 @@ export function podStatusReason(pod: KubeObject): { reason: string; ready: numbe
 const COLUMNS: Record<string, Column[]> = {
   Pod: [
     nameCol,
-    { name: 'Ready', type: 'string', description: 'The aggregate readiness state of this pod for accepting traffic.', cell: (o) => { const s = podStatusReason(o); return `${s.ready}/${s.total}`; } },
-    { name: 'Status', type: 'string', description: 'The aggregate status of the containers in this pod.', cell: (o) => podStatusReason(o).reason },
     {
-      name: 'Restarts', type: 'string', description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
-      cell: (o, now) => { const s = podStatusReason(o); return s.restarts > 0 && s.lastRestartMs !== undefined ? `${s.restarts} (${humanDuration(now - s.lastRestartMs)} ago)` : String(s.restarts); },
+      name: 'Ready',
+      type: 'string',
+      description: 'The aggregate readiness state of this pod for accepting traffic.',
+      cell: (o) => {
+        const s = podStatusReason(o);
+        return `${s.ready}/${s.total}`;
+      },
+    },
+    {
+      name: 'Status',
+      type: 'string',
+      description: 'The aggregate status of the containers in this pod.',
+      cell: (o) => podStatusReason(o).reason,
+    },
+    {
+      name: 'Restarts',
+      type: 'string',
+      description:
+        'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+      cell: (o, now) => {
+        const s = podStatusReason(o);
+        return s.restarts > 0 && s.lastRestartMs !== undefined
+          ? `${s.restarts} (${humanDuration(now - s.lastRestartMs)} ago)`
+          : String(s.restarts);
+      },
     },
     ageCol,
-    { name: 'IP', type: 'string', priority: 1, description: 'IP address allocated to the pod.', cell: (o) => String(o_(o.status).podIP ?? '<none>') },
-    { name: 'Node', type: 'string', priority: 1, description: 'Name of the Node this pod is assigned to.', cell: (o) => String(o_(o.spec).nodeName ?? '<none>') },
+    {
+      name: 'IP',
+      type: 'string',
+      priority: 1,
+      description: 'IP address allocated to the pod.',
+      cell: (o) => String(o_(o.status).podIP ?? '<none>'),
+    },
+    {
+      name: 'Node',
+      type: 'string',
+      priority: 1,
+      description: 'Name of the Node this pod is assigned to.',
+      cell: (o) => String(o_(o.spec).nodeName ?? '<none>'),
+    },
     { name: 'Nominated Node', type: 'string', priority: 1, description: 'Nominated node name.', cell: () => '<none>' },
     { name: 'Readiness Gates', type: 'string', priority: 1, description: 'Readiness gates.', cell: () => '<none>' },
   ],
   Deployment: [
     nameCol,
-    { name: 'Ready', type: 'string', description: 'Number of the pod with ready state', cell: (o) => `${n_(o_(o.status).readyReplicas)}/${n_(o_(o.spec).replicas)}` },
-    { name: 'Up-to-date', type: 'integer', description: 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.', cell: (o) => n_(o_(o.status).updatedReplicas) },
-    { name: 'Available', type: 'integer', description: 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.', cell: (o) => n_(o_(o.status).availableReplicas) },
+    {
+      name: 'Ready',
+      type: 'string',
+      description: 'Number of the pod with ready state',
+      cell: (o) => `${n_(o_(o.status).readyReplicas)}/${n_(o_(o.spec).replicas)}`,
+    },
+    {
+      name: 'Up-to-date',
+      type: 'integer',
+      description:
+        'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+      cell: (o) => n_(o_(o.status).updatedReplicas),
+    },
+    {
+      name: 'Available',
+      type: 'integer',
+      description: 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+      cell: (o) => n_(o_(o.status).availableReplicas),
+    },
     ageCol,
-    { name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.', cell: (o) => containerNames(o_(o_(o.spec).template)) },
-    { name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.', cell: (o) => containerImages(o_(o_(o.spec).template)) },
-    { name: 'Selector', type: 'string', priority: 1, description: 'Label selector for pods.', cell: (o) => formatLabelSelector(o_(o.spec).selector) },
+    {
+      name: 'Containers',
+      type: 'string',
+      priority: 1,
+      description: 'Names of each container in the template.',
+      cell: (o) => containerNames(o_(o_(o.spec).template)),
+    },
+    {
+      name: 'Images',
+      type: 'string',
+      priority: 1,
+      description: 'Images referenced by each container in the template.',
+      cell: (o) => containerImages(o_(o_(o.spec).template)),
+    },
+    {
+      name: 'Selector',
+      type: 'string',
+      priority: 1,
+      description: 'Label selector for pods.',
+      cell: (o) => formatLabelSelector(o_(o.spec).selector),
+    },
   ],
   ReplicaSet: [
     nameCol,
     { name: 'Desired', type: 'integer', description: 'Number of desired pods.', cell: (o) => n_(o_(o.spec).replicas) },
-    { name: 'Current', type: 'integer', description: 'Number of actual replicas.', cell: (o) => n_(o_(o.status).replicas) },
-    { name: 'Ready', type: 'integer', description: 'Number of ready replicas.', cell: (o) => n_(o_(o.status).readyReplicas) },
+    {
+      name: 'Current',
+      type: 'integer',
+      description: 'Number of actual replicas.',
+      cell: (o) => n_(o_(o.status).replicas),
+    },
+    {
+      name: 'Ready',
+      type: 'integer',
+      description: 'Number of ready replicas.',
+      cell: (o) => n_(o_(o.status).readyReplicas),
+    },
     ageCol,
-    { name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.', cell: (o) => containerNames(o_(o_(o.spec).template)) },
-    { name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.', cell: (o) => containerImages(o_(o_(o.spec).template)) },
-    { name: 'Selector', type: 'string', priority: 1, description: 'Label selector for pods.', cell: (o) => formatLabelSelector(o_(o.spec).selector) },
+    {
+      name: 'Containers',
+      type: 'string',
+      priority: 1,
+      description: 'Names of each container in the template.',
+      cell: (o) => containerNames(o_(o_(o.spec).template)),
+    },
+    {
+      name: 'Images',
+      type: 'string',
+      priority: 1,
+      description: 'Images referenced by each container in the template.',
+      cell: (o) => containerImages(o_(o_(o.spec).template)),
+    },
+    {
+      name: 'Selector',
+      type: 'string',
+      priority: 1,
+      description: 'Label selector for pods.',
+      cell: (o) => formatLabelSelector(o_(o.spec).selector),
+    },
   ],
   Node: [
     nameCol,
     {
-      name: 'Status', type: 'string', description: 'The status of the node',
-      cell: (o) => { const ready = a_(o_(o.status).conditions).find((c) => c.type === 'Ready'); return ready?.status === 'True' ? 'Ready' : 'NotReady'; },
+      name: 'Status',
+      type: 'string',
+      description: 'The status of the node',
+      cell: (o) => {
+        const ready = a_(o_(o.status).conditions).find((c) => c.type === 'Ready');
+        return ready?.status === 'True' ? 'Ready' : 'NotReady';
+      },
     },
-    { name: 'Roles', type: 'string', description: 'The roles of the node', cell: (o) => Object.keys(o.metadata.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice(24)).join(',') || '<none>' },
+    {
+      name: 'Roles',
+      type: 'string',
+      description: 'The roles of the node',
+      cell: (o) =>
+        Object.keys(o.metadata.labels ?? {})
+          .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+          .map((k) => k.slice(24))
+          .join(',') || '<none>',
+    },
     ageCol,
-    { name: 'Version', type: 'string', description: 'Kubelet Version reported by the node.', cell: (o) => String(o_(o_(o.status).nodeInfo).kubeletVersion ?? '') },
-    { name: 'Internal-IP', type: 'string', priority: 1, description: 'Internal IP.', cell: (o) => String(a_(o_(o.status).addresses).find((a) => a.type === 'InternalIP')?.address ?? '<none>') },
+    {
+      name: 'Version',
+      type: 'string',
+      description: 'Kubelet Version reported by the node.',
+      cell: (o) => String(o_(o_(o.status).nodeInfo).kubeletVersion ?? ''),
+    },
+    {
+      name: 'Internal-IP',
+      type: 'string',
+      priority: 1,
+      description: 'Internal IP.',
+      cell: (o) => String(a_(o_(o.status).addresses).find((a) => a.type === 'InternalIP')?.address ?? '<none>'),
+    },
   ],
   Service: [
     nameCol,
-    { name: 'Type', type: 'string', description: 'The type of the service.', cell: (o) => String(o_(o.spec).type ?? 'ClusterIP') },
-    { name: 'Cluster-IP', type: 'string', description: 'The cluster IP of the service.', cell: (o) => String(o_(o.spec).clusterIP ?? '<none>') },
+    {
+      name: 'Type',
+      type: 'string',
+      description: 'The type of the service.',
+      cell: (o) => String(o_(o.spec).type ?? 'ClusterIP'),
+    },
+    {
+      name: 'Cluster-IP',
+      type: 'string',
+      description: 'The cluster IP of the service.',
+      cell: (o) => String(o_(o.spec).clusterIP ?? '<none>'),
+    },
     { name: 'External-IP', type: 'string', description: 'External IPs.', cell: () => '<none>' },
-    { name: 'Port(s)', type: 'string', description: 'The ports of the service.', cell: (o) => a_(o_(o.spec).ports).map((p) => `${n_(p.port)}${p.nodePort ? `:${n_(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`).join(',') || '<none>' },
+    {
+      name: 'Port(s)',
+      type: 'string',
+      description: 'The ports of the service.',
+      cell: (o) =>
+        a_(o_(o.spec).ports)
+          .map((p) => `${n_(p.port)}${p.nodePort ? `:${n_(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`)
+          .join(',') || '<none>',
+    },
     ageCol,
-    { name: 'Selector', type: 'string', priority: 1, description: 'Selector.', cell: (o) => Object.entries((o_(o.spec).selector ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') || '<none>' },
+    {
+      name: 'Selector',
+      type: 'string',
+      priority: 1,
+      description: 'Selector.',
+      cell: (o) =>
+        Object.entries((o_(o.spec).selector ?? {}) as Record<string, string>)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '<none>',
+    },
   ],
-  Namespace: [nameCol, { name: 'Status', type: 'string', description: 'The status of the namespace', cell: (o) => String(o_(o.status).phase ?? '') }, ageCol],
+  Namespace: [
+    nameCol,
+    {
+      name: 'Status',
+      type: 'string',
+      description: 'The status of the namespace',
+      cell: (o) => String(o_(o.status).phase ?? ''),
+    },
+    ageCol,
+  ],
   HorizontalPodAutoscaler: [
     nameCol,
-    { name: 'Reference', type: 'string', description: 'Reference to the target.', cell: (o) => { const r = o_(o_(o.spec).scaleTargetRef); return `${String(r.kind)}/${String(r.name)}`; } },
-    { name: 'Targets', type: 'string', description: 'Current and target metrics.', cell: (o) => a_(o_(o.spec).metrics).map((m) => { const t = o_(o_(o_(m.resource).target)); return `${String(o_(m.resource).name ?? 'metric')}: <unknown>/${t.averageUtilization !== undefined ? `${n_(t.averageUtilization)}%` : String(t.averageValue ?? t.value ?? '')}`; }).join(', ') || '<none>' },
+    {
+      name: 'Reference',
+      type: 'string',
+      description: 'Reference to the target.',
+      cell: (o) => {
+        const r = o_(o_(o.spec).scaleTargetRef);
+        return `${String(r.kind)}/${String(r.name)}`;
+      },
+    },
+    {
+      name: 'Targets',
+      type: 'string',
+      description: 'Current and target metrics.',
+      cell: (o) =>
+        a_(o_(o.spec).metrics)
+          .map((m) => {
+            const t = o_(o_(o_(m.resource).target));
+            return `${String(o_(m.resource).name ?? 'metric')}: <unknown>/${t.averageUtilization !== undefined ? `${n_(t.averageUtilization)}%` : String(t.averageValue ?? t.value ?? '')}`;
+          })
+          .join(', ') || '<none>',
+    },
     { name: 'MinPods', type: 'string', description: 'Lower limit.', cell: (o) => String(o_(o.spec).minReplicas ?? 1) },
     { name: 'MaxPods', type: 'integer', description: 'Upper limit.', cell: (o) => n_(o_(o.spec).maxReplicas) },
-    { name: 'Replicas', type: 'integer', description: 'Current replicas.', cell: (o) => n_(o_(o.status).currentReplicas) },
+    {
+      name: 'Replicas',
+      type: 'integer',
+      description: 'Current replicas.',
+      cell: (o) => n_(o_(o.status).currentReplicas),
+    },
     ageCol,
   ],
   Event: [
-    { name: 'Last Seen', type: 'string', description: 'Time since last seen.', cell: (o, now) => { const t = String(o.lastTimestamp ?? o.eventTime ?? ''); return t ? humanDuration(now - Date.parse(t)) : '<unknown>'; } },
+    {
+      name: 'Last Seen',
+      type: 'string',
+      description: 'Time since last seen.',
+      cell: (o, now) => {
+        const t = String(o.lastTimestamp ?? o.eventTime ?? '');
+        return t ? humanDuration(now - Date.parse(t)) : '<unknown>';
+      },
+    },
     { name: 'Type', type: 'string', description: 'Event type.', cell: (o) => String(o.type ?? '') },
     { name: 'Reason', type: 'string', description: 'Reason.', cell: (o) => String(o.reason ?? '') },
-    { name: 'Object', type: 'string', description: 'Involved object.', cell: (o) => { const i = o_(o.involvedObject); return `${String(i.kind ?? '').toLowerCase()}/${String(i.name ?? '')}`; } },
+    {
+      name: 'Object',
+      type: 'string',
+      description: 'Involved object.',
+      cell: (o) => {
+        const i = o_(o.involvedObject);
+        return `${String(i.kind ?? '').toLowerCase()}/${String(i.name ?? '')}`;
+      },
+    },
     { name: 'Message', type: 'string', description: 'Message.', cell: (o) => String(o.message ?? '') },
     { ...nameCol, priority: 1 },
   ],
-  ConfigMap: [nameCol, { name: 'Data', type: 'integer', description: 'Number of entries.', cell: (o) => Object.keys(o_(o.data)).length + Object.keys(o_(o.binaryData)).length }, ageCol],
-  Secret: [nameCol, { name: 'Type', type: 'string', description: 'Secret type.', cell: (o) => String(o.type ?? '') }, { name: 'Data', type: 'integer', description: 'Number of entries.', cell: (o) => Object.keys(o_(o.data)).length }, ageCol],
-  Endpoints: [
+  ConfigMap: [
     nameCol,
-    { name: 'Endpoints', type: 'string', description: 'Ready endpoints.', cell: (o) => a_(o.subsets).flatMap((s) => a_(s.addresses).flatMap((a) => a_(s.ports).map((p) => `${String(a.ip)}:${n_(p.port)}`))).join(',') || '<none>' },
+    {
+      name: 'Data',
+      type: 'integer',
+      description: 'Number of entries.',
+      cell: (o) => Object.keys(o_(o.data)).length + Object.keys(o_(o.binaryData)).length,
+    },
     ageCol,
   ],
-  Lease: [nameCol, { name: 'Holder', type: 'string', description: 'Holder identity.', cell: (o) => String(o_(o.spec).holderIdentity ?? '') }, ageCol],
+  Secret: [
+    nameCol,
+    { name: 'Type', type: 'string', description: 'Secret type.', cell: (o) => String(o.type ?? '') },
+    { name: 'Data', type: 'integer', description: 'Number of entries.', cell: (o) => Object.keys(o_(o.data)).length },
+    ageCol,
+  ],
+  Endpoints: [
+    nameCol,
+    {
+      name: 'Endpoints',
+      type: 'string',
+      description: 'Ready endpoints.',
+      cell: (o) =>
+        a_(o.subsets)
+          .flatMap((s) => a_(s.addresses).flatMap((a) => a_(s.ports).map((p) => `${String(a.ip)}:${n_(p.port)}`)))
+          .join(',') || '<none>',
+    },
+    ageCol,
+  ],
+  Lease: [
+    nameCol,
+    {
+      name: 'Holder',
+      type: 'string',
+      description: 'Holder identity.',
+      cell: (o) => String(o_(o.spec).holderIdentity ?? ''),
+    },
+    ageCol,
+  ],
 };
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
-export function toTable(kind: string, objects: KubeObject[], include: IncludeObject, listMeta: JsonObject, withColumns = true): JsonObject {
+export function toTable(
+  kind: string,
+  objects: KubeObject[],
+  include: IncludeObject,
+  listMeta: JsonObject,
+  withColumns = true,
+): JsonObject {
   const columns = COLUMNS[kind] ?? [nameCol, ageCol];
   const now = Date.now();
   return {
@@ -173,7 +429,15 @@ export function toTable(kind: string, objects: KubeObject[], include: IncludeObj
     apiVersion: 'meta.k8s.io/v1',
     metadata: listMeta,
     ...(withColumns
-      ? { columnDefinitions: columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority ?? 0 })) }
+      ? {
+          columnDefinitions: columns.map((c) => ({
+            name: c.name,
+            type: c.type,
+            format: c.format ?? '',
+            description: c.description,
+            priority: c.priority ?? 0,
+          })),
+        }
       : { columnDefinitions: null }),
     rows: objects.map((o) => ({
       cells: columns.map((c) => c.cell(o, now)),

@@ -33,27 +33,48 @@ export interface WatchControl {
  * Serves a watch stream: JSON events, one per line, over a chunked 200 response, resumable from a
  * resourceVersion; answers an ERROR event with 410 when that version has been compacted away.
  */
-export function serveWatch(store: Store, w: WatchRequest, req: IncomingMessage, res: ServerResponse, control: WatchControl = {}): void {
+export function serveWatch(
+  store: Store,
+  w: WatchRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  control: WatchControl = {},
+): void {
   const key = resourceKey(w.def);
-  const inScope = (o: KubeObject): boolean => (w.namespace === undefined || o.metadata.namespace === w.namespace);
-  const matches = (o: KubeObject | undefined): boolean => !!o && inScope(o) && w.labels(o.metadata.labels) && w.fields(o);
+  const inScope = (o: KubeObject): boolean => w.namespace === undefined || o.metadata.namespace === w.namespace;
+  const matches = (o: KubeObject | undefined): boolean =>
+    !!o && inScope(o) && w.labels(o.metadata.labels) && w.fields(o);
   let closed = false;
   let first = true;
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
 
   const send = (type: string, object: unknown): void => {
     if (closed) return;
     let payload = object;
     if (w.table && type !== 'BOOKMARK' && type !== 'ERROR') {
-      payload = toTable(w.def.kind, [object as KubeObject], w.table, { resourceVersion: (object as KubeObject).metadata.resourceVersion ?? '' }, first);
+      payload = toTable(
+        w.def.kind,
+        [object as KubeObject],
+        w.table,
+        { resourceVersion: (object as KubeObject).metadata.resourceVersion ?? '' },
+        first,
+      );
       first = false;
     }
     res.write(`${JSON.stringify({ type, object: payload })}\n`);
   };
   const bookmark = (annotations?: Record<string, string>): void =>
-    send('BOOKMARK', { kind: w.def.kind, apiVersion: apiVersionOf(w.def), metadata: { resourceVersion: String(store.currentRevision), ...(annotations ? { annotations } : {}) } });
+    send('BOOKMARK', {
+      kind: w.def.kind,
+      apiVersion: apiVersionOf(w.def),
+      metadata: { resourceVersion: String(store.currentRevision), ...(annotations ? { annotations } : {}) },
+    });
 
   const deliver = (e: StoreEvent): void => {
     if (e.resource !== key) return;
@@ -86,9 +107,13 @@ export function serveWatch(store: Store, w: WatchRequest, req: IncomingMessage, 
     const events = control.forceGone ? 'gone' : store.eventsSince(key, Number(rv));
     if (events === 'gone' || Number.isNaN(Number(rv))) {
       send('ERROR', {
-        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
         message: `too old resource version: ${rv ?? ''} (${store.oldestWatchableRevision})`,
-        reason: 'Expired', code: 410,
+        reason: 'Expired',
+        code: 410,
       });
       finish();
       return;
@@ -104,13 +129,15 @@ export function serveWatch(store: Store, w: WatchRequest, req: IncomingMessage, 
   if (w.allowBookmarks) timers.push(setInterval(() => bookmark(), w.bookmarkIntervalMs));
   if (w.timeoutSeconds && w.timeoutSeconds > 0) timers.push(setTimeout(finish, w.timeoutSeconds * 1000));
   if (control.closeAfterMs !== undefined) {
-    timers.push(setTimeout(() => {
-      if (!control.abrupt) return finish();
-      // Drop the connection without the terminating chunk, like a failing proxy would.
-      closed = true;
-      unsubscribe();
-      timers.forEach(clearTimeout);
-      res.socket?.destroy();
-    }, control.closeAfterMs));
+    timers.push(
+      setTimeout(() => {
+        if (!control.abrupt) return finish();
+        // Drop the connection without the terminating chunk, like a failing proxy would.
+        closed = true;
+        unsubscribe();
+        timers.forEach(clearTimeout);
+        res.socket?.destroy();
+      }, control.closeAfterMs),
+    );
   }
 }

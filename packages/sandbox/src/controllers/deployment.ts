@@ -3,13 +3,34 @@ import { R } from '../api/resources';
 import { clone, deepEqual, fnv32a, rfc3339, safeEncode, stableStringify, type KubeObject } from '../util';
 import type { EventRecorder } from './events';
 import {
-  asDeployment, asReplicaSet, controllerOf, DESIRED_REPLICAS, getCondition, MAX_REPLICAS, ownerRef, POD_TEMPLATE_HASH,
-  REVISION, REVISION_HISTORY, revisionOf, scaledValue, setCondition, type Condition, type Deployment, type ReplicaSet,
+  asDeployment,
+  asReplicaSet,
+  controllerOf,
+  DESIRED_REPLICAS,
+  getCondition,
+  MAX_REPLICAS,
+  ownerRef,
+  POD_TEMPLATE_HASH,
+  REVISION,
+  REVISION_HISTORY,
+  revisionOf,
+  scaledValue,
+  setCondition,
+  type Condition,
+  type Deployment,
+  type ReplicaSet,
 } from './helpers';
 
 const SOURCE = { component: 'deployment-controller' };
 // Deployment annotations that are not copied onto its ReplicaSets (as in Kubernetes).
-const NOT_COPIED = new Set(['kubectl.kubernetes.io/last-applied-configuration', REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS, 'deprecated.deployment.rollback.to']);
+const NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  REVISION_HISTORY,
+  DESIRED_REPLICAS,
+  MAX_REPLICAS,
+  'deprecated.deployment.rollback.to',
+]);
 
 const replicasOf = (rs: ReplicaSet): number => rs.spec?.replicas ?? 0;
 const sum = (list: ReplicaSet[], f: (rs: ReplicaSet) => number): number => list.reduce((n, rs) => n + f(rs), 0);
@@ -52,7 +73,10 @@ export function podTemplateHash(template: unknown, collisionCount?: number): str
  * undo, history cleanup and the Progressing/Available conditions.
  */
 export class DeploymentController {
-  constructor(private readonly reg: Registry, private readonly events: EventRecorder) {}
+  constructor(
+    private readonly reg: Registry,
+    private readonly events: EventRecorder,
+  ) {}
 
   syncAll(now: number): void {
     for (const o of this.reg.list(R.deployments)) {
@@ -86,7 +110,9 @@ export class DeploymentController {
       return;
     }
 
-    const scalingEvent = [newRS, ...oldRSs].some((rs) => rs && replicasOf(rs) > 0 && rs.metadata.annotations?.[DESIRED_REPLICAS] !== String(d.spec?.replicas ?? 1));
+    const scalingEvent = [newRS, ...oldRSs].some(
+      (rs) => rs && replicasOf(rs) > 0 && rs.metadata.annotations?.[DESIRED_REPLICAS] !== String(d.spec?.replicas ?? 1),
+    );
     if (newRS) newRS = this.syncRevision(d, newRS, oldRSs);
     else if (d.spec?.strategy?.type === 'Recreate' && !this.oldPodsGone(d, oldRSs)) {
       // Recreate creates the new ReplicaSet only once every old pod is gone.
@@ -120,7 +146,8 @@ export class DeploymentController {
       copyDeploymentAnnotations(d, ann);
       const current = Number(ann[REVISION] ?? 0);
       if (current < newRevision) {
-        if (ann[REVISION] !== undefined) ann[REVISION_HISTORY] = ann[REVISION_HISTORY] ? `${ann[REVISION_HISTORY]},${ann[REVISION]}` : ann[REVISION];
+        if (ann[REVISION] !== undefined)
+          ann[REVISION_HISTORY] = ann[REVISION_HISTORY] ? `${ann[REVISION_HISTORY]},${ann[REVISION]}` : ann[REVISION];
         ann[REVISION] = String(newRevision);
       }
       if ((o.spec as { minReadySeconds?: number }).minReadySeconds !== d.spec?.minReadySeconds) {
@@ -134,8 +161,19 @@ export class DeploymentController {
         (o.metadata.annotations ??= {})[REVISION] = revision;
       });
       (d.metadata.annotations ??= {})[REVISION] = revision;
-      if (!getCondition(d.status?.conditions as Condition[] | undefined, 'Progressing') && (d.spec?.progressDeadlineSeconds ?? 600) > 0) {
-        d.status = { ...d.status, conditions: setCondition(d.status?.conditions as Condition[] | undefined, { type: 'Progressing', status: 'True', reason: 'FoundNewReplicaSet', message: `Found new replica set "${result.metadata.name}"` }) as never };
+      if (
+        !getCondition(d.status?.conditions as Condition[] | undefined, 'Progressing') &&
+        (d.spec?.progressDeadlineSeconds ?? 600) > 0
+      ) {
+        d.status = {
+          ...d.status,
+          conditions: setCondition(d.status?.conditions as Condition[] | undefined, {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'FoundNewReplicaSet',
+            message: `Found new replica set "${result.metadata.name}"`,
+          }) as never,
+        };
       }
     }
     return result;
@@ -154,7 +192,11 @@ export class DeploymentController {
     const { surge } = resolveFenceposts(d);
     const annotations: Record<string, string> = {};
     copyDeploymentAnnotations(d, annotations);
-    Object.assign(annotations, { [REVISION]: revision, [DESIRED_REPLICAS]: String(d.spec?.replicas ?? 1), [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + surge) });
+    Object.assign(annotations, {
+      [REVISION]: revision,
+      [DESIRED_REPLICAS]: String(d.spec?.replicas ?? 1),
+      [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + surge),
+    });
     const rs: KubeObject = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
@@ -165,7 +207,12 @@ export class DeploymentController {
         annotations,
         ownerReferences: [ownerRef(d, 'apps/v1', 'Deployment')],
       },
-      spec: { replicas, ...(d.spec?.minReadySeconds ? { minReadySeconds: d.spec.minReadySeconds } : {}), selector, template },
+      spec: {
+        replicas,
+        ...(d.spec?.minReadySeconds ? { minReadySeconds: d.spec.minReadySeconds } : {}),
+        selector,
+        template,
+      },
     };
     if (this.reg.tryGet(R.replicasets, d.metadata.namespace, name)) {
       // A ReplicaSet of that name exists but is not ours / has another template: bump collisionCount and retry next pass.
@@ -176,12 +223,18 @@ export class DeploymentController {
       return undefined;
     }
     const created = asReplicaSet(this.reg.create(R.replicasets, d.metadata.namespace, rs, { asController: true }));
-    if (replicas > 0) this.events.normal(d, 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${replicas}`, SOURCE);
+    if (replicas > 0)
+      this.events.normal(d, 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${replicas}`, SOURCE);
     this.reg.mutate(R.deployments, d.metadata.namespace, d.metadata.name ?? '', (o) => {
       (o.metadata.annotations ??= {})[REVISION] = revision;
       const st = (o.status ??= {}) as { conditions?: Condition[] };
       if ((d.spec?.progressDeadlineSeconds ?? 600) > 0) {
-        st.conditions = replaceProgressing(st.conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${name}"` });
+        st.conditions = replaceProgressing(st.conditions, {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'NewReplicaSetCreated',
+          message: `Created new replica set "${name}"`,
+        });
       }
     });
     const fresh = this.reg.get(R.deployments, d.metadata.namespace, d.metadata.name ?? '');
@@ -257,7 +310,11 @@ export class DeploymentController {
     const oldUids = new Set(oldRSs.map((rs) => rs.metadata.uid));
     return !this.reg
       .list(R.pods, d.metadata.namespace)
-      .some((p) => oldUids.has(controllerOf(p)?.uid) && !['Succeeded', 'Failed'].includes((p.status as { phase?: string } | undefined)?.phase ?? ''));
+      .some(
+        (p) =>
+          oldUids.has(controllerOf(p)?.uid) &&
+          !['Succeeded', 'Failed'].includes((p.status as { phase?: string } | undefined)?.phase ?? ''),
+      );
   }
 
   /** Scaling events (spec.replicas changed, paused deployments): proportional, like Kubernetes' scale(). */
@@ -281,7 +338,11 @@ export class DeploymentController {
       for (const rs of active) this.scaleRS(d, rs, replicasOf(rs));
       return;
     }
-    const sorted = [...active].sort((a, b) => (toAdd > 0 ? replicasOf(b) - replicasOf(a) || -byCreation(a, b) : replicasOf(b) - replicasOf(a) || byCreation(a, b)));
+    const sorted = [...active].sort((a, b) =>
+      toAdd > 0
+        ? replicasOf(b) - replicasOf(a) || -byCreation(a, b)
+        : replicasOf(b) - replicasOf(a) || byCreation(a, b),
+    );
     const sizes = new Map(sorted.map((rs) => [rs, replicasOf(rs)]));
     let added = 0;
     for (const rs of sorted) {
@@ -309,22 +370,38 @@ export class DeploymentController {
       ann[MAX_REPLICAS] = max;
     });
     if (from === replicas) return false;
-    this.events.normal(d, 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${replicas}`, SOURCE);
+    this.events.normal(
+      d,
+      'ScalingReplicaSet',
+      `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${replicas}`,
+      SOURCE,
+    );
     return true;
   }
 
   /** Deletes old, fully scaled-down ReplicaSets beyond revisionHistoryLimit, oldest revision first. */
   private cleanup(d: Deployment, oldRSs: ReplicaSet[]): void {
     const limit = d.spec?.revisionHistoryLimit ?? 10;
-    const idle = oldRSs.filter((rs) => replicasOf(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp);
+    const idle = oldRSs.filter(
+      (rs) => replicasOf(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp,
+    );
     if (idle.length <= limit) return;
     idle.sort((a, b) => revisionOf(a) - revisionOf(b) || byCreation(a, b));
     for (const rs of idle.slice(0, idle.length - limit)) {
-      this.reg.delete(R.replicasets, rs.metadata.namespace, rs.metadata.name ?? '', { propagationPolicy: 'Background' });
+      this.reg.delete(R.replicasets, rs.metadata.namespace, rs.metadata.name ?? '', {
+        propagationPolicy: 'Background',
+      });
     }
   }
 
-  private writeStatus(d: Deployment, newRS: ReplicaSet | undefined, oldRSs: ReplicaSet[], oldStatus: NonNullable<Deployment['status']>, now: number, mode: 'paused' | 'rollout'): NonNullable<Deployment['status']> | undefined {
+  private writeStatus(
+    d: Deployment,
+    newRS: ReplicaSet | undefined,
+    oldRSs: ReplicaSet[],
+    oldStatus: NonNullable<Deployment['status']>,
+    now: number,
+    mode: 'paused' | 'rollout',
+  ): NonNullable<Deployment['status']> | undefined {
     const all = [newRS, ...oldRSs].filter((x): x is ReplicaSet => !!x);
     const replicas = d.spec?.replicas ?? 1;
     const totalSpec = sum(all, replicasOf);
@@ -339,18 +416,39 @@ export class DeploymentController {
       ...(d.status?.collisionCount !== undefined ? { collisionCount: d.status.collisionCount } : {}),
     };
     let conditions = (d.status?.conditions ?? []) as Condition[];
-    conditions = available >= replicas - maxUnavailable(d)
-      ? setCondition(conditions, { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' })
-      : setCondition(conditions, { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' });
+    conditions =
+      available >= replicas - maxUnavailable(d)
+        ? setCondition(conditions, {
+            type: 'Available',
+            status: 'True',
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+          })
+        : setCondition(conditions, {
+            type: 'Available',
+            status: 'False',
+            reason: 'MinimumReplicasUnavailable',
+            message: 'Deployment does not have minimum availability.',
+          });
 
     const deadline = d.spec?.progressDeadlineSeconds ?? 600;
     const progressing = getCondition(conditions, 'Progressing');
     if (mode === 'paused') {
       if (deadline > 0 && progressing?.reason !== 'DeploymentPaused') {
-        conditions = replaceProgressing(conditions, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' });
+        conditions = replaceProgressing(conditions, {
+          type: 'Progressing',
+          status: 'Unknown',
+          reason: 'DeploymentPaused',
+          message: 'Deployment is paused',
+        });
       }
     } else if (progressing?.reason === 'DeploymentPaused') {
-      conditions = replaceProgressing(conditions, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentResumed', message: 'Deployment is resumed' });
+      conditions = replaceProgressing(conditions, {
+        type: 'Progressing',
+        status: 'Unknown',
+        reason: 'DeploymentResumed',
+        message: 'Deployment is resumed',
+      });
     } else if (deadline > 0 && newRS) {
       const oldOld = (oldStatus.replicas ?? 0) - (oldStatus.updatedReplicas ?? 0);
       const newOld = (status.replicas ?? 0) - (status.updatedReplicas ?? 0);
@@ -360,16 +458,43 @@ export class DeploymentController {
         newOld < oldOld ||
         (status.availableReplicas ?? 0) > (oldStatus.availableReplicas ?? 0);
       if (isComplete(d, status)) {
-        conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${newRS.metadata.name}" has successfully progressed.` });
+        conditions = setCondition(conditions, {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'NewReplicaSetAvailable',
+          message: `ReplicaSet "${newRS.metadata.name}" has successfully progressed.`,
+        });
       } else if (madeProgress) {
-        const cond: Condition = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${newRS.metadata.name}" is progressing.`, lastUpdateTime: rfc3339(now), lastTransitionTime: rfc3339(now) };
-        if (progressing?.status === 'True' && progressing.lastTransitionTime) cond.lastTransitionTime = progressing.lastTransitionTime;
+        const cond: Condition = {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'ReplicaSetUpdated',
+          message: `ReplicaSet "${newRS.metadata.name}" is progressing.`,
+          lastUpdateTime: rfc3339(now),
+          lastTransitionTime: rfc3339(now),
+        };
+        if (progressing?.status === 'True' && progressing.lastTransitionTime)
+          cond.lastTransitionTime = progressing.lastTransitionTime;
         conditions = [...conditions.filter((c) => c.type !== 'Progressing'), cond];
-      } else if (progressing && progressing.reason !== 'NewReplicaSetAvailable' && progressing.reason !== 'ProgressDeadlineExceeded') {
+      } else if (
+        progressing &&
+        progressing.reason !== 'NewReplicaSetAvailable' &&
+        progressing.reason !== 'ProgressDeadlineExceeded'
+      ) {
         const from = Date.parse(progressing.lastUpdateTime ?? progressing.lastTransitionTime ?? '') || now;
         if (from + deadline * 1000 < now) {
-          conditions = setCondition(conditions, { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${newRS.metadata.name}" has timed out progressing.` });
-          this.events.warning(d, 'ProgressDeadlineExceeded', `Deployment "${d.metadata.name}" has timed out progressing.`, SOURCE);
+          conditions = setCondition(conditions, {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: `ReplicaSet "${newRS.metadata.name}" has timed out progressing.`,
+          });
+          this.events.warning(
+            d,
+            'ProgressDeadlineExceeded',
+            `Deployment "${d.metadata.name}" has timed out progressing.`,
+            SOURCE,
+          );
         }
       }
     }
@@ -383,7 +508,12 @@ export class DeploymentController {
 
 function isComplete(d: Deployment, status: NonNullable<Deployment['status']>): boolean {
   const replicas = d.spec?.replicas ?? 1;
-  return (status.updatedReplicas ?? 0) === replicas && (status.replicas ?? 0) === replicas && (status.availableReplicas ?? 0) === replicas && (status.observedGeneration ?? 0) >= (d.metadata.generation ?? 1);
+  return (
+    (status.updatedReplicas ?? 0) === replicas &&
+    (status.replicas ?? 0) === replicas &&
+    (status.availableReplicas ?? 0) === replicas &&
+    (status.observedGeneration ?? 0) >= (d.metadata.generation ?? 1)
+  );
 }
 
 /** Available first, then Progressing — the order Kubernetes ends up with. */
@@ -394,7 +524,10 @@ function sortConditions(conditions: Condition[]): Condition[] {
 
 function replaceProgressing(conditions: Condition[] | undefined, next: Condition): Condition[] {
   const now = rfc3339();
-  return [...(conditions ?? []).filter((c) => c.type !== 'Progressing'), { ...next, lastUpdateTime: now, lastTransitionTime: now }];
+  return [
+    ...(conditions ?? []).filter((c) => c.type !== 'Progressing'),
+    { ...next, lastUpdateTime: now, lastTransitionTime: now },
+  ];
 }
 
 function copyDeploymentAnnotations(d: Deployment, target: Record<string, string>): void {
@@ -403,5 +536,9 @@ function copyDeploymentAnnotations(d: Deployment, target: Record<string, string>
 
 /** Oldest first. Creation timestamps have one-second precision, so revisions break the ties. */
 function byCreation(a: KubeObject, b: KubeObject): number {
-  return String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)) || revisionOf(a) - revisionOf(b) || String(a.metadata.name).localeCompare(String(b.metadata.name));
+  return (
+    String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)) ||
+    revisionOf(a) - revisionOf(b) ||
+    String(a.metadata.name).localeCompare(String(b.metadata.name))
+  );
 }

@@ -19,7 +19,10 @@ export class EndpointsController {
     const wanted = new Set(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
     for (const ep of this.reg.list(R.endpoints)) {
       // Endpoints of deleted services go with them (the endpoints controller owns them by name).
-      if (ep.metadata.labels?.['endpoints.kubernetes.io/managed-by'] === 'endpoint-controller' && !wanted.has(`${ep.metadata.namespace}/${ep.metadata.name}`)) {
+      if (
+        ep.metadata.labels?.['endpoints.kubernetes.io/managed-by'] === 'endpoint-controller' &&
+        !wanted.has(`${ep.metadata.namespace}/${ep.metadata.name}`)
+      ) {
         this.reg.delete(R.endpoints, ep.metadata.namespace, ep.metadata.name ?? '');
       }
     }
@@ -33,7 +36,12 @@ export class EndpointsController {
     const pods = this.reg
       .list(R.pods, svc.metadata.namespace)
       .map(asPod)
-      .filter((p) => !p.metadata.deletionTimestamp && p.status?.podIP && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+      .filter(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          p.status?.podIP &&
+          Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v),
+      );
     const address = (p: Pod): JsonObject => ({
       ip: p.status?.podIP,
       nodeName: p.spec?.nodeName,
@@ -46,14 +54,31 @@ export class EndpointsController {
       port: resolveTargetPort(p, pods[0]),
       protocol: p.protocol ?? 'TCP',
     }));
-    const subsets = ready.length + notReady.length > 0
-      ? [{ ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}), ports }]
-      : undefined;
+    const subsets =
+      ready.length + notReady.length > 0
+        ? [
+            {
+              ...(ready.length ? { addresses: ready } : {}),
+              ...(notReady.length ? { notReadyAddresses: notReady } : {}),
+              ports,
+            },
+          ]
+        : undefined;
     const name = svc.metadata.name ?? '';
     const labels = { ...svc.metadata.labels, 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' };
     const existing = this.reg.tryGet(R.endpoints, svc.metadata.namespace, name);
     if (!existing) {
-      this.reg.create(R.endpoints, svc.metadata.namespace, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: svc.metadata.namespace, labels }, ...(subsets ? { subsets } : {}) }, { asController: true });
+      this.reg.create(
+        R.endpoints,
+        svc.metadata.namespace,
+        {
+          apiVersion: 'v1',
+          kind: 'Endpoints',
+          metadata: { name, namespace: svc.metadata.namespace, labels },
+          ...(subsets ? { subsets } : {}),
+        },
+        { asController: true },
+      );
       return;
     }
     if (deepEqual(existing.subsets, subsets) && deepEqual(existing.metadata.labels, labels)) return;

@@ -15,7 +15,10 @@ export interface EventSource {
 export class EventRecorder {
   private readonly seen = new Map<string, string>();
 
-  constructor(private readonly registry: Registry, private readonly maxPerNamespace = 2000) {}
+  constructor(
+    private readonly registry: Registry,
+    private readonly maxPerNamespace = 2000,
+  ) {}
 
   normal(obj: KubeObject, reason: string, message: string, source: EventSource): void {
     this.record(obj, 'Normal', reason, message, source);

@@ -3,7 +3,17 @@ import { findResourceByKind, R, type ResourceDef } from '../api/resources';
 import type { KubeObject } from '../util';
 
 // Kinds that can have owners here (what the controllers and clients create with ownerReferences).
-const DEPENDENT_KINDS: ResourceDef[] = [R.replicasets, R.pods, R.configmaps, R.secrets, R.services, R.deployments, R.hpas, R.leases, R.serviceaccounts];
+const DEPENDENT_KINDS: ResourceDef[] = [
+  R.replicasets,
+  R.pods,
+  R.configmaps,
+  R.secrets,
+  R.services,
+  R.deployments,
+  R.hpas,
+  R.leases,
+  R.serviceaccounts,
+];
 
 /**
  * Garbage collection by ownerReferences: dependents whose owners are all gone are deleted
@@ -23,18 +33,29 @@ export class GarbageCollector {
     }
     for (const [def, o] of dependents) {
       const refs = o.metadata.ownerReferences ?? [];
-      const owners = refs.map((r) => liveUids.get(r.uid) ?? this.lookup(r.apiVersion, r.kind, o.metadata.namespace, r.name, r.uid));
+      const owners = refs.map(
+        (r) => liveUids.get(r.uid) ?? this.lookup(r.apiVersion, r.kind, o.metadata.namespace, r.name, r.uid),
+      );
       const allGone = owners.every((x) => !x);
-      const foregroundOwner = owners.some((x) => x?.metadata.deletionTimestamp && x.metadata.finalizers?.includes('foregroundDeletion'));
+      const foregroundOwner = owners.some(
+        (x) => x?.metadata.deletionTimestamp && x.metadata.finalizers?.includes('foregroundDeletion'),
+      );
       if ((allGone || foregroundOwner) && !o.metadata.deletionTimestamp) {
-        this.reg.delete(def, o.metadata.namespace, o.metadata.name ?? '', foregroundOwner ? { propagationPolicy: 'Foreground' } : { propagationPolicy: 'Background' });
+        this.reg.delete(
+          def,
+          o.metadata.namespace,
+          o.metadata.name ?? '',
+          foregroundOwner ? { propagationPolicy: 'Foreground' } : { propagationPolicy: 'Background' },
+        );
       }
     }
     // Foreground owners let go once nothing refers to them any more.
     for (const def of DEPENDENT_KINDS) {
       for (const o of this.reg.list(def)) {
         if (!o.metadata.deletionTimestamp || !o.metadata.finalizers?.includes('foregroundDeletion')) continue;
-        const stillOwned = dependents.some(([, d]) => d.metadata.ownerReferences?.some((r) => r.uid === o.metadata.uid) && this.exists(d));
+        const stillOwned = dependents.some(
+          ([, d]) => d.metadata.ownerReferences?.some((r) => r.uid === o.metadata.uid) && this.exists(d),
+        );
         if (!stillOwned) {
           this.reg.mutate(def, o.metadata.namespace, o.metadata.name ?? '', (x) => {
             x.metadata.finalizers = x.metadata.finalizers?.filter((f) => f !== 'foregroundDeletion');
@@ -49,7 +70,13 @@ export class GarbageCollector {
     return !!def && !!this.reg.tryGet(def, o.metadata.namespace, o.metadata.name ?? '');
   }
 
-  private lookup(apiVersion: string, kind: string, namespace: string | undefined, name: string, uid: string): KubeObject | undefined {
+  private lookup(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    uid: string,
+  ): KubeObject | undefined {
     const def = findResourceByKind(apiVersion, kind);
     if (!def) return { metadata: { uid } }; // unknown owner kinds are assumed alive: never collect what we cannot see
     const found = this.reg.tryGet(def, namespace, name);

@@ -17,7 +17,14 @@ export function controllerOf(o: KubeObject): OwnerReference | undefined {
 }
 
 export function ownerRef(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
-  return { apiVersion, kind, name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name ?? '',
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** Resolves an int-or-percent against a total, rounding like Kubernetes' GetScaledValueFromIntOrPercent. */
@@ -51,7 +58,11 @@ export function setCondition(conditions: Condition[] | undefined, next: Conditio
   const existing = idx >= 0 ? list[idx] : undefined;
   if (existing && existing.status === next.status && existing.reason === next.reason) return list;
   const now = rfc3339();
-  const cond: Condition = { ...next, ...(withUpdateTime ? { lastUpdateTime: now } : {}), lastTransitionTime: existing && existing.status === next.status ? (existing.lastTransitionTime ?? now) : now };
+  const cond: Condition = {
+    ...next,
+    ...(withUpdateTime ? { lastUpdateTime: now } : {}),
+    lastTransitionTime: existing && existing.status === next.status ? (existing.lastTransitionTime ?? now) : now,
+  };
   if (idx >= 0) list[idx] = cond;
   else list.push(cond);
   return list;

@@ -26,7 +26,11 @@ export class ControllerManager {
   private pending = false;
   private stopped = false;
 
-  constructor(private readonly reg: Registry, events: EventRecorder, private readonly resyncMs: number) {
+  constructor(
+    private readonly reg: Registry,
+    events: EventRecorder,
+    private readonly resyncMs: number,
+  ) {
     this.deployments = new DeploymentController(reg, events);
     this.replicasets = new ReplicaSetController(reg, events);
     this.scheduler = new Scheduler(reg, events);

@@ -10,7 +10,12 @@ export class NamespaceController {
       const name = ns.metadata.name ?? '';
       if (!ns.metadata.deletionTimestamp) {
         if (!this.reg.tryGet(R.serviceaccounts, name, 'default')) {
-          this.reg.create(R.serviceaccounts, name, { metadata: { name: 'default', namespace: name } }, { asController: true });
+          this.reg.create(
+            R.serviceaccounts,
+            name,
+            { metadata: { name: 'default', namespace: name } },
+            { asController: true },
+          );
         }
         continue;
       }
@@ -18,7 +23,8 @@ export class NamespaceController {
       for (const def of RESOURCES.filter((r) => r.namespaced && r.verbs.includes('list'))) {
         for (const o of this.reg.list(def, name)) {
           remaining++;
-          if (!o.metadata.deletionTimestamp) this.reg.delete(def, name, o.metadata.name ?? '', { propagationPolicy: 'Background' });
+          if (!o.metadata.deletionTimestamp)
+            this.reg.delete(def, name, o.metadata.name ?? '', { propagationPolicy: 'Background' });
         }
       }
       if (remaining === 0) this.reg.finalizeDeletion(R.namespaces, undefined, name);

@@ -3,13 +3,26 @@ import { R } from '../api/resources';
 import { labelSelectorFromSpec } from '../api/selectors';
 import { randomSuffix, type KubeObject } from '../util';
 import type { EventRecorder } from './events';
-import { asPod, asReplicaSet, controllerOf, isPodActive, isPodAvailable, ownerRef, podReadySince, type Pod, type ReplicaSet } from './helpers';
+import {
+  asPod,
+  asReplicaSet,
+  controllerOf,
+  isPodActive,
+  isPodAvailable,
+  ownerRef,
+  podReadySince,
+  type Pod,
+  type ReplicaSet,
+} from './helpers';
 
 const SOURCE = { component: 'replicaset-controller' };
 
 /** Creates and deletes pods to match spec.replicas, and reports replica counts in status. */
 export class ReplicaSetController {
-  constructor(private readonly reg: Registry, private readonly events: EventRecorder) {}
+  constructor(
+    private readonly reg: Registry,
+    private readonly events: EventRecorder,
+  ) {}
 
   syncAll(now: number): void {
     for (const o of this.reg.list(R.replicasets)) {
@@ -50,7 +63,10 @@ export class ReplicaSetController {
     const templateLabels = rs.spec?.template?.metadata?.labels ?? {};
     const status = {
       replicas: pods.length,
-      fullyLabeledReplicas: pods.filter((p) => matches(p.metadata.labels) && Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length,
+      fullyLabeledReplicas: pods.filter(
+        (p) =>
+          matches(p.metadata.labels) && Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v),
+      ).length,
       readyReplicas: pods.filter((p) => podReadySince(p) !== undefined).length,
       availableReplicas: pods.filter((p) => isPodAvailable(p, minReady, now)).length,
       observedGeneration: rs.metadata.generation ?? 1,
@@ -81,9 +97,11 @@ function podFromTemplate(rs: ReplicaSet): KubeObject {
 /** Which pods go first when scaling down (kubernetes' ActivePods ordering, the parts that matter here). */
 function deletionRank(a: Pod, b: Pod): number {
   const assigned = (p: Pod): number => (p.spec?.nodeName ? 1 : 0);
-  const phase = (p: Pod): number => ({ Pending: 0, Unknown: 1, Running: 2 } as Record<string, number>)[p.status?.phase ?? 'Pending'] ?? 0;
+  const phase = (p: Pod): number =>
+    (({ Pending: 0, Unknown: 1, Running: 2 }) as Record<string, number>)[p.status?.phase ?? 'Pending'] ?? 0;
   const ready = (p: Pod): number => (podReadySince(p) !== undefined ? 1 : 0);
-  const restarts = (p: Pod): number => (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+  const restarts = (p: Pod): number =>
+    (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
   return (
     assigned(a) - assigned(b) ||
     phase(a) - phase(b) ||

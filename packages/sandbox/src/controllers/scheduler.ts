@@ -6,12 +6,19 @@ import type { EventRecorder } from './events';
 /** Binds unscheduled pods to Ready nodes, round robin. */
 export class Scheduler {
   private next = 0;
-  constructor(private readonly reg: Registry, private readonly events: EventRecorder) {}
+  constructor(
+    private readonly reg: Registry,
+    private readonly events: EventRecorder,
+  ) {}
 
   syncAll(): void {
     const nodes = this.reg
       .list(R.nodes)
-      .filter((n) => ((n.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+      .filter((n) =>
+        ((n.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some(
+          (c) => c.type === 'Ready' && c.status === 'True',
+        ),
+      );
     for (const pod of this.reg.list(R.pods)) {
       const spec = pod.spec as { nodeName?: string };
       if (spec.nodeName || pod.metadata.deletionTimestamp) continue;
@@ -21,10 +28,17 @@ export class Scheduler {
         (o.spec as { nodeName?: string }).nodeName = node.metadata.name;
         const status = (o.status ??= {}) as { phase?: string; conditions?: unknown[] };
         status.phase ??= 'Pending';
-        status.conditions = [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339() }];
+        status.conditions = [
+          { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339() },
+        ];
       });
       if (bound) {
-        this.events.normal(bound, 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node.metadata.name}`, { component: 'default-scheduler' });
+        this.events.normal(
+          bound,
+          'Scheduled',
+          `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node.metadata.name}`,
+          { component: 'default-scheduler' },
+        );
       }
     }
   }

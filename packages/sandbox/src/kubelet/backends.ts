@@ -10,13 +10,26 @@ import { asPod, podReadySince } from '../controllers/helpers';
 import type { Kubelet, PodRuntime } from './kubelet';
 
 // Hop-by-hop headers a proxy must not forward; the API server's own credentials stay here too.
-const DROP_HEADERS = new Set(['authorization', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'te', 'trailer']);
+const DROP_HEADERS = new Set([
+  'authorization',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'te',
+  'trailer',
+]);
 
 /** pods/log, pods/proxy and services/proxy, backed by the kubelet's runtimes and engine doubles. */
 export class KubeletBackends implements SubresourceBackends {
   private roundRobin = 0;
 
-  constructor(private readonly reg: Registry, private readonly kubelet: Kubelet) {}
+  constructor(
+    private readonly reg: Registry,
+    private readonly kubelet: Kubelet,
+  ) {}
 
   podLog(route: ResourceRoute, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
     const ns = route.namespace ?? 'default';
@@ -24,7 +37,8 @@ export class KubeletBackends implements SubresourceBackends {
     const pod = asPod(this.reg.get(R.pods, ns, podName));
     const names = (pod.spec?.containers ?? []).map((c) => c.name);
     const containerName = q.get('container') ?? (names.length === 1 ? names[0] : undefined);
-    if (!containerName) throw badRequest(`a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`);
+    if (!containerName)
+      throw badRequest(`a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`);
     if (!names.includes(containerName)) throw badRequest(`container ${containerName} is not valid for pod ${podName}`);
     const rt = this.kubelet.runtime(ns, podName);
     const c = rt?.container(containerName);
@@ -32,9 +46,12 @@ export class KubeletBackends implements SubresourceBackends {
     const waiting = status?.state?.waiting;
     const previous = q.get('previous') === 'true';
     if (!rt || !c || (!c.started && !previous)) {
-      throw badRequest(`container "${containerName}" in pod "${podName}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}`);
+      throw badRequest(
+        `container "${containerName}" in pod "${podName}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}`,
+      );
     }
-    if (previous && c.restartCount === 0) throw badRequest(`previous terminated container "${containerName}" in pod "${podName}" not found`);
+    if (previous && c.restartCount === 0)
+      throw badRequest(`previous terminated container "${containerName}" in pod "${podName}" not found`);
     const tailLines = q.has('tailLines') ? Number(q.get('tailLines')) : undefined;
     const sinceSeconds = q.has('sinceSeconds') ? Number(q.get('sinceSeconds')) : undefined;
     const sinceTime = q.get('sinceTime');
@@ -46,10 +63,14 @@ export class KubeletBackends implements SubresourceBackends {
     const engine = rt.engine && c.engineBacked && !previous ? rt.engine : undefined;
     const opts = { ...(sinceSeconds !== undefined ? { sinceSeconds } : {}) };
     if (engine) lines = engine.logEntries(opts).map((e) => ({ time: e.time, line: e.line }));
-    else lines = (previous ? c.previousLogs : c.logs).filter((l) => sinceSeconds === undefined || l.time >= Date.now() - sinceSeconds * 1000);
+    else
+      lines = (previous ? c.previousLogs : c.logs).filter(
+        (l) => sinceSeconds === undefined || l.time >= Date.now() - sinceSeconds * 1000,
+      );
     if (sinceTime) lines = lines.filter((l) => l.time >= Date.parse(sinceTime));
     if (tailLines !== undefined) lines = tailLines <= 0 ? [] : lines.slice(-tailLines);
-    const render = (time: number, line: string): string => (timestamps ? `${new Date(time).toISOString().replace('Z', '000000Z')} ${line}\n` : `${line}\n`);
+    const render = (time: number, line: string): string =>
+      timestamps ? `${new Date(time).toISOString().replace('Z', '000000Z')} ${line}\n` : `${line}\n`;
     let body = lines.map((l) => render(l.time, l.line)).join('');
     if (limitBytes !== undefined && limitBytes > 0) body = body.slice(0, limitBytes);
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
@@ -91,7 +112,10 @@ export class KubeletBackends implements SubresourceBackends {
     } else target = this.serviceTarget(route);
     const upstream = connect(target.port, '127.0.0.1', () => {
       const url = new URL(req.url ?? '/', 'http://x');
-      const lines = [`${req.method ?? 'GET'} ${route.rest ?? '/'}${url.search} HTTP/1.1`, `Host: 127.0.0.1:${target.port}`];
+      const lines = [
+        `${req.method ?? 'GET'} ${route.rest ?? '/'}${url.search} HTTP/1.1`,
+        `Host: 127.0.0.1:${target.port}`,
+      ];
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         const k = req.rawHeaders[i] ?? '';
         const lower = k.toLowerCase();
@@ -116,7 +140,12 @@ export class KubeletBackends implements SubresourceBackends {
   private targetOf(rt: PodRuntime | undefined, name: string, port: string | undefined): { port: number } {
     if (!rt?.engine) {
       const ip = rt?.podIP ?? '<none>';
-      throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${ip}:${port ?? '80'}: connect: connection refused`, { name, kind: 'pods' });
+      throw new ApiError(
+        503,
+        'ServiceUnavailable',
+        `error trying to reach service: dial tcp ${ip}:${port ?? '80'}: connect: connection refused`,
+        { name, kind: 'pods' },
+      );
     }
     return { port: rt.engine.port };
   }
@@ -129,10 +158,19 @@ export class KubeletBackends implements SubresourceBackends {
     const ready = this.reg
       .list(R.pods, ns)
       .map(asPod)
-      .filter((p) => !p.metadata.deletionTimestamp && podReadySince(p) !== undefined && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
+      .filter(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          podReadySince(p) !== undefined &&
+          Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v),
+      )
       .map((p) => this.kubelet.runtime(ns, p.metadata.name ?? ''))
       .filter((rt): rt is PodRuntime => !!rt?.engine);
-    if (ready.length === 0) throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`, { name, kind: 'services' });
+    if (ready.length === 0)
+      throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`, {
+        name,
+        kind: 'services',
+      });
     const rt = ready[this.roundRobin++ % ready.length] as PodRuntime;
     return { port: rt.engine!.port };
   }
@@ -141,13 +179,16 @@ export class KubeletBackends implements SubresourceBackends {
     const url = new URL(req.url ?? '/', 'http://x');
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP_HEADERS.has(k)) headers[k] = v;
-    const upstream = httpRequest({ host: '127.0.0.1', port: target.port, method: req.method, path: `${path}${url.search}`, headers }, (up) => {
-      const out: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !DROP_HEADERS.has(k)) out[k] = v;
-      res.writeHead(up.statusCode ?? 502, out);
-      res.flushHeaders();
-      up.pipe(res);
-    });
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: target.port, method: req.method, path: `${path}${url.search}`, headers },
+      (up) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !DROP_HEADERS.has(k)) out[k] = v;
+        res.writeHead(up.statusCode ?? 502, out);
+        res.flushHeaders();
+        up.pipe(res);
+      },
+    );
     upstream.on('error', (err) => {
       if (res.headersSent) {
         res.destroy();

@@ -5,7 +5,16 @@ import { rfc3339 } from '../util';
 export type ContainerState =
   | { waiting: { reason: string; message?: string } }
   | { running: { startedAt: string } }
-  | { terminated: { exitCode: number; reason: string; startedAt?: string; finishedAt: string; containerID?: string; message?: string } };
+  | {
+      terminated: {
+        exitCode: number;
+        reason: string;
+        startedAt?: string;
+        finishedAt: string;
+        containerID?: string;
+        message?: string;
+      };
+    };
 
 export interface ContainerHooks {
   /** Something in the status changed; write the pod status. */
@@ -105,7 +114,11 @@ export class ContainerSim {
     if (this.profile.name === 'missing') {
       this.failures++;
       const msg = `failed to pull and unpack image "docker.io/library/${this.image}": failed to resolve reference "docker.io/library/${this.image}": docker.io/library/${this.image}: not found`;
-      this.hooks.event('Warning', 'Failed', `Failed to pull image "${this.image}": rpc error: code = NotFound desc = ${msg}`);
+      this.hooks.event(
+        'Warning',
+        'Failed',
+        `Failed to pull image "${this.image}": rpc error: code = NotFound desc = ${msg}`,
+      );
       this.hooks.event('Warning', 'Failed', 'Error: ErrImagePull');
       this.state = { waiting: { reason: 'ErrImagePull', message: `rpc error: code = NotFound desc = ${msg}` } };
       this.hooks.changed();
@@ -123,7 +136,12 @@ export class ContainerSim {
       });
       return;
     }
-    if (this.restartCount === 0) this.hooks.event('Normal', 'Pulled', `Successfully pulled image "${this.image}" in ${this.timing.startupDelayMs}ms (${this.timing.startupDelayMs}ms including waiting). Image size: 0 bytes.`);
+    if (this.restartCount === 0)
+      this.hooks.event(
+        'Normal',
+        'Pulled',
+        `Successfully pulled image "${this.image}" in ${this.timing.startupDelayMs}ms (${this.timing.startupDelayMs}ms including waiting). Image size: 0 bytes.`,
+      );
     else this.hooks.event('Normal', 'Pulled', `Container image "${this.image}" already present on machine`);
     this.run();
   }
@@ -157,7 +175,15 @@ export class ContainerSim {
   private crash(exitCode: number, reason: string, startedAt: string): void {
     this.failures++;
     this.ready = false;
-    const terminated: ContainerState = { terminated: { exitCode, reason, startedAt, finishedAt: rfc3339(), ...(this.containerID ? { containerID: this.containerID } : {}) } };
+    const terminated: ContainerState = {
+      terminated: {
+        exitCode,
+        reason,
+        startedAt,
+        finishedAt: rfc3339(),
+        ...(this.containerID ? { containerID: this.containerID } : {}),
+      },
+    };
     this.state = terminated;
     this.hooks.exited();
     this.hooks.changed();
@@ -166,7 +192,12 @@ export class ContainerSim {
     this.after(Math.min(50, wait), () => {
       this.lastState = terminated;
       this.restartCount++;
-      this.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${formatBackoff(wait)} restarting failed container=${this.name} pod=${this.podRef}` } };
+      this.state = {
+        waiting: {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${formatBackoff(wait)} restarting failed container=${this.name} pod=${this.podRef}`,
+        },
+      };
       this.hooks.event('Warning', 'BackOff', `Back-off restarting failed container ${this.name} in pod ${this.podRef}`);
       this.hooks.changed();
       this.after(wait, () => this.pull());

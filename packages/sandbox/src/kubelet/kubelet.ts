@@ -1,3 +1,4 @@
+import type * as EngineIndex from '../engine/index';
 import type { Registry } from '../api/registry';
 import { R } from '../api/resources';
 import type { EventRecorder } from '../controllers/events';
@@ -63,7 +64,7 @@ export class PodRuntime {
   }
 }
 
-type EngineModule = typeof import('../engine/index');
+type EngineModule = typeof EngineIndex;
 
 /**
  * The node agent for every sandbox node: runs pods' containers through their image profiles,
@@ -106,7 +107,8 @@ export class Kubelet {
 
   /** The runtime of a pod (for logs and proxying). */
   runtime(namespace: string, name: string): PodRuntime | undefined {
-    for (const rt of this.runtimes.values()) if (rt.namespace === namespace && rt.name === name && !rt.stopped) return rt;
+    for (const rt of this.runtimes.values())
+      if (rt.namespace === namespace && rt.name === name && !rt.stopped) return rt;
     return undefined;
   }
 
@@ -140,7 +142,8 @@ export class Kubelet {
       if (!rt && pod.spec?.nodeName && !pod.metadata.deletionTimestamp) rt = this.startPod(pod);
       if (!rt) {
         // Deleted before it ever ran.
-        if (pod.metadata.deletionTimestamp) this.reg.finalizeDeletion(R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+        if (pod.metadata.deletionTimestamp)
+          this.reg.finalizeDeletion(R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
         continue;
       }
       if (pod.metadata.deletionTimestamp && !rt.terminating) this.terminate(rt);
@@ -155,22 +158,38 @@ export class Kubelet {
 
   private startPod(pod: Pod): PodRuntime {
     const node = this.reg.tryGet(R.nodes, undefined, pod.spec?.nodeName ?? '');
-    const hostIP = ((node?.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
-    const rt = new PodRuntime(pod.metadata.uid ?? '', pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', this.reg.ips.podIp(), hostIP);
+    const hostIP =
+      ((node?.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).find(
+        (a) => a.type === 'InternalIP',
+      )?.address ?? '127.0.0.1';
+    const rt = new PodRuntime(
+      pod.metadata.uid ?? '',
+      pod.metadata.namespace ?? 'default',
+      pod.metadata.name ?? '',
+      this.reg.ips.podIp(),
+      hostIP,
+    );
     this.runtimes.set(rt.uid, rt);
     const podRef = `${rt.name}_${rt.namespace}(${rt.uid})`;
     for (const c of pod.spec?.containers ?? []) {
       const image = c.image ?? '';
-      const sim: ContainerSim = new ContainerSim(c.name, image, podRef, this.profiles.resolve(image), {
-        startupDelayMs: this.opts.startupDelayMs,
-        backoffMs: this.opts.backoffMs,
-        maxBackoffMs: this.opts.maxBackoffMs,
-      }, {
-        changed: () => this.writeStatus(rt),
-        event: (type, reason, message) => this.podEvent(rt, type, reason, message),
-        started: () => this.containerStarted(rt, sim),
-        exited: () => this.containerExited(rt, sim),
-      });
+      const sim: ContainerSim = new ContainerSim(
+        c.name,
+        image,
+        podRef,
+        this.profiles.resolve(image),
+        {
+          startupDelayMs: this.opts.startupDelayMs,
+          backoffMs: this.opts.backoffMs,
+          maxBackoffMs: this.opts.maxBackoffMs,
+        },
+        {
+          changed: () => this.writeStatus(rt),
+          event: (type, reason, message) => this.podEvent(rt, type, reason, message),
+          started: () => this.containerStarted(rt, sim),
+          exited: () => this.containerExited(rt, sim),
+        },
+      );
       rt.containers.push(sim);
       rt.probes.set(c.name, { successes: 0, failures: 0, inFlight: false, lastUnhealthyEvent: 0 });
     }
@@ -181,7 +200,11 @@ export class Kubelet {
 
   private podEvent(rt: PodRuntime, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const pod = this.reg.tryGet(R.pods, rt.namespace, rt.name);
-    if (pod && !rt.stopped) this.events.record(pod, type, reason, message, { component: 'kubelet', host: (pod.spec as { nodeName?: string }).nodeName ?? '' });
+    if (pod && !rt.stopped)
+      this.events.record(pod, type, reason, message, {
+        component: 'kubelet',
+        host: (pod.spec as { nodeName?: string }).nodeName ?? '',
+      });
   }
 
   private containerStarted(rt: PodRuntime, c: ContainerSim): void {
@@ -217,7 +240,9 @@ export class Kubelet {
         image: rt.containers.find((c) => c.engineBacked)?.image ?? '',
         testToken: this.opts.testToken,
         ...(profile.name === 'degrade' ? { behaviour: mod.parseDegrade(profile.params) } : {}),
-        ...(this.opts.engineSyntheticRps !== undefined ? { syntheticRequestsPerSecond: this.opts.engineSyntheticRps } : {}),
+        ...(this.opts.engineSyntheticRps !== undefined
+          ? { syntheticRequestsPerSecond: this.opts.engineSyntheticRps }
+          : {}),
         ...(pod?.metadata.labels ? { podLabels: pod.metadata.labels } : {}),
       });
       if (rt.stopped || rt.terminating || this.stopped) {
@@ -226,7 +251,12 @@ export class Kubelet {
       }
       rt.engine = engine;
     } catch (err) {
-      this.podEvent(rt, 'Warning', 'Failed', `engine double failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      this.podEvent(
+        rt,
+        'Warning',
+        'Failed',
+        `engine double failed to start: ${err instanceof Error ? err.message : String(err)}`,
+      );
     } finally {
       rt.engineStarting = false;
     }
@@ -305,7 +335,9 @@ export class Kubelet {
       state.inFlight = true;
       const path = probe.httpGet.path ?? '/';
       try {
-        const res = await fetch(`${rt.engine.url}${path.startsWith('/') ? path : `/${path}`}`, { signal: AbortSignal.timeout((probe.timeoutSeconds ?? 1) * 1000) });
+        const res = await fetch(`${rt.engine.url}${path.startsWith('/') ? path : `/${path}`}`, {
+          signal: AbortSignal.timeout((probe.timeoutSeconds ?? 1) * 1000),
+        });
         ok = res.status >= 200 && res.status < 400;
         await res.body?.cancel();
         if (!ok) failure = `HTTP probe failed with statuscode: ${res.status}`;
@@ -339,12 +371,30 @@ export class Kubelet {
     }
   }
 
-  private condition(rt: PodRuntime, type: string, status: boolean, reason?: string, message?: string): KubeObject[string] {
+  private condition(
+    rt: PodRuntime,
+    type: string,
+    status: boolean,
+    reason?: string,
+    message?: string,
+  ): KubeObject[string] {
     const s = status ? 'True' : 'False';
     const prev = rt.conditions.get(type);
-    const next: ConditionState = { status: s, lastTransitionTime: prev && prev.status === s ? prev.lastTransitionTime : rfc3339(), ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
+    const next: ConditionState = {
+      status: s,
+      lastTransitionTime: prev && prev.status === s ? prev.lastTransitionTime : rfc3339(),
+      ...(reason ? { reason } : {}),
+      ...(message ? { message } : {}),
+    };
     rt.conditions.set(type, next);
-    return { type, status: s, lastProbeTime: null, lastTransitionTime: next.lastTransitionTime, ...(reason && !status ? { reason } : {}), ...(message && !status ? { message } : {}) };
+    return {
+      type,
+      status: s,
+      lastProbeTime: null,
+      lastTransitionTime: next.lastTransitionTime,
+      ...(reason && !status ? { reason } : {}),
+      ...(message && !status ? { message } : {}),
+    };
   }
 
   private writeStatus(rt: PodRuntime): void {

@@ -22,7 +22,10 @@ const LIFECYCLE_PARAMS: Record<Exclude<ProfileName, 'degrade'>, string[]> = {
 export const DEFAULT_PROFILE: ProfileSpec = { name: 'healthy', params: {} };
 
 /** "crashloop:run=300ms,backoff=200ms" → { name, params }. Validates names, keys and durations. */
-export function parseProfileSpec(text: string, validateDegrade?: (params: Record<string, string>) => void): ProfileSpec {
+export function parseProfileSpec(
+  text: string,
+  validateDegrade?: (params: Record<string, string>) => void,
+): ProfileSpec {
   const trimmed = text.trim();
   const colon = trimmed.indexOf(':');
   const name = (colon < 0 ? trimmed : trimmed.slice(0, colon)).trim();
@@ -31,7 +34,10 @@ export function parseProfileSpec(text: string, validateDegrade?: (params: Record
   }
   const params: Record<string, string> = {};
   const rest = colon < 0 ? '' : trimmed.slice(colon + 1);
-  for (const part of rest.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of rest
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new Error(`profile ${name}: "${part}" is not key=value`);
     params[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
@@ -41,7 +47,8 @@ export function parseProfileSpec(text: string, validateDegrade?: (params: Record
   else {
     const allowed = LIFECYCLE_PARAMS[spec.name];
     for (const [k, v] of Object.entries(params)) {
-      if (!allowed.includes(k)) throw new Error(`profile ${name}: unknown parameter "${k}"; expected ${allowed.join(', ') || 'none'}`);
+      if (!allowed.includes(k))
+        throw new Error(`profile ${name}: unknown parameter "${k}"; expected ${allowed.join(', ') || 'none'}`);
       if (k !== 'exit') parseDuration(v);
       else if (!/^\d+$/.test(v)) throw new Error(`profile ${name}: exit must be an exit code, got "${v}"`);
     }
@@ -50,14 +57,19 @@ export function parseProfileSpec(text: string, validateDegrade?: (params: Record
 }
 
 /** "IMAGE=NAME[:k=v,...]" as written on the command line. */
-export function parseProfileAssignment(text: string, validateDegrade?: (params: Record<string, string>) => void): { image: string; spec: ProfileSpec } {
+export function parseProfileAssignment(
+  text: string,
+  validateDegrade?: (params: Record<string, string>) => void,
+): { image: string; spec: ProfileSpec } {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new Error(`--profile expects IMAGE=PROFILE[:key=value,...], got "${text}"`);
   return { image: text.slice(0, eq).trim(), spec: parseProfileSpec(text.slice(eq + 1), validateDegrade) };
 }
 
 export const formatProfile = (spec: ProfileSpec): string => {
-  const params = Object.entries(spec.params).map(([k, v]) => `${k}=${v}`).join(',');
+  const params = Object.entries(spec.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return params ? `${spec.name}:${params}` : spec.name;
 };
 
@@ -84,7 +96,13 @@ export class ProfileRegistry {
   }
 
   resolve(image: string): ProfileSpec {
-    return this.byImage.get(image) ?? this.byImage.get(`${imageRepository(image)}:*`) ?? this.byImage.get(imageRepository(image)) ?? this.byImage.get('*') ?? DEFAULT_PROFILE;
+    return (
+      this.byImage.get(image) ??
+      this.byImage.get(`${imageRepository(image)}:*`) ??
+      this.byImage.get(imageRepository(image)) ??
+      this.byImage.get('*') ??
+      DEFAULT_PROFILE
+    );
   }
 
   entries(): [string, ProfileSpec][] {

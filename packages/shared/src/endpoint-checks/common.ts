@@ -2,12 +2,7 @@
 import type { CheckOutcome, CheckStatus } from '../checks';
 import { redactSecrets } from '../faults';
 import { formatDuration } from '../parse';
-import {
-  describeEndpointError,
-  endpointSecrets,
-  type HttpEndpoint,
-  type HttpResponse,
-} from '../http/endpoint';
+import { describeEndpointError, endpointSecrets, type HttpEndpoint, type HttpResponse } from '../http/endpoint';
 
 /**
  * The deadline of one request inside a check: a little under the check's own timeout, so the check says

@@ -75,7 +75,8 @@ export async function readReleaseRevision(
 export function deploymentImage(manifest: string, deployment: string): string | undefined {
   for (const doc of manifest.split(/^---\s*$/m)) {
     if (!/^kind:\s*Deployment\s*$/m.test(doc)) continue;
-    if (!new RegExp(`^  name:\\s*["']?${deployment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*$`, 'm').test(doc)) continue;
+    if (!new RegExp(`^  name:\\s*["']?${deployment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*$`, 'm').test(doc))
+      continue;
     const image = /^\s*-?\s*image:\s*["']?([^"'\s]+)["']?\s*$/m.exec(doc)?.[1];
     if (image) return image;
   }
@@ -87,7 +88,12 @@ export function deploymentImage(manifest: string, deployment: string): string | 
  * "another operation is in progress". Marking that revision failed, as an operator would by hand,
  * lets `helm rollback` proceed; the description says who did it and why.
  */
-export async function markRevisionFailed(kube: Kube, namespace: string, revision: ReleaseRevision, why: string): Promise<void> {
+export async function markRevisionFailed(
+  kube: Kube,
+  namespace: string,
+  revision: ReleaseRevision,
+  why: string,
+): Promise<void> {
   const secret = await kube.core.readNamespacedSecret({ name: revision.secretName, namespace });
   const release = decodeRelease(secret.data?.release ?? '');
   const info = (release.info ?? {}) as Record<string, unknown>;

@@ -12,7 +12,10 @@ export interface ApiFailure {
   transient: boolean;
 }
 
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'EAI_AGAIN']);
+// Transport errors are worth retrying (a dropped connection, a restarting API server) unless they
+// say the address or the certificate is wrong, which no retry fixes.
+const FATAL_TRANSPORT =
+  /^(ENOTFOUND|EAI_FAIL|ERR_INVALID_URL|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|ERR_TLS_CERT_ALTNAME_INVALID)/;
 
 export function apiFailure(error: unknown): ApiFailure {
   const e = error as {
@@ -32,12 +35,7 @@ export function apiFailure(error: unknown): ApiFailure {
     reason: body?.reason,
     message,
     retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-    transient:
-      status === undefined
-        ? errno !== undefined
-          ? TRANSIENT_CODES.has(errno)
-          : /socket hang up|ECONNRESET|ECONNREFUSED|network|terminated|premature close/i.test(message)
-        : status === 429 || status >= 500,
+    transient: status === undefined ? !FATAL_TRANSPORT.test(errno ?? '') : status === 429 || status >= 500,
   };
 }
 

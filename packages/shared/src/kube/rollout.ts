@@ -11,7 +11,15 @@ import { apiFailure, withRetry } from './errors';
 import { ResumableWatch } from './watch';
 
 export type RolloutFailureReason =
-  'crash-loop' | 'image-pull' | 'oom-killed' | 'container-config' | 'progress-deadline' | 'timeout' | 'deleted' | 'cancelled' | 'api';
+  | 'crash-loop'
+  | 'image-pull'
+  | 'oom-killed'
+  | 'container-config'
+  | 'progress-deadline'
+  | 'timeout'
+  | 'deleted'
+  | 'cancelled'
+  | 'api';
 
 export interface PodProblem {
   pod: string;

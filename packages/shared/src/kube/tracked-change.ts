@@ -34,7 +34,8 @@ export async function applyTracked(kube: Kube, o: TrackedChangeOptions): Promise
     clock: o.clock,
     progress: o.log,
     log: o.log,
-    awaiting: (d) => (applied || (d.metadata?.generation ?? 0) > o.generationBefore ? undefined : 'the new spec to be applied'),
+    awaiting: (d) =>
+      applied || (d.metadata?.generation ?? 0) > o.generationBefore ? undefined : 'the new spec to be applied',
     onRecheck: (fn) => (recheck = fn),
     signal: stopTracking.signal,
   });
