@@ -23,7 +23,7 @@ export interface Sample {
 }
 
 export type CriterionName =
-  'health-check-failures' | 'error-rate' | 'p99-latency' | 'data-inconsistency' | 'critical-bug';
+  'health-check-failures' | 'error-rate' | 'p99-latency' | 'data-inconsistency' | 'critical-bug' | 'canary-vs-baseline';
 
 /** A met criterion: what, since when, by how much, and the samples that prove it. */
 export interface CriterionMet {

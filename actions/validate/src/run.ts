@@ -12,6 +12,7 @@ import { sloCheck } from './checks/slo';
 import { smokeCheck } from './checks/smoke';
 import { sseCheck } from './checks/sse';
 import { websocketCheck } from './checks/websocket';
+import { BASELINE_CHECK, judgeAgainstBaseline, resolveBaseline } from './baseline';
 import { createDecider, type CriterionMet } from './decision';
 import type { ValidateCheckName, ValidateSettings } from './inputs';
 import { monitor, type Pass } from './monitor';
@@ -38,6 +39,20 @@ export async function run(s: Readonly<ValidateSettings>, ctx: RunContext): Promi
 
   const holder: ScrapeHolder = {};
   const checks = s.checks.map((name) => buildCheck(name, s, target, holder, since));
+  if (s.baseline) {
+    try {
+      const baseline = await resolveBaseline(s, target);
+      // The canary's own scrapes feed the comparison, so both sides are measured in the same passes.
+      if (!s.checks.includes('metrics')) checks.push(buildCheck('metrics', s, target, holder, since));
+      const check = metricsCheck(baseline, { prefix: s.metricsPrefix, timeoutMs: s.checkTimeoutMs, holder: {} });
+      checks.push({ ...check, name: BASELINE_CHECK, title: `Baseline metrics (${baseline.describe})` });
+    } catch (error) {
+      const report = emptyReport('validate', 'Validate: baseline not reachable', new Date(started));
+      report.status = 'failure';
+      report.headline = `Could not find the baseline: ${describeError(error)}`;
+      return { report, outputs: { verdict: 'warn', reasons: report.headline }, failure: report.headline };
+    }
+  }
   const decider = createDecider(s.decision, s.intervalMs, s.durationMs === 0);
   // Times in the log and summary count from the first pass of the window.
   let windowStart = started;
@@ -59,6 +74,18 @@ export async function run(s: Readonly<ValidateSettings>, ctx: RunContext): Promi
 
   const last = outcome.passes[outcome.passes.length - 1]!;
   const rollbackMet = outcome.met.filter((m) => m.action === 'rollback');
+  const comparison = s.baseline ? judgeAgainstBaseline(outcome.passes, s.baseline) : undefined;
+  if (comparison && comparison.worse.length > 0) {
+    const criterion: CriterionMet = {
+      criterion: 'canary-vs-baseline',
+      action: s.baselineGate ? 'rollback' : 'warn',
+      metAt: last.at,
+      since: outcome.passes[0]!.at,
+      reason: `The canary is significantly worse than the baseline on ${comparison.worse.join(' and ')} (Mann-Whitney U, p < 0.01).`,
+      evidence: [],
+    };
+    (criterion.action === 'rollback' ? rollbackMet : outcome.met).push(criterion);
+  }
   const warnMet = outcome.met.filter((m) => m.action === 'warn');
   const troubled = last.results.filter((r) => r.status === 'fail' || r.status === 'warn' || r.status === 'nodata');
   const nodataFails = s.slo?.nodata === 'fail' && last.results.some((r) => r.status === 'nodata');
@@ -91,6 +118,7 @@ export async function run(s: Readonly<ValidateSettings>, ctx: RunContext): Promi
   );
   addEvidence(report, rollbackMet.concat(warnMet), windowStart);
   addMetricsTable(report, last.results, s);
+  if (comparison) report.sections.push(comparison.section);
   addChecklist(report, last.results);
   if (verdict === 'rollback') {
     report.nextSteps.push(
@@ -199,7 +227,7 @@ function addEvidence(report: Report, met: CriterionMet[], started: number): void
     report.sections.push({
       heading: `${m.action === 'rollback' ? 'Rollback' : 'Warning'} criterion: ${m.criterion}`,
       lines: [m.reason],
-      columns: ['Sample', 'Time', 'Healthy', 'Error rate', 'P99', 'Failures'],
+      columns: m.evidence.length ? ['Sample', 'Time', 'Healthy', 'Error rate', 'P99', 'Failures'] : undefined,
       rows: m.evidence.map((e, i) => [
         String(i + 1),
         `+${formatDuration(e.at - started)} (${new Date(e.at).toISOString()})`,

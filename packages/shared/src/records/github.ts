@@ -23,9 +23,30 @@ export interface GithubDeployments {
   status(id: number, state: DeploymentState, description: string): Promise<void>;
 }
 
-export async function githubDeployments(token: string, run: RunInfo, environment: string): Promise<GithubDeployments> {
+/**
+ * Octokit sets no timeout: a GitHub API that accepts and never answers would hold the deploy (and
+ * the release lock it keeps renewing) until the job times out. Records are best effort, like chat.
+ */
+export const GITHUB_REQUEST_TIMEOUT_MS = 10_000;
+
+export async function githubDeployments(
+  token: string,
+  run: RunInfo,
+  environment: string,
+  timeoutMs = GITHUB_REQUEST_TIMEOUT_MS,
+): Promise<GithubDeployments> {
   const { getOctokit } = await import('@actions/github');
   const octokit = getOctokit(token, { baseUrl: run.apiUrl });
+  // per request, through the hook, so @actions/github's proxy-aware fetch stays in place
+  octokit.hook.wrap('request', async (request, options) => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      return await request({ ...options, request: { ...options.request, signal } });
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      throw new Error(`the GitHub API did not answer ${options.method} ${options.url} within ${timeoutMs / 1000} s`);
+    }
+  });
   const [owner = '', repo = ''] = run.repository.split('/');
   const ref = run.sha || run.ref;
 

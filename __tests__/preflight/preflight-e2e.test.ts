@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { runActionBundle } from '@veloz/harness';
+import { toolPath } from '@veloz/sandbox';
+import { PERMISSIONS } from '@veloz/shared/kube/permissions';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CHART, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
+import { startPostgres, type PgCluster } from '../support/postgres';
+import { startRedisSentinel, type RedisSentinelCluster } from '../support/redis';
+import { startRegistry, type TestRegistry } from '../support/registry';
+
+const KUBE_CHECKS = { checks: 'cluster, capacity, release, rbac' };
+// A Tuesday inside the runbook's 10:00-14:00 UTC window.
+const IN_WINDOW = { 'evaluate-at': '2026-11-24T11:00:00Z' };
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  await cluster.install('1.1.0');
+}, 120_000);
+afterAll(async () => cluster?.stop());
+
+function preflight(inputs: Record<string, string>, env: Record<string, string> = cluster.env) {
+  return runActionBundle('preflight', { ...IN_WINDOW, ...inputs }, { env, timeoutMs: 120_000 });
+}
+
+describe('runbook §1 checklist on a healthy cluster', () => {
+  test('cluster, capacity, release, rbac and window pass; what runs now is reported', async () => {
+    const run = await preflight({ checks: 'cluster, capacity, release, rbac, window' });
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs).toMatchObject({
+      ready: 'true',
+      'failed-checks': '',
+      'current-image': 'veloz/engine:1.1.0',
+      'current-revision': '1',
+    });
+    expect(run.summary).toContain('| Kubernetes cluster healthy | ✅ pass | 2/2 nodes Ready; veloz-engine: veloz/engine:1.1.0');
+    expect(run.summary).toMatch(/\| Helm release \| ✅ pass \| revision 1 deployed \(veloz-0\.1\.0/);
+    expect(run.summary).toMatch(/\| Deploy credentials \(RBAC\) \| ✅ pass \| (\d+)\/\1 permissions granted/);
+  });
+
+  test('more replicas than the nodes can hold fail the capacity check', async () => {
+    const run = await preflight({ checks: 'capacity', replicas: '5000' });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs['failed-checks']).toBe('capacity');
+    expect(run.errors[0]).toMatch(/capacity: Only \d+ of \d+ pods fit on the Ready nodes/);
+  });
+
+  test('a NotReady node is named with its reason', async () => {
+    const node = cluster.sandbox.get('nodes', undefined, 'sandbox-node-2') as { status: { conditions: { type: string; status: string; reason?: string; message?: string }[] } };
+    const saved = structuredClone(node) as { metadata: object };
+    const ready = node.status.conditions.find((c) => c.type === 'Ready')!;
+    Object.assign(ready, { status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down' });
+    const put = (body: unknown) => cluster.sandbox.request('PUT', '/api/v1/nodes/sandbox-node-2/status', body);
+    expect((await put(node)).status).toBe(200);
+    try {
+      const run = await preflight({ checks: 'cluster' });
+      expect(run.exitCode).toBe(1);
+      expect(run.errors[0]).toContain('not Ready: sandbox-node-2 (KubeletNotReady: container runtime is down)');
+    } finally {
+      const fresh = cluster.sandbox.get('nodes', undefined, 'sandbox-node-2') as { metadata: object };
+      await put({ ...saved, metadata: fresh.metadata });
+    }
+  });
+
+  test('a missing permission is listed, and the kubeconfig token is masked', async () => {
+    const rules = PERMISSIONS.filter((p) => p.resource !== 'leases').map((p) => ({
+      apiGroups: [p.group],
+      resources: [p.subresource ? `${p.resource}/${p.subresource}` : p.resource],
+      verbs: p.verbs,
+    }));
+    rules.push({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] });
+    cluster.sandbox.addToken('limited-token-123', 'deployer', { kind: 'ClusterRole', rules });
+    const kubeconfig = cluster.sandbox.kubeconfig.replace(cluster.sandbox.token, 'limited-token-123');
+    const run = await preflight({ checks: 'rbac', kubeconfig }, { PATH: cluster.env.PATH! });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toContain('Missing: create coordination.k8s.io/leases (the release lock)');
+    expect(run.masks).toContain('limited-token-123');
+    expect(run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')).not.toContain('limited-token-123');
+  });
+});
+
+describe('release states', () => {
+  test('a failed release fails with the recovery command spelled out', async () => {
+    cluster.sandbox.setProfile('veloz/engine:9.9.9', 'never-ready');
+    const r = await cluster.helm(['upgrade', 'veloz', CHART, '-n', 'veloz', '-f', VALUES_PRODUCTION, '--set-string', 'engine.image.tag=9.9.9', '--wait', '--timeout', '2s']);
+    expect(r.code).not.toBe(0);
+    const run = await preflight({ checks: 'release' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toMatch(/release: The last operation failed: .* Return to the last good revision with `helm rollback veloz 1 -n veloz`/);
+  });
+
+  test('a release left pending-upgrade says another operation is in progress', async () => {
+    const helm = spawn(await toolPath('helm3'), ['upgrade', 'veloz', CHART, '-n', 'veloz', '-f', VALUES_PRODUCTION, '--set-string', 'engine.image.tag=9.9.9', '--wait', '--timeout', '60s'], {
+      env: { ...process.env, ...cluster.env },
+      stdio: 'ignore',
+    });
+    for (let i = 0; i < 100 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++) await new Promise((r) => setTimeout(r, 100));
+    helm.kill('SIGKILL');
+    const run = await preflight({ checks: 'release' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toContain('Another operation is in progress (pending-upgrade');
+    expect(run.errors[0]).toContain('helm rollback veloz 1 -n veloz');
+  });
+});
+
+describe('bad input changes nothing', () => {
+  test.each([
+    ['checks', 'cluster, sanity', "unknown check 'sanity'"],
+    ['window-hours', '14:00-10:00', 'start before the end'],
+    ['sentinel-addresses', 'redis-sentinel', 'host:port entries'],
+    ['max-replication-lag', 'one meg', 'a size such as 1MB'],
+  ])('%s: %s', async (input, value, expected) => {
+    const before = cluster.sandbox.journal.list().length;
+    const run = await preflight({ ...KUBE_CHECKS, [input]: value });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]).toContain(`Input '${input}'`);
+    expect(run.errors[0]).toContain(expected);
+    expect(cluster.sandbox.journal.list().length).toBe(before);
+  });
+});
+
+describe('the data tier, through the bundle', () => {
+  let pg: PgCluster;
+  let redis: RedisSentinelCluster;
+  let registry: TestRegistry;
+  let dir: string;
+  beforeAll(async () => {
+    [pg, redis, registry] = await Promise.all([startPostgres({ standby: true, archive: true }), startRedisSentinel(), startRegistry({ auth: 'basic' })]);
+    await registry.pushImage('veloz/veloz-engine', '1.2.0');
+    await pg.waitForStreaming(1);
+    await pg.switchWal();
+    await pg.waitForArchive();
+    dir = await mkdtemp(join(tmpdir(), 'veloz-backup-'));
+    await writeFile(join(dir, 'full-2026.tar.gz'), 'backup');
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([pg?.stop(), redis?.stop(), registry?.stop(), dir && rm(dir, { recursive: true, force: true })]);
+  });
+
+  test('postgres, redis, image, backup and snapshot pass against real servers', async () => {
+    const password = await pg.createUser('veloz_monitor', 's3cret-pw', { monitor: true });
+    const run = await preflight({
+      checks: 'image, postgres, backup, redis, snapshot',
+      image: `${registry.host}/veloz/veloz-engine`,
+      version: '1.2.0',
+      'registry-username': registry.username,
+      'registry-password': registry.password,
+      'postgres-url': password,
+      'backup-path': join(dir, '*.tar.gz'),
+      'sentinel-addresses': redis.sentinelAddresses.join(', '),
+      'snapshot-commands': `/bin/echo backup_postgres.sh -t full\n/bin/echo backup_wal.sh`,
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.summary).toContain('| PostgreSQL replication and WAL archiving | ✅ pass | 1/1 streaming');
+    expect(run.summary).toMatch(/2\/2 snapshot command\(s\) succeeded/);
+    const printed = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+    expect(printed).not.toContain('s3cret-pw');
+    expect(printed).not.toContain(registry.password);
+  });
+});

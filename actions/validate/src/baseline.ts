@@ -1,0 +1,58 @@
+/**
+ * Kayenta-style canary analysis: the canary's per-pass error rates and p99s against those of a
+ * stable baseline measured in the same passes, judged with Mann-Whitney U.
+ */
+import type { HttpEndpoint } from '@veloz/shared/http/endpoint';
+import { currentReplicaSet, isPodReady, labelSelector } from '@veloz/shared/kube/pods';
+import { proxyEndpoint } from '@veloz/shared/kube/proxy';
+import type { Section } from '@veloz/shared/report';
+import type { ValidateSettings } from './inputs';
+import { compareCanary, type ComparisonResult } from './mann-whitney';
+import type { Pass } from './monitor';
+import type { ResolvedTarget } from './target';
+
+export const BASELINE_CHECK = 'baseline';
+
+/** `stable` means a Ready pod of the Deployment outside its current ReplicaSet. */
+export async function resolveBaseline(s: Readonly<ValidateSettings>, target: ResolvedTarget): Promise<HttpEndpoint> {
+  const kube = target.kube;
+  if (!kube) throw new Error('the baseline is reached through the API server: give a kubeconfig');
+  const { namespace, deployment: name } = s.target;
+  const port = s.endpoint.kind === 'url' ? '8080' : s.endpoint.port;
+  if (s.baseline !== 'stable') return proxyEndpoint(kube, 'pods', namespace, s.baseline ?? '', port);
+  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const hash = (await currentReplicaSet(kube, deployment))?.metadata?.labels?.['pod-template-hash'];
+  const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: labelSelector(deployment.spec?.selector?.matchLabels) });
+  const stable = pods.items.find((p) => isPodReady(p) && p.metadata?.labels?.['pod-template-hash'] !== hash);
+  if (!stable?.metadata?.name) {
+    throw new Error(
+      `no stable pod to compare with: every Ready pod of ${name} runs the current ReplicaSet (the canary replaced them); name a baseline pod instead`,
+    );
+  }
+  return proxyEndpoint(kube, 'pods', namespace, stable.metadata.name, port);
+}
+
+export interface BaselineJudgement {
+  section: Section;
+  /** Metrics on which the canary is significantly worse. */
+  worse: string[];
+}
+
+export function judgeAgainstBaseline(passes: readonly Pass[], baselineName: string): BaselineJudgement {
+  const series = (check: string, field: 'errorRate' | 'p99Ms'): number[] =>
+    passes
+      .map((p) => p.results.find((r) => r.name === check)?.data?.[field])
+      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const rows: [string, ComparisonResult][] = [
+    ['Error rate', compareCanary(series('metrics', 'errorRate'), series(BASELINE_CHECK, 'errorRate'))],
+    ['P99 latency', compareCanary(series('metrics', 'p99Ms'), series(BASELINE_CHECK, 'p99Ms'))],
+  ];
+  return {
+    worse: rows.filter(([, r]) => r.judgement === 'fail').map(([metric]) => metric),
+    section: {
+      heading: `Canary vs baseline ${baselineName} (Mann-Whitney U, one-sided)`,
+      columns: ['Metric', 'Judgement', 'Statistic'],
+      rows: rows.map(([metric, r]) => [metric, r.judgement, r.detail]),
+    },
+  };
+}
