@@ -38,7 +38,9 @@ describe('runbook §1 checklist on a healthy cluster', () => {
       'current-image': 'veloz/engine:1.1.0',
       'current-revision': '1',
     });
-    expect(run.summary).toContain('| Kubernetes cluster healthy | ✅ pass | 2/2 nodes Ready; veloz-engine: veloz/engine:1.1.0');
+    expect(run.summary).toContain(
+      '| Kubernetes cluster healthy | ✅ pass | 2/2 nodes Ready; veloz-engine: veloz/engine:1.1.0',
+    );
     expect(run.summary).toMatch(/\| Helm release \| ✅ pass \| revision 1 deployed \(veloz-0\.1\.0/);
     expect(run.summary).toMatch(/\| Deploy credentials \(RBAC\) \| ✅ pass \| (\d+)\/\1 permissions granted/);
   });
@@ -51,8 +53,10 @@ describe('runbook §1 checklist on a healthy cluster', () => {
   });
 
   test('a NotReady node is named with its reason', async () => {
-    const node = cluster.sandbox.get('nodes', undefined, 'sandbox-node-2') as { status: { conditions: { type: string; status: string; reason?: string; message?: string }[] } };
-    const saved = structuredClone(node) as { metadata: object };
+    const node = cluster.sandbox.get('nodes', undefined, 'sandbox-node-2') as {
+      status: { conditions: { type: string; status: string; reason?: string; message?: string }[] };
+    };
+    const saved = structuredClone(node) as unknown as { metadata: object };
     const ready = node.status.conditions.find((c) => c.type === 'Ready')!;
     Object.assign(ready, { status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down' });
     const put = (body: unknown) => cluster.sandbox.request('PUT', '/api/v1/nodes/sandbox-node-2/status', body);
@@ -80,26 +84,64 @@ describe('runbook §1 checklist on a healthy cluster', () => {
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toContain('Missing: create coordination.k8s.io/leases (the release lock)');
     expect(run.masks).toContain('limited-token-123');
-    expect(run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')).not.toContain('limited-token-123');
+    expect(
+      run.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n'),
+    ).not.toContain('limited-token-123');
   });
 });
 
 describe('release states', () => {
   test('a failed release fails with the recovery command spelled out', async () => {
     cluster.sandbox.setProfile('veloz/engine:9.9.9', 'never-ready');
-    const r = await cluster.helm(['upgrade', 'veloz', CHART, '-n', 'veloz', '-f', VALUES_PRODUCTION, '--set-string', 'engine.image.tag=9.9.9', '--wait', '--timeout', '2s']);
+    const r = await cluster.helm([
+      'upgrade',
+      'veloz',
+      CHART,
+      '-n',
+      'veloz',
+      '-f',
+      VALUES_PRODUCTION,
+      '--set-string',
+      'engine.image.tag=9.9.9',
+      '--wait',
+      '--timeout',
+      '2s',
+    ]);
     expect(r.code).not.toBe(0);
     const run = await preflight({ checks: 'release' });
     expect(run.exitCode).toBe(1);
-    expect(run.errors[0]).toMatch(/release: The last operation failed: .* Return to the last good revision with `helm rollback veloz 1 -n veloz`/);
+    expect(run.errors[0]).toMatch(
+      /release: The last operation failed: .* Return to the last good revision with `helm rollback veloz 1 -n veloz`/,
+    );
   });
 
   test('a release left pending-upgrade says another operation is in progress', async () => {
-    const helm = spawn(await toolPath('helm3'), ['upgrade', 'veloz', CHART, '-n', 'veloz', '-f', VALUES_PRODUCTION, '--set-string', 'engine.image.tag=9.9.9', '--wait', '--timeout', '60s'], {
-      env: { ...process.env, ...cluster.env },
-      stdio: 'ignore',
-    });
-    for (let i = 0; i < 100 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++) await new Promise((r) => setTimeout(r, 100));
+    const helm = spawn(
+      await toolPath('helm3'),
+      [
+        'upgrade',
+        'veloz',
+        CHART,
+        '-n',
+        'veloz',
+        '-f',
+        VALUES_PRODUCTION,
+        '--set-string',
+        'engine.image.tag=9.9.9',
+        '--wait',
+        '--timeout',
+        '60s',
+      ],
+      {
+        env: { ...process.env, ...cluster.env },
+        stdio: 'ignore',
+      },
+    );
+    for (let i = 0; i < 100 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     helm.kill('SIGKILL');
     const run = await preflight({ checks: 'release' });
     expect(run.exitCode).toBe(1);
@@ -131,7 +173,11 @@ describe('the data tier, through the bundle', () => {
   let registry: TestRegistry;
   let dir: string;
   beforeAll(async () => {
-    [pg, redis, registry] = await Promise.all([startPostgres({ standby: true, archive: true }), startRedisSentinel(), startRegistry({ auth: 'basic' })]);
+    [pg, redis, registry] = await Promise.all([
+      startPostgres({ standby: true, archive: true }),
+      startRedisSentinel(),
+      startRegistry({ auth: 'basic' }),
+    ]);
     await registry.pushImage('veloz/veloz-engine', '1.2.0');
     await pg.waitForStreaming(1);
     await pg.switchWal();
@@ -160,7 +206,10 @@ describe('the data tier, through the bundle', () => {
     expect(run.exitCode).toBe(0);
     expect(run.summary).toContain('| PostgreSQL replication and WAL archiving | ✅ pass | 1/1 streaming');
     expect(run.summary).toMatch(/2\/2 snapshot command\(s\) succeeded/);
-    const printed = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+    const printed = run.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
     expect(printed).not.toContain('s3cret-pw');
     expect(printed).not.toContain(registry.password);
   });

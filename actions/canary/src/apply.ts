@@ -1,4 +1,4 @@
-import { goDuration, runHelm, type Helm } from '@veloz/shared/helm/cli';
+import { forceConflicts, goDuration, runHelm, type Helm } from '@veloz/shared/helm/cli';
 import type { Kube } from '@veloz/shared/kube/client';
 import type { CanarySettings } from './inputs';
 import {
@@ -13,7 +13,7 @@ import type { Desired } from './state';
  * Runbook §2.2 steps 2 and 4, exactly the runbook's command shape, as argv. The tag goes through
  * --set-string: `--set tag=1.10` would reach the chart as the number 1.1.
  */
-export function helmUpgradeArgs(s: Readonly<CanarySettings>, want: Desired): string[] {
+export function helmUpgradeArgs(s: Readonly<CanarySettings>, want: Desired, helmMajor = 3): string[] {
   return [
     'upgrade',
     s.target.release,
@@ -31,6 +31,7 @@ export function helmUpgradeArgs(s: Readonly<CanarySettings>, want: Desired): str
     '--wait',
     '--timeout',
     goDuration(s.timeoutMs),
+    ...forceConflicts(helmMajor),
   ];
 }
 
@@ -42,7 +43,7 @@ export async function helmUpgrade(
   onLine: (line: string) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  await runHelm(helm, helmUpgradeArgs(s, want), { env, onLine, signal });
+  await runHelm(helm, helmUpgradeArgs(s, want, helm.major), { env, onLine, signal });
 }
 
 /**

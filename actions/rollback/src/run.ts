@@ -1,7 +1,7 @@
 import type { RunContext, RunResult } from '@veloz/shared/action';
 import { describeError, runChecks } from '@veloz/shared/checks';
 import { healthCheck } from '@veloz/shared/endpoint-checks/health';
-import { detectHelm, goDuration, runHelm, HelmError } from '@veloz/shared/helm/cli';
+import { detectHelm, forceConflicts, goDuration, runHelm, HelmError } from '@veloz/shared/helm/cli';
 import { markRevisionFailed, PENDING_STATUSES } from '@veloz/shared/helm/history';
 import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import {

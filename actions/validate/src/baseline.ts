@@ -22,7 +22,10 @@ export async function resolveBaseline(s: Readonly<ValidateSettings>, target: Res
   if (s.baseline !== 'stable') return proxyEndpoint(kube, 'pods', namespace, s.baseline ?? '', port);
   const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
   const hash = (await currentReplicaSet(kube, deployment))?.metadata?.labels?.['pod-template-hash'];
-  const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: labelSelector(deployment.spec?.selector?.matchLabels) });
+  const pods = await kube.core.listNamespacedPod({
+    namespace,
+    labelSelector: labelSelector(deployment.spec?.selector?.matchLabels),
+  });
   const stable = pods.items.find((p) => isPodReady(p) && p.metadata?.labels?.['pod-template-hash'] !== hash);
   if (!stable?.metadata?.name) {
     throw new Error(

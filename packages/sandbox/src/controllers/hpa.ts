@@ -52,7 +52,9 @@ export class HpaController {
     } else {
       current = (target.spec as { replicas?: number }).replicas ?? 1;
       const min = spec.minReplicas ?? 1;
-      desired = Math.min(Math.max(current, min), spec.maxReplicas);
+      // Like Kubernetes: a target scaled to 0 by hand switches autoscaling off until scaled up again
+      // (runbook §4.4 stops the engine with `kubectl scale --replicas=0` while an HPA exists).
+      desired = current === 0 ? 0 : Math.min(Math.max(current, min), spec.maxReplicas);
       conditions = setCondition(
         conditions,
         {

@@ -99,3 +99,12 @@ export function goDuration(ms: number): string {
   const m = Math.floor(seconds / 60);
   return m > 0 ? `${m}m${seconds % 60}s` : `${seconds}s`;
 }
+
+/**
+ * Helm 4 applies server-side: fields another manager changed since the last release (.spec.replicas
+ * after an autoscaler or our canary scaling) conflict. The release is the source of truth for what
+ * it renders, so helm 4 takes those fields back, as helm 3's three-way merge does.
+ */
+export function forceConflicts(helmMajor: number): string[] {
+  return helmMajor >= 4 ? ['--force-conflicts'] : [];
+}

@@ -43,21 +43,21 @@ export async function restoreHpa(kube: Kube, namespace: string, name: string): P
   await annotate(kube, namespace, name, { [SUSPENDED_HPA_ANNOTATION]: null });
 }
 
-/** Sets (or with null, removes) Deployment annotations without touching the pod template. */
+/**
+ * Sets (or with null, removes) Deployment annotations with a JSON merge patch, so this client owns
+ * only those annotations — not the whole object, which would make a later helm 4 server-side apply
+ * conflict with us.
+ */
 export async function annotate(
   kube: Kube,
   namespace: string,
   name: string,
   values: Record<string, string | null>,
 ): Promise<void> {
-  await mutateDeployment(kube, namespace, name, (d) => {
-    const annotations = { ...(d.metadata?.annotations ?? {}) };
-    for (const [k, v] of Object.entries(values)) {
-      if (v === null) delete annotations[k];
-      else annotations[k] = v;
-    }
-    d.metadata = { ...d.metadata, annotations };
-  });
+  await kube.apps.patchNamespacedDeployment(
+    { name, namespace, body: { metadata: { annotations: values } }, fieldManager: 'veloz-deploy-actions' },
+    kube.lib.setHeaderOptions('Content-Type', kube.lib.PatchStrategy.MergePatch),
+  );
 }
 
 /** Read-modify-replace with optimistic concurrency: a 409 means someone wrote first, so read again. */

@@ -41,9 +41,15 @@ export async function applyTracked(kube: Kube, o: TrackedChangeOptions): Promise
   });
   const interrupt = new AbortController();
   const applyOutcome = o.apply(interrupt.signal).then(
-    () => {
-      applied = true;
-      recheck();
+    async () => {
+      // A change that left the spec as it was (same generation) rolls nothing out: let the tracker
+      // judge the current state. Otherwise the watch brings the new generation; deciding on the
+      // object it holds now could report the previous rollout as this one.
+      const fresh = await kube.apps.readNamespacedDeployment({ name: o.deployment, namespace: o.namespace });
+      if ((fresh.metadata?.generation ?? 0) <= o.generationBefore) {
+        applied = true;
+        recheck();
+      }
       return undefined;
     },
     (error: unknown) => error,

@@ -37,14 +37,18 @@ export async function githubDeployments(
 ): Promise<GithubDeployments> {
   const { getOctokit } = await import('@actions/github');
   const octokit = getOctokit(token, { baseUrl: run.apiUrl });
-  // per request, through the hook, so @actions/github's proxy-aware fetch stays in place
+  // Per request, through the hook, so @actions/github's proxy-aware fetch stays in place. The options
+  // are changed in place: the inner (auth) hook is bound to this object and ignores a new one.
   octokit.hook.wrap('request', async (request, options) => {
     const signal = AbortSignal.timeout(timeoutMs);
+    options.request = { ...options.request, signal };
     try {
-      return await request({ ...options, request: { ...options.request, signal } });
+      return await request(options);
     } catch (error) {
       if (!signal.aborted) throw error;
-      throw new Error(`the GitHub API did not answer ${options.method} ${options.url} within ${timeoutMs / 1000} s`);
+      throw new Error(`the GitHub API did not answer ${options.method} ${options.url} within ${timeoutMs / 1000} s`, {
+        cause: error,
+      });
     }
   });
   const [owner = '', repo = ''] = run.repository.split('/');

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { runActionBundle } from '@veloz/harness';
+import { toolPath } from '@veloz/sandbox';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startCluster, type Cluster } from '../support/cluster';
+import { PG_BIN, startPostgres, type PgCluster } from '../support/postgres';
+
+const run = promisify(execFile);
+let cluster: Cluster;
+let pg: PgCluster;
+let restoreScript: string;
+
+/**
+ * The runbook's restore_postgres.sh -t pitr -T <time>, for real: stop the primary, put the base
+ * backup back, replay the WAL archive up to the recovery time, promote.
+ */
+function restoreScriptText(p: PgCluster, backupDir: string): string {
+  const data = p.primary.dataDir;
+  const socket = join(p.root, 'sock');
+  return `#!/bin/bash
+set -euo pipefail
+[ "$1" = "-t" ] && [ "$2" = "pitr" ] && [ "$3" = "-T" ] || { echo "usage: restore_postgres.sh -t pitr -T TIME" >&2; exit 2; }
+# PostgreSQL wants "2026-02-23 11:55:00+00" where the action hands over ISO-8601 "2026-02-23T11:55:00Z"
+T="$(echo "$4" | sed 's/T/ /; s/Z$/+00/')"
+as_pg() { runuser -u postgres -- "$@"; }
+as_pg ${PG_BIN}/pg_ctl stop -D ${data} -m fast -w
+find ${data} -mindepth 1 -delete
+as_pg cp -a ${backupDir}/. ${data}/
+cat >> ${data}/postgresql.auto.conf <<CONF
+restore_command = 'cp ${p.archiveDir}/%f %p'
+recovery_target_time = '$T'
+recovery_target_action = 'promote'
+CONF
+chown postgres:postgres ${data}/postgresql.auto.conf
+as_pg touch ${data}/recovery.signal
+as_pg ${PG_BIN}/pg_ctl start -D ${data} -w -l ${p.root}/restore.log -o "-c port=${p.primary.port}" || { tail -n 5 ${p.root}/restore.log; exit 1; }
+for i in $(seq 1 200); do
+  [ "$(as_pg ${PG_BIN}/psql -h ${socket} -p ${p.primary.port} -Atc 'select pg_is_in_recovery()' postgres)" = f ] && break
+  sleep 0.1
+done
+echo "restored to $4"
+`;
+}
+
+beforeAll(async () => {
+  [cluster, pg] = await Promise.all([startCluster(), startPostgres({ archive: true })]);
+  await cluster.install('1.1.0');
+  await cluster.install('1.2.0');
+  const backupDir = join(pg.root, 'base');
+  await pg.tool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(pg.primary.port), '-D', backupDir, '-X', 'stream']);
+  restoreScript = join(pg.root, 'restore_postgres.sh');
+  await mkdir(pg.root, { recursive: true });
+  await writeFile(restoreScript, restoreScriptText(pg, backupDir));
+  await chmod(restoreScript, 0o755);
+}, 120_000);
+
+afterAll(async () => {
+  await run('runuser', [
+    '-u',
+    'postgres',
+    '--',
+    `${PG_BIN}/pg_ctl`,
+    'stop',
+    '-D',
+    pg.primary.dataDir,
+    '-m',
+    'immediate',
+  ]).catch(() => undefined);
+  await Promise.all([cluster?.stop(), pg?.stop()]);
+});
+
+describe('runbook §4.4 database rollback', () => {
+  test('a failing restore stops the sequence and says the service is down', async () => {
+    const result = await runActionBundle(
+      'rollback',
+      {
+        reason: 'migration corrupted orders',
+        timeout: '60s',
+        'database-restore': 'pitr',
+        'recovery-time': new Date(Date.now() - 60_000).toISOString(),
+        'restore-commands': '/bin/false\n/bin/echo never runs',
+      },
+      { env: cluster.env, timeoutMs: 120_000 },
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.errors[0]).toContain('Database restore failed at `/bin/false`');
+    expect(result.errors[0]).toContain(
+      'The engine is scaled to 0: the service is DOWN. The release was NOT rolled back.',
+    );
+    expect(result.summary).toMatch(/\| \s*\/bin\/echo never runs \| ◻️ not-run \|/);
+    expect(result.summary).toContain('kubectl scale deployment veloz-engine -n veloz --replicas=2');
+    expect(
+      (cluster.sandbox.get('deployments', 'veloz', 'veloz-engine') as { spec: { replicas: number } }).spec.replicas,
+    ).toBe(0);
+    expect((await cluster.helmRevisions()).at(-1)?.app_version).toBeDefined();
+    // bring the engine back for the next case, as the on-call engineer would
+    await cluster.kubectl(['scale', 'deployment', 'veloz-engine', '-n', 'veloz', '--replicas=2']);
+  });
+
+  test('point-in-time recovery: rows after the recovery time are gone, the engine was stopped meanwhile', async () => {
+    await pg.sql('CREATE TABLE orders (id serial primary key, note text, created_at timestamptz default now())');
+    await pg.sql("INSERT INTO orders (note) VALUES ('before-1'), ('before-2')");
+    await new Promise((r) => setTimeout(r, 1100));
+    const recoveryTime = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 1100));
+    await pg.sql("INSERT INTO orders (note) VALUES ('after-migration')");
+    await pg.switchWal();
+    await pg.waitForArchive();
+
+    const kubectl = await toolPath('kubectl');
+    const result = await runActionBundle(
+      'rollback',
+      {
+        reason: 'migration corrupted orders',
+        timeout: '60s',
+        'database-restore': 'pitr',
+        'recovery-time': recoveryTime,
+        'restore-commands': [
+          `${kubectl} get pods -n veloz -l app.kubernetes.io/name=veloz -o name`,
+          `${restoreScript} -t pitr -T {recovery-time}`,
+        ].join('\n'),
+        'postgres-url': pg.url('primary'),
+        'consistency-query': 'SELECT count(*) AS orders FROM orders',
+      },
+      { env: cluster.env, timeoutMs: 180_000 },
+    );
+    expect(result.errors).toEqual([]);
+    expect(result.exitCode).toBe(0);
+    // while the restore ran, no engine pod existed: `kubectl get pods -o name` printed nothing
+    expect(result.summary).toMatch(
+      /get pods -n veloz -l app\.kubernetes\.io\/name=veloz -o name \| ✅ done \| [^|]+\| exit 0 \|/,
+    );
+    expect(result.summary).toContain(`restored to ${recoveryTime}`);
+    expect(await pg.sql("SELECT string_agg(note, ',' ORDER BY id) FROM orders")).toBe('before-1,before-2');
+    expect(result.summary).toMatch(/SELECT count\(\*\) AS orders FROM orders → 2/);
+    expect(result.outputs['rolled-back-to']).toBe('revision 1 (v1.1.0)');
+    const deployment = cluster.sandbox.get('deployments', 'veloz', 'veloz-engine') as { spec: { replicas: number } };
+    expect(deployment.spec.replicas).toBe(2);
+    expect(result.summary).toMatch(
+      /Stop the engine: scale to 0 and wait until no pod remains \(§4\.4 step 1\) \| ✅ done/,
+    );
+  });
+});
