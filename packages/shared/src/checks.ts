@@ -99,6 +99,11 @@ export function describeError(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current && depth < 4; depth++) {
+    const api = kubernetesStatus(current);
+    if (api) {
+      parts.push(api);
+      break;
+    }
     if (current instanceof Error) {
       const code = (current as { code?: unknown }).code;
       const text = current.message || current.name;
@@ -110,4 +115,20 @@ export function describeError(error: unknown): string {
     }
   }
   return parts.join(': caused by ');
+}
+
+/**
+ * client-node's ApiException carries the API server's Status object as a JSON string body; its
+ * own message ("HTTP-Code: 503 Message: Unknown API Status Code! Body: …") is not for people.
+ */
+function kubernetesStatus(error: unknown): string | undefined {
+  const e = error as { code?: unknown; body?: unknown };
+  if (typeof e?.code !== 'number' || e.body === undefined) return undefined;
+  let status: { message?: string; reason?: string } | undefined;
+  try {
+    status = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string; reason?: string };
+  } catch {
+    status = undefined;
+  }
+  return `Kubernetes API ${e.code}${status?.reason ? ` ${status.reason}` : ''}${status?.message ? `: ${status.message}` : ''}`;
 }

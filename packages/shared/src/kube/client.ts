@@ -1,4 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
+import { systemClock } from '../clock';
+import { withRetry } from './errors';
 
 /** The Kubernetes API clients one action needs, created from one kubeconfig. */
 export interface Kube {
@@ -33,11 +35,32 @@ export async function connectKube(kubeconfig?: string): Promise<Kube> {
     lib,
     config,
     server: cluster.server.replace(/\/$/, ''),
-    core: config.makeApiClient(lib.CoreV1Api),
-    apps: config.makeApiClient(lib.AppsV1Api),
-    coordination: config.makeApiClient(lib.CoordinationV1Api),
-    autoscaling: config.makeApiClient(lib.AutoscalingV2Api),
-    authorization: config.makeApiClient(lib.AuthorizationV1Api),
+    core: retrying(config.makeApiClient(lib.CoreV1Api)),
+    apps: retrying(config.makeApiClient(lib.AppsV1Api)),
+    coordination: retrying(config.makeApiClient(lib.CoordinationV1Api)),
+    autoscaling: retrying(config.makeApiClient(lib.AutoscalingV2Api)),
+    authorization: retrying(config.makeApiClient(lib.AuthorizationV1Api)),
     watch: new lib.Watch(config),
   };
+}
+
+/** How long one API call keeps retrying 5xx, 429 and dropped connections before giving up. */
+const RETRY_BUDGET_MS = 20_000;
+
+/**
+ * Every call of an API client retried on transient failures (5xx, 429 honouring Retry-After, resets)
+ * with backoff, so a busy API server slows an action down instead of failing it half-way.
+ */
+function retrying<T extends object>(api: T): T {
+  return new Proxy(api, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        withRetry(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), {
+          clock: systemClock,
+          deadline: systemClock.now() + RETRY_BUDGET_MS,
+        });
+    },
+  });
 }
