@@ -111,8 +111,8 @@ export function roleManifests(namespace = 'veloz', name = 'veloz-deployer'): str
     PERMISSIONS.filter((p) => !!p.cluster === cluster)
       .map(
         (p) =>
-          `  - apiGroups: ["${p.group}"]\n    resources: ["${p.resource}${p.subresource ? `/${p.subresource}` : ''}"]\n    verbs: [${p.verbs
-            .map((v) => `"${v}"`)
+          `  - apiGroups: ['${p.group}']\n    resources: ['${p.resource}${p.subresource ? `/${p.subresource}` : ''}']\n    verbs: [${p.verbs
+            .map((v) => `'${v}'`)
             .join(', ')}]`,
       )
       .join('\n');
