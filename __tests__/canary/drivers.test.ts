@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
 import { CHART, IMAGE, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
 
-/** The whole deploy-and-recover story with helm 4 and with the kubectl driver (helm 3 has its own suites). */
+/** The whole deploy-and-recover story with each driver: canary, promotion, a crash-looping canary, its rollback. */
 describe.each([
+  ['helm3', { driver: 'helm', chart: CHART, 'values-files': VALUES_PRODUCTION }],
   ['helm4', { driver: 'helm', chart: CHART, 'values-files': VALUES_PRODUCTION }],
   ['kubectl', { driver: 'kubectl', image: IMAGE }],
 ] as const)('with %s', (tool, driverInputs) => {

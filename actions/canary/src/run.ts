@@ -86,7 +86,7 @@ export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise
       try {
         github = await githubDeployments(s.records.githubToken, ctx.run, s.records.environment);
         deploymentId = await github.ensure(
-          { version: s.version, release, namespace, revision: currentRevision(before, s) },
+          { version: s.version, release, namespace, previousRevision: currentRevision(before, s) },
           `VeloZ ${s.version} (${s.phase})`,
         );
         outputs['deployment-id'] = String(deploymentId);

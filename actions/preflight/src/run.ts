@@ -30,7 +30,7 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
   let kubeError: unknown;
   if (wanted.some((name) => KUBE_CHECKS.has(name))) {
     try {
-      kube = await connectKube(target.kubeconfig);
+      kube = await connectKube(target.kubeconfig, (line) => context.log.info(line));
     } catch (error) {
       kubeError = error;
     }

@@ -378,12 +378,14 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
       const toVersion = versionOf(plan.to.image).replace(/^v/, '');
       const failed = await github.findLatest((p) => p.version === fromVersion);
       if (failed !== undefined) await github.status(failed, 'failure', `Rolled back: ${s.reason}`);
-      const restored = await github.ensure(
-        { version: toVersion, release, namespace, revision: String(plan.to.revision) },
-        `Rollback to ${toVersion}`,
-      );
+      // The restored version was deployed by an earlier run, from another commit: record on that deployment.
+      const restored =
+        (await github.findLatest((p) => p.version === toVersion)) ??
+        (await github.ensure(
+          { version: toVersion, release, namespace, revision: String(plan.to.revision) },
+          `Rollback to ${toVersion}`,
+        ));
       await github.status(restored, 'success', `Restored by rollback: ${s.reason}`);
-      outputs['deployment-id'] = String(restored);
     } catch (error) {
       warnings.push(`GitHub deployment records not updated: ${describeError(error)}.`);
     }

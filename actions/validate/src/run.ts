@@ -29,7 +29,9 @@ export async function run(s: Readonly<ValidateSettings>, ctx: RunContext): Promi
   const since = s.logs.since?.getTime() ?? started;
   let target: ResolvedTarget;
   try {
-    target = await resolveTarget(s, s.checks.includes('logs'));
+    target = await resolveTarget(s, s.checks.includes('logs') || s.baseline !== undefined, (line) =>
+      ctx.log.info(line),
+    );
   } catch (error) {
     const report = emptyReport('validate', 'Validate: target not reachable', new Date(started));
     report.status = 'failure';

@@ -16,13 +16,17 @@ export interface ResolvedTarget {
   description: string;
 }
 
-export async function resolveTarget(s: Readonly<ValidateSettings>, needKube: boolean): Promise<ResolvedTarget> {
+export async function resolveTarget(
+  s: Readonly<ValidateSettings>,
+  needKube: boolean,
+  log?: (line: string) => void,
+): Promise<ResolvedTarget> {
   const { namespace } = s.target;
   const e = s.endpoint;
   if (e.kind === 'url' && !needKube) {
     return { endpoint: urlEndpoint(e.url), pods: [], selector: '', description: e.url };
   }
-  const kube = await connectKube(s.target.kubeconfig);
+  const kube = await connectKube(s.target.kubeconfig, log);
   if (e.kind === 'url') {
     return { endpoint: urlEndpoint(e.url), kube, pods: [], selector: '', description: e.url };
   }

@@ -152,8 +152,6 @@ export class ContainerSim {
     this.state = { running: { startedAt } };
     this.started = true;
     this.ready = false;
-    this.previousLogs = this.logs;
-    this.logs = [];
     this.log(`starting ${this.name} (image ${this.image}, profile ${this.profile.name})`);
     this.hooks.event('Normal', 'Created', `Created container: ${this.name}`);
     this.hooks.event('Normal', 'Started', `Started container ${this.name}`);
@@ -192,6 +190,10 @@ export class ContainerSim {
     this.after(Math.min(50, wait), () => {
       this.lastState = terminated;
       this.restartCount++;
+      // From here the crashed instance is the "previous" one, as `kubectl logs --previous` shows it
+      // during the back-off; the next start begins with empty logs.
+      this.previousLogs = this.logs;
+      this.logs = [];
       this.state = {
         waiting: {
           reason: 'CrashLoopBackOff',

@@ -20,7 +20,7 @@ export interface Kube {
  * Loads @kubernetes/client-node on first use (it is most of the bundle's weight) and builds the
  * clients: from kubeconfig content when given, else KUBECONFIG, ~/.kube/config, then in-cluster.
  */
-export async function connectKube(kubeconfig?: string): Promise<Kube> {
+export async function connectKube(kubeconfig?: string, log?: (line: string) => void): Promise<Kube> {
   const lib = await import('@kubernetes/client-node');
   const config = new lib.KubeConfig();
   if (kubeconfig) config.loadFromString(kubeconfig);
@@ -35,11 +35,11 @@ export async function connectKube(kubeconfig?: string): Promise<Kube> {
     lib,
     config,
     server: cluster.server.replace(/\/$/, ''),
-    core: retrying(config.makeApiClient(lib.CoreV1Api)),
-    apps: retrying(config.makeApiClient(lib.AppsV1Api)),
-    coordination: retrying(config.makeApiClient(lib.CoordinationV1Api)),
-    autoscaling: retrying(config.makeApiClient(lib.AutoscalingV2Api)),
-    authorization: retrying(config.makeApiClient(lib.AuthorizationV1Api)),
+    core: retrying(config.makeApiClient(lib.CoreV1Api), log),
+    apps: retrying(config.makeApiClient(lib.AppsV1Api), log),
+    coordination: retrying(config.makeApiClient(lib.CoordinationV1Api), log),
+    autoscaling: retrying(config.makeApiClient(lib.AutoscalingV2Api), log),
+    authorization: retrying(config.makeApiClient(lib.AuthorizationV1Api), log),
     watch: new lib.Watch(config),
   };
 }
@@ -51,7 +51,7 @@ const RETRY_BUDGET_MS = 20_000;
  * Every call of an API client retried on transient failures (5xx, 429 honouring Retry-After, resets)
  * with backoff, so a busy API server slows an action down instead of failing it half-way.
  */
-function retrying<T extends object>(api: T): T {
+function retrying<T extends object>(api: T, log?: (line: string) => void): T {
   return new Proxy(api, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -60,6 +60,8 @@ function retrying<T extends object>(api: T): T {
         withRetry(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), {
           clock: systemClock,
           deadline: systemClock.now() + RETRY_BUDGET_MS,
+          onRetry: (f, delay) =>
+            log?.(`Kubernetes API ${String(property)}: ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
         });
     },
   });

@@ -135,6 +135,10 @@ export async function trackRollout(kube: Kube, options: TrackOptions): Promise<R
   const inspectPods = (): void => {
     inspecting = inspecting.then(async () => {
       if (settled || !deployment) return;
+      // Until the new spec is in and observed, the revision annotation still names the previous
+      // ReplicaSet: its failing pods (say, a crash-looping canary being rolled back) are not ours.
+      if (options.awaiting?.(deployment) !== undefined) return;
+      if ((deployment.status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return;
       const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
       for (const pod of pods.values()) {
         const problem = podProblem(pod);

@@ -25,7 +25,7 @@ export async function openSession(
   lockTtlMs: number,
   force = false,
 ): Promise<KubeSession> {
-  const kube = await connectKube(target.kubeconfig);
+  const kube = await connectKube(target.kubeconfig, (line) => context.log.info(line));
   const lock = await acquireReleaseLock(kube, {
     namespace: target.namespace,
     release: target.release,

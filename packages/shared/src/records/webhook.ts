@@ -14,7 +14,9 @@ export interface WebhookResult {
  */
 export async function postNotification(url: string, text: string, clock: Clock, attempts = 3): Promise<WebhookResult> {
   let error = '';
+  let retryAfterMs: number | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    retryAfterMs = undefined;
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -25,10 +27,13 @@ export async function postNotification(url: string, text: string, clock: Clock, 
       if (response.ok) return { ok: true, attempts: attempt };
       error = `the webhook answered ${response.status} ${response.statusText}`;
       if (response.status < 500 && response.status !== 429) return { ok: false, attempts: attempt, error };
+      const retryAfter = Number(response.headers.get('retry-after'));
+      // Slack answers 429 with Retry-After in seconds; wait that long, within reason.
+      if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter, 30) * 1000;
     } catch (e) {
       error = `the webhook could not be reached: ${describeError(e).replaceAll(url, '<webhook>')}`;
     }
-    if (attempt < attempts) await clock.sleep(500 * 2 ** (attempt - 1));
+    if (attempt < attempts) await clock.sleep(retryAfterMs ?? 500 * 2 ** (attempt - 1));
   }
   return { ok: false, attempts, error };
 }
