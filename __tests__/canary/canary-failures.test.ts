@@ -98,19 +98,7 @@ describe('the rollout survives a misbehaving API server', () => {
 });
 
 describe('the release lock', () => {
-  const lease = (holder: string, renewedSecondsAgo: number) => {
-    const renew = new Date(Date.now() - renewedSecondsAgo * 1000).toISOString().replace('Z', '000Z');
-    cluster.sandbox.apply({
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: {
-        name: 'veloz-deploy-veloz',
-        namespace: 'veloz',
-        annotations: { 'veloz.io/run-url': holder, 'veloz.io/actor': 'someone', 'veloz.io/action': 'rollback' },
-      },
-      spec: { holderIdentity: holder, leaseDurationSeconds: 120, acquireTime: renew, renewTime: renew },
-    });
-  };
+  const lease = (holder: string, renewedSecondsAgo: number) => cluster.holdLease(holder, renewedSecondsAgo);
 
   test('a second deploy fails fast naming the holder', async () => {
     lease('https://github.com/veloz/veloz/actions/runs/1', 5);

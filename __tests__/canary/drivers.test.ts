@@ -1,17 +1,23 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
+import { toolPath } from '@veloz/sandbox';
+import { dirname } from 'node:path';
 import { CHART, IMAGE, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
 
 /** The whole deploy-and-recover story with each driver: canary, promotion, a crash-looping canary, its rollback. */
 describe.each([
   ['helm3', { driver: 'helm', chart: CHART, 'values-files': VALUES_PRODUCTION }],
   ['helm4', { driver: 'helm', chart: CHART, 'values-files': VALUES_PRODUCTION }],
+  ['helm4 over a helm 3 release', { driver: 'helm', chart: CHART, 'values-files': VALUES_PRODUCTION }],
   ['kubectl', { driver: 'kubectl', image: IMAGE }],
 ] as const)('with %s', (tool, driverInputs) => {
   let cluster: Cluster;
   beforeAll(async () => {
     cluster = await startCluster({ helm: tool === 'helm4' ? 'helm4' : 'helm3' });
     await cluster.install('1.0.0');
+    // An operator upgrading the runners' helm: the release was made client-side by helm 3.
+    if (tool === 'helm4 over a helm 3 release')
+      cluster.env.PATH = `${dirname(await toolPath('helm4'))}:${cluster.env.PATH}`;
   }, 120_000);
   afterAll(async () => cluster?.stop());
 

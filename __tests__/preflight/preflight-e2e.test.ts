@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
-import { toolPath } from '@veloz/sandbox';
 import { PERMISSIONS } from '@veloz/shared/kube/permissions';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHART, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
+import { startCluster, type Cluster } from '../support/cluster';
 import { startPostgres, type PgCluster } from '../support/postgres';
 import { startRedisSentinel, type RedisSentinelCluster } from '../support/redis';
 import { startRegistry, type TestRegistry } from '../support/registry';
@@ -95,22 +93,7 @@ describe('runbook §1 checklist on a healthy cluster', () => {
 
 describe('release states', () => {
   test('a failed release fails with the recovery command spelled out', async () => {
-    cluster.sandbox.setProfile('veloz/engine:9.9.9', 'never-ready');
-    const r = await cluster.helm([
-      'upgrade',
-      'veloz',
-      CHART,
-      '-n',
-      'veloz',
-      '-f',
-      VALUES_PRODUCTION,
-      '--set-string',
-      'engine.image.tag=9.9.9',
-      '--wait',
-      '--timeout',
-      '2s',
-    ]);
-    expect(r.code).not.toBe(0);
+    await cluster.failUpgrade('9.9.9');
     const run = await preflight({ checks: 'release' });
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toMatch(
@@ -119,30 +102,7 @@ describe('release states', () => {
   });
 
   test('a release left pending-upgrade says another operation is in progress', async () => {
-    const helm = spawn(
-      await toolPath('helm3'),
-      [
-        'upgrade',
-        'veloz',
-        CHART,
-        '-n',
-        'veloz',
-        '-f',
-        VALUES_PRODUCTION,
-        '--set-string',
-        'engine.image.tag=9.9.9',
-        '--wait',
-        '--timeout',
-        '60s',
-      ],
-      {
-        env: { ...process.env, ...cluster.env },
-        stdio: 'ignore',
-      },
-    );
-    for (let i = 0; i < 100 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++)
-      await new Promise((r) => setTimeout(r, 100));
-    helm.kill('SIGKILL');
+    await cluster.leavePendingUpgrade('9.9.9');
     const run = await preflight({ checks: 'release' });
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toContain('Another operation is in progress (pending-upgrade');

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
-import { toolPath } from '@veloz/sandbox';
-import { spawn } from 'node:child_process';
-import { CHART, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
+import { startCluster, type Cluster } from '../support/cluster';
 
 let cluster: Cluster;
 
@@ -66,29 +64,7 @@ describe('helm 3 rollback', () => {
   });
 
   test('a release left pending-upgrade by a killed helm is recovered', async () => {
-    cluster.sandbox.setProfile('veloz/engine:1.3.0', 'never-ready');
-    const helm = spawn(
-      await toolPath('helm3'),
-      [
-        'upgrade',
-        'veloz',
-        CHART,
-        '-n',
-        'veloz',
-        '-f',
-        VALUES_PRODUCTION,
-        '--set-string',
-        'engine.image.tag=1.3.0',
-        '--wait',
-        '--timeout',
-        '60s',
-      ],
-      { env: { ...process.env, ...cluster.env }, stdio: 'ignore' },
-    );
-    for (let i = 0; i < 100 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    helm.kill('SIGKILL');
+    await cluster.leavePendingUpgrade('1.3.0');
     expect((await cluster.helmRevisions()).at(-1)?.status).toBe('pending-upgrade');
     const run = await rollback({ 'to-revision': '2' });
     expect(run.errors).toEqual([]);

@@ -23,17 +23,7 @@ function rollback(inputs: Record<string, string> = {}) {
 }
 
 function lease(holder: string, renewedSecondsAgo: number): void {
-  const time = new Date(Date.now() - renewedSecondsAgo * 1000).toISOString().replace('Z', '000Z');
-  cluster.sandbox.apply({
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: {
-      name: 'veloz-deploy-veloz',
-      namespace: 'veloz',
-      annotations: { 'veloz.io/run-url': holder, 'veloz.io/action': 'canary canary' },
-    },
-    spec: { holderIdentity: holder, leaseDurationSeconds: 120, acquireTime: time, renewTime: time },
-  });
+  cluster.holdLease(holder, renewedSecondsAgo, 'canary canary');
 }
 
 describe('rollback under pressure', () => {
@@ -46,7 +36,7 @@ describe('rollback under pressure', () => {
     const forced = await rollback({ force: 'true' });
     expect(forced.exitCode).toBe(0);
     expect(forced.warnings.join('\n')).toContain(
-      'Release lock taken over from canary canary run https://github.com/veloz/veloz/actions/runs/77 (force: true)',
+      'Release lock taken over from canary canary run https://github.com/veloz/veloz/actions/runs/77 by someone (force: true)',
     );
   });
 

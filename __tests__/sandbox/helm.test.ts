@@ -67,7 +67,14 @@ describe.each<ToolName>(['helm3', 'helm4'])('%s against the sandbox', (helm) => 
     const hpa = c.sandbox.get('horizontalpodautoscalers', 'veloz', 'veloz-engine');
     expect(hpa?.spec).toMatchObject({ minReplicas: 2, maxReplicas: 6 });
     expect(() => new HorizontalPodAutoscaler(hpa as never).validate()).not.toThrow();
-    const deploy = c.sandbox.get('deployments', 'veloz', 'veloz-engine');
+    // The HPA controller runs on its own period (as in Kubernetes), so it scales up shortly after.
+    const deploy = await c.sandbox.waitFor(
+      'deployments',
+      'veloz',
+      'veloz-engine',
+      (d) => ((d?.spec as { replicas?: number } | undefined)?.replicas ?? 0) >= 2,
+      10_000,
+    );
     expect(imageOf(deploy)).toBe('veloz/engine:1.1.0');
     const replicas = (deploy?.spec as { replicas: number }).replicas;
     expect(replicas).toBeGreaterThanOrEqual(2);

@@ -3,7 +3,7 @@
  * and kubectl binaries, and the environment the action bundles run with (KUBECONFIG, helm on PATH).
  */
 import { startSandbox, toolPath, type Sandbox, type SandboxOptions } from '@veloz/sandbox';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +17,23 @@ export const IMAGE = 'veloz/engine';
 
 export type HelmTool = 'helm3' | 'helm4';
 
+function upgradeArgs(version: string, timeout: string): string[] {
+  return [
+    'upgrade',
+    'veloz',
+    CHART,
+    '-n',
+    'veloz',
+    '-f',
+    VALUES_PRODUCTION,
+    '--set-string',
+    `engine.image.tag=${version}`,
+    '--wait',
+    '--timeout',
+    timeout,
+  ];
+}
+
 export interface Cluster {
   sandbox: Sandbox;
   kubeconfigPath: string;
@@ -27,6 +44,12 @@ export interface Cluster {
   /** Installs (or upgrades to) a version of the fixture chart the way an operator would. */
   install(version: string, extra?: string[]): Promise<void>;
   helmRevisions(): Promise<{ revision: number; status: string; app_version: string }[]>;
+  /** An upgrade to a never-ready version that helm --wait reports as failed (release left `failed`). */
+  failUpgrade(version: string): Promise<void>;
+  /** An upgrade whose helm process is SIGKILLed mid-wait, leaving the release `pending-upgrade`. */
+  leavePendingUpgrade(version: string): Promise<void>;
+  /** A release lock Lease held by another run, renewed `renewedSecondsAgo` ago. */
+  holdLease(holder: string, renewedSecondsAgo: number, action?: string): void;
   stop(): Promise<void>;
 }
 
@@ -75,6 +98,35 @@ export async function startCluster(options: SandboxOptions & { helm?: HelmTool }
     async helmRevisions() {
       const r = await cluster.helm(['history', 'veloz', '-n', 'veloz', '-o', 'json']);
       return JSON.parse(r.stdout || '[]') as { revision: number; status: string; app_version: string }[];
+    },
+    async failUpgrade(version) {
+      sandbox.setProfile(`${IMAGE}:${version}`, 'never-ready');
+      const r = await cluster.helm(upgradeArgs(version, '2s'));
+      if (r.code === 0) throw new Error(`helm upgrade to never-ready ${version} unexpectedly succeeded`);
+    },
+    async leavePendingUpgrade(version) {
+      sandbox.setProfile(`${IMAGE}:${version}`, 'never-ready');
+      const helm = spawn(helmBin, upgradeArgs(version, '60s'), { env: { ...process.env, ...env }, stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 100 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        helm.kill('SIGKILL');
+      }
+    },
+    holdLease(holder, renewedSecondsAgo, action = 'rollback') {
+      const time = new Date(Date.now() - renewedSecondsAgo * 1000).toISOString().replace('Z', '000Z');
+      sandbox.apply({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name: 'veloz-deploy-veloz',
+          namespace: 'veloz',
+          annotations: { 'veloz.io/run-url': holder, 'veloz.io/actor': 'someone', 'veloz.io/action': action },
+        },
+        spec: { holderIdentity: holder, leaseDurationSeconds: 120, acquireTime: time, renewTime: time },
+      });
     },
     async stop() {
       await sandbox.stop();

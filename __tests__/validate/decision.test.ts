@@ -115,10 +115,21 @@ describe('immediate criteria', () => {
     });
   });
 
-  test('a user-impacting functional failure is a critical bug', () => {
-    const met = firstMet([sample(0, { functionalFailures: { order: 'POST /api/order answered 500' } })])?.met[0];
-    expect(met?.criterion).toBe('critical-bug');
-    expect(met?.reason).toContain('order: POST /api/order answered 500');
+  test('a user-impacting functional failure in two passes in a row is a critical bug', () => {
+    const failing = { functionalFailures: { order: 'POST /api/order answered 500' } };
+    const result = firstMet([sample(0, failing), sample(1), sample(2, failing), sample(3, failing)]);
+    expect(result?.index).toBe(3);
+    expect(result?.met[0]?.criterion).toBe('critical-bug');
+    expect(result?.met[0]?.reason).toContain('order: POST /api/order answered 500');
+    expect(result?.met[0]?.evidence).toHaveLength(2);
+  });
+
+  test('a single-pass validation decides on one functional failure, without repeating the check name', () => {
+    const decider = createDecider(RUNBOOK, INTERVAL, true);
+    const met = decider.add(sample(0, { functionalFailures: { smoke: 'smoke: GET /api/market answered 500' } }));
+    expect(met[0]?.reason).toBe(
+      'User-impacting failure (runbook §4.1 critical bug → immediate rollback): smoke: GET /api/market answered 500.',
+    );
   });
 
   test('each criterion is reported once', () => {

@@ -87,7 +87,7 @@ describe('runbook §4.1 criteria decide rollback and stop the window', () => {
     const rollback = await validate(inputs);
     expect(rollback.outputs.verdict).toBe('rollback');
     expect(rollback.outputs.reasons).toContain('P99 latency above 1s for 2s');
-    const warn = await validate({ ...inputs, duration: '4s', 'p99-breach-action': 'warn' });
+    const warn = await validate({ ...inputs, duration: '6s', 'p99-breach-action': 'warn' });
     expect(warn.exitCode).toBe(0);
     expect(warn.outputs.verdict).toBe('warn');
     expect(warn.warnings[0]).toContain('P99 latency above 1s');
@@ -123,6 +123,23 @@ describe('runbook §4.1 criteria decide rollback and stop the window', () => {
     const run = await validate({ pod: pods[0]!, checks: 'health', 'fail-on-rollback': 'false' });
     expect(run.exitCode).toBe(0);
     expect(run.outputs.verdict).toBe('rollback');
+  });
+});
+
+describe('canary vs baseline (Mann-Whitney U)', () => {
+  test('a slower canary is judged against a stable pod and, with baseline-gate, rolled back', async () => {
+    degrade(pods[0]!, { p99: '400ms' });
+    const run = await validate({
+      pod: pods[0]!,
+      checks: 'health',
+      baseline: pods[1]!,
+      'baseline-gate': 'true',
+      duration: '9s',
+      interval: '1s',
+    });
+    expect(run.outputs.verdict).toBe('rollback');
+    expect(run.outputs.reasons).toContain('significantly worse than the baseline on P99 latency');
+    expect(run.summary).toMatch(/\| P99 latency \| fail \| U=\d/);
   });
 });
 

@@ -13,7 +13,12 @@ import type { Desired } from './state';
  * Runbook §2.2 steps 2 and 4, exactly the runbook's command shape, as argv. The tag goes through
  * --set-string: `--set tag=1.10` would reach the chart as the number 1.1.
  */
-export function helmUpgradeArgs(s: Readonly<CanarySettings>, want: Desired, helmMajor = 3): string[] {
+export function helmUpgradeArgs(
+  s: Readonly<CanarySettings>,
+  want: Desired,
+  helmMajor = 3,
+  previousApplyMethod?: string,
+): string[] {
   return [
     'upgrade',
     s.target.release,
@@ -31,7 +36,7 @@ export function helmUpgradeArgs(s: Readonly<CanarySettings>, want: Desired, helm
     '--wait',
     '--timeout',
     goDuration(s.timeoutMs),
-    ...forceConflicts(helmMajor),
+    ...forceConflicts(helmMajor, previousApplyMethod),
   ];
 }
 
@@ -42,8 +47,9 @@ export async function helmUpgrade(
   env: Record<string, string>,
   onLine: (line: string) => void,
   signal: AbortSignal,
+  previousApplyMethod: string | undefined,
 ): Promise<void> {
-  await runHelm(helm, helmUpgradeArgs(s, want, helm.major), { env, onLine, signal });
+  await runHelm(helm, helmUpgradeArgs(s, want, helm.major, previousApplyMethod), { env, onLine, signal });
 }
 
 /**

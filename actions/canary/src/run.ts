@@ -4,7 +4,7 @@ import { detectHelm, HelmError } from '@veloz/shared/helm/cli';
 import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { LockHeldError } from '@veloz/shared/kube/lock';
 import { newestReadyPod, podsNotRunning } from '@veloz/shared/kube/pods';
-import { trackRollout, type RolloutResult } from '@veloz/shared/kube/rollout';
+import type { RolloutResult } from '@veloz/shared/kube/rollout';
 import { applyTracked } from '@veloz/shared/kube/tracked-change';
 import { openSession, type KubeSession } from '@veloz/shared/kube/session';
 import { deploymentCompleteText, deploymentStartedText } from '@veloz/shared/notifications';
@@ -13,7 +13,8 @@ import { emptyReport } from '@veloz/shared/report';
 import { appendDeploymentLog } from '@veloz/shared/records/deployment-log';
 import { githubDeployments, type GithubDeployments } from '@veloz/shared/records/github';
 import { postNotification } from '@veloz/shared/records/webhook';
-import { ROLLED_BACK_ANNOTATION, annotate, mutateDeployment } from '@veloz/shared/kube/deployment-edits';
+import { ROLLED_BACK_ANNOTATION, annotate } from '@veloz/shared/kube/deployment-edits';
+import { autoscalerOf, scaleTracked } from '@veloz/shared/kube/scale';
 import { helmUpgrade, kubectlApply } from './apply';
 import type { CanarySettings } from './inputs';
 import { alreadyDone, desiredFor, previousGoodRevision, readState, type ReleaseState } from './state';
@@ -171,38 +172,63 @@ export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise
         if (s.target.driver !== 'helm') return kubectlApply(kube, s, want, before.container.name);
         const helm = await detectHelm();
         ctx.log.info(`helm ${helm.version}: upgrading ${release} to ${s.version}`);
-        await helmUpgrade(helm, s, want, sessionNow.toolEnv, (line) => ctx.log.info(`helm: ${line}`), signal);
+        await helmUpgrade(
+          helm,
+          s,
+          want,
+          sessionNow.toolEnv,
+          (line) => ctx.log.info(`helm: ${line}`),
+          signal,
+          before.helm?.current?.applyMethod,
+        );
       },
     });
-    return !result.ok || want.autoscaling ? result : holdCanaryReplicas(kube, result);
+    return result.ok ? settleReplicas(kube, result) : result;
   }
 
   /**
-   * An autoscaler that still existed while the upgrade applied (helm deletes it in the same
-   * operation) can scale the new ReplicaSet up before it goes. The canary must stay at its size.
+   * The phase's size, whatever the chart did with it: a canary stays at canary-replicas even if an
+   * autoscaler that helm was about to delete scaled it up meanwhile; a promotion reaches `replicas`
+   * (within the autoscaler's bounds) even when the chart leaves replicas to the autoscaler, which
+   * would otherwise only scale up at its next sync.
    */
-  async function holdCanaryReplicas(kube: KubeSession['kube'], result: RolloutResult): Promise<RolloutResult> {
+  async function settleReplicas(kube: KubeSession['kube'], result: RolloutResult): Promise<RolloutResult> {
     const d = await kube.apps.readNamespacedDeployment({ name, namespace });
-    if (d.spec?.replicas === want.replicas) return result;
-    const hpas = await kube.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace });
-    if (hpas.items.some((h) => h.spec?.scaleTargetRef?.name === name)) {
-      throw new Error(
-        `an autoscaler still targets ${name}; autoscaling must be off during the canary (check \`autoscaling-key\`)`,
+    const hpa = await autoscalerOf(kube, namespace, name);
+    const current = d.spec?.replicas ?? 1;
+    let target: number;
+    if (!want.autoscaling) {
+      if (hpa) {
+        throw new Error(
+          `an autoscaler still targets ${name}; autoscaling must be off during the canary (check \`autoscaling-key\`)`,
+        );
+      }
+      if (current === want.replicas) return result;
+      target = want.replicas;
+      ctx.log.warning(
+        `An autoscaler scaled ${name} to ${current} during the upgrade; returning the canary to ${target}.`,
+      );
+    } else {
+      const low = hpa?.spec?.minReplicas ?? 1;
+      const high = hpa?.spec?.maxReplicas ?? Number.MAX_SAFE_INTEGER;
+      target = Math.min(Math.max(want.replicas, low), high);
+      if (current >= target) return result;
+      ctx.log.info(
+        `Scaling ${name} from ${current} to ${target} replicas (the autoscaler keeps it within ${low}–${hpa ? high : '∞'}).`,
       );
     }
-    ctx.log.warning(
-      `An autoscaler scaled ${name} to ${d.spec?.replicas} during the upgrade; returning the canary to ${want.replicas}.`,
+    return scaleTracked(
+      kube,
+      {
+        namespace,
+        deployment: name,
+        timeoutMs: s.timeoutMs,
+        clock: ctx.clock,
+        log: (line) => ctx.log.info(line),
+        warn: (line) => ctx.log.warning(line),
+      },
+      target,
     );
-    await mutateDeployment(kube, namespace, name, (fresh) => {
-      if (fresh.spec) fresh.spec.replicas = want.replicas;
-    });
-    return trackRollout(kube, {
-      namespace,
-      deployment: name,
-      timeoutMs: s.timeoutMs,
-      clock: ctx.clock,
-      progress: (line) => ctx.log.info(line),
-    });
   }
 
   async function finishSuccess(state: ReleaseState, how: string, unchanged: boolean): Promise<RunResult> {

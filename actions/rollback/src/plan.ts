@@ -28,6 +28,8 @@ export interface Plan {
   to: RevisionInfo;
   /** helm only: the latest revision record, for stuck-release recovery. */
   latest?: ReleaseRevision;
+  /** helm only: how the latest revision was applied (`ssa` by helm 4). */
+  latestApplyMethod?: string;
   /** kubectl only: the ReplicaSet whose template is restored. */
   replicaSet?: k8s.V1ReplicaSet;
   available: RevisionInfo[];
@@ -91,7 +93,15 @@ async function planHelm(
       );
     }
   }
-  return { deployment, container, from, to, latest, available };
+  return {
+    deployment,
+    container,
+    from,
+    to,
+    latest,
+    latestApplyMethod: details.get(latest.revision)?.applyMethod,
+    available,
+  };
 }
 
 async function planKubectl(

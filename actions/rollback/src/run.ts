@@ -15,6 +15,7 @@ import {
 import { LockHeldError } from '@veloz/shared/kube/lock';
 import { isPodReady, labelSelector } from '@veloz/shared/kube/pods';
 import { proxyEndpoint } from '@veloz/shared/kube/proxy';
+import { autoscalerOf, scaleTracked } from '@veloz/shared/kube/scale';
 import { openSession, type KubeSession } from '@veloz/shared/kube/session';
 import { applyTracked } from '@veloz/shared/kube/tracked-change';
 import { rollbackInitiatedText } from '@veloz/shared/notifications';
@@ -185,15 +186,26 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
 
     if (scaledToZero) {
       await step(`Scale back to ${replicasBefore} replica(s) (§4.4 step 5)`, async () => {
-        const d = await kube.apps.readNamespacedDeployment({ name, namespace });
-        if ((d.spec?.replicas ?? 0) === 0 || s.target.driver === 'kubectl') {
-          await mutateDeployment(kube, namespace, name, (fresh) => {
-            if (fresh.spec) fresh.spec.replicas = replicasBefore;
-          });
-        }
-        const result = await applyTracked(
+        const result = await scaleTracked(
           kube,
-          trackOptions(d.metadata?.generation ?? 0, async () => {}),
+          trackOptions(0, async () => {}),
+          replicasBefore,
+        );
+        if (!result.ok) throw new Error(result.message);
+      });
+    }
+
+    // A chart that leaves replicas to the autoscaler comes back at the failed canary's size; the
+    // autoscaler would only fix that at its next sync, so bring it to the autoscaler's floor now.
+    const hpa = await autoscalerOf(kube, namespace, name);
+    const now = (await kube.apps.readNamespacedDeployment({ name, namespace })).spec?.replicas ?? 1;
+    if (hpa?.spec?.minReplicas && now < hpa.spec.minReplicas) {
+      const floor = hpa.spec.minReplicas;
+      await step(`Scale to the autoscaler's minimum, ${floor} replicas`, async () => {
+        const result = await scaleTracked(
+          kube,
+          trackOptions(0, async () => {}),
+          floor,
         );
         if (!result.ok) throw new Error(result.message);
       });
@@ -274,6 +286,7 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
       '--wait',
       '--timeout',
       goDuration(s.timeoutMs),
+      ...forceConflicts(helm.major, plan.latestApplyMethod),
     ];
     return applyTracked(
       kube,

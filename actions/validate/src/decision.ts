@@ -60,7 +60,7 @@ export function createDecider(settings: DecisionSettings, intervalMs: number, si
       samples.push(sample);
       const met: CriterionMet[] = [];
       report(consistencyCriterion(sample), met);
-      report(criticalBugCriterion(sample), met);
+      report(criticalBugCriterion(samples, singlePass), met);
       report(healthCriterion(samples, settings.consecutiveHealthFailures, singlePass), met);
       report(
         sustained(
@@ -105,18 +105,28 @@ function consistencyCriterion(sample: Sample): CriterionMet | undefined {
   };
 }
 
-function criticalBugCriterion(sample: Sample): CriterionMet | undefined {
-  const failures = Object.entries(sample.functionalFailures);
+/**
+ * A user-impacting functional failure (smoke, order, SSE, WebSocket) decides when it holds in two
+ * passes in a row: one 5xx under load is what the error-rate criterion weighs; the same check failing
+ * again is a bug. A single-pass validation has only its one sample to go on.
+ */
+function criticalBugCriterion(samples: readonly Sample[], singlePass: boolean): CriterionMet | undefined {
+  const last = samples[samples.length - 1];
+  const before = samples[samples.length - 2];
+  if (!last) return undefined;
+  const failures = Object.entries(last.functionalFailures).filter(
+    ([check]) => singlePass || before?.functionalFailures[check] !== undefined,
+  );
   if (failures.length === 0) return undefined;
   return {
     criterion: 'critical-bug',
     action: 'rollback',
-    metAt: sample.at,
-    since: sample.at,
+    metAt: last.at,
+    since: singlePass || !before ? last.at : before.at,
     reason: `User-impacting failure (runbook §4.1 critical bug → immediate rollback): ${failures
-      .map(([check, what]) => `${check}: ${what}`)
+      .map(([check, what]) => (what.startsWith(`${check}:`) ? what : `${check}: ${what}`))
       .join('; ')}.`,
-    evidence: [sample],
+    evidence: singlePass || !before ? [last] : [before, last],
   };
 }
 

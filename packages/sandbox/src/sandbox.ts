@@ -46,6 +46,8 @@ export interface SandboxOptions {
   terminationDelayMs?: number;
   /** Controller resync tick (default 100 ms). */
   resyncMs?: number;
+  /** Period of the HPA controller (Kubernetes: 15s). Default 1000. */
+  hpaSyncMs?: number;
   /** Back healthy/degrade pods with the engine double (default true); false: time-based readiness. */
   engines?: boolean;
   /** Synthetic requests/s each engine double records (engine default when omitted). */
@@ -204,7 +206,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }),
     ...(options.bookmarkIntervalMs ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
   });
-  const controllers = new ControllerManager(registry, events, options.resyncMs ?? 100);
+  const controllers = new ControllerManager(registry, events, options.resyncMs ?? 100, options.hpaSyncMs ?? 1000);
   controllers.start();
   kubelet.start();
   const port = await server.listen(options.port ?? 0);

@@ -44,6 +44,8 @@ export interface MetricsCheckOptions extends RateOptions {
    * interval holds too few requests for a stable p99. Default 30s.
    */
   rateWindowMs?: number;
+  /** Requests a measured interval should span before it is trusted for a p99 (1% of it is 10). Default 1000. */
+  minRequests?: number;
 }
 
 const MAX_METRICS_BYTES = 16 * 1024 * 1024;
@@ -107,7 +109,12 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
       if (opts.holder) {
         const windowMs = opts.rateWindowMs ?? 30_000;
         const history = (opts.holder.history ?? []).filter((old) => old.at >= scrape.at - windowMs);
-        previous = history[0] ?? opts.holder.history?.at(-1);
+        // The newest earlier scrape that spans enough requests for a meaningful p99: with busy
+        // traffic that is the previous pass (fast to react), with little traffic it reaches further
+        // back, up to the window.
+        const minRequests = opts.minRequests ?? 1000;
+        previous = [...history].reverse().find((old) => rateBetween(old, scrape, opts).requests >= minRequests);
+        previous ??= history[0] ?? opts.holder.history?.at(-1);
         opts.holder.history = [...history, scrape];
       }
       if (!previous) {

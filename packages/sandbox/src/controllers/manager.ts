@@ -25,11 +25,17 @@ export class ControllerManager {
   private ticker: NodeJS.Timeout | undefined;
   private pending = false;
   private stopped = false;
+  private lastHpaSync = 0;
 
   constructor(
     private readonly reg: Registry,
     events: EventRecorder,
     private readonly resyncMs: number,
+    /**
+     * The HPA controller runs on its own period, as in Kubernetes (15s there): it does not react to
+     * every Deployment change, so `helm upgrade` can remove an HPA before it scales the new spec.
+     */
+    private readonly hpaSyncMs = 1000,
   ) {
     this.deployments = new DeploymentController(reg, events);
     this.replicasets = new ReplicaSetController(reg, events);
@@ -68,7 +74,10 @@ export class ControllerManager {
   runPass(): void {
     const now = Date.now();
     this.namespaces.syncAll();
-    this.hpa.syncAll();
+    if (now - this.lastHpaSync >= this.hpaSyncMs) {
+      this.lastHpaSync = now;
+      this.hpa.syncAll();
+    }
     this.deployments.syncAll(now);
     this.replicasets.syncAll(now);
     this.scheduler.syncAll();

@@ -103,8 +103,9 @@ export function goDuration(ms: number): string {
 /**
  * Helm 4 applies server-side: fields another manager changed since the last release (.spec.replicas
  * after an autoscaler or our canary scaling) conflict. The release is the source of truth for what
- * it renders, so helm 4 takes those fields back, as helm 3's three-way merge does.
+ * it renders, so helm 4 takes those fields back, as helm 3's three-way merge does. Helm 4 keeps
+ * applying client-side to a release helm 3 made (`--server-side auto`), where the flag is refused.
  */
-export function forceConflicts(helmMajor: number): string[] {
-  return helmMajor >= 4 ? ['--force-conflicts'] : [];
+export function forceConflicts(helmMajor: number, previousApplyMethod: string | undefined): string[] {
+  return helmMajor >= 4 && previousApplyMethod === 'ssa' ? ['--force-conflicts'] : [];
 }

@@ -33,6 +33,8 @@ export interface ReleaseDetails extends ReleaseRevision {
   values: Record<string, unknown>;
   /** The rendered manifest of this revision. */
   manifest: string;
+  /** How helm applied it: `ssa` (helm 4 server-side apply) or undefined (client-side, helm 3). */
+  applyMethod?: string;
 }
 
 export async function listReleaseRevisions(kube: Kube, namespace: string, release: string): Promise<ReleaseRevision[]> {
@@ -68,6 +70,7 @@ export async function readReleaseRevision(
     updated: info.last_deployed ?? '',
     values: (release.config as Record<string, unknown>) ?? {},
     manifest: typeof release.manifest === 'string' ? release.manifest : '',
+    applyMethod: typeof release.apply_method === 'string' ? release.apply_method : undefined,
   };
 }
 

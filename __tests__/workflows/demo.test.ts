@@ -1,0 +1,39 @@
+/**
+ * `npm run demo`'s success path: both stories through the committed dist bundles on the sandbox.
+ * Runs the demo's main() with the output captured (not a TTY: no colour, no progress line).
+ */
+import { expect, test } from '@jest/globals';
+import { main } from '../../scripts/demo/main';
+
+test('both stories end as expected: a good release promoted, a bad one rolled back to 1.1.0', async () => {
+  let output = '';
+  const result = await main({ driver: 'helm3', out: { write: (text: string) => (output += text) } });
+
+  expect(result.stories.map((s) => s.problems)).toEqual([[], []]);
+  expect(result.ok).toBe(true);
+
+  const [good, bad] = result.stories;
+  const job = (story: typeof good, name: string) => story!.jobs.find((j) => j.job === name)!;
+  expect(good!.jobs.map((j) => `${j.job}:${j.result}`)).toEqual([
+    'preflight:success',
+    'canary:success',
+    'validate-canary:success',
+    'promote:success',
+    'validate:success',
+    'rollback:skipped',
+  ]);
+  expect(job(good, 'validate').outputs.verdict).toBe('pass');
+  expect(job(bad, 'validate-canary').outputs.verdict).toBe('pass');
+  expect(job(bad, 'validate').outputs.verdict).toBe('rollback');
+  expect(job(bad, 'rollback').result).toBe('success');
+  expect(job(bad, 'rollback').outputs['rolled-back-to']).toMatch(/1\.1\.0/);
+  // the rollback returned to what preflight saw before the bad deploy
+  expect(job(bad, 'rollback').outputs['rolled-back-to']).toContain(
+    `revision ${job(bad, 'preflight').outputs['current-revision']}`,
+  );
+
+  expect(output).toContain('Story 1');
+  expect(output).toContain('verdict ROLLBACK');
+  expect(output).toMatch(/✓ Both stories ended as expected in \d+\.\ds\./);
+  expect(output).not.toContain('\x1b['); // no colour when not a TTY
+}, 240_000);

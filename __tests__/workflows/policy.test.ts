@@ -1,0 +1,140 @@
+/**
+ * Environments, permissions, concurrency and pinning of the workflows: the rules GitHub cannot
+ * check before a run, checked here on the YAML.
+ */
+import { describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAction, loadWorkflow, ourAction, ROOT, workflowFiles } from './support/workflows';
+
+const deploy = loadWorkflow('.github/workflows/deploy.yml');
+const rollback = loadWorkflow('.github/workflows/rollback.yml');
+
+describe('deploy.yml', () => {
+  test('is reusable only (workflow_call)', () => {
+    expect(Object.keys(deploy.on)).toEqual(['workflow_call']);
+    const call = deploy.on.workflow_call!;
+    expect(call.inputs!.environment).toMatchObject({ type: 'string', required: true });
+    expect(call.inputs!.version).toMatchObject({ type: 'string', required: true });
+    expect(Object.keys(call.secrets!).sort()).toEqual(
+      ['DATABASE_URL', 'KUBECONFIG', 'NOTIFY_WEBHOOK', 'REGISTRY_PASSWORD', 'REGISTRY_USERNAME', 'TEST_TOKEN'].sort(),
+    );
+    expect(call.secrets!.KUBECONFIG!.required).toBe(true);
+  });
+
+  test('least privilege: contents read, deployments write, nothing per job', () => {
+    expect(deploy.permissions).toEqual({ contents: 'read', deployments: 'write' });
+    for (const job of Object.values(deploy.jobs)) expect(job.permissions).toBeUndefined();
+  });
+
+  test('one deploy per environment at a time, never cancelled by the next', () => {
+    expect(deploy.concurrency).toEqual({ group: 'deploy-${{ inputs.environment }}', 'cancel-in-progress': false });
+  });
+
+  test('only promote carries the environment; the automatic rollback never waits for approvers', () => {
+    const withEnvironment = Object.entries(deploy.jobs).filter(([, j]) => j.environment !== undefined);
+    expect(withEnvironment.map(([name]) => name)).toEqual(['promote']);
+    const env = deploy.jobs.promote!.environment;
+    expect(typeof env === 'string' ? env : env?.name).toBe('${{ inputs.environment }}');
+  });
+
+  test('documents that a calling job cannot carry environment:', () => {
+    const text = readFileSync(join(ROOT, '.github/workflows/deploy.yml'), 'utf8');
+    expect(text).toMatch(/does not allow `environment:` on a job that calls a reusable workflow/);
+  });
+
+  test('window and freeze inputs keep the preflight action defaults (an empty with: would erase them)', () => {
+    const spec = loadAction('preflight').inputs;
+    for (const name of ['window-days', 'window-hours', 'window-timezone', 'month-end-days']) {
+      expect({ name, default: String(deploy.on.workflow_call!.inputs![name]!.default) }).toEqual({
+        name,
+        default: spec[name]!.default,
+      });
+    }
+  });
+});
+
+describe('rollback.yml', () => {
+  const dispatch = rollback.on.workflow_dispatch!.inputs!;
+
+  test('manual dispatch with the runbook §4 inputs', () => {
+    expect(dispatch.environment).toMatchObject({ type: 'environment', required: true });
+    expect(dispatch.reason).toMatchObject({ required: true });
+    expect(dispatch.revision?.required ?? false).toBe(false);
+    expect(dispatch['database-restore']).toMatchObject({ type: 'choice', options: ['none', 'pitr'], default: 'none' });
+    expect(dispatch['recovery-time']).toBeDefined();
+  });
+
+  test('the job runs in the chosen environment, in the deploys’ concurrency group', () => {
+    const jobs = Object.values(rollback.jobs);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.environment).toBe('${{ inputs.environment }}');
+    expect(rollback.concurrency).toEqual(deploy.concurrency);
+    expect(rollback.permissions).toEqual({ contents: 'read', deployments: 'write' });
+  });
+
+  test('passes the dispatch inputs to the rollback action', () => {
+    const step = rollback.jobs.rollback!.steps!.find((s) => ourAction(s.uses) === 'rollback')!;
+    expect(step.with!['to-revision']).toBe('${{ inputs.revision }}');
+    expect(step.with!['database-restore']).toBe('${{ inputs.database-restore }}');
+    expect(step.with!['recovery-time']).toBe('${{ inputs.recovery-time }}');
+    expect(String(step.with!.reason)).toContain('${{ inputs.reason }}');
+  });
+});
+
+describe('every workflow and example', () => {
+  const files = workflowFiles();
+
+  test('covers deploy, rollback, e2e-kind and the examples', () => {
+    for (const f of [
+      '.github/workflows/deploy.yml',
+      '.github/workflows/rollback.yml',
+      '.github/workflows/e2e-kind.yml',
+      'examples/deploy.yml',
+      'examples/rollback.yml',
+    ]) {
+      expect(files).toContain(f);
+    }
+  });
+
+  test.each(files)('%s: third-party actions pinned by full commit SHA with a version comment', (file) => {
+    const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
+    for (const [i, line] of lines.entries()) {
+      const m = /^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/.exec(line);
+      if (!m) continue;
+      const [, uses = '', rest = ''] = m;
+      if (uses.startsWith('./') || ourAction(uses) || uses.startsWith('veloz/deploy-actions/.github/workflows/'))
+        continue;
+      const where = `${file}:${i + 1}`;
+      expect({ where, uses }).toEqual({ where, uses: expect.stringMatching(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/) });
+      expect({ where, comment: rest.trim() }).toEqual({ where, comment: expect.stringMatching(/^# v\d+\.\d+\.\d+$/) });
+    }
+  });
+
+  test.each(files)('%s: a job calling a reusable workflow carries no environment', (file) => {
+    for (const [name, job] of Object.entries(loadWorkflow(file).jobs)) {
+      if (job.uses) expect({ name, environment: job.environment }).toEqual({ name, environment: undefined });
+    }
+  });
+
+  test.each(files)('%s: declares top-level permissions', (file) => {
+    expect(loadWorkflow(file).permissions).toBeDefined();
+  });
+});
+
+describe('examples', () => {
+  test('the deploy caller runs on tag push and calls deploy.yml@v1 with named secrets', () => {
+    const example = loadWorkflow('examples/deploy.yml');
+    expect(Object.keys(example.on)).toEqual(['push']);
+    expect((example.on.push as unknown as { tags: string[] }).tags.length).toBeGreaterThan(0);
+    const call = Object.values(example.jobs).find((j) => j.uses)!;
+    expect(call.uses).toBe('veloz/deploy-actions/.github/workflows/deploy.yml@v1');
+    expect(call.secrets).toMatchObject({ KUBECONFIG: '${{ secrets.KUBECONFIG }}' });
+  });
+
+  test('the rollback caller is a manual dispatch calling rollback.yml@v1', () => {
+    const example = loadWorkflow('examples/rollback.yml');
+    expect(Object.keys(example.on)).toEqual(['workflow_dispatch']);
+    expect(Object.values(example.jobs)[0]!.uses).toBe('veloz/deploy-actions/.github/workflows/rollback.yml@v1');
+  });
+});

@@ -1,0 +1,335 @@
+/**
+ * Figure 4 — time to restore: from a `rollback` verdict to the previous version healthy, for our rollback
+ * step (helm 3, helm 4 and kubectl drivers) vs `helm rollback --wait` and `kubectl rollout undo` +
+ * `kubectl rollout status`, net of the sandbox's own rollout time. And decision latency: from the moment
+ * a rollback criterion is met in the engine double to the validate verdict.
+ */
+import {
+  DEPLOYMENT,
+  IMAGE,
+  NAMESPACE,
+  imageOf,
+  rolloutComplete,
+  startBenchCluster,
+  type BenchCluster,
+  type DeploymentLike,
+  type HelmTool,
+} from './cluster';
+import { ms, progress, ratio, sleep, spread, stats, type Section } from './lib';
+
+export interface RestoreOptions {
+  repeats: number;
+  podStartupDelayMs: number;
+  decisionRepeats: number;
+  decisionLateRepeats: number;
+}
+
+const GOOD = '1.0.0';
+const BAD = '1.1.0';
+
+interface Subject {
+  label: string;
+  driver: 'helm' | 'kubectl';
+  helm: HelmTool;
+  ours: boolean;
+  /** Rolls back from BAD to GOOD; returns performance.now() at the start (the verdict) and at the return. */
+  rollback(c: BenchCluster): Promise<{ start: number; end: number }>;
+}
+
+function ours(driver: 'helm' | 'kubectl', helm: HelmTool): Subject {
+  return {
+    label: `ours: rollback step, ${driver === 'kubectl' ? 'kubectl driver' : `helm driver (${helm === 'helm3' ? 'helm 3' : 'helm 4'})`}`,
+    driver,
+    helm,
+    ours: true,
+    async rollback(c) {
+      const r = await c.action('rollback', { reason: 'bench: time to restore', driver }, { helm });
+      if (r.exitCode !== 0) throw new Error(`rollback (${driver}, ${helm}) failed: ${r.errors.join(' | ')}`);
+      return { start: r.start, end: r.end };
+    },
+  };
+}
+
+function helmRollback(helm: HelmTool): Subject {
+  return {
+    label: `\`helm rollback --wait\` (${helm === 'helm3' ? 'helm 3' : 'helm 4'})`,
+    driver: 'helm',
+    helm,
+    ours: false,
+    async rollback(c) {
+      // no revision: helm's "previous release", which here is the good one
+      const r = await c.helm(helm, ['rollback', 'veloz', '-n', NAMESPACE, '--wait', '--timeout', '5m']);
+      if (r.code !== 0) throw new Error(`helm rollback failed: ${r.stderr}`);
+      return { start: r.start, end: r.end };
+    },
+  };
+}
+
+const kubectlUndo: Subject = {
+  label: '`kubectl rollout undo` + `kubectl rollout status`',
+  driver: 'kubectl',
+  helm: 'helm3',
+  ours: false,
+  async rollback(c) {
+    const undo = await c.kubectl(['rollout', 'undo', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE]);
+    if (undo.code !== 0) throw new Error(`kubectl rollout undo failed: ${undo.stderr}`);
+    const st = await c.kubectl(['rollout', 'status', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE, '--timeout', '5m']);
+    if (st.code !== 0) throw new Error(`kubectl rollout status failed: ${st.stderr}`);
+    return { start: undo.start, end: st.end };
+  },
+};
+
+/** Puts the bad version in place the way the subject's driver would have deployed it. */
+async function deployBad(c: BenchCluster, s: Subject): Promise<void> {
+  if (s.driver === 'helm') return c.install(BAD, [], s.helm);
+  const set = await c.kubectl([
+    'set',
+    'image',
+    `deployment/${DEPLOYMENT}`,
+    '-n',
+    NAMESPACE,
+    `veloz-engine=${IMAGE}:${BAD}`,
+  ]);
+  if (set.code !== 0) throw new Error(`kubectl set image failed: ${set.stderr}`);
+  const st = await c.kubectl(['rollout', 'status', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE, '--timeout', '5m']);
+  if (st.code !== 0) throw new Error(`kubectl rollout status failed: ${st.stderr}`);
+}
+
+/**
+ * The sandbox's own rollout time: the same image change written straight into the store (no client at
+ * all), until the Deployment is complete. It holds the pod start-ups and readiness probes of every wave.
+ */
+async function floorOnce(c: BenchCluster, image: string): Promise<number> {
+  const d = c.deployment() as (DeploymentLike & { apiVersion: string; kind: string; metadata: object }) | undefined;
+  if (!d) throw new Error('no deployment');
+  const container = d.spec?.template?.spec?.containers?.[0];
+  if (!container) throw new Error('no container');
+  container.image = image;
+  const probe = c.completion(image);
+  const start = performance.now();
+  c.sandbox.apply(d as never);
+  const deadline = start + 60_000;
+  while (probe.at === undefined && performance.now() < deadline) await sleep(5);
+  probe.stop();
+  if (probe.at === undefined) throw new Error('sandbox floor: the rollout did not complete');
+  return probe.at - start;
+}
+
+/** The floor on its own sandbox (helm 4 would meet the store writes' field manager as a conflict). */
+async function sandboxFloor(o: RestoreOptions): Promise<number[]> {
+  const c = await startBenchCluster({ podStartupDelayMs: o.podStartupDelayMs });
+  const out: number[] = [];
+  try {
+    await c.install(GOOD);
+    for (let i = 0; i <= o.repeats; i++) {
+      await floorOnce(c, `${IMAGE}:${BAD}`);
+      const t = await floorOnce(c, `${IMAGE}:${GOOD}`);
+      if (i > 0) out.push(t);
+    }
+  } finally {
+    await c.stop();
+  }
+  return out;
+}
+
+interface Measured {
+  healthy: number[];
+  returned: number[];
+}
+
+async function measure(s: Subject, o: RestoreOptions): Promise<Measured> {
+  const c = await startBenchCluster({ podStartupDelayMs: o.podStartupDelayMs });
+  const m: Measured = { healthy: [], returned: [] };
+  try {
+    await c.install(GOOD, [], s.helm);
+    // one warm-up round, then the measured ones
+    for (let i = 0; i <= o.repeats; i++) {
+      await deployBad(c, s);
+      const probe = c.completion(`${IMAGE}:${GOOD}`);
+      const { start, end } = await s.rollback(c);
+      probe.stop();
+      const d = c.deployment();
+      if (probe.at === undefined || imageOf(d) !== `${IMAGE}:${GOOD}` || !d || !rolloutComplete(d)) {
+        throw new Error(`${s.label}: ${GOOD} was not restored`);
+      }
+      if (i === 0) continue;
+      m.healthy.push(probe.at - start);
+      m.returned.push(end - start);
+    }
+  } finally {
+    await c.stop();
+  }
+  return m;
+}
+
+interface Decision {
+  latency: number[];
+  exitLatency: number[];
+  reasons: string[];
+}
+
+/**
+ * Validate watching one pod every `interval`; right after pass `atPass` the engine double is told to
+ * degrade `after` 2 s; the criterion is "error rate above 5% for 3 s".
+ */
+async function decisionLatency(repeats: number, atPass: number, o: RestoreOptions): Promise<Decision> {
+  const intervalMs = 1000;
+  const afterMs = 2000;
+  const forMs = 3000;
+  const c = await startBenchCluster({ podStartupDelayMs: o.podStartupDelayMs, engineSyntheticRps: 400 });
+  const out: Decision = { latency: [], exitLatency: [], reasons: [] };
+  try {
+    await c.install(BAD, ['--set', 'autoscaling.enabled=false']);
+    const pod = String(
+      c.sandbox.list('pods', NAMESPACE, 'app.kubernetes.io/name=veloz').map((p) => p.metadata.name)[0] ?? '',
+    );
+    for (let i = 0; i < repeats; i++) {
+      c.sandbox.setProfile(`${IMAGE}:${BAD}`, undefined);
+      await sleep(1500); // healthy counters again before the window opens
+      let degradedAt = 0;
+      let verdictAt: number | undefined;
+      const run = c.action(
+        'validate',
+        {
+          pod,
+          checks: 'health, metrics',
+          duration: '180s',
+          interval: `${intervalMs / 1000}s`,
+          'rollback-error-rate-for': `${forMs / 1000}s`,
+        },
+        {
+          onLine: (line) => {
+            if (line.startsWith(`pass ${atPass} at`) && !degradedAt) {
+              // the window is open: degrade now, taking effect `after` from this moment
+              degradedAt = performance.now();
+              c.sandbox.setProfile(`${IMAGE}:${BAD}`, `degrade:after=${afterMs}ms,error-rate=10%`);
+            }
+            if (verdictAt === undefined && line.includes('→ ROLLBACK')) verdictAt = performance.now();
+          },
+        },
+      );
+      const r = await run;
+      if (r.outputs.verdict !== 'rollback' || verdictAt === undefined || !degradedAt) {
+        throw new Error(`validate did not decide rollback: ${r.outputs.verdict} ${r.errors.join(' | ')}`);
+      }
+      const metAt = degradedAt + afterMs + forMs;
+      out.latency.push(verdictAt - metAt);
+      out.exitLatency.push(r.end - metAt);
+      out.reasons.push(r.outputs.reasons ?? '');
+    }
+    c.sandbox.setProfile(`${IMAGE}:${BAD}`, undefined);
+  } finally {
+    await c.stop();
+  }
+  return out;
+}
+
+export async function restoreFigure(o: RestoreOptions): Promise<Section> {
+  const subjects = [
+    ours('helm', 'helm3'),
+    helmRollback('helm3'),
+    ours('helm', 'helm4'),
+    helmRollback('helm4'),
+    ours('kubectl', 'helm3'),
+    kubectlUndo,
+  ];
+  const results = new Map<Subject, Measured>();
+  for (const s of subjects) {
+    progress(`time to restore: ${s.label}`);
+    results.set(s, await measure(s, o));
+  }
+  progress('time to restore: the sandbox floor');
+  const floor = stats(await sandboxFloor(o));
+  const rows: string[][] = [];
+  const net = (m: Measured, key: 'healthy' | 'returned') => stats(m[key].map((v) => v - floor.median));
+  for (let i = 0; i < subjects.length; i += 2) {
+    const mine = results.get(subjects[i]!)!;
+    const theirs = results.get(subjects[i + 1]!)!;
+    for (const [s, m] of [
+      [subjects[i]!, mine],
+      [subjects[i + 1]!, theirs],
+    ] as const) {
+      const h = stats(m.healthy);
+      const nh = net(m, 'healthy');
+      const nr = net(m, 'returned');
+      rows.push([
+        s.label,
+        ...spread(h),
+        ms(floor.median),
+        ...spread(nh),
+        ms(nr.median),
+        s.ours ? '' : ratio(net(mine, 'healthy').median / nh.median),
+      ]);
+    }
+  }
+  progress('decision latency: degrading right after the first pass');
+  const early = await decisionLatency(o.decisionRepeats, 1, o);
+  progress('decision latency: degrading after 32 passes (the 30 s rate window full of healthy samples)');
+  const late = await decisionLatency(o.decisionLateRepeats, 32, o);
+  const d = stats(early.latency);
+  const dx = stats(early.exitLatency);
+  const l = stats(late.latency);
+  const lx = stats(late.exitLatency);
+  const decisionMet = d.max <= 1000 && l.max <= 1000;
+  return {
+    key: 'restore',
+    title: '4. Time to restore, and decision latency',
+    goal: 'time to restore: none set (reported against helm and kubectl); decision latency ≤ one interval (1 s)',
+    met: decisionMet,
+    verdict:
+      `Decision latency with a 1 s interval: ${ms(d.median)} (median; max ${ms(d.max)}) when the engine degrades early in ` +
+      `the window, ${ms(l.median)} (max ${ms(l.max)}) when it degrades after 32 s of healthy samples — ` +
+      `${decisionMet ? 'within one interval (goal met)' : 'over one interval (goal not met)'}. Validate measures the error rate over a 30 s ` +
+      `sliding window of its own scrapes (the metrics check's \`rateWindowMs\`, default 30 s, not an input), so a jump from 0 % to 10 % ` +
+      `errors reads above 5 % only once degraded traffic is half that window. Time to restore: ours reaches healthy later ` +
+      `than the bare tools by the work it does before it starts the rollback (start-up, release lock, reading the release ` +
+      `history, \`helm version\`), see the table.`,
+    tables: [
+      {
+        caption:
+          `From the verdict (the rollback step starting) to ${GOOD} healthy again: the store event completing the rollback rollout. ` +
+          `${o.repeats} measured rollbacks per subject after one warm-up; 2 replicas; pod start-up delay ${o.podStartupDelayMs} ms. ` +
+          `"Sandbox floor" (median of ${o.repeats}) is the same rollout written straight into the store with no client; "net" = raw − floor median. ` +
+          `Last column: our net time to healthy ÷ the tool's (same driver); above 1× means ours is slower.`,
+        columns: [
+          'subject',
+          'to healthy: median',
+          'min',
+          'max',
+          'sandbox floor',
+          'net: median',
+          'min',
+          'max',
+          'net to step return',
+          'ours ÷ tool',
+        ],
+        rows,
+      },
+      {
+        caption: `Decision latency: validate of one pod, checks health + metrics, interval 1 s, \`rollback-error-rate-for: 3s\`; the engine double answers 10% errors from 2 s after the moment it is told to (told right after pass 1, or after pass 32).`,
+        columns: ['measure', 'runs', 'median', 'min', 'max'],
+        rows: [
+          ['degrade early: criterion met → ROLLBACK log line', String(d.n), ...spread(d)],
+          ['degrade early: criterion met → step exit', String(dx.n), ...spread(dx)],
+          ['degrade after 32 s: criterion met → ROLLBACK log line', String(l.n), ...spread(l)],
+          ['degrade after 32 s: criterion met → step exit', String(lx.n), ...spread(lx)],
+        ],
+      },
+    ],
+    method:
+      `Time to restore: each subject gets a fresh sandbox with ${GOOD} installed (2 replicas, autoscaling on), then per round ` +
+      `deploys ${BAD} the way its driver would (helm driver: \`helm upgrade --wait\`; kubectl driver: \`kubectl set image\` + ` +
+      `\`rollout status\`) and rolls back. The verdict moment is the start of the rollback step (bundle spawn, or the first ` +
+      `command); "healthy" is the store event completing the Deployment rollout back to ${GOOD} (kubectl's definition of complete). ` +
+      `Our rollback step then also checks /health, /health/ready and /health/startup of every pod through pods/proxy and records ` +
+      `the rollback before returning ("net to step return"). The sandbox floor is measured on a sandbox of its own with the ` +
+      `same settings: ${BAD} then ${GOOD} written directly into the Deployment in the store, timed to complete — it holds the two ` +
+      `serial pod start-ups (maxSurge 1, maxUnavailable 0 at 2 replicas) and readiness probes, which no client can shorten. ` +
+      `Decision latency: criterion-met moment = (the moment the engine double is told to degrade) + its \`after\` (2 s) + the ` +
+      `criterion's duration (3 s); verdict moment = when the bench reads validate's \`→ ROLLBACK\` pass line.`,
+    notes: [
+      `Validate's reason (degrade early): “${early.reasons[0] ?? ''}”`,
+      `Validate's reason (degrade after 32 s): “${late.reasons[0] ?? ''}”`,
+    ],
+  };
+}

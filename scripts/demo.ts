@@ -1,0 +1,26 @@
+/**
+ * `npm run demo [-- --driver helm3|helm4|kubectl] [--keep]`: both stories of the deploy workflow on
+ * a local sandbox cluster. Exits 0 only when both ended as expected. See scripts/demo/main.ts.
+ */
+import { parseArgs } from 'node:util';
+import type { Driver } from './demo/cluster';
+import { main } from './demo/main';
+
+const DRIVERS: readonly Driver[] = ['helm3', 'helm4', 'kubectl'];
+
+const { values } = parseArgs({
+  options: { driver: { type: 'string', default: 'helm3' }, keep: { type: 'boolean', default: false } },
+});
+const driver = values.driver as Driver;
+if (!DRIVERS.includes(driver)) {
+  console.error(`--driver must be one of ${DRIVERS.join(', ')} (got "${values.driver}")`);
+  process.exit(2);
+}
+
+try {
+  const result = await main({ driver, keep: values.keep });
+  process.exitCode = result.ok ? 0 : 1;
+} catch (error) {
+  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,86 @@
+/**
+ * The demo's deployment target: the sandbox API server with the real helm and kubectl binaries,
+ * a kubeconfig file, and the environment the action bundles run with (KUBECONFIG, tools on PATH).
+ */
+import { startSandbox, toolPath, type Sandbox } from '@veloz/sandbox';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CHART = join(ROOT, '__tests__/fixtures/chart/veloz');
+export const VALUES_PRODUCTION = join(CHART, 'values-production.yaml');
+export const IMAGE = 'veloz/engine';
+export const NAMESPACE = 'veloz';
+export const RELEASE = 'veloz';
+
+export type Driver = 'helm3' | 'helm4' | 'kubectl';
+
+export interface DemoCluster {
+  sandbox: Sandbox;
+  dir: string;
+  kubeconfigPath: string;
+  helmBin: string;
+  kubectlBin: string;
+  /** Environment for the action bundles; RUNNER_TEMP outlives each run so reports can be read. */
+  env: Record<string, string>;
+  /** `helm upgrade --install` of the fixture chart, the way an operator installs the first release. */
+  install(version: string): Promise<void>;
+  /** Images of the engine pods that are not terminating, sorted. */
+  engineImages(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
+  // ~200 synthetic requests/s per pod: short 1 s validation intervals still hold stable rates.
+  const sandbox = await startSandbox({
+    podStartupDelayMs: 300,
+    probeIntervalMs: 100,
+    backoffMs: 300,
+    engineSyntheticRps: 200,
+  });
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'veloz-demo-'));
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    await sandbox.writeKubeconfig(kubeconfigPath);
+    const helmBin = await toolPath(driver === 'helm4' ? 'helm4' : 'helm3');
+    const kubectlBin = await toolPath('kubectl');
+    const env = {
+      KUBECONFIG: kubeconfigPath,
+      PATH: `${dirname(helmBin)}:${dirname(kubectlBin)}:${process.env.PATH ?? ''}`,
+      RUNNER_TEMP: join(dir, 'runner'),
+    };
+    return {
+      sandbox,
+      dir,
+      kubeconfigPath,
+      helmBin,
+      kubectlBin,
+      env,
+      async install(version) {
+        const args = ['upgrade', '--install', RELEASE, CHART, '-n', NAMESPACE, '-f', VALUES_PRODUCTION];
+        args.push('--set-string', `engine.image.tag=${version}`, '--wait', '--timeout', '60s');
+        await execFileAsync(helmBin, args, { env: { ...process.env, ...env } });
+      },
+      engineImages() {
+        return sandbox
+          .list('pods', NAMESPACE, 'app.kubernetes.io/name=veloz')
+          .filter((p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp)
+          .map((p) => (p as unknown as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image ?? '')
+          .sort();
+      },
+      async stop() {
+        await sandbox.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await sandbox.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * `npm run demo`: the runbook end to end on a laptop. Starts the sandbox cluster, installs release
+ * 1.0.0 of the fixture chart with the real helm, then runs deploy.yml's job chain through the
+ * committed dist bundles for two stories, printing each job's report as terminal text.
+ */
+import { startDemoCluster, type DemoCluster, type Driver } from './cluster';
+import { runDeploy, type JobRun } from './pipeline';
+import { Progress, type Terminal } from './progress';
+import { makeStyle, renderJob, seconds, type Style } from './render';
+import { stories, type Story } from './stories';
+
+export interface DemoOptions {
+  driver?: Driver;
+  /** Keep the sandbox up afterwards until `untilStopped` resolves (Ctrl-C in the CLI). */
+  keep?: boolean;
+  untilStopped?: () => Promise<void>;
+  out?: Terminal;
+  /** Colour and the live progress line; default: when `out` is a TTY and NO_COLOR is unset. */
+  tty?: boolean;
+}
+
+export interface StoryResult {
+  title: string;
+  ok: boolean;
+  problems: string[];
+  jobs: JobRun[];
+}
+
+export interface DemoResult {
+  ok: boolean;
+  stories: StoryResult[];
+  durationMs: number;
+}
+
+const DRIVER_LABEL: Record<Driver, string> = { helm3: 'helm 3', helm4: 'helm 4', kubectl: 'kubectl' };
+
+export async function main(options: DemoOptions = {}): Promise<DemoResult> {
+  const out = options.out ?? process.stdout;
+  const tty = options.tty ?? (!!out.isTTY && !process.env.NO_COLOR);
+  const s = makeStyle(tty);
+  const print = (line = ''): void => void out.write(`${line}\n`);
+  const driver = options.driver ?? 'helm3';
+  const started = Date.now();
+
+  print(s.bold('VeloZ deploy demo: the runbook as .github/workflows/deploy.yml runs it'));
+  print(s.dim(`driver ${DRIVER_LABEL[driver]} · each job runs its action's dist bundle through the runner protocol`));
+  const cluster = await startDemoCluster(driver);
+  const results: StoryResult[] = [];
+  try {
+    await cluster.install('1.0.0');
+    print(s.dim(`sandbox API server ${cluster.sandbox.url} · release veloz 1.0.0 installed with ${cluster.helmBin}`));
+    for (const story of stories(driver)) results.push(await runStory(story, cluster, out, s, tty, print));
+
+    const ok = results.every((r) => r.ok);
+    print();
+    print(
+      ok
+        ? s.green(s.bold(`✓ Both stories ended as expected in ${seconds(Date.now() - started)}.`))
+        : s.red(s.bold(`✗ ${results.filter((r) => !r.ok).length} story(ies) did not end as expected.`)),
+    );
+    if (options.keep) await keepRunning(cluster, print, s, options.untilStopped);
+    return { ok, stories: results, durationMs: Date.now() - started };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function runStory(
+  story: Story,
+  cluster: DemoCluster,
+  out: Terminal,
+  s: Style,
+  tty: boolean,
+  print: (line?: string) => void,
+): Promise<StoryResult> {
+  print();
+  print(s.cyan(s.bold(`━━ ${story.title} ━━`)));
+  if (story.setup) {
+    story.setup.apply(cluster);
+    print(s.dim(story.setup.describe));
+  }
+  const progress = new Progress(out, tty, s);
+  const jobs = await runDeploy(story.deploy, {
+    env: cluster.env,
+    onApproval: (environment) =>
+      print(
+        `${s.yellow('⏸')} promote waits for the reviewers of environment "${environment}" ${s.dim('(approved at once in the demo)')}`,
+      ),
+    onJobStart: (job) => progress.start(job),
+    onLine: (_job, line) => progress.update(line),
+    onJobEnd: (job) => {
+      progress.stop();
+      for (const line of renderJob(job, s)) print(line);
+    },
+  });
+  const problems = await story.check(jobs, cluster);
+  const ok = problems.length === 0;
+  print(ok ? s.green(`✓ as expected: ${story.expected}`) : s.red(`✗ not as expected (${story.expected}):`));
+  for (const p of problems) print(s.red(`  - ${p}`));
+  return { title: story.title, ok, problems, jobs };
+}
+
+async function keepRunning(
+  cluster: DemoCluster,
+  print: (line?: string) => void,
+  s: Style,
+  untilStopped: (() => Promise<void>) | undefined,
+): Promise<void> {
+  print();
+  print(s.bold('The sandbox stays up (Ctrl-C stops it). Try:'));
+  print(`  export KUBECONFIG=${cluster.kubeconfigPath}`);
+  print(`  ${cluster.kubectlBin} get deployments,replicasets,pods -n veloz`);
+  print(`  ${cluster.helmBin} history veloz -n veloz`);
+  print(`  ${cluster.kubectlBin} logs -n veloz deployment/veloz-engine --tail 20`);
+  print(`  ${cluster.kubectlBin} get --raw /api/v1/namespaces/veloz/services/veloz-engine:8080/proxy/health`);
+  await (untilStopped ?? waitForSignal)();
+  print(s.dim('Stopping the sandbox.'));
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}

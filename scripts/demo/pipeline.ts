@@ -1,0 +1,187 @@
+/**
+ * The job chain of .github/workflows/deploy.yml, run locally: each job is its action's committed
+ * bundle run through the runner protocol (packages/harness), with the inputs deploy.yml passes.
+ * Job results and the rollback rule follow GitHub's semantics, so what the demo shows is what the
+ * workflow does; __tests__/workflows checks `rollbackRuns` against deploy.yml's `if:`.
+ */
+import { runActionBundle, type ActionName, type ActionRun } from '@veloz/harness';
+import type { Report } from '@veloz/shared/report';
+import { readFile } from 'node:fs/promises';
+
+export const JOBS = ['preflight', 'canary', 'validate-canary', 'promote', 'validate', 'rollback'] as const;
+export type JobName = (typeof JOBS)[number];
+export type JobResult = 'success' | 'failure' | 'skipped' | 'cancelled';
+
+export interface JobOutcome {
+  result: JobResult;
+  outputs: Record<string, string>;
+}
+export type Needs = Partial<Record<JobName, JobOutcome>>;
+
+/** deploy.yml's `rollback` condition (a cancelled run never reaches it here: `!cancelled()`). */
+export function rollbackRuns(needs: Needs): boolean {
+  const result = (job: JobName): JobResult | undefined => needs[job]?.result;
+  return (
+    result('preflight') === 'success' &&
+    (result('canary') === 'failure' ||
+      result('validate-canary') === 'failure' ||
+      result('promote') === 'failure' ||
+      result('validate') === 'failure' ||
+      needs.validate?.outputs.verdict === 'rollback')
+  );
+}
+
+export interface DeployInputs {
+  environment: string;
+  version: string;
+  driver: 'helm' | 'kubectl';
+  chart?: string;
+  valuesFiles?: string;
+  image?: string;
+  /** Preflight checks that make sense on the target. */
+  preflightChecks: string;
+  /** Window inputs (evaluate-at or override-reason) so the demo runs at any hour. */
+  window: Record<string, string>;
+  validationDuration: string;
+  validationInterval: string;
+  /** Shortened timings for the demo (SSE/WebSocket timeouts, rollback-error-rate-for …). */
+  validateExtra: Record<string, string>;
+}
+
+export interface JobRun extends JobOutcome {
+  job: JobName;
+  action?: ActionName;
+  run?: ActionRun;
+  report?: Report;
+  durationMs: number;
+}
+
+export interface PipelineHooks {
+  env: Record<string, string>;
+  onJobStart?(job: JobName): void;
+  onLine?(job: JobName, line: string): void;
+  onJobEnd?(job: JobRun): void;
+  /** The promote job's environment gate; the demo approves at once. */
+  onApproval?(environment: string): void;
+}
+
+/** The `with:` blocks of deploy.yml for this deploy (secrets and GitHub-only inputs left out). */
+export function jobInputs(job: JobName, d: DeployInputs, needs: Needs): Record<string, string> {
+  const target = { driver: d.driver };
+  const deploy = {
+    ...target,
+    version: d.version,
+    ...(d.chart ? { chart: d.chart } : {}),
+    ...(d.valuesFiles ? { 'values-files': d.valuesFiles } : {}),
+    ...(d.image ? { image: d.image } : {}),
+    environment: d.environment,
+  };
+  switch (job) {
+    case 'preflight':
+      return {
+        ...target,
+        checks: d.preflightChecks,
+        version: d.version,
+        ...(d.image ? { image: d.image } : {}),
+        ...d.window,
+      };
+    case 'canary':
+      return { ...deploy, phase: 'canary' };
+    case 'validate-canary':
+      return { ...target, pod: 'canary', duration: '0', ...d.validateExtra };
+    case 'promote':
+      return { ...deploy, phase: 'promote' };
+    case 'validate':
+      return {
+        ...target,
+        service: 'veloz-engine',
+        duration: d.validationDuration,
+        interval: d.validationInterval,
+        'fail-on-rollback': 'false',
+        ...d.validateExtra,
+      };
+    case 'rollback': {
+      const reasons = needs.validate?.outputs.reasons;
+      const results = `canary ${needs.canary?.result}, canary validation ${needs['validate-canary']?.result}, promotion ${needs.promote?.result}, validation ${needs.validate?.result}`;
+      const toRevision = needs.preflight?.outputs['current-revision'];
+      return {
+        ...target,
+        reason: `Deploy of ${d.version} to ${d.environment}: ${reasons || results}`,
+        ...(toRevision ? { 'to-revision': toRevision } : {}),
+        environment: d.environment,
+      };
+    }
+  }
+}
+
+const ACTION_OF: Record<JobName, ActionName> = {
+  preflight: 'preflight',
+  canary: 'canary',
+  'validate-canary': 'validate',
+  promote: 'canary',
+  validate: 'validate',
+  rollback: 'rollback',
+};
+
+/** Which job runs next, by deploy.yml's `needs:` (default `success()`) and the rollback rule. */
+function shouldRun(job: JobName, needs: Needs): boolean {
+  const ok = (j: JobName): boolean => needs[j]?.result === 'success';
+  switch (job) {
+    case 'preflight':
+      return true;
+    case 'canary':
+      return ok('preflight');
+    case 'validate-canary':
+      return ok('preflight') && ok('canary');
+    case 'promote':
+      return ok('preflight') && ok('canary') && ok('validate-canary');
+    case 'validate':
+      return ok('preflight') && ok('canary') && ok('validate-canary') && ok('promote');
+    case 'rollback':
+      return rollbackRuns(needs);
+  }
+}
+
+export async function runDeploy(d: DeployInputs, hooks: PipelineHooks): Promise<JobRun[]> {
+  const needs: Needs = {};
+  const runs: JobRun[] = [];
+  for (const job of JOBS) {
+    if (!shouldRun(job, needs)) {
+      const skipped: JobRun = { job, result: 'skipped', outputs: {}, durationMs: 0 };
+      needs[job] = skipped;
+      runs.push(skipped);
+      hooks.onJobEnd?.(skipped);
+      continue;
+    }
+    if (job === 'promote') hooks.onApproval?.(d.environment);
+    hooks.onJobStart?.(job);
+    const action = ACTION_OF[job];
+    const run = await runActionBundle(action, jobInputs(job, d, needs), {
+      env: hooks.env,
+      onLine: (line) => hooks.onLine?.(job, line),
+      timeoutMs: 120_000,
+    });
+    const outcome: JobRun = {
+      job,
+      action,
+      run,
+      result: run.exitCode === 0 ? 'success' : 'failure',
+      outputs: run.outputs,
+      report: await readReport(run.outputs.report),
+      durationMs: run.durationMs,
+    };
+    needs[job] = outcome;
+    runs.push(outcome);
+    hooks.onJobEnd?.(outcome);
+  }
+  return runs;
+}
+
+async function readReport(path: string | undefined): Promise<Report | undefined> {
+  if (!path) return undefined;
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Report;
+  } catch {
+    return undefined;
+  }
+}
