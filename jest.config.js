@@ -6,7 +6,6 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
   moduleNameMapper: {
-    '^@veloz/shared$': '<rootDir>/packages/shared/src/index.ts',
     '^@veloz/shared/(.*)$': '<rootDir>/packages/shared/src/$1',
     '^@veloz/sandbox$': '<rootDir>/packages/sandbox/src/index.ts',
     '^@veloz/sandbox/(.*)$': '<rootDir>/packages/sandbox/src/$1',

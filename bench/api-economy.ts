@@ -3,7 +3,16 @@
  * sandbox journal, for our actions and for kubectl + helm doing the same steps by hand.
  */
 import type { JournalEntry } from '@veloz/sandbox';
-import { CHART, DEPLOYMENT, NAMESPACE, VALUES_PRODUCTION, clientOf, startBenchCluster, type HelmTool } from './cluster';
+import {
+  CHART,
+  DEPLOYMENT,
+  NAMESPACE,
+  VALUES_PRODUCTION,
+  clientOf,
+  startBenchCluster,
+  upgradeArgv,
+  type HelmTool,
+} from './cluster';
 import { progress, ratio, stats, type Section } from './lib';
 
 const PHASES = ['canary', 'promote', 'rollback'] as const;
@@ -39,24 +48,11 @@ export interface ApiEconomyOptions {
 }
 
 function upgradeArgs(version: string, replicas: number, autoscaling: boolean): string[] {
-  return [
-    'upgrade',
-    'veloz',
-    CHART,
-    '-n',
-    NAMESPACE,
-    '-f',
-    VALUES_PRODUCTION,
-    '--set-string',
-    `engine.image.tag=${version}`,
-    '--set',
-    `engine.replicaCount=${replicas}`,
-    '--set',
-    `autoscaling.enabled=${autoscaling}`,
-    '--wait',
-    '--timeout',
+  return upgradeArgv(
+    version,
+    ['--set', `engine.replicaCount=${replicas}`, '--set', `autoscaling.enabled=${autoscaling}`],
     '5m',
-  ];
+  );
 }
 
 /** One canary → promote → rollback cycle by our actions on a fresh sandbox; requests per phase. */

@@ -20,6 +20,26 @@ export const IMAGE = 'veloz/engine';
 
 export type HelmTool = 'helm3' | 'helm4';
 
+/** `helm upgrade` of the fixture chart to a version, the way an operator (or our canary) runs it. */
+export function upgradeArgv(version: string, extra: string[], timeout: string, install = false): string[] {
+  return [
+    'upgrade',
+    ...(install ? ['--install'] : []),
+    'veloz',
+    CHART,
+    '-n',
+    NAMESPACE,
+    '-f',
+    VALUES_PRODUCTION,
+    '--set-string',
+    `engine.image.tag=${version}`,
+    ...extra,
+    '--wait',
+    '--timeout',
+    timeout,
+  ];
+}
+
 export interface DeploymentLike {
   metadata?: { generation?: number; annotations?: Record<string, string> };
   spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } };
@@ -115,22 +135,7 @@ export async function startBenchCluster(options: SandboxOptions = {}): Promise<B
       timedRun(helmBin[tool], args, { env: childEnv(tool), timeoutMs: 600_000, ...(onLine ? { onLine } : {}) }),
     kubectl: (args) => timedRun(kubectlBin, args, { env: childEnv(), timeoutMs: 600_000 }),
     async install(version, extra = [], tool = 'helm3') {
-      const r = await cluster.helm(tool, [
-        'upgrade',
-        '--install',
-        'veloz',
-        CHART,
-        '-n',
-        NAMESPACE,
-        '-f',
-        VALUES_PRODUCTION,
-        '--set-string',
-        `engine.image.tag=${version}`,
-        ...extra,
-        '--wait',
-        '--timeout',
-        '120s',
-      ]);
+      const r = await cluster.helm(tool, upgradeArgv(version, extra, '120s', true));
       if (r.code !== 0) throw new Error(`helm install ${version} failed: ${r.stderr.trim()}`);
     },
     completion(image) {

@@ -12,6 +12,7 @@ import {
   startBenchCluster,
   type BenchCluster,
   type HelmTool,
+  upgradeArgv,
 } from './cluster';
 import { ms, progress, ratio, spread, stats, type Section } from './lib';
 
@@ -63,24 +64,10 @@ function helmWait(tool: HelmTool): Subject {
     ours: false,
     installer: tool,
     async run(c, version) {
-      const r = await c.helm(tool, [
-        'upgrade',
-        'veloz',
-        CHART,
-        '-n',
-        NAMESPACE,
-        '-f',
-        VALUES_PRODUCTION,
-        '--set-string',
-        `engine.image.tag=${version}`,
-        '--set',
-        'engine.replicaCount=1',
-        '--set',
-        'autoscaling.enabled=false',
-        '--wait',
-        '--timeout',
-        '5m',
-      ]);
+      const r = await c.helm(
+        tool,
+        upgradeArgv(version, ['--set', 'engine.replicaCount=1', '--set', 'autoscaling.enabled=false'], '5m'),
+      );
       if (r.code !== 0) throw new Error(`helm upgrade ${version} failed: ${r.stderr}`);
       return r.end;
     },

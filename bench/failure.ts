@@ -3,7 +3,16 @@
  * our canary vs `kubectl rollout status` (progress deadline) and `helm upgrade --wait` (timeout), with
  * the deadline and the timeout set equal.
  */
-import { CHART, DEPLOYMENT, IMAGE, NAMESPACE, VALUES_PRODUCTION, startBenchCluster, type HelmTool } from './cluster';
+import {
+  CHART,
+  DEPLOYMENT,
+  IMAGE,
+  NAMESPACE,
+  VALUES_PRODUCTION,
+  startBenchCluster,
+  upgradeArgv,
+  type HelmTool,
+} from './cluster';
 import { ms, progress, ratio, spread, stats, type Section } from './lib';
 
 export const GOAL_MS = 5000;
@@ -97,21 +106,7 @@ async function baseline(tool: Baseline, profile: Profile, o: FailureOptions): Pr
       if (st.code === 0) throw new Error(`kubectl rollout status succeeded on a ${profile} image`);
       return st.end - set.start;
     }
-    const r = await c.helm(tool, [
-      'upgrade',
-      'veloz',
-      CHART,
-      '-n',
-      NAMESPACE,
-      '-f',
-      VALUES_PRODUCTION,
-      '--set-string',
-      `engine.image.tag=${version}`,
-      ...canaryShape(o.deadlineSeconds),
-      '--wait',
-      '--timeout',
-      `${o.deadlineSeconds}s`,
-    ]);
+    const r = await c.helm(tool, upgradeArgv(version, canaryShape(o.deadlineSeconds), `${o.deadlineSeconds}s`));
     if (r.code === 0) throw new Error(`helm upgrade --wait (${tool}) succeeded on a ${profile} image`);
     return r.end - r.start;
   } finally {

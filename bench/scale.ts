@@ -12,6 +12,7 @@ import {
   VALUES_PRODUCTION,
   startBenchCluster,
   type BenchCluster,
+  upgradeArgv,
 } from './cluster';
 import { ms, progress, ratio, stats, type Section } from './lib';
 
@@ -56,24 +57,10 @@ const SUBJECTS: Subject[] = [
   {
     label: HELM_KUBECTL,
     async run(c, version, n) {
-      const up = await c.helm('helm3', [
-        'upgrade',
-        'veloz',
-        CHART,
-        '-n',
-        NAMESPACE,
-        '-f',
-        VALUES_PRODUCTION,
-        '--set-string',
-        `engine.image.tag=${version}`,
-        '--set',
-        `engine.replicaCount=${n}`,
-        '--set',
-        'autoscaling.enabled=false',
-        '--wait',
-        '--timeout',
-        '10m',
-      ]);
+      const up = await c.helm(
+        'helm3',
+        upgradeArgv(version, ['--set', `engine.replicaCount=${n}`, '--set', 'autoscaling.enabled=false'], '10m'),
+      );
       if (up.code !== 0) throw new Error(`helm upgrade failed: ${up.stderr}`);
       const st = await c.kubectl(status);
       if (st.code !== 0) throw new Error(`kubectl rollout status failed: ${st.stderr}`);

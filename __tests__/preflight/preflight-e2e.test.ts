@@ -110,6 +110,28 @@ describe('release states', () => {
   });
 });
 
+describe('helm 4 release states', () => {
+  let helm4: Cluster;
+  beforeAll(async () => {
+    helm4 = await startCluster({ helm: 'helm4' });
+    await helm4.install('1.1.0');
+  }, 120_000);
+  afterAll(async () => helm4?.stop());
+  const check = () => preflight({ checks: 'release' }, helm4.env);
+
+  test('deployed, then failed, then pending-upgrade', async () => {
+    const deployed = await check();
+    expect(deployed.exitCode).toBe(0);
+    expect(deployed.outputs['current-revision']).toBe('1');
+    await helm4.failUpgrade('9.9.8');
+    const failed = await check();
+    expect(failed.errors[0]).toMatch(/release: The last operation failed: [\s\S]* `helm rollback veloz 1 -n veloz`/);
+    await helm4.leavePendingUpgrade('9.9.9');
+    const pending = await check();
+    expect(pending.errors[0]).toContain('Another operation is in progress (pending-upgrade, revision 3)');
+  });
+});
+
 describe('bad input changes nothing', () => {
   test.each([
     ['checks', 'cluster, sanity', "unknown check 'sanity'"],
