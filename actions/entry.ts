@@ -9,6 +9,9 @@ import { validateAction } from './validate/src/main';
  * @actions/core and the lazily loaded chunks (Kubernetes client, pg, ioredis) among the four actions.
  */
 export async function main(action: string): Promise<void> {
+  // Bundled dependencies (the Kubernetes client's HTTP stack) use APIs Node 24 deprecates; the
+  // warnings would land in the on-call engineer's log with nothing they could do about them.
+  process.noDeprecation = true;
   switch (action) {
     case 'preflight':
       return runAction(preflightAction);
