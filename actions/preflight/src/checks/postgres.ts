@@ -41,12 +41,13 @@ SELECT application_name, client_addr::text AS client_addr, state, sync_state,
        pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint::text AS replay_lag_bytes
 FROM pg_stat_replication ORDER BY application_name`;
 
-// Ages are computed by the server against its own now(): both timestamps come from one clock, so
+// Ages are computed by the server against its own clock (clock_timestamp(), not the transaction's
+// start: the archiver may record a segment after our transaction began): both timestamps come from one clock, so
 // runner/database clock skew cannot fake a fresh or a stale archive.
 const ARCHIVER_SQL = `
 SELECT current_setting('archive_mode') AS archive_mode,
        archived_count::text, last_archived_wal,
-       (extract(epoch FROM now() - last_archived_time) * 1000)::bigint::text AS last_archived_age_ms,
+       (extract(epoch FROM clock_timestamp() - last_archived_time) * 1000)::bigint::text AS last_archived_age_ms,
        failed_count::text, last_failed_wal,
        coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failed_after_success
 FROM pg_stat_archiver`;
