@@ -195,4 +195,18 @@ describe('the data tier, through the bundle', () => {
     expect(printed).not.toContain('s3cret-pw');
     expect(printed).not.toContain(registry.password);
   });
+
+  test('through the bundle too: a stopped standby and a killed Redis master fail the checklist', async () => {
+    await pg.stopStandby();
+    const killed = await redis.killMaster();
+    const run = await preflight({
+      checks: 'postgres, redis',
+      'postgres-url': pg.url('primary'),
+      'sentinel-addresses': redis.sentinelAddresses.join(', '),
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs['failed-checks']).toBe('postgres,redis');
+    expect(run.errors[0]).toMatch(/0 standby\(s\) streaming, need at least 1/);
+    expect(run.errors[0]).toContain(`127.0.0.1:${killed}`);
+  });
 });
