@@ -87,6 +87,10 @@ export interface BenchCluster {
   env(helm?: HelmTool): Record<string, string>;
   helm(tool: HelmTool, args: string[], onLine?: (line: string, at: number) => void): Promise<Timed>;
   kubectl(args: string[]): Promise<Timed>;
+  /** `kubectl set image` of the engine container to a version (throws when kubectl fails). */
+  setImage(version: string): Promise<Timed>;
+  /** `kubectl rollout status` of the engine Deployment; its exit code is the caller's to judge. */
+  rolloutStatus(timeout: string): Promise<Timed>;
   /** `helm upgrade --install --wait` of the fixture chart at a version; throws when helm fails. */
   install(version: string, extra?: string[], tool?: HelmTool): Promise<void>;
   /** Arms a probe for the next completed rollout (a newer generation than now, optionally of one image). */
@@ -134,6 +138,20 @@ export async function startBenchCluster(options: SandboxOptions = {}): Promise<B
     helm: (tool, args, onLine) =>
       timedRun(helmBin[tool], args, { env: childEnv(tool), timeoutMs: 600_000, ...(onLine ? { onLine } : {}) }),
     kubectl: (args) => timedRun(kubectlBin, args, { env: childEnv(), timeoutMs: 600_000 }),
+    async setImage(version) {
+      const set = await cluster.kubectl([
+        'set',
+        'image',
+        `deployment/${DEPLOYMENT}`,
+        '-n',
+        NAMESPACE,
+        `veloz-engine=${IMAGE}:${version}`,
+      ]);
+      if (set.code !== 0) throw new Error(`kubectl set image failed: ${set.stderr}`);
+      return set;
+    },
+    rolloutStatus: (timeout) =>
+      cluster.kubectl(['rollout', 'status', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE, '--timeout', timeout]),
     async install(version, extra = [], tool = 'helm3') {
       const r = await cluster.helm(tool, upgradeArgv(version, extra, '120s', true));
       if (r.code !== 0) throw new Error(`helm install ${version} failed: ${r.stderr.trim()}`);

@@ -5,9 +5,7 @@
  */
 import {
   CHART,
-  DEPLOYMENT,
   IMAGE,
-  NAMESPACE,
   VALUES_PRODUCTION,
   startBenchCluster,
   type BenchCluster,
@@ -79,16 +77,8 @@ const kubectlStatus: Subject = {
   ours: false,
   installer: 'helm3',
   async run(c, version) {
-    const set = await c.kubectl([
-      'set',
-      'image',
-      `deployment/${DEPLOYMENT}`,
-      '-n',
-      NAMESPACE,
-      `veloz-engine=${IMAGE}:${version}`,
-    ]);
-    if (set.code !== 0) throw new Error(`kubectl set image failed: ${set.stderr}`);
-    const st = await c.kubectl(['rollout', 'status', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE, '--timeout', '5m']);
+    await c.setImage(version);
+    const st = await c.rolloutStatus('5m');
     if (st.code !== 0) throw new Error(`kubectl rollout status failed: ${st.stderr}`);
     return st.end;
   },

@@ -3,16 +3,7 @@
  * our canary vs `kubectl rollout status` (progress deadline) and `helm upgrade --wait` (timeout), with
  * the deadline and the timeout set equal.
  */
-import {
-  CHART,
-  DEPLOYMENT,
-  IMAGE,
-  NAMESPACE,
-  VALUES_PRODUCTION,
-  startBenchCluster,
-  upgradeArgv,
-  type HelmTool,
-} from './cluster';
+import { CHART, IMAGE, VALUES_PRODUCTION, startBenchCluster, upgradeArgv, type HelmTool } from './cluster';
 import { ms, progress, ratio, spread, stats, type Section } from './lib';
 
 export const GOAL_MS = 5000;
@@ -85,24 +76,8 @@ async function baseline(tool: Baseline, profile: Profile, o: FailureOptions): Pr
     const version = `2.0.0-${profile}`;
     c.sandbox.setProfile(`${IMAGE}:${version}`, profile);
     if (tool === 'kubectl') {
-      const set = await c.kubectl([
-        'set',
-        'image',
-        `deployment/${DEPLOYMENT}`,
-        '-n',
-        NAMESPACE,
-        `veloz-engine=${IMAGE}:${version}`,
-      ]);
-      if (set.code !== 0) throw new Error(`kubectl set image failed: ${set.stderr}`);
-      const st = await c.kubectl([
-        'rollout',
-        'status',
-        `deployment/${DEPLOYMENT}`,
-        '-n',
-        NAMESPACE,
-        '--timeout',
-        '10m',
-      ]);
+      const set = await c.setImage(version);
+      const st = await c.rolloutStatus('10m');
       if (st.code === 0) throw new Error(`kubectl rollout status succeeded on a ${profile} image`);
       return st.end - set.start;
     }

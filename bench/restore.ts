@@ -73,7 +73,7 @@ const kubectlUndo: Subject = {
   async rollback(c) {
     const undo = await c.kubectl(['rollout', 'undo', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE]);
     if (undo.code !== 0) throw new Error(`kubectl rollout undo failed: ${undo.stderr}`);
-    const st = await c.kubectl(['rollout', 'status', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE, '--timeout', '5m']);
+    const st = await c.rolloutStatus('5m');
     if (st.code !== 0) throw new Error(`kubectl rollout status failed: ${st.stderr}`);
     return { start: undo.start, end: st.end };
   },
@@ -82,16 +82,8 @@ const kubectlUndo: Subject = {
 /** Puts the bad version in place the way the subject's driver would have deployed it. */
 async function deployBad(c: BenchCluster, s: Subject): Promise<void> {
   if (s.driver === 'helm') return c.install(BAD, [], s.helm);
-  const set = await c.kubectl([
-    'set',
-    'image',
-    `deployment/${DEPLOYMENT}`,
-    '-n',
-    NAMESPACE,
-    `veloz-engine=${IMAGE}:${BAD}`,
-  ]);
-  if (set.code !== 0) throw new Error(`kubectl set image failed: ${set.stderr}`);
-  const st = await c.kubectl(['rollout', 'status', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE, '--timeout', '5m']);
+  await c.setImage(BAD);
+  const st = await c.rolloutStatus('5m');
   if (st.code !== 0) throw new Error(`kubectl rollout status failed: ${st.stderr}`);
 }
 

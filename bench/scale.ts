@@ -4,16 +4,7 @@
  * `helm upgrade --wait` + `kubectl rollout status` and `kubectl set image` + `kubectl rollout status`.
  */
 import { countRequests } from './api-economy';
-import {
-  CHART,
-  DEPLOYMENT,
-  IMAGE,
-  NAMESPACE,
-  VALUES_PRODUCTION,
-  startBenchCluster,
-  type BenchCluster,
-  upgradeArgv,
-} from './cluster';
+import { CHART, IMAGE, VALUES_PRODUCTION, startBenchCluster, type BenchCluster, upgradeArgv } from './cluster';
 import { ms, progress, ratio, stats, type Section } from './lib';
 
 export interface ScaleOptions {
@@ -33,8 +24,6 @@ const OURS_HELM = 'ours: canary step, helm 3 driver';
 const OURS_TRACKER = 'ours: canary step, kubectl driver (tracker)';
 const HELM_KUBECTL = '`helm upgrade --wait` + `kubectl rollout status`';
 const KUBECTL = '`kubectl set image` + `kubectl rollout status`';
-
-const status = ['rollout', 'status', `deployment/${DEPLOYMENT}`, '-n', NAMESPACE, '--timeout', '10m'];
 
 const SUBJECTS: Subject[] = [
   {
@@ -62,7 +51,7 @@ const SUBJECTS: Subject[] = [
         upgradeArgv(version, ['--set', `engine.replicaCount=${n}`, '--set', 'autoscaling.enabled=false'], '10m'),
       );
       if (up.code !== 0) throw new Error(`helm upgrade failed: ${up.stderr}`);
-      const st = await c.kubectl(status);
+      const st = await c.rolloutStatus('10m');
       if (st.code !== 0) throw new Error(`kubectl rollout status failed: ${st.stderr}`);
       return { start: up.start, end: st.end };
     },
@@ -87,16 +76,8 @@ const SUBJECTS: Subject[] = [
   {
     label: KUBECTL,
     async run(c, version) {
-      const set = await c.kubectl([
-        'set',
-        'image',
-        `deployment/${DEPLOYMENT}`,
-        '-n',
-        NAMESPACE,
-        `veloz-engine=${IMAGE}:${version}`,
-      ]);
-      if (set.code !== 0) throw new Error(`kubectl set image failed: ${set.stderr}`);
-      const st = await c.kubectl(status);
+      const set = await c.setImage(version);
+      const st = await c.rolloutStatus('10m');
       if (st.code !== 0) throw new Error(`kubectl rollout status failed: ${st.stderr}`);
       return { start: set.start, end: st.end };
     },

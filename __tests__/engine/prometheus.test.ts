@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { parseDegrade, startEngine, type EngineHandle } from '../../packages/sandbox/src/engine/index';
+import type { EngineHandle } from '../../packages/sandbox/src/engine/index';
+import { startStableAndCanary } from '../support/engine-pair';
 import { startPrometheus, type Prometheus } from '../support/prometheus';
 
-const labels = { 'app.kubernetes.io/name': 'veloz' };
 let stable: EngineHandle;
 let canary: EngineHandle;
 let prom: Prometheus;
@@ -19,25 +19,7 @@ const p99 = (pod: string): string =>
 
 beforeAll(async () => {
   // 300 synthetic requests/s: ~3000 observations in the ten seconds the test looks at, ~30 in the p99 tail.
-  [stable, canary] = await Promise.all([
-    startEngine({
-      namespace: 'veloz',
-      podName: 'veloz-engine-stable-0',
-      image: 'ghcr.io/veloz/engine:1.4.2',
-      testToken: 't',
-      syntheticRequestsPerSecond: 300,
-      podLabels: { ...labels, track: 'stable' },
-    }),
-    startEngine({
-      namespace: 'veloz',
-      podName: 'veloz-engine-canary-0',
-      image: 'ghcr.io/veloz/engine:1.5.0',
-      testToken: 't',
-      syntheticRequestsPerSecond: 300,
-      podLabels: { ...labels, track: 'canary' },
-      behaviour: parseDegrade({ 'error-rate': '6%', p99: '1200ms' }),
-    }),
-  ]);
+  ({ stable, canary } = await startStableAndCanary());
   prom = await startPrometheus({ targets: [stable.scrapeTarget(), canary.scrapeTarget()], scrapeInterval: '1s' });
 });
 

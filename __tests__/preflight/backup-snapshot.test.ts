@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupCheck } from '../../actions/preflight/src/checks/backup';
 import { globFiles, segmentPattern } from '../../actions/preflight/src/checks/glob';
 import { snapshotCheck } from '../../actions/preflight/src/checks/snapshot';
-import { runCheck } from './helpers';
+import { runCheck, writeScript } from './helpers';
 
 const HOUR = 3_600_000;
 let dir: string;
@@ -16,12 +16,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const script = async (name: string, body: string): Promise<string> => {
-  const path = join(dir, name);
-  await writeFile(path, `#!/bin/sh\n${body}\n`);
-  await chmod(path, 0o755);
-  return path;
-};
+const script = (name: string, body: string): Promise<string> => writeScript(dir, name, body);
 const age = async (path: string, ms: number): Promise<void> => {
   const t = new Date(Date.now() - ms);
   await utimes(path, t, t);

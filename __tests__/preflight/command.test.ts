@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, splitCommandLine } from '@veloz/shared/command';
+import { writeScript } from './helpers';
 
 describe('splitCommandLine', () => {
   test.each([
@@ -37,12 +38,7 @@ describe('runCommand', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const script = async (name: string, body: string): Promise<string> => {
-    const path = join(dir, name);
-    await writeFile(path, `#!/bin/sh\n${body}\n`);
-    await chmod(path, 0o755);
-    return path;
-  };
+  const script = (name: string, body: string): Promise<string> => writeScript(dir, name, body);
 
   test('records stdout and stderr lines, exit code and the last line', async () => {
     const path = await script('ok.sh', 'echo one; echo two >&2; printf "no newline"');

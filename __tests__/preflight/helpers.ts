@@ -1,5 +1,7 @@
 /** Runs one check the way the runner does (signal + clock), without the runner. */
+import { chmod, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import type { Check, CheckOutcome } from '@veloz/shared/checks';
 import { systemClock, type Clock } from '@veloz/shared/clock';
 
@@ -45,4 +47,12 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
         server.close(() => r());
       }),
   };
+}
+
+/** An executable /bin/sh script in `dir`: stands in for the runbook's backup and restore scripts. */
+export async function writeScript(dir: string, name: string, body: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `#!/bin/sh\n${body}\n`);
+  await chmod(path, 0o755);
+  return path;
 }

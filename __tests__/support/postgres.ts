@@ -212,6 +212,29 @@ export async function startPostgres(options: PgClusterOptions = {}): Promise<PgC
       ])
     ).trim();
 
+  /** Changes archive_command, then writes WAL until pg_stat_archiver's `newer` time passes its `older`. */
+  const setArchiveCommand = async (
+    statement: string,
+    newer: 'last_failed_time' | 'last_archived_time',
+    older: 'last_failed_time' | 'last_archived_time',
+    timeoutMs: number,
+  ): Promise<void> => {
+    await psql(statement, primary.port);
+    await psql('SELECT pg_reload_conf()', primary.port);
+    await waitFor(
+      async () => {
+        await cluster.writeWal(1000);
+        await cluster.switchWal();
+        const r = await psql(
+          `SELECT coalesce(${newer} > coalesce(${older}, '-infinity'), false) FROM pg_stat_archiver`,
+          primary.port,
+        );
+        return r === 't';
+      },
+      { timeoutMs, intervalMs: 400, what: `archiver: ${newer} after ${older}` },
+    );
+  };
+
   const cluster: PgCluster = {
     host: '127.0.0.1',
     primary,
@@ -265,38 +288,17 @@ export async function startPostgres(options: PgClusterOptions = {}): Promise<PgC
       await psql('SELECT pg_wal_replay_resume()', cluster.standby!.port);
     },
     async breakArchiving() {
-      await psql(`ALTER SYSTEM SET archive_command = 'false'`, primary.port);
-      await psql('SELECT pg_reload_conf()', primary.port);
       // The archiver only rereads its config between attempts; keep switching until it fails.
-      await waitFor(
-        async () => {
-          await cluster.writeWal(1000);
-          await cluster.switchWal();
-          const r = await psql(
-            "SELECT coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) FROM pg_stat_archiver",
-            primary.port,
-          );
-          return r === 't';
-        },
-        { timeoutMs: 20_000, intervalMs: 300, what: 'archiver to record a failure' },
+      await setArchiveCommand(
+        `ALTER SYSTEM SET archive_command = 'false'`,
+        'last_failed_time',
+        'last_archived_time',
+        20_000,
       );
     },
     async fixArchiving() {
-      await psql('ALTER SYSTEM RESET archive_command', primary.port);
-      await psql('SELECT pg_reload_conf()', primary.port);
-      await waitFor(
-        async () => {
-          await cluster.writeWal(1000);
-          await cluster.switchWal();
-          const r = await psql(
-            "SELECT coalesce(last_archived_time > coalesce(last_failed_time, '-infinity'), false) FROM pg_stat_archiver",
-            primary.port,
-          );
-          return r === 't';
-        },
-        // After a failure the archiver waits up to 60 s before retrying unless woken by a new segment.
-        { timeoutMs: 70_000, intervalMs: 500, what: 'archiver to succeed again' },
-      );
+      // After a failure the archiver waits up to 60 s before retrying unless woken by a new segment.
+      await setArchiveCommand('ALTER SYSTEM RESET archive_command', 'last_archived_time', 'last_failed_time', 70_000);
     },
     async waitForStreaming(count, timeoutMs = 20_000) {
       await waitFor(

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runChecks, type CheckResult } from '@veloz/shared/checks';
 import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { PrometheusError, instantQuery, queryValue, rangeQuery } from '@veloz/shared/prom/client';
-import { parseDegrade, startEngine, type EngineHandle } from '@veloz/sandbox/engine/index';
+import type { EngineHandle } from '@veloz/sandbox/engine/index';
 import { sloCheck, type SloRow } from '../../actions/validate/src/checks/slo';
 import type { SloSettings } from '../../actions/validate/src/inputs';
+import { startStableAndCanary } from '../support/engine-pair';
 import { startPrometheus, type Prometheus } from '../support/prometheus';
 import { closedPort } from './checks-support';
 
@@ -45,26 +46,7 @@ const rowStatuses = (r: CheckResult): Record<string, string> =>
   Object.fromEntries((r.data?.rows as SloRow[]).map(([metric, , , , status]) => [metric, status]));
 
 beforeAll(async () => {
-  const labels = { 'app.kubernetes.io/name': 'veloz' };
-  [stable, canary] = await Promise.all([
-    startEngine({
-      namespace: 'veloz',
-      podName: 'veloz-engine-stable-0',
-      image: 'ghcr.io/veloz/engine:1.4.2',
-      testToken: 't',
-      syntheticRequestsPerSecond: 300,
-      podLabels: { ...labels, track: 'stable' },
-    }),
-    startEngine({
-      namespace: 'veloz',
-      podName: 'veloz-engine-canary-0',
-      image: 'ghcr.io/veloz/engine:1.5.0',
-      testToken: 't',
-      syntheticRequestsPerSecond: 300,
-      podLabels: { ...labels, track: 'canary' },
-      behaviour: parseDegrade({ 'error-rate': '6%', p99: '1200ms' }),
-    }),
-  ]);
+  ({ stable, canary } = await startStableAndCanary());
   prometheus = await startPrometheus({ targets: [stable.scrapeTarget(), canary.scrapeTarget()], scrapeInterval: '1s' });
   prom = urlEndpoint(prometheus.url);
   await prometheus.waitForTargetsUp(30_000);

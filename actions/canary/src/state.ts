@@ -123,7 +123,12 @@ export async function previousGoodRevision(
       .filter((r) => r.status === 'deployed' || r.status === 'superseded')
       .reverse();
     for (const candidate of candidates) {
-      const details = await readReleaseRevision(kube, s.target.namespace, candidate);
+      const current = state.helm?.current;
+      // The latest revision was read with the state already; read only older ones.
+      const details =
+        current?.revision === candidate.revision
+          ? current
+          : await readReleaseRevision(kube, s.target.namespace, candidate);
       if (String(valueAt(details.values, s.helm.imageTagKey) ?? details.appVersion) !== s.version) {
         return String(candidate.revision);
       }

@@ -53,6 +53,31 @@ const ageCol: Column = {
   cell: age,
 };
 
+/** The wide (-o wide) columns Deployments and ReplicaSets share: what their pod template runs. */
+const templateCols: Column[] = [
+  {
+    name: 'Containers',
+    type: 'string',
+    priority: 1,
+    description: 'Names of each container in the template.',
+    cell: (o) => containerNames(o_(o_(o.spec).template)),
+  },
+  {
+    name: 'Images',
+    type: 'string',
+    priority: 1,
+    description: 'Images referenced by each container in the template.',
+    cell: (o) => containerImages(o_(o_(o.spec).template)),
+  },
+  {
+    name: 'Selector',
+    type: 'string',
+    priority: 1,
+    description: 'Label selector for pods.',
+    cell: (o) => formatLabelSelector(o_(o.spec).selector),
+  },
+];
+
 const containerNames = (tmpl: JsonObject): string =>
   a_(o_(tmpl.spec).containers)
     .map((c) => String(c.name))
@@ -173,27 +198,7 @@ const COLUMNS: Record<string, Column[]> = {
       cell: (o) => n_(o_(o.status).availableReplicas),
     },
     ageCol,
-    {
-      name: 'Containers',
-      type: 'string',
-      priority: 1,
-      description: 'Names of each container in the template.',
-      cell: (o) => containerNames(o_(o_(o.spec).template)),
-    },
-    {
-      name: 'Images',
-      type: 'string',
-      priority: 1,
-      description: 'Images referenced by each container in the template.',
-      cell: (o) => containerImages(o_(o_(o.spec).template)),
-    },
-    {
-      name: 'Selector',
-      type: 'string',
-      priority: 1,
-      description: 'Label selector for pods.',
-      cell: (o) => formatLabelSelector(o_(o.spec).selector),
-    },
+    ...templateCols,
   ],
   ReplicaSet: [
     nameCol,
@@ -211,27 +216,7 @@ const COLUMNS: Record<string, Column[]> = {
       cell: (o) => n_(o_(o.status).readyReplicas),
     },
     ageCol,
-    {
-      name: 'Containers',
-      type: 'string',
-      priority: 1,
-      description: 'Names of each container in the template.',
-      cell: (o) => containerNames(o_(o_(o.spec).template)),
-    },
-    {
-      name: 'Images',
-      type: 'string',
-      priority: 1,
-      description: 'Images referenced by each container in the template.',
-      cell: (o) => containerImages(o_(o_(o.spec).template)),
-    },
-    {
-      name: 'Selector',
-      type: 'string',
-      priority: 1,
-      description: 'Label selector for pods.',
-      cell: (o) => formatLabelSelector(o_(o.spec).selector),
-    },
+    ...templateCols,
   ],
   Node: [
     nameCol,
