@@ -8,37 +8,18 @@ import { runActionBundle, NODE24, type ActionName, type ActionRun } from '@veloz
 import { startSandbox, toolPath, type JournalEntry, type Sandbox, type SandboxOptions } from '@veloz/sandbox';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { snapshotBundles } from './bundles';
 import { sleep, timedRun, type Timed } from './lib';
 
-export const CHART = resolve('__tests__/fixtures/chart/veloz');
-export const VALUES_PRODUCTION = join(CHART, 'values-production.yaml');
+import { upgradeArgv } from '../__tests__/support/cluster';
+
+export { CHART, VALUES_PRODUCTION, upgradeArgv } from '../__tests__/support/cluster';
 export const NAMESPACE = 'veloz';
 export const DEPLOYMENT = 'veloz-engine';
 export const IMAGE = 'veloz/engine';
 
 export type HelmTool = 'helm3' | 'helm4';
-
-/** `helm upgrade` of the fixture chart to a version, the way an operator (or our canary) runs it. */
-export function upgradeArgv(version: string, extra: string[], timeout: string, install = false): string[] {
-  return [
-    'upgrade',
-    ...(install ? ['--install'] : []),
-    'veloz',
-    CHART,
-    '-n',
-    NAMESPACE,
-    '-f',
-    VALUES_PRODUCTION,
-    '--set-string',
-    `engine.image.tag=${version}`,
-    ...extra,
-    '--wait',
-    '--timeout',
-    timeout,
-  ];
-}
 
 export interface DeploymentLike {
   metadata?: { generation?: number; annotations?: Record<string, string> };

@@ -17,9 +17,11 @@ export const IMAGE = 'veloz/engine';
 
 export type HelmTool = 'helm3' | 'helm4';
 
-function upgradeArgs(version: string, timeout: string): string[] {
+/** `helm upgrade` of the fixture chart to a version, as an operator runs it (tests and bench alike). */
+export function upgradeArgv(version: string, extra: string[], timeout: string, install = false): string[] {
   return [
     'upgrade',
+    ...(install ? ['--install'] : []),
     'veloz',
     CHART,
     '-n',
@@ -28,6 +30,7 @@ function upgradeArgs(version: string, timeout: string): string[] {
     VALUES_PRODUCTION,
     '--set-string',
     `engine.image.tag=${version}`,
+    ...extra,
     '--wait',
     '--timeout',
     timeout,
@@ -77,22 +80,7 @@ export async function startCluster(options: SandboxOptions & { helm?: HelmTool }
     helm: (args) => run(helmBin, args),
     kubectl: (args) => run(kubectlBin, args),
     async install(version, extra = []) {
-      const r = await cluster.helm([
-        'upgrade',
-        '--install',
-        'veloz',
-        CHART,
-        '-n',
-        'veloz',
-        '-f',
-        VALUES_PRODUCTION,
-        '--set-string',
-        `engine.image.tag=${version}`,
-        ...extra,
-        '--wait',
-        '--timeout',
-        '60s',
-      ]);
+      const r = await cluster.helm(upgradeArgv(version, extra, '60s', true));
       if (r.code !== 0) throw new Error(`helm install ${version} failed: ${r.stderr}`);
     },
     async helmRevisions() {
@@ -101,12 +89,15 @@ export async function startCluster(options: SandboxOptions & { helm?: HelmTool }
     },
     async failUpgrade(version) {
       sandbox.setProfile(`${IMAGE}:${version}`, 'never-ready');
-      const r = await cluster.helm(upgradeArgs(version, '2s'));
+      const r = await cluster.helm(upgradeArgv(version, [], '2s'));
       if (r.code === 0) throw new Error(`helm upgrade to never-ready ${version} unexpectedly succeeded`);
     },
     async leavePendingUpgrade(version) {
       sandbox.setProfile(`${IMAGE}:${version}`, 'never-ready');
-      const helm = spawn(helmBin, upgradeArgs(version, '60s'), { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const helm = spawn(helmBin, upgradeArgv(version, [], '60s'), {
+        env: { ...process.env, ...env },
+        stdio: 'ignore',
+      });
       try {
         for (let i = 0; i < 100 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++) {
           await new Promise((r) => setTimeout(r, 100));
