@@ -42,8 +42,15 @@ function oid(text: string): Buffer {
   return der(0x06, Buffer.from(out));
 }
 
-function integer(b: Buffer): Buffer {
-  return der(0x02, (b[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
+/**
+ * A non-negative INTEGER in DER's minimal form: OpenSSL rejects redundant leading zero bytes
+ * ("illegal padding"), which a random serial starting with 0x00 would otherwise carry.
+ */
+export function derUnsignedInteger(b: Buffer): Buffer {
+  let start = 0;
+  while (start < b.length - 1 && b[start] === 0) start++;
+  const body = b.subarray(start);
+  return der(0x02, (body[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body);
 }
 
 function utcTime(d: Date): Buffer {
@@ -70,8 +77,8 @@ export function generateTls(): SandboxTls {
   const ski = createHash('sha1').update(spki).digest();
   const san = seq(der(0x82, Buffer.from('localhost')), der(0x87, Buffer.from([127, 0, 0, 1])));
   const tbs = seq(
-    der(0xa0, integer(Buffer.from([2]))),
-    integer(randomBytes(16)),
+    der(0xa0, derUnsignedInteger(Buffer.from([2]))),
+    derUnsignedInteger(randomBytes(16)),
     ecdsaSha256,
     name,
     seq(utcTime(new Date(now - 60 * 60 * 1000)), utcTime(new Date(now + 365 * 24 * 60 * 60 * 1000))),
