@@ -47,6 +47,24 @@ describe('the canary fails fast and says why', () => {
     if (profile !== 'missing') expect(run.summary).toContain('Last log lines of veloz-engine-');
   });
 
+  test('the last log lines survive the container restarting between the status and the log reads', async () => {
+    // No restart within the test (30 s back-off); the first log read is refused as the kubelet does
+    // before the first restart, and the next one is slowed past the moment the crashed instance
+    // becomes the "previous" one, leaving the current log empty.
+    cluster.sandbox.setProfile('veloz/engine:2.0.0-oom-race', 'oom:backoff=30s');
+    cluster.sandbox.faults.add({
+      resources: ['pods/log'],
+      count: 1,
+      action: { type: 'status', code: 400, message: 'previous terminated container not found' },
+    });
+    cluster.sandbox.faults.add({ resources: ['pods/log'], count: 2, action: { type: 'latency', ms: 300 } });
+    const run = await canary({ version: '2.0.0-oom-race' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toMatch(/was OOM-killed/);
+    expect(run.summary).toContain('Last log lines of veloz-engine-');
+    expect(run.summary).toContain('allocating order book buffers...');
+  });
+
   test('a never-ready image fails at the progress deadline', async () => {
     cluster.sandbox.setProfile('veloz/engine:2.0.0-never', 'never-ready');
     const run = await canary({ version: '2.0.0-never', set: 'engine.progressDeadlineSeconds=2' });

@@ -360,7 +360,10 @@ function describeProblem(p: Problem): string {
 
 async function lastLogs(kube: Kube, namespace: string, p: Problem, lines: number): Promise<string[]> {
   if (p.kind === 'image-pull' || lines <= 0) return [];
-  for (const previous of p.previous ? [true, false] : [false]) {
+  // The kubelet may restart the container between the status we judged and these reads: the
+  // terminated instance then turns from "current" into "previous" (and the current one starts empty),
+  // so the previous instance is asked again after the current one.
+  for (const previous of p.previous ? [true, false, true] : [false]) {
     try {
       const text = await kube.core.readNamespacedPodLog({
         name: p.pod,
@@ -369,9 +372,10 @@ async function lastLogs(kube: Kube, namespace: string, p: Problem, lines: number
         tailLines: lines,
         previous,
       });
-      return String(text).split('\n').filter(Boolean).slice(-lines);
+      const found = String(text).split('\n').filter(Boolean).slice(-lines);
+      if (found.length > 0) return found;
     } catch {
-      // No previous instance (or logs unavailable): try the current one, then give up quietly.
+      // No previous instance yet, or logs unavailable: the next read may find them; else give up quietly.
     }
   }
   return [];
