@@ -52,7 +52,7 @@ describe('health endpoints (runbook 3.1)', () => {
       expect((await getJson(`${slow.url}/health`)).status).toBe(200);
       await waitUntil('readiness', async () => (await getJson(`${slow.url}/health/ready`)).status === 200, 3000);
       expect((await getJson(`${slow.url}/health/startup`)).status).toBe(200);
-      await waitUntil('startup log line', () => slow.logs().some((l) => /startup complete in 600ms/.test(l)), 1000);
+      await waitUntil('startup log line', () => slow.logs().some((l) => /startup complete in 600ms/.test(l)), 5000);
     } finally {
       await slow.stop();
     }

@@ -164,10 +164,13 @@ describe('degrade profile, over HTTP and WebSocket', () => {
     const errors = (): string[] => e.logs().filter((l) => / ERROR /.test(l));
     await waitUntil('first error line', () => errors().length > 0, 2000);
     const start = errors().length;
+    const t0 = Date.now();
     await sleep(1000);
-    const perSecond = errors().length - start;
+    // Lines accrue with elapsed time, so divide by the time that really passed (a loaded machine
+    // oversleeps).
+    const perSecond = (errors().length - start) / ((Date.now() - t0) / 1000);
     expect(perSecond).toBeGreaterThanOrEqual(12);
-    expect(perSecond).toBeLessThanOrEqual(30);
+    expect(perSecond).toBeLessThanOrEqual(28);
     expect(errors()[0]).toMatch(/^\S+Z ERROR \[[a-z-]+\] \S/);
   });
 
@@ -204,7 +207,7 @@ describe('degrade profile, over HTTP and WebSocket', () => {
     await waitUntil(
       'activation log line',
       () => e.logs().some((l) => /WARN {2}\[sandbox\] degrade profile active: after=2s,health=fail,ws=refuse/.test(l)),
-      1000,
+      5000,
     );
   });
 
