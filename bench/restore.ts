@@ -272,9 +272,9 @@ export async function restoreFigure(o: RestoreOptions): Promise<Section> {
     verdict:
       `Decision latency with a 1 s interval: ${ms(d.median)} (median; max ${ms(d.max)}) when the engine degrades early in ` +
       `the window, ${ms(l.median)} (max ${ms(l.max)}) when it degrades after 32 s of healthy samples — ` +
-      `${decisionMet ? 'within one interval (goal met)' : 'over one interval (goal not met)'}. Validate judges every pass; its rates ` +
-      `come from its own scrapes over the newest span holding 1000 requests, so a met criterion is seen at the next pass: ` +
-      `one interval at most, plus the pass itself. Time to restore: ours reaches healthy later ` +
+      `${decisionMet ? 'within one interval (goal met)' : 'over one interval (goal not met)'}. Validate judges every pass; its error ` +
+      `rate comes from its own scrapes over the newest span holding 200 requests (its p99 over 1000), so a breach is seen ` +
+      `at the first pass after it shows in the counters: one interval at most, plus the pass itself. Time to restore: ours reaches healthy later ` +
       `than the bare tools by the work it does before it starts the rollback (start-up, release lock, reading the release ` +
       `history, \`helm version\`), see the table.`,
     tables: [
@@ -319,7 +319,11 @@ export async function restoreFigure(o: RestoreOptions): Promise<Section> {
       `same settings: ${BAD} then ${GOOD} written directly into the Deployment in the store, timed to complete — it holds the two ` +
       `serial pod start-ups (maxSurge 1, maxUnavailable 0 at 2 replicas) and readiness probes, which no client can shorten. ` +
       `Decision latency: criterion-met moment = (the moment the engine double is told to degrade) + its \`after\` (2 s) + the ` +
-      `criterion's duration (3 s); verdict moment = when the bench reads validate's \`→ ROLLBACK\` pass line.`,
+      `criterion's duration (3 s); verdict moment = when the bench reads validate's \`→ ROLLBACK\` pass line. The onset ` +
+      `falls on a pass here (told right after a pass line, 2 s = two intervals ahead), and the degrade starts from the ` +
+      `bench's reading of that line, a few ms after the pass: so a verdict can land a few ms before the computed moment. ` +
+      `From an onset between passes it can come up to half an interval earlier or later: a 1 s sample of 10% errors ` +
+      `reads over 5% once more than half of it is degraded.`,
     notes: [
       `Validate's reason (degrade early): “${early.reasons[0] ?? ''}”`,
       `Validate's reason (degrade after 32 s): “${late.reasons[0] ?? ''}”`,

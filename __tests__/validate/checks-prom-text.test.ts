@@ -7,6 +7,7 @@ import {
   rateBetween,
   type Scrape,
 } from '@veloz/shared/prom/text';
+import { measureSpans } from '../../actions/validate/src/checks/metrics';
 import { applySelector } from '../../actions/validate/src/checks/slo';
 import { compare } from '../../actions/validate/src/checks/smoke';
 import { lookup } from '@veloz/shared/endpoint-checks/common';
@@ -238,5 +239,64 @@ describe('smoke comparators and field lookup', () => {
   test('a failure says what was expected and what was found', () => {
     expect(compare('number', '12', undefined)).toBe('expected a number, got "12" (string)');
     expect(compare('gte', undefined, 1)).toBe('is missing; expected ≥ 1');
+  });
+});
+
+describe('measureSpans', () => {
+  /** Scrapes one second apart; `per` = [ok, errors] added in each second. */
+  function series(per: [number, number][], slowInLast = 0): Scrape[] {
+    let ok = 0;
+    let errors = 0;
+    const out = [scrape(T0, engineText({ ok, errors, buckets: [0, 0, 0, 0, 0] }))];
+    per.forEach(([dOk, dErr], i) => {
+      ok += dOk;
+      errors += dErr;
+      const total = ok + errors;
+      const slow = i === per.length - 1 ? slowInLast : 0;
+      out.push(
+        scrape(T0 + (i + 1) * 1000, engineText({ ok, errors, buckets: [total - slow, total, total, total, total] })),
+      );
+    });
+    return out;
+  }
+
+  test('busy traffic: the error rate from the last interval, the p99 from the newest span of 1000 requests', () => {
+    const all = series(
+      [
+        [400, 0],
+        [400, 0],
+        [360, 40],
+      ],
+      30,
+    );
+    const spans = measureSpans(all.slice(0, -1), all.at(-1)!, {})!;
+    // The breach shows at full strength in the error rate at once, instead of diluted over 3 s.
+    expect([spans.errors.seconds, spans.errors.requests, spans.errors.errorRate]).toEqual([1, 400, 0.1]);
+    expect([spans.latency.seconds, spans.latency.requests]).toEqual([3, 1200]);
+    expect(spans.latency.errorRate).toBeCloseTo(40 / 1200, 10);
+    expect(spans.latency.p99Ms).toBeGreaterThan(50);
+  });
+
+  test('thin traffic reaches back to the oldest scrape kept; no earlier scrape, no span', () => {
+    const all = series([
+      [50, 0],
+      [50, 0],
+      [45, 5],
+    ]);
+    const spans = measureSpans(all.slice(0, -1), all.at(-1)!, {})!;
+    expect([spans.errors.seconds, spans.errors.requests]).toEqual([3, 150]);
+    expect([spans.latency.seconds, spans.latency.requests]).toEqual([3, 150]);
+    expect(measureSpans([], all.at(-1)!, {})).toBeUndefined();
+  });
+
+  test('the request counts that make a span trustworthy can be set', () => {
+    const all = series([
+      [400, 0],
+      [400, 0],
+      [360, 40],
+    ]);
+    const spans = measureSpans(all.slice(0, -1), all.at(-1)!, { minErrorRequests: 800, minRequests: 400 })!;
+    expect(spans.errors.seconds).toBe(2);
+    expect(spans.latency.seconds).toBe(1);
   });
 });

@@ -7,7 +7,14 @@
 import type { Check, CheckStatus } from '@veloz/shared/checks';
 import { httpRequest, type HttpEndpoint, type HttpResponse } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
-import { ExpositionError, parseExposition, rateBetween, type RateOptions, type Scrape } from '@veloz/shared/prom/text';
+import {
+  ExpositionError,
+  parseExposition,
+  rateBetween,
+  type RateOptions,
+  type RateWindow,
+  type Scrape,
+} from '@veloz/shared/prom/text';
 import {
   RUNBOOK_SLO,
   ioTimeout,
@@ -40,12 +47,40 @@ export interface MetricsCheckOptions extends RateOptions {
   /** Default /metrics. */
   path?: string;
   /**
-   * Rates are measured from the oldest scrape within this window (like PromQL's rate[30s]): one
-   * interval holds too few requests for a stable p99. Default 30s.
+   * How far back a measured span may reach (like PromQL's rate[30s]) when traffic is too thin to fill
+   * it sooner. Default 30s.
    */
   rateWindowMs?: number;
-  /** Requests a measured interval should span before it is trusted for a p99 (1% of it is 10). Default 1000. */
+  /** Requests a span must hold before its p99 is trusted (1% of it is 10 requests). Default 1000. */
   minRequests?: number;
+  /**
+   * Requests a span must hold before its error rate is trusted (5% of it is 10 errors). Default 200:
+   * an error rate settles on far fewer requests than a p99, and a shorter span sees a breach sooner.
+   */
+  minErrorRequests?: number;
+}
+
+/** The spans a pass is judged on: each the newest that holds enough requests for its figure. */
+export interface MeasuredSpans {
+  errors: RateWindow;
+  latency: RateWindow;
+}
+
+/**
+ * From the scrapes kept over the window (oldest first) and this pass's scrape, the newest earlier
+ * scrape whose span holds enough requests, separately for the error rate and the p99: with busy
+ * traffic that is the previous pass (fast to react), with thin traffic it reaches back up to the
+ * window's oldest scrape. Undefined when there is no earlier scrape.
+ */
+export function measureSpans(
+  history: readonly Scrape[],
+  scrape: Scrape,
+  opts: RateOptions & { minRequests?: number; minErrorRequests?: number },
+): MeasuredSpans | undefined {
+  if (history.length === 0) return undefined;
+  const newestFirst = [...history].reverse().map((old) => rateBetween(old, scrape, opts));
+  const spanning = (min: number): RateWindow => newestFirst.find((w) => w.requests >= min) ?? newestFirst.at(-1)!;
+  return { errors: spanning(opts.minErrorRequests ?? 200), latency: spanning(opts.minRequests ?? 1000) };
 }
 
 const MAX_METRICS_BYTES = 16 * 1024 * 1024;
@@ -105,19 +140,17 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
       }
       const prefixed = matching.reduce((n, f) => n + f.samples.length, 0);
       const counted = `${prefixed} ${opts.prefix}* series`;
-      let previous: Scrape | undefined;
+      let spans: MeasuredSpans | undefined;
       if (opts.holder) {
         const windowMs = opts.rateWindowMs ?? 30_000;
-        const history = (opts.holder.history ?? []).filter((old) => old.at >= scrape.at - windowMs);
-        // The newest earlier scrape that spans enough requests for a meaningful p99: with busy
-        // traffic that is the previous pass (fast to react), with little traffic it reaches further
-        // back, up to the window.
-        const minRequests = opts.minRequests ?? 1000;
-        previous = [...history].reverse().find((old) => rateBetween(old, scrape, opts).requests >= minRequests);
-        previous ??= history[0] ?? opts.holder.history?.at(-1);
+        const kept = opts.holder.history ?? [];
+        const history = kept.filter((old) => old.at >= scrape.at - windowMs);
+        // After a gap longer than the window, the last scrape is still better than no rate at all.
+        const last = kept.at(-1);
+        spans = measureSpans(history.length > 0 ? history : last ? [last] : [], scrape, opts);
         opts.holder.history = [...history, scrape];
       }
-      if (!previous) {
+      if (!spans) {
         return {
           status: 'pass',
           observed: `${counted}${opts.holder ? '; rates from the next pass' : ''}`,
@@ -126,57 +159,69 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
         };
       }
 
-      const window = rateBetween(previous, scrape, opts);
+      const { errors: errorSpan, latency: latencySpan } = spans;
       const statuses: CheckStatus[] = ['pass'];
       const notes: string[] = [];
-      const over = (what: string, shown: string, status: CheckStatus, expected: string, alert: string): void => {
+      const over = (
+        what: string,
+        span: RateWindow,
+        shown: string,
+        status: CheckStatus,
+        expected: string,
+        alert: string,
+      ): void => {
         statuses.push(status);
         if (status === 'fail')
           notes.push(
-            `${what} ${shown} over the last ${formatDuration(window.seconds * 1000)} is above the alert threshold ${alert}.`,
+            `${what} ${shown} over the last ${formatDuration(span.seconds * 1000)} is above the alert threshold ${alert}.`,
           );
         if (status === 'warn')
           notes.push(`${what} ${shown} is not below the expected ${expected} (alert above ${alert}).`);
       };
-      if (window.errorRate !== undefined) {
+      if (errorSpan.errorRate !== undefined) {
         over(
           'Error rate',
-          `${formatPercentage(window.errorRate)} (${window.errors} of ${window.requests} requests 5xx)`,
-          judge(window.errorRate, limits.expected.errorRate, limits.alert.errorRate),
+          errorSpan,
+          `${formatPercentage(errorSpan.errorRate)} (${errorSpan.errors} of ${errorSpan.requests} requests 5xx)`,
+          judge(errorSpan.errorRate, limits.expected.errorRate, limits.alert.errorRate),
           formatPercentage(limits.expected.errorRate),
           formatPercentage(limits.alert.errorRate),
         );
       }
-      if (window.p99Ms !== undefined) {
+      if (latencySpan.p99Ms !== undefined) {
         over(
           'P99 latency',
-          formatDuration(window.p99Ms),
-          judge(window.p99Ms, limits.expected.p99Ms, limits.alert.p99Ms),
+          latencySpan,
+          formatDuration(latencySpan.p99Ms),
+          judge(latencySpan.p99Ms, limits.expected.p99Ms, limits.alert.p99Ms),
           formatDuration(limits.expected.p99Ms),
           formatDuration(limits.alert.p99Ms),
         );
       }
-      if (window.resets.length > 0)
+      if (latencySpan.resets.length > 0)
         notes.push(`Counters went down since the previous scrape (a restart?): counted from zero.`);
+      const seconds = (span: RateWindow): string => formatDuration(span.seconds * 1000);
       const measured =
-        window.requests > 0
-          ? `${window.requests} requests, errors ${formatPercentage(window.errorRate ?? 0)}, p99 ${window.p99Ms === undefined ? 'n/a' : formatDuration(window.p99Ms)}`
-          : 'no requests between scrapes';
+        latencySpan.requests > 0
+          ? `errors ${formatPercentage(errorSpan.errorRate ?? 0)} of ${errorSpan.requests} requests in ${seconds(errorSpan)}, ` +
+            `p99 ${latencySpan.p99Ms === undefined ? 'n/a' : formatDuration(latencySpan.p99Ms)} of ${latencySpan.requests} in ${seconds(latencySpan)}`
+          : `no requests between scrapes in ${seconds(latencySpan)}`;
       return {
         status: worst(statuses),
-        observed: `${counted}; ${measured} in ${formatDuration(window.seconds * 1000)}`,
+        observed: `${counted}; ${measured}`,
         threshold,
         detail: notes.length ? notes.join('\n') : undefined,
         data: {
           series,
           prefixed,
-          requests: window.requests,
-          errors: window.errors,
-          errorRate: window.errorRate,
-          p99Ms: window.p99Ms,
-          observations: window.observations,
-          intervalMs: window.seconds * 1000,
-          resets: window.resets.length,
+          requests: errorSpan.requests,
+          errors: errorSpan.errors,
+          errorRate: errorSpan.errorRate,
+          intervalMs: errorSpan.seconds * 1000,
+          p99Ms: latencySpan.p99Ms,
+          observations: latencySpan.observations,
+          p99IntervalMs: latencySpan.seconds * 1000,
+          resets: latencySpan.resets.length,
         },
       };
     },
