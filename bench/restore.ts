@@ -234,6 +234,9 @@ export async function restoreFigure(o: RestoreOptions): Promise<Section> {
   const floor = stats(await sandboxFloor(o));
   const rows: string[][] = [];
   const net = (m: Measured, key: 'healthy' | 'returned') => stats(m[key].map((v) => v - floor.median));
+  // A tool whose net time is inside the floor's own spread has no measurable net time to divide by.
+  const versusTool = (ours: number, tool: number, spread: number): string =>
+    tool > spread ? ratio(ours / tool) : `— (tool within the floor's ${ms(spread)} spread)`;
   for (let i = 0; i < subjects.length; i += 2) {
     const mine = results.get(subjects[i]!)!;
     const theirs = results.get(subjects[i + 1]!)!;
@@ -250,7 +253,7 @@ export async function restoreFigure(o: RestoreOptions): Promise<Section> {
         ms(floor.median),
         ...spread(nh),
         ms(nr.median),
-        s.ours ? '' : ratio(net(mine, 'healthy').median / nh.median),
+        s.ours ? '' : versusTool(net(mine, 'healthy').median, nh.median, floor.max - floor.min),
       ]);
     }
   }
