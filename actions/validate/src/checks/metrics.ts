@@ -77,10 +77,18 @@ export function measureSpans(
   scrape: Scrape,
   opts: RateOptions & { minRequests?: number; minErrorRequests?: number },
 ): MeasuredSpans | undefined {
-  if (history.length === 0) return undefined;
-  const newestFirst = [...history].reverse().map((old) => rateBetween(old, scrape, opts));
-  const spanning = (min: number): RateWindow => newestFirst.find((w) => w.requests >= min) ?? newestFirst.at(-1)!;
-  return { errors: spanning(opts.minErrorRequests ?? 200), latency: spanning(opts.minRequests ?? 1000) };
+  const minErrors = opts.minErrorRequests ?? 200;
+  const minLatency = opts.minRequests ?? 1000;
+  let errors: RateWindow | undefined;
+  let latency: RateWindow | undefined;
+  let reached: RateWindow | undefined;
+  // Newest first, and no further back than both figures need: a pass reads a few spans, not the window.
+  for (let i = history.length - 1; i >= 0 && !(errors && latency); i--) {
+    reached = rateBetween(history[i]!, scrape, opts);
+    if (!errors && reached.requests >= minErrors) errors = reached;
+    if (!latency && reached.requests >= minLatency) latency = reached;
+  }
+  return reached && { errors: errors ?? reached, latency: latency ?? reached };
 }
 
 const MAX_METRICS_BYTES = 16 * 1024 * 1024;
