@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Rebuilds dist/: one ncc bundle (actions/entry.ts) shared by the four actions, its lazily loaded
 // chunks minified with terser (ncc's --minify skips split chunks), and a thin entry per action that
-// action.yml points at. Fails when dist/ outgrows its budget.
+// action.yml points at. Fails when dist/ outgrows its budget. Source maps are kept for the files that
+// hold our own code (actions/, packages/shared), without the sources' text, so coverage of the bundles
+// the end-to-end tests run maps back to the TypeScript (scripts/coverage.js).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { minify } from 'terser';
 import { HASH_FILE, sourceHash } from './source-hash.js';
 
@@ -25,6 +27,8 @@ execFileSync(
     '--transpile-only',
     '--license',
     'licenses.txt',
+    '--source-map',
+    '--no-source-map-register',
     '--quiet',
   ],
   {
@@ -32,10 +36,40 @@ execFileSync(
   },
 );
 
-for (const file of readdirSync(dist).filter((f) => /^\d+\.index\.js$/.test(f))) {
+const OURS = /(?:^|\/)((?:actions|packages\/shared\/src)\/.+\.ts)$/;
+
+/** Our sources as paths from dist/ (../actions/…); a map that holds none of them is not kept. */
+function slimMap(map) {
+  if (!map.sources.some((source) => OURS.test(source))) return undefined;
+  const sources = map.sources.map((source) => {
+    const ours = OURS.exec(source);
+    return ours ? `../${ours[1]}` : source.replace(/^webpack:\/\/[^/]*\//, '');
+  });
+  return { version: 3, file: map.file, sources, names: map.names, mappings: map.mappings };
+}
+
+for (const file of readdirSync(dist).filter((f) => /^(\d+\.)?index\.js$/.test(f))) {
   const path = join(dist, file);
-  const result = await minify(readFileSync(path, 'utf8'), { module: true, compress: true, mangle: true });
-  writeFileSync(path, result.code);
+  const inputMap = JSON.parse(readFileSync(`${path}.map`, 'utf8'));
+  rmSync(`${path}.map`);
+  const keep = slimMap(inputMap) !== undefined;
+  let code = readFileSync(path, 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
+  let map = inputMap;
+  // ncc's --minify skips split chunks: terser them, carrying the map through.
+  if (file !== 'index.js') {
+    const result = await minify(code, {
+      module: true,
+      compress: true,
+      mangle: true,
+      sourceMap: keep ? { content: inputMap, url: `${file}.map` } : false,
+    });
+    code = result.code;
+    map = keep ? JSON.parse(result.map) : undefined;
+  } else if (keep) {
+    code = `${code.trimEnd()}\n//# sourceMappingURL=${basename(path)}.map\n`;
+  }
+  writeFileSync(path, code);
+  if (keep) writeFileSync(`${path}.map`, `${JSON.stringify(slimMap(map))}\n`);
 }
 
 for (const action of ACTIONS) {

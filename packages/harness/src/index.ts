@@ -109,6 +109,8 @@ export async function runActionBundle(
     ...files,
     ...options.env,
   };
+  // `npm test -- --coverage` (scripts/test.js): the bundle writes V8 coverage, mapped back to the sources.
+  if (process.env.VELOZ_BUNDLE_COVERAGE) env.NODE_V8_COVERAGE = process.env.VELOZ_BUNDLE_COVERAGE;
   for (const [name, spec] of Object.entries(metadata.inputs)) {
     const value = inputs[name] ?? spec.default;
     if (value !== undefined) env[inputVariable(name)] = value;
