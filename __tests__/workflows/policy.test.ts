@@ -117,6 +117,12 @@ describe('every workflow and example', () => {
     }
   });
 
+  test.each(files)('%s: finds PostgreSQL by pg_config or a glob, never by a fixed major version', (file) => {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    expect({ file, fixed: text.match(/postgresql\/\d+/g) ?? [] }).toEqual({ file, fixed: [] });
+    if (/\bPG_BIN\b/.test(text)) expect(text).toContain('pg_config --bindir');
+  });
+
   test.each(files)('%s: declares top-level permissions', (file) => {
     expect(loadWorkflow(file).permissions).toBeDefined();
   });
