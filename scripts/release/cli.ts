@@ -55,7 +55,9 @@ export function summary(result: ReleaseResult, dryRun: boolean, remote: string):
   const lines = [
     '',
     `${result.tag}: actions at ${result.actionsCommit}, tagged commit ${result.releaseCommit}`,
-    ...result.pinned.map((p) => `  ${p.path}: ${p.actions.join(', ')} pinned to ${result.actionsCommit.slice(0, 12)}`),
+    ...result.pinned.map(
+      (p) => `  ${p.path}: ${[...new Set(p.actions)].join(', ')} pinned to ${result.actionsCommit.slice(0, 12)}`,
+    ),
     '',
     result.notes,
     '',
