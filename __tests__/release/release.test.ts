@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { githubReleases } from '../../scripts/release/github';
 import { startGithubDouble, type GithubDouble } from '../support/github-double';
 import { createFixtureRepo, run, type FixtureRepo } from './fixture-repo';
 
@@ -192,6 +193,23 @@ describe('npm run release -- X.Y.Z against a remote and the GitHub API', () => {
     expect(`${first.stdout}${second.stdout}`).not.toContain(TOKEN);
   });
 
+  test('a push the remote refuses (main moved meanwhile) pushes nothing: no tag, no release', async () => {
+    github = await startGithubDouble({ token: TOKEN, repository: 'veloz/deploy-actions', immutableReleases: true });
+    repo = await createFixtureRepo();
+    const bare = await repo.addBareRemote();
+    const other = join(repo.dir, 'other');
+    await run('git', ['clone', '--quiet', bare, other], repo.dir);
+    await run('git', ['commit', '--quiet', '--allow-empty', '-m', 'Someone else'], other);
+    expect((await run('git', ['push', '--quiet', 'origin', 'main'], other)).code).toBe(0);
+    const before = await refs(repo, bare);
+
+    const result = await repo.release(['1.0.0', '--repository', 'veloz/deploy-actions'], env(github));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('The push is atomic: nothing was pushed. Undo locally: git reset --hard');
+    expect(await refs(repo, bare)).toEqual(before);
+    expect(github.releases()).toEqual([]);
+  });
+
   test('refuses before pushing anything when the repository does not make releases immutable', async () => {
     github = await startGithubDouble({ token: TOKEN, repository: 'veloz/deploy-actions', immutableReleases: false });
     repo = await createFixtureRepo();
@@ -206,5 +224,32 @@ describe('npm run release -- X.Y.Z against a remote and the GitHub API', () => {
     expect(await refs(repo)).toEqual(before.local);
     expect(github.releases()).toEqual([]);
     expect(github.violations).toEqual([]);
+  });
+});
+
+describe('the GitHub calls on their own', () => {
+  let github: GithubDouble;
+  afterEach(() => github.stop());
+
+  test('an existing release for the tag is refused: an immutable release cannot be replaced', async () => {
+    github = await startGithubDouble({ token: TOKEN, repository: 'veloz/deploy-actions', immutableReleases: true });
+    const api = githubReleases(TOKEN, 'veloz/deploy-actions', github.url);
+    await expect(api.requireNoRelease('v2.0.0')).resolves.toBeUndefined();
+    const created = await api.create({ tag: 'v2.0.0', sha: 'a'.repeat(40), name: 'v2.0.0', body: 'notes' });
+    expect(created.immutable).toBe(true);
+    await expect(api.requireNoRelease('v2.0.0')).rejects.toThrow(`v2.0.0 already has a release (${created.url})`);
+    await expect(api.create({ tag: 'v2.0.0', sha: 'b'.repeat(40), name: 'again', body: '' })).rejects.toThrow(
+      /GitHub API POST releases: .*already_exists/s,
+    );
+    expect(github.violations.filter((v) => v.kind !== 'request')).toEqual([]); // only the refused duplicate
+  });
+
+  test('a GitHub API that never answers fails the call at its deadline, naming it', async () => {
+    github = await startGithubDouble({ token: TOKEN, repository: 'veloz/deploy-actions', immutableReleases: true });
+    github.stall('repos/check-immutable-releases');
+    const api = githubReleases(TOKEN, 'veloz/deploy-actions', github.url, 300);
+    await expect(api.requireImmutableReleases()).rejects.toThrow(
+      'the GitHub API did not answer GET immutable-releases within 0.3 s',
+    );
   });
 });

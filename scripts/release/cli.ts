@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { githubReleases } from './github';
 import { gitIn } from './git';
-import { release, type ReleaseResult } from './release';
+import { release, undoCommand, type ReleaseResult } from './release';
 import { parseVersion } from './version';
 
 const USAGE = 'usage: npm run release -- <X.Y.Z> [--dry-run] [--remote origin] [--repository owner/name]';
@@ -71,12 +71,6 @@ export function summary(result: ReleaseResult, dryRun: boolean, remote: string):
   lines.push(
     `  POST /repos/{owner}/{repo}/releases ${JSON.stringify({ tag_name: result.tag, target_commitish: result.releaseCommit, name: result.tag, draft: false, make_latest: 'true' })}`,
   );
-  lines.push(
-    'To undo the local commits and tags:',
-    `  git reset --hard ${result.actionsCommit}~1 && git tag -d ${result.tag} && ` +
-      (result.previousMajor
-        ? `git tag -f ${result.majorTag} ${result.previousMajor}`
-        : `git tag -d ${result.majorTag}`),
-  );
+  lines.push('To undo the local commits and tags:', `  ${undoCommand(result)}`);
   return lines.join('\n');
 }

@@ -29,52 +29,72 @@ export interface GithubReleases {
   create(release: ReleaseRequest): Promise<CreatedRelease>;
 }
 
-const status = (error: unknown): number | undefined => (error as { status?: number }).status;
+const isNotFound = (error: unknown): boolean => (error as { status?: number }).status === 404;
 
-export function githubReleases(token: string, repository: string, apiUrl: string): GithubReleases {
+/** Runs one API call with a deadline; a call that found nothing resolves undefined. */
+async function call<T>(
+  what: string,
+  timeoutMs: number,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T | undefined> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return await fn(signal);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    if (signal.aborted)
+      throw new Error(`the GitHub API did not answer ${what} within ${timeoutMs / 1000} s`, { cause: error });
+    throw new Error(`GitHub API ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+export function githubReleases(
+  token: string,
+  repository: string,
+  apiUrl: string,
+  timeoutMs = GITHUB_TIMEOUT_MS,
+): GithubReleases {
   const octokit = getOctokit(token, { baseUrl: apiUrl });
   const [owner = '', repo = ''] = repository.split('/');
-  const request = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) });
-  const settings = `${apiUrl.replace('api.github.com', 'github.com')}/${repository}/settings`;
 
   return {
     async requireImmutableReleases() {
-      try {
-        const { data } = await octokit.rest.repos.checkImmutableReleases({ owner, repo, request: request() });
-        if (data.enabled) return;
-      } catch (error) {
-        if (status(error) !== 404) throw error; // 404 is GitHub's "not enabled"
-      }
+      // 404 is GitHub's "not enabled"
+      const setting = await call('GET immutable-releases', timeoutMs, (signal) =>
+        octokit.rest.repos.checkImmutableReleases({ owner, repo, request: { signal } }),
+      );
+      if (setting?.data.enabled) return;
       throw new Error(
-        `${repository} does not make releases immutable: a published release's tag could be moved. ` +
-          `Turn on "Release immutability" (${settings}, General → Releases) or run ` +
+        `${repository} does not make releases immutable: a published release's tag could still be moved. ` +
+          `Turn on "Release immutability" (repository Settings → General → Releases) or run ` +
           `\`gh api -X PUT repos/${repository}/immutable-releases\` as an admin, then release again.`,
       );
     },
 
     async requireNoRelease(tag) {
-      try {
-        const { data } = await octokit.rest.repos.getReleaseByTag({ owner, repo, tag, request: request() });
-        throw new Error(`${tag} already has a release (${data.html_url}); release a new version instead.`);
-      } catch (error) {
-        if (status(error) !== 404) throw error;
-      }
+      const existing = await call(`GET releases/tags/${tag}`, timeoutMs, (signal) =>
+        octokit.rest.repos.getReleaseByTag({ owner, repo, tag, request: { signal } }),
+      );
+      if (existing) throw new Error(`${tag} already has a release (${existing.data.html_url}): pick the next version.`);
     },
 
     async create({ tag, sha, name, body }) {
-      const { data } = await octokit.rest.repos.createRelease({
-        owner,
-        repo,
-        tag_name: tag,
-        target_commitish: sha,
-        name,
-        body,
-        draft: false,
-        prerelease: false,
-        make_latest: 'true',
-        request: request(),
-      });
-      return { id: data.id, url: data.html_url, immutable: data.immutable === true };
+      const created = await call('POST releases', timeoutMs, (signal) =>
+        octokit.rest.repos.createRelease({
+          owner,
+          repo,
+          tag_name: tag,
+          target_commitish: sha,
+          name,
+          body,
+          draft: false,
+          prerelease: false,
+          make_latest: 'true',
+          request: { signal },
+        }),
+      );
+      if (!created) throw new Error(`GitHub API POST releases: ${repository} not found (does the token reach it?)`);
+      return { id: created.data.id, url: created.data.html_url, immutable: created.data.immutable === true };
     },
   };
 }

@@ -95,10 +95,34 @@ export async function release(options: ReleaseOptions): Promise<ReleaseResult> {
     push,
   };
   if (options.dryRun) return result;
-  await step(`pushed to ${options.remote}`, () => git(push, { timeoutMs: PUSH_TIMEOUT_MS }));
-  result.release = await step('GitHub release created', () => createRelease(state, result));
+  await step(`pushed to ${options.remote}`, () =>
+    git(push, { timeoutMs: PUSH_TIMEOUT_MS }).catch((error: unknown) => {
+      throw new Error(
+        `${message(error)}\nThe push is atomic: nothing was pushed. Undo locally: ${undoCommand(result)}`,
+      );
+    }),
+  );
+  result.release = await step('GitHub release created', () =>
+    createRelease(state, result).catch((error: unknown) => {
+      throw new Error(
+        `${result.tag} is pushed but has no release: ${message(error)}\nCreate it by hand: ` +
+          `gh release create ${result.tag} --verify-tag --title ${result.tag} --notes-file notes.md ` +
+          `(notes.md: the ${result.tag} section of CHANGELOG.md), then turn on release immutability if it was off.`,
+      );
+    }),
+  );
   return result;
 }
+
+/** Puts the local clone back as it was before a dry run (or a refused push). */
+export function undoCommand(result: ReleaseResult): string {
+  const major = result.previousMajor
+    ? `git tag -f ${result.majorTag} ${result.previousMajor}`
+    : `git tag -d ${result.majorTag}`;
+  return `git reset --hard ${result.actionsCommit}~1 && git tag -d ${result.tag} && ${major}`;
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 async function startingPoint(git: Git, options: ReleaseOptions): Promise<State> {
   const dirty = await git(['status', '--porcelain']);
