@@ -39,6 +39,8 @@ export interface ReleaseResult {
   majorTag: string;
   previousTag?: string;
   branch: string;
+  /** Where the branch was before the release. */
+  startCommit: string;
   /** A: the changelog commit on the branch, where the released actions live. */
   actionsCommit: string;
   /** B: the tagged commit whose workflows pin A. */
@@ -87,6 +89,7 @@ export async function release(options: ReleaseOptions): Promise<ReleaseResult> {
     majorTag: options.version.majorTag,
     previousTag: state.previousTag,
     branch: state.branch,
+    startCommit: state.startCommit,
     actionsCommit,
     releaseCommit,
     previousMajor: state.previousMajor,
@@ -119,7 +122,7 @@ export function undoCommand(result: ReleaseResult): string {
   const major = result.previousMajor
     ? `git tag -f ${result.majorTag} ${result.previousMajor}`
     : `git tag -d ${result.majorTag}`;
-  return `git reset --hard ${result.actionsCommit}~1 && git tag -d ${result.tag} && ${major}`;
+  return `git reset --hard ${result.startCommit} && git tag -d ${result.tag} && ${major}`;
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
