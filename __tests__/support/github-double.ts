@@ -382,7 +382,7 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     const id = nextReleaseId++;
     const created = now();
     const draft = body.draft === true;
-    const web = `${base.replace('/api/v3', '')}/${repository}`;
+    const web = `${base}/${repository}`; // github.com's place for the release page
     const release: Release = {
       url: `${repoUrl()}/releases/${id}`,
       html_url: `${web}/releases/tag/${encodeURIComponent(tag)}`,
