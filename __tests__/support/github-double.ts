@@ -1,6 +1,7 @@
 /**
  * A loopback double of the GitHub REST endpoints our records use (list/create deployments, create and
- * list deployment statuses), state in memory. Every request is checked against GitHub's published
+ * list deployment statuses) and the release script uses (immutable-release setting, release by tag,
+ * create release), state in memory. Every request is checked against GitHub's published
  * OpenAPI description (bad ones get GitHub's 422 and are recorded as violations) and every response is
  * built to the description and validated before it is sent, so a test that asserts `violations` is
  * empty proves our octokit calls are ones GitHub would accept and answer.
@@ -15,6 +16,9 @@ const OPERATIONS = [
   'repos/create-deployment',
   'repos/create-deployment-status',
   'repos/list-deployment-statuses',
+  'repos/check-immutable-releases',
+  'repos/get-release-by-tag',
+  'repos/create-release',
 ] as const;
 export type OperationId = (typeof OPERATIONS)[number];
 const DOCS = 'https://docs.github.com/rest/deployments';
@@ -62,6 +66,30 @@ export interface DeploymentStatus {
   performed_via_github_app: null;
 }
 
+/** A release as the API serves it (`release` schema). */
+export interface Release {
+  url: string;
+  html_url: string;
+  assets_url: string;
+  upload_url: string;
+  tarball_url: string | null;
+  zipball_url: string | null;
+  id: number;
+  node_id: string;
+  tag_name: string;
+  target_commitish: string;
+  name: string | null;
+  body: string | null;
+  draft: boolean;
+  prerelease: boolean;
+  immutable: boolean;
+  created_at: string;
+  published_at: string | null;
+  updated_at: string | null;
+  author: Record<string, unknown>;
+  assets: unknown[];
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -89,6 +117,8 @@ export interface GithubDouble {
   violations: Violation[];
   /** Deployments oldest first, each with its statuses oldest first (copies). */
   deployments(): (Deployment & { statuses: DeploymentStatus[] })[];
+  /** Releases oldest first (copies). */
+  releases(): Release[];
   /** Accept these operations' requests (all when none given) and never answer: a hung API. */
   stall(...operationIds: OperationId[]): void;
   /** Answer again. */
@@ -103,6 +133,8 @@ export interface GithubDoubleOptions {
   token: string;
   /** owner/name served; other repositories answer 404. */
   repository?: string;
+  /** The repository's "Release immutability" setting (GitHub's default: off). */
+  immutableReleases?: boolean;
 }
 
 interface Reply {
@@ -122,6 +154,8 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
   const violations: Violation[] = [];
   const deployments: Deployment[] = [];
   const statuses = new Map<number, DeploymentStatus[]>();
+  const releases: Release[] = [];
+  let nextReleaseId = 3_000_000_001;
   let nextDeploymentId = 1_000_000_001;
   let nextStatusId = 2_000_000_001;
   let base = '';
@@ -186,7 +220,7 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
 
     const route = routes.find((r) => r.v.operation.method === method && r.regex.test(url.pathname));
     if (!route) {
-      violation('route', [`the double serves no ${method} ${url.pathname} (not an endpoint our records use)`]);
+      violation('route', [`the double serves no ${method} ${url.pathname} (not one of its OPERATIONS)`]);
       return send({ status: 404, body: { message: 'Not Found', documentation_url: DOCS, status: '404' } });
     }
     entry.operationId = route.id;
@@ -322,7 +356,59 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
       const list = [...(statuses.get(deployment.id) ?? [])].reverse(); // newest first
       return page(list, query, `/repos/${repository}/deployments/${deployment.id}/statuses`);
     },
+    // "404: Not Found if immutable releases are not enabled for the repository"
+    'repos/check-immutable-releases': () =>
+      options.immutableReleases ? { status: 200, body: { enabled: true, enforced_by_owner: false } } : notFound,
+    'repos/get-release-by-tag': (path) => {
+      const found = releases.find((r) => r.tag_name === path.tag);
+      return found ? { status: 200, body: found } : notFound;
+    },
+    'repos/create-release': (_path, _query, body) => createRelease(body),
   };
+
+  function createRelease(body: Record<string, unknown>): Reply {
+    const tag = String(body.tag_name);
+    if (releases.some((r) => r.tag_name === tag)) {
+      return {
+        status: 422,
+        body: {
+          message: 'Validation Failed',
+          errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }],
+          documentation_url: 'https://docs.github.com/rest/releases/releases#create-a-release',
+          status: '422',
+        },
+      };
+    }
+    const id = nextReleaseId++;
+    const created = now();
+    const draft = body.draft === true;
+    const web = `${base}/${repository}`; // github.com's place for the release page
+    const release: Release = {
+      url: `${repoUrl()}/releases/${id}`,
+      html_url: `${web}/releases/tag/${encodeURIComponent(tag)}`,
+      assets_url: `${repoUrl()}/releases/${id}/assets`,
+      upload_url: `${repoUrl()}/releases/${id}/assets{?name,label}`,
+      tarball_url: `${repoUrl()}/tarball/${encodeURIComponent(tag)}`,
+      zipball_url: `${repoUrl()}/zipball/${encodeURIComponent(tag)}`,
+      id,
+      node_id: Buffer.from(`07:Release${id}`).toString('base64'),
+      tag_name: tag,
+      target_commitish: typeof body.target_commitish === 'string' ? body.target_commitish : 'main',
+      name: typeof body.name === 'string' ? body.name : tag,
+      body: typeof body.body === 'string' ? body.body : null,
+      draft,
+      prerelease: body.prerelease === true,
+      // a published release in a repository with the setting on is immutable; a draft is not yet
+      immutable: options.immutableReleases === true && !draft,
+      created_at: created,
+      published_at: draft ? null : created,
+      updated_at: created,
+      author: actionsBot(base),
+      assets: [],
+    };
+    releases.push(release);
+    return { status: 201, body: release, headers: { location: release.url } };
+  }
 
   function addStatus(
     deployment: Deployment,
@@ -373,6 +459,7 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     requests,
     violations,
     deployments: () => deployments.map((d) => structuredClone({ ...d, statuses: statuses.get(d.id) ?? [] })),
+    releases: () => structuredClone(releases),
     stall: (...ids) => {
       stalled = new Set(ids);
     },

@@ -1,15 +1,36 @@
 /**
- * A real PostgreSQL 15 primary (+ optional streaming standby, + optional WAL archiving) on 127.0.0.1
+ * A real PostgreSQL primary (+ optional streaming standby, + optional WAL archiving) on 127.0.0.1
  * for tests. PostgreSQL refuses to run as root, so every server binary runs as the `postgres` user
  * (spawn's uid/gid: the server stays our direct child, so stop() and process exit can kill it).
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, appendFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, killOnExit, waitFor } from './server-process';
 
-export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+export const PG_BIN = process.env.PG_BIN || findServerBinaries();
+
+/**
+ * The server binaries of whichever major is installed (15 on Debian 12, 16 on ubuntu-24.04): what
+ * `pg_config --bindir` names, else the newest /usr/lib/postgresql/<major>/bin. Never a fixed major.
+ */
+function findServerBinaries(): string {
+  try {
+    const bindir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', timeout: 10_000 }).trim();
+    if (existsSync(join(bindir, 'postgres'))) return bindir;
+  } catch {
+    // no pg_config (libpq-dev / postgresql-common absent): look in Debian's layout
+  }
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'postgres'))) : [];
+  const newest = majors.sort((a, b) => Number(a) - Number(b)).at(-1);
+  // a path that names the problem when a test tries to start the server
+  return newest
+    ? join(root, newest, 'bin')
+    : join(root, '(no PostgreSQL server installed: apt-get install postgresql)');
+}
 
 export interface PgNode {
   /** 'primary', 'standby', or the name given to startServer(). */

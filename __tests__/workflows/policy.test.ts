@@ -5,7 +5,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadAction, loadWorkflow, ourAction, ROOT, workflowFiles } from './support/workflows';
+import { loadAction, loadWorkflow, ourAction, ROOT, workflowFiles, type Step } from './support/workflows';
 
 const deploy = loadWorkflow('.github/workflows/deploy.yml');
 const rollback = loadWorkflow('.github/workflows/rollback.yml');
@@ -82,6 +82,42 @@ describe('rollback.yml', () => {
   });
 });
 
+describe('release.yml', () => {
+  const release = loadWorkflow('.github/workflows/release.yml');
+  const steps = (job: string): Step[] => release.jobs[job]!.steps ?? [];
+
+  test('manual, on main only, one at a time and never cancelled halfway', () => {
+    expect(Object.keys(release.on)).toEqual(['workflow_dispatch']);
+    expect(release.on.workflow_dispatch!.inputs!.version).toMatchObject({ type: 'string', required: true });
+    expect(release.jobs.release!.if).toBe("github.ref == 'refs/heads/main'");
+    expect(release.concurrency).toEqual({ group: 'release', 'cancel-in-progress': false });
+  });
+
+  test('least privilege: nothing by default; the OIDC and attestation writes only in the attest job', () => {
+    expect(release.permissions).toEqual({});
+    expect(release.jobs.release!.permissions).toEqual({ contents: 'read' });
+    expect(release.jobs.attest!.permissions).toEqual({ contents: 'read', 'id-token': 'write', attestations: 'write' });
+    // pushes and the release go through the environment's token, which GITHUB_TOKEN cannot replace
+    expect(release.jobs.release!.environment).toBe('release');
+    expect(steps('release')[0]!.with!.token).toBe('${{ secrets.RELEASE_TOKEN }}');
+    expect(steps('attest')[0]!.with!['persist-credentials']).toBe(false);
+  });
+
+  test('runs npm run release with the version through the environment, never spliced into the script', () => {
+    const step = steps('release').find((s) => s.id === 'release')!;
+    expect(step.run).toContain('npm run release -- "$VERSION"');
+    expect(step.env!.VERSION).toBe('${{ inputs.version }}');
+    for (const s of steps('release')) expect(s.run ?? '').not.toContain('${{');
+  });
+
+  test("attests the released tag's dist/ with actions/attest", () => {
+    expect(release.jobs.attest!.needs).toBe('release');
+    expect(steps('attest')[0]!.with!.ref).toBe('refs/tags/${{ needs.release.outputs.tag }}');
+    const attest = steps('attest').find((s) => s.uses?.startsWith('actions/attest@'))!;
+    expect(attest.with!['subject-path']).toBe('dist/**/*.js');
+  });
+});
+
 describe('every workflow and example', () => {
   const files = workflowFiles();
 
@@ -115,6 +151,12 @@ describe('every workflow and example', () => {
     for (const [name, job] of Object.entries(loadWorkflow(file).jobs)) {
       if (job.uses) expect({ name, environment: job.environment }).toEqual({ name, environment: undefined });
     }
+  });
+
+  test.each(files)('%s: finds PostgreSQL by pg_config or a glob, never by a fixed major version', (file) => {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    expect({ file, fixed: text.match(/postgresql\/\d+/g) ?? [] }).toEqual({ file, fixed: [] });
+    if (/\bPG_BIN\b/.test(text)) expect(text).toContain('pg_config --bindir');
   });
 
   test.each(files)('%s: declares top-level permissions', (file) => {

@@ -1,4 +1,4 @@
-import type { ActionDefinition } from '@veloz/shared/action';
+import { runAction, type ActionDefinition } from '@veloz/shared/action';
 import { parseValidateInputs, type ValidateSettings } from './inputs';
 
 export const validateAction: ActionDefinition<ValidateSettings> = {
@@ -6,3 +6,8 @@ export const validateAction: ActionDefinition<ValidateSettings> = {
   parse: parseValidateInputs,
   load: async () => (await import('./run')).run,
 };
+
+/** The entry @github/local-action (and any caller that is not the bundle) runs: `run()` with no arguments. */
+export function run(): Promise<void> {
+  return runAction(validateAction);
+}
