@@ -9,12 +9,22 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { loadGithubApi, type GithubApiDescription, type OperationValidators } from './github-openapi';
+import { readOperations, type RepoState } from './github-repo-state';
 
 const OPERATIONS = [
   'repos/list-deployments',
   'repos/create-deployment',
   'repos/create-deployment-status',
   'repos/list-deployment-statuses',
+  // the preflight's code-quality and notice checks
+  'checks/list-for-ref',
+  'repos/get-combined-status-for-ref',
+  'repos/list-pull-requests-associated-with-commit',
+  'pulls/list-reviews',
+  'code-scanning/list-alerts-for-repo',
+  'dependabot/list-alerts-for-repo',
+  'repos/get-release-by-tag',
+  'issues/list-for-repo',
 ] as const;
 export type OperationId = (typeof OPERATIONS)[number];
 const DOCS = 'https://docs.github.com/rest/deployments';
@@ -95,6 +105,10 @@ export interface GithubDouble {
   resume(): void;
   /** How the OpenAPI description was loaded. */
   api: { version: string; loadMs: number; fromCache: boolean };
+  /** Check runs, statuses, pull requests, alerts, releases and issues the read endpoints serve (mutable). */
+  state: RepoState;
+  /** Answer this operation with an error (e.g. 403 from the alerts API) until resumed. */
+  fail(operationId: OperationId, status: number, message: string): void;
   stop(): Promise<void>;
 }
 
@@ -105,7 +119,7 @@ export interface GithubDoubleOptions {
   repository?: string;
 }
 
-interface Reply {
+export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
@@ -126,6 +140,16 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
   let nextStatusId = 2_000_000_001;
   let base = '';
   let stalled: Set<OperationId> | undefined;
+  const failing = new Map<OperationId, { status: number; message: string }>();
+  const state: RepoState = {
+    checkRuns: [],
+    statuses: [],
+    pulls: [],
+    codeScanningAlerts: [],
+    dependabotAlerts: [],
+    releases: [],
+    issues: [],
+  };
 
   const routes = OPERATIONS.map((id) => {
     const v = api.operation(id);
@@ -191,6 +215,16 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     }
     entry.operationId = route.id;
     if (stalled && (stalled.size === 0 || stalled.has(route.id))) return; // status stays 0: never answered
+    const fault = failing.get(route.id);
+    if (fault) {
+      return send(
+        {
+          status: fault.status,
+          body: { message: fault.message, documentation_url: DOCS, status: String(fault.status) },
+        },
+        route.v,
+      );
+    }
     const match = route.regex.exec(url.pathname) ?? [];
     const path: Record<string, unknown> = Object.fromEntries(
       route.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? '')]),
@@ -316,6 +350,13 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
       if (status.state === 'success' && body.auto_inactive !== false) inactivatePrior(deployment, status.environment);
       return { status: 201, body: status, headers: { location: status.url } };
     },
+    ...readOperations(state, {
+      api,
+      base: () => base,
+      repository,
+      page,
+      notFound,
+    }),
     'repos/list-deployment-statuses': (path, query) => {
       const deployment = find(path.deployment_id);
       if (!deployment) return notFound;
@@ -378,8 +419,13 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     },
     resume: () => {
       stalled = undefined;
+      failing.clear();
     },
     api: { version: api.version, loadMs: api.loadMs, fromCache: api.fromCache },
+    state,
+    fail: (id, status, message) => {
+      failing.set(id, { status, message });
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
