@@ -157,6 +157,16 @@ describe('ci', () => {
     expect(o.threshold).toContain('required: test, benchmarks');
   });
 
+  test('a GitHub API that never answers fails the check at the request deadline, naming the call', async () => {
+    github.stall('checks/list-for-ref');
+    const o = await ci();
+    expect(o.status).toBe('fail');
+    expect(o.detail).toMatch(
+      /did not answer GET http:\/\/127\.0\.0\.1:\d+\/repos\/veloz\/veloz\/commits\/\w+\/check-runs\S* within 10 s/,
+    );
+    github.resume();
+  }, 60_000);
+
   test('a commit no CI ran on fails', async () => {
     github.state.checkRuns = [];
     github.state.statuses = [];
