@@ -138,6 +138,10 @@ describe('bad input changes nothing', () => {
     ['window-hours', '14:00-10:00', 'start before the end'],
     ['sentinel-addresses', 'redis-sentinel', 'host:port entries'],
     ['max-replication-lag', 'one meg', 'a size such as 1MB'],
+    ['sha', 'main', 'a full commit SHA (40 hexadecimal digits)'],
+    ['max-severity', 'severe', 'one of low, medium, high, critical'],
+    ['dashboard-urls', 'grafana.internal/d/engine', 'http(s) URLs, one per line'],
+    ['min-approvals', 'two', 'a whole number from 0 to 100'],
   ])('%s: %s', async (input, value, expected) => {
     const before = cluster.sandbox.journal.list().length;
     const run = await preflight({ ...KUBE_CHECKS, [input]: value });

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { loadGithubApi, type GithubApiDescription, type OperationValidators } from './github-openapi';
+import { readOperations, type RepoState } from './github-repo-state';
 
 const OPERATIONS = [
   'repos/list-deployments',
@@ -19,6 +20,14 @@ const OPERATIONS = [
   'repos/check-immutable-releases',
   'repos/get-release-by-tag',
   'repos/create-release',
+  // the preflight's code-quality and notice checks
+  'checks/list-for-ref',
+  'repos/get-combined-status-for-ref',
+  'repos/list-pull-requests-associated-with-commit',
+  'pulls/list-reviews',
+  'code-scanning/list-alerts-for-repo',
+  'dependabot/list-alerts-for-repo',
+  'issues/list-for-repo',
 ] as const;
 export type OperationId = (typeof OPERATIONS)[number];
 const DOCS = 'https://docs.github.com/rest/deployments';
@@ -125,6 +134,10 @@ export interface GithubDouble {
   resume(): void;
   /** How the OpenAPI description was loaded. */
   api: { version: string; loadMs: number; fromCache: boolean };
+  /** Check runs, statuses, pull requests, alerts, releases and issues the read endpoints serve (mutable). */
+  state: RepoState;
+  /** Answer this operation with an error (e.g. 403 from the alerts API) until resumed. */
+  fail(operationId: OperationId, status: number, message: string): void;
   stop(): Promise<void>;
 }
 
@@ -137,7 +150,7 @@ export interface GithubDoubleOptions {
   immutableReleases?: boolean;
 }
 
-interface Reply {
+export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
@@ -160,6 +173,16 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
   let nextStatusId = 2_000_000_001;
   let base = '';
   let stalled: Set<OperationId> | undefined;
+  const failing = new Map<OperationId, { status: number; message: string }>();
+  const state: RepoState = {
+    checkRuns: [],
+    statuses: [],
+    pulls: [],
+    codeScanningAlerts: [],
+    dependabotAlerts: [],
+    releases: [],
+    issues: [],
+  };
 
   const routes = OPERATIONS.map((id) => {
     const v = api.operation(id);
@@ -225,6 +248,16 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     }
     entry.operationId = route.id;
     if (stalled && (stalled.size === 0 || stalled.has(route.id))) return; // status stays 0: never answered
+    const fault = failing.get(route.id);
+    if (fault) {
+      return send(
+        {
+          status: fault.status,
+          body: { message: fault.message, documentation_url: DOCS, status: String(fault.status) },
+        },
+        route.v,
+      );
+    }
     const match = route.regex.exec(url.pathname) ?? [];
     const path: Record<string, unknown> = Object.fromEntries(
       route.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? '')]),
@@ -283,6 +316,7 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
   };
   const find = (id: unknown): Deployment | undefined => deployments.find((d) => d.id === id);
   const notFound: Reply = { status: 404, body: { message: 'Not Found', documentation_url: DOCS, status: '404' } };
+  const reads = readOperations(state, { api, base: () => base, repository, page, notFound });
 
   const operations: Record<
     OperationId,
@@ -350,6 +384,7 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
       if (status.state === 'success' && body.auto_inactive !== false) inactivatePrior(deployment, status.environment);
       return { status: 201, body: status, headers: { location: status.url } };
     },
+    ...reads,
     'repos/list-deployment-statuses': (path, query) => {
       const deployment = find(path.deployment_id);
       if (!deployment) return notFound;
@@ -359,9 +394,10 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     // "404: Not Found if immutable releases are not enabled for the repository"
     'repos/check-immutable-releases': () =>
       options.immutableReleases ? { status: 200, body: { enabled: true, enforced_by_owner: false } } : notFound,
-    'repos/get-release-by-tag': (path) => {
+    // releases the release script created, else the ones a preflight test set in the repository state
+    'repos/get-release-by-tag': (path, query, body) => {
       const found = releases.find((r) => r.tag_name === path.tag);
-      return found ? { status: 200, body: found } : notFound;
+      return found ? { status: 200, body: found } : reads['repos/get-release-by-tag'](path, query, body);
     },
     'repos/create-release': (_path, _query, body) => createRelease(body),
   };
@@ -465,8 +501,13 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     },
     resume: () => {
       stalled = undefined;
+      failing.clear();
     },
     api: { version: api.version, loadMs: api.loadMs, fromCache: api.fromCache },
+    state,
+    fail: (id, status, message) => {
+      failing.set(id, { status, message });
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -66,6 +66,8 @@ export interface GithubApiDescription {
   loadMs: number;
   fromCache: boolean;
   operation(operationId: string): OperationValidators;
+  /** The loaded component schemas (JSON Schema, $refs into SCHEMAS_ID), to build sample bodies from. */
+  definitions: Record<string, JsonSchema>;
 }
 
 /** Loads (from cache, or by extracting from the description) and compiles the given operations. */
@@ -105,7 +107,14 @@ export async function loadGithubApi(
     await rename(temp, cacheFile);
   }
   const { operation, schema } = compile(extract);
-  return { version, loadMs: performance.now() - started, fromCache, operation, schema };
+  return {
+    version,
+    loadMs: performance.now() - started,
+    fromCache,
+    operation,
+    schema,
+    definitions: extract.schemas,
+  };
 }
 
 // ---- extraction -------------------------------------------------------------------------------

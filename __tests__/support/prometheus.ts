@@ -31,6 +31,8 @@ export interface PrometheusOptions {
   binary?: string;
   /** How long to wait for `/-/ready`; default 15 s. */
   startTimeoutMs?: number;
+  /** Rule files (paths) to load, as `rule_files` of the config; check them with `promtool check rules` first. */
+  ruleFiles?: readonly string[];
 }
 
 export interface Sample {
@@ -244,6 +246,7 @@ function config(opts: PrometheusOptions, sdFile: string): string {
         file_sd_configs: [{ files: [sdFile], refresh_interval: '1s' }],
       },
     ],
+    ...(opts.ruleFiles?.length ? { rule_files: opts.ruleFiles } : {}),
   });
 }
 

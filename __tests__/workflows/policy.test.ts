@@ -22,9 +22,19 @@ describe('deploy.yml', () => {
     expect(call.secrets!.KUBECONFIG!.required).toBe(true);
   });
 
-  test('least privilege: contents read, deployments write, nothing per job', () => {
+  test('least privilege: contents read, deployments write; only preflight reads code-quality state', () => {
     expect(deploy.permissions).toEqual({ contents: 'read', deployments: 'write' });
-    for (const job of Object.values(deploy.jobs)) expect(job.permissions).toBeUndefined();
+    // Only preflight reads code-quality state from GitHub, with read-only scopes (issue 21).
+    expect(deploy.jobs.preflight?.permissions).toEqual({
+      contents: 'read',
+      checks: 'read',
+      statuses: 'read',
+      'pull-requests': 'read',
+      'security-events': 'read',
+      issues: 'read',
+    });
+    for (const [name, job] of Object.entries(deploy.jobs))
+      if (name !== 'preflight') expect([name, job.permissions]).toEqual([name, undefined]);
   });
 
   test('one deploy per environment at a time, never cancelled by the next', () => {

@@ -66,6 +66,20 @@ export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
         const args = ['upgrade', '--install', RELEASE, CHART, '-n', NAMESPACE, '-f', VALUES_PRODUCTION];
         args.push('--set-string', `engine.image.tag=${version}`, '--wait', '--timeout', '60s');
         await execFileAsync(helmBin, args, { env: { ...process.env, ...env } });
+        // The platform team's policy for the engine (runbook §1.1 "Network policies in place"):
+        // only the gateway reaches the engine's port.
+        sandbox.apply({
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: 'veloz-engine-ingress', namespace: NAMESPACE },
+          spec: {
+            podSelector: {
+              matchLabels: { 'app.kubernetes.io/name': 'veloz', 'app.kubernetes.io/component': 'engine' },
+            },
+            policyTypes: ['Ingress'],
+            ingress: [{ from: [{ podSelector: { matchLabels: { app: 'veloz-gateway' } } }], ports: [{ port: 8080 }] }],
+          },
+        });
       },
       engineImages() {
         return sandbox

@@ -31,7 +31,7 @@ export function stories(driver: Driver): Story[] {
   const base = {
     environment: 'production',
     driver: driver === 'kubectl' ? ('kubectl' as const) : ('helm' as const),
-    preflightChecks: 'cluster, capacity, release, rbac, window',
+    preflightChecks: 'cluster, capacity, release, rbac, network-policy, window',
     window: { 'evaluate-at': rehearsalTime() },
     validationInterval: '1s',
     validateExtra: {

@@ -4,19 +4,27 @@ import { ParseError, parseInteger, parseIsoTime, type HostPort } from '@veloz/sh
 import { parseImageRepository } from './checks/image';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
+import { readReadiness, type ReadinessSettings } from './readiness-inputs';
 import { parseWindowPolicy, type WindowPolicy } from './window-policy';
 
 /** Runbook §1 order: the summary lists checks in this order. */
 export const PREFLIGHT_CHECKS = [
+  'ci',
+  'reviews',
+  'security',
+  'release-notes',
   'cluster',
   'capacity',
   'release',
   'rbac',
   'image',
   'postgres',
-  'backup',
   'redis',
+  'network-policy',
+  'backup',
+  'monitoring',
   'window',
+  'notice',
   'snapshot',
 ] as const;
 export type PreflightCheckName = (typeof PREFLIGHT_CHECKS)[number];
@@ -33,6 +41,9 @@ export interface PreflightSettings {
   redis?: { sentinels: HostPort[]; master: string; password?: string; minReplicas: number };
   window: { policy: WindowPolicy; overrideReason?: string; evaluateAt?: Date };
   snapshot: { commands: string[][]; timeoutMs: number };
+  /** Release version, for the image, release-notes and notice checks and the notifications. */
+  version?: string;
+  readiness: ReadinessSettings;
 }
 
 export function parsePreflightInputs(reader: InputReader, mask: (secret: string) => void): PreflightSettings {
@@ -86,6 +97,8 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
     }
   });
   const snapshotTimeoutMs = reader.duration('snapshot-timeout');
+  const readiness = readReadiness(reader);
+  const { github, monitoring } = readiness;
 
   const checks = selectChecks(reader, PREFLIGHT_CHECKS, (name) => {
     switch (name) {
@@ -99,6 +112,20 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
         return sentinels.length > 0 ? undefined : 'set `sentinel-addresses`';
       case 'snapshot':
         return snapshotCommands.length > 0 ? undefined : 'set `snapshot-commands`';
+      case 'ci':
+      case 'reviews':
+      case 'security':
+        return github ? undefined : 'set `github-token`';
+      case 'release-notes':
+        return (github || readiness.releaseNotesPath) && version
+          ? undefined
+          : 'set `version` and `github-token` or `release-notes-path`';
+      case 'notice':
+        return github && version ? undefined : 'set `github-token` and `version`';
+      case 'monitoring':
+        return monitoring.prometheusUrl || monitoring.dashboardUrls.length > 0 || monitoring.drRunbookUrl
+          ? undefined
+          : 'set `prometheus-url`, `dashboard-urls` or `dr-runbook-url`';
       default:
         return undefined;
     }
@@ -119,6 +146,8 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
         : undefined,
     window: { policy, overrideReason, evaluateAt },
     snapshot: { commands: snapshotCommands, timeoutMs: snapshotTimeoutMs },
+    version,
+    readiness,
   };
 }
 

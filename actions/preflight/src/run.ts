@@ -13,9 +13,32 @@ import { redisCheck } from './checks/redis';
 import { releaseCheck } from './checks/release';
 import { snapshotCheck } from './checks/snapshot';
 import { windowCheck } from './checks/window';
+import { announceDeployment } from './announce';
+import { checklistSection, type Announced } from './checklist';
+import { ciCheck } from './checks/ci';
+import { githubRepo, type GithubRepo } from './checks/github-repo';
+import { monitoringCheck } from './checks/monitoring';
+import { networkPolicyCheck } from './checks/network-policy';
+import { noticeCheck } from './checks/notice';
+import { releaseNotesCheck } from './checks/release-notes';
+import { reviewsCheck } from './checks/reviews';
+import { securityCheck } from './checks/security';
 import type { PreflightCheckName, PreflightSettings } from './inputs';
 
-const KUBE_CHECKS: ReadonlySet<PreflightCheckName> = new Set(['cluster', 'capacity', 'release', 'rbac']);
+const KUBE_CHECKS: ReadonlySet<PreflightCheckName> = new Set([
+  'cluster',
+  'capacity',
+  'release',
+  'rbac',
+  'network-policy',
+]);
+const GITHUB_CHECKS: ReadonlySet<PreflightCheckName> = new Set([
+  'ci',
+  'reviews',
+  'security',
+  'release-notes',
+  'notice',
+]);
 
 /**
  * Runbook §1: every selected check concurrently, then — only when the checklist passed — the
@@ -36,7 +59,12 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
     }
   }
 
-  const checks = wanted.map((name) => buildCheck(name, settings, kube, kubeError, context.clock));
+  const { github } = settings.readiness;
+  const gh =
+    github && wanted.some((n) => GITHUB_CHECKS.has(n))
+      ? await githubRepo(github.token, context.run, github.sha)
+      : undefined;
+  const checks = wanted.map((name) => buildCheck(name, settings, { kube, kubeError, gh }, context.clock));
   const results = await context.log.group('Pre-deployment checklist (runbook §1)', () =>
     runChecks(checks, {
       clock: context.clock,
@@ -97,6 +125,16 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
   if (window?.data?.override) {
     warnings.push(`Deployment window overridden: ${String(window.data.override)} (${window.observed ?? ''})`);
   }
+  const notice = results.find((r) => r.name === 'notice');
+  if (notice?.data?.override) warnings.push(`Advance notice overridden: ${String(notice.data.override)}`);
+  let announced: Announced = { oncall: 'not-sent', statusPage: 'not-sent' };
+  if (ready && settings.version) {
+    const done = await announceDeployment(settings.readiness, settings.version, context);
+    announced = done.announced;
+    report.notifications.push(...done.notifications);
+    warnings.push(...done.warnings);
+  }
+  report.sections.push(checklistSection(results, announced));
   return {
     report,
     outputs: {
@@ -115,15 +153,17 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
   };
 }
 
-function buildCheck(
-  name: PreflightCheckName,
-  s: Readonly<PreflightSettings>,
-  kube: Kube | undefined,
-  kubeError: unknown,
-  clock: Clock,
-): Check {
+interface Clients {
+  kube?: Kube;
+  kubeError: unknown;
+  gh?: GithubRepo;
+}
+
+function buildCheck(name: PreflightCheckName, s: Readonly<PreflightSettings>, c: Clients, clock: Clock): Check {
   const timeoutMs = s.checkTimeoutMs;
-  if (KUBE_CHECKS.has(name) && !kube) return unreachable(name, kubeError);
+  const { kube } = c;
+  if (KUBE_CHECKS.has(name) && !kube) return unreachable(name, c.kubeError);
+  if (GITHUB_CHECKS.has(name) || name === 'network-policy' || name === 'monitoring') return readinessCheck(name, s, c);
   switch (name) {
     case 'cluster':
       return clusterCheck(kube!, s.target, timeoutMs);
@@ -160,8 +200,39 @@ function buildCheck(
         ? check
         : { ...check, run: (ctx) => check.run({ ...ctx, clock: { ...clock, now: () => at } }) };
     }
-    case 'snapshot':
-      throw new Error('snapshot runs after the checklist');
+    default:
+      throw new Error(`${name} is not built here`);
+  }
+}
+
+/** The §1.1 items beyond the cluster and its databases (code quality, network, monitoring, notice). */
+function readinessCheck(name: PreflightCheckName, s: Readonly<PreflightSettings>, c: Clients): Check {
+  const timeoutMs = s.checkTimeoutMs;
+  const github = s.readiness.github;
+  switch (name) {
+    case 'ci':
+      return ciCheck(c.gh!, github!.requiredChecks, timeoutMs);
+    case 'reviews':
+      return reviewsCheck(c.gh!, github!.minApprovals, timeoutMs);
+    case 'security':
+      return securityCheck(c.gh!, github!.maxSeverity, timeoutMs);
+    case 'release-notes':
+      return releaseNotesCheck({ version: s.version!, gh: c.gh, path: s.readiness.releaseNotesPath, timeoutMs });
+    case 'notice':
+      return noticeCheck({
+        gh: c.gh!,
+        version: s.version!,
+        hours: github!.noticeHours,
+        label: github!.noticeLabel,
+        overrideReason: s.window.overrideReason,
+        timeoutMs,
+      });
+    case 'network-policy':
+      return networkPolicyCheck(c.kube!, s.target, timeoutMs);
+    case 'monitoring':
+      return monitoringCheck(s.readiness.monitoring, timeoutMs);
+    default:
+      throw new Error(`${name} is not a readiness check`);
   }
 }
 

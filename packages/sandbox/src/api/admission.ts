@@ -137,6 +137,11 @@ export function applyDefaults(kind: string, o: KubeObject, ips: IpAllocator, pre
       }
       break;
     }
+    case 'NetworkPolicy':
+      o.spec = spec;
+      // The API server's default: Ingress, plus Egress when egress rules are given.
+      spec.policyTypes ??= Array.isArray(spec.egress) ? ['Ingress', 'Egress'] : ['Ingress'];
+      break;
     case 'HorizontalPodAutoscaler':
       o.spec = spec;
       spec.minReplicas ??= 1;
@@ -237,6 +242,10 @@ export function validate(kind: string, o: KubeObject, previous?: KubeObject): St
           });
         }
       }
+      break;
+    case 'NetworkPolicy':
+      if (!isPlainObject(spec.podSelector))
+        causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.podSelector' });
       break;
     case 'HorizontalPodAutoscaler':
       if (typeof spec.maxReplicas !== 'number')

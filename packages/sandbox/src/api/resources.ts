@@ -178,6 +178,17 @@ export const RESOURCES: readonly ResourceDef[] = [
     statusSubresource: true,
   },
   {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'NetworkPolicy',
+    plural: 'networkpolicies',
+    singular: 'networkpolicy',
+    namespaced: true,
+    shortNames: ['netpol'],
+    verbs: ALL_VERBS,
+    subresources: [],
+  },
+  {
     group: 'authorization.k8s.io',
     version: 'v1',
     kind: 'SelfSubjectAccessReview',
@@ -241,4 +252,5 @@ export const R = {
   replicasets: resourceFor('apps', 'replicasets'),
   leases: resourceFor('coordination.k8s.io', 'leases'),
   hpas: resourceFor('autoscaling', 'horizontalpodautoscalers'),
+  networkpolicies: resourceFor('networking.k8s.io', 'networkpolicies'),
 } as const;

@@ -300,6 +300,19 @@ const COLUMNS: Record<string, Column[]> = {
     },
     ageCol,
   ],
+  NetworkPolicy: [
+    nameCol,
+    {
+      name: 'Pod-Selector',
+      type: 'string',
+      description: 'Pods the policy applies to.',
+      cell: (o) =>
+        Object.entries(o_(o_(o_(o.spec).podSelector).matchLabels))
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(',') || '<none>',
+    },
+    ageCol,
+  ],
   HorizontalPodAutoscaler: [
     nameCol,
     {

@@ -69,6 +69,12 @@ export const PERMISSIONS: readonly Permission[] = [
     why: 'autoscaling off for the canary, on after promotion',
   },
   {
+    group: 'networking.k8s.io',
+    resource: 'networkpolicies',
+    verbs: ['list'],
+    why: 'preflight: a NetworkPolicy selects the engine pods',
+  },
+  {
     group: 'coordination.k8s.io',
     resource: 'leases',
     verbs: ['get', 'create', 'update', 'delete'],

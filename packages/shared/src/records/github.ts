@@ -3,6 +3,7 @@
  * in_progress -> success/failure, so the repository's Environments page tells the same story as the
  * cluster. @actions/github is loaded only when a token is given.
  */
+import type { getOctokit } from '@actions/github';
 import type { RunInfo } from '../action';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'error' | 'queued' | 'pending';
@@ -35,22 +36,7 @@ export async function githubDeployments(
   environment: string,
   timeoutMs = GITHUB_REQUEST_TIMEOUT_MS,
 ): Promise<GithubDeployments> {
-  const { getOctokit } = await import('@actions/github');
-  const octokit = getOctokit(token, { baseUrl: run.apiUrl });
-  // Per request, through the hook, so @actions/github's proxy-aware fetch stays in place. The options
-  // are changed in place: the inner (auth) hook is bound to this object and ignores a new one.
-  octokit.hook.wrap('request', async (request, options) => {
-    const signal = AbortSignal.timeout(timeoutMs);
-    options.request = { ...options.request, signal };
-    try {
-      return await request(options);
-    } catch (error) {
-      if (!signal.aborted) throw error;
-      throw new Error(`the GitHub API did not answer ${options.method} ${options.url} within ${timeoutMs / 1000} s`, {
-        cause: error,
-      });
-    }
-  });
+  const octokit = await githubClient(token, run, timeoutMs);
   const [owner = '', repo = ''] = run.repository.split('/');
   const ref = run.sha || run.ref;
 
@@ -103,6 +89,33 @@ export async function githubDeployments(
       });
     },
   };
+}
+
+export type GithubClient = ReturnType<typeof getOctokit>;
+
+/** Octokit on the run's API URL (so tests reach the double), every request under a deadline. */
+export async function githubClient(
+  token: string,
+  run: Pick<RunInfo, 'apiUrl'>,
+  timeoutMs = GITHUB_REQUEST_TIMEOUT_MS,
+): Promise<GithubClient> {
+  const { getOctokit } = await import('@actions/github');
+  const octokit = getOctokit(token, { baseUrl: run.apiUrl });
+  // Per request, through the hook, so @actions/github's proxy-aware fetch stays in place. The options
+  // are changed in place: the inner (auth) hook is bound to this object and ignores a new one.
+  octokit.hook.wrap('request', async (request, options) => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    options.request = { ...options.request, signal };
+    try {
+      return await request(options);
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      throw new Error(`the GitHub API did not answer ${options.method} ${options.url} within ${timeoutMs / 1000} s`, {
+        cause: error,
+      });
+    }
+  });
+  return octokit;
 }
 
 function safeJson(text: string): Partial<DeploymentPayload> {

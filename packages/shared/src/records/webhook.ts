@@ -9,10 +9,17 @@ export interface WebhookResult {
 }
 
 /**
- * Posts a Slack-compatible `{"text": …}` message, retrying 5xx, 429 and network errors. A chat
- * outage must never fail a deploy, so this never throws: the caller turns a failure into a warning.
+ * Posts a Slack-compatible `{"text": …}` message (plus `fields`, e.g. a status page's maintenance window),
+ * retrying 5xx, 429 and network errors. A chat outage must never fail a deploy, so this never throws:
+ * the caller turns a failure into a warning.
  */
-export async function postNotification(url: string, text: string, clock: Clock, attempts = 3): Promise<WebhookResult> {
+export async function postNotification(
+  url: string,
+  text: string,
+  clock: Clock,
+  attempts = 3,
+  fields: Record<string, unknown> = {},
+): Promise<WebhookResult> {
   let error = '';
   let retryAfterMs: number | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -21,7 +28,7 @@ export async function postNotification(url: string, text: string, clock: Clock, 
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text }),
+        body: JSON.stringify({ ...fields, text }),
         signal: AbortSignal.timeout(10_000),
       });
       if (response.ok) return { ok: true, attempts: attempt };

@@ -1,0 +1,173 @@
+/**
+ * Runbook §1.1 as the approver reads it: all eighteen items, each decided by a check (or by the
+ * announcement preflight makes once the checklist passed), or "not checked" with the input that would.
+ */
+import type { CheckResult } from '@veloz/shared/checks';
+import { STATUS_ICON, type Section } from '@veloz/shared/report';
+
+/** What the announcement after a passing checklist did, per route. */
+export interface Announced {
+  oncall: 'sent' | 'failed' | 'not-sent';
+  statusPage: 'sent' | 'failed' | 'not-sent';
+}
+
+interface Item {
+  group: string;
+  text: string;
+  /** Decides the item from the results; undefined when nothing decided it. */
+  decide(find: (name: string) => CheckResult | undefined, announced: Announced): Decision | undefined;
+  /** The input that would check it. */
+  input: string;
+}
+
+interface Decision {
+  result: string;
+  by: string;
+}
+
+const byCheck =
+  (name: string, part?: string) =>
+  (find: (n: string) => CheckResult | undefined): Decision | undefined => {
+    const r = find(name);
+    if (!r) return undefined;
+    const status = part ? (r.data?.[part] as string | undefined) : r.status;
+    if (!status || status === 'unset') return undefined;
+    return { result: `${STATUS_ICON[status as CheckResult['status']] ?? ''} ${status}`, by: `\`${name}\` check` };
+  };
+
+const byRoute =
+  (route: keyof Announced, input: string) =>
+  (_find: unknown, announced: Announced): Decision | undefined =>
+    announced[route] === 'sent'
+      ? { result: '✅ done', by: `preflight posted to \`${input}\`` }
+      : announced[route] === 'failed'
+        ? { result: '❌ not delivered', by: `preflight posted to \`${input}\`` }
+        : undefined;
+
+export const CHECKLIST: readonly Item[] = [
+  {
+    group: 'Code Quality',
+    text: 'All CI tests passing on release branch',
+    decide: byCheck('ci'),
+    input: '`github-token`',
+  },
+  {
+    group: 'Code Quality',
+    text: 'Code review approved by at least 2 reviewers',
+    decide: byCheck('reviews'),
+    input: '`github-token`',
+  },
+  {
+    group: 'Code Quality',
+    text: 'Security scan completed with no critical/high vulnerabilities',
+    decide: byCheck('security'),
+    input: '`github-token`',
+  },
+  {
+    group: 'Code Quality',
+    text: 'Performance benchmarks meet SLO targets',
+    decide: (find) => {
+      const ci = find('ci');
+      const required = ci?.threshold?.includes('required:');
+      return ci && required
+        ? { result: `${STATUS_ICON[ci.status]} ${ci.status}`, by: '`ci` check (`required-checks`)' }
+        : undefined;
+    },
+    input: 'the benchmark job in `required-checks` (with `github-token`)',
+  },
+  {
+    group: 'Code Quality',
+    text: 'Release notes documented',
+    decide: byCheck('release-notes'),
+    input: '`version` and `github-token` or `release-notes-path`',
+  },
+  {
+    group: 'Infrastructure',
+    text: 'Kubernetes cluster healthy',
+    decide: byCheck('cluster'),
+    input: '`checks` including cluster',
+  },
+  {
+    group: 'Infrastructure',
+    text: 'Sufficient cluster resources available',
+    decide: byCheck('capacity'),
+    input: '`checks` including capacity',
+  },
+  {
+    group: 'Infrastructure',
+    text: 'Database connections verified',
+    decide: byCheck('postgres'),
+    input: '`postgres-url`',
+  },
+  { group: 'Infrastructure', text: 'Redis cluster healthy', decide: byCheck('redis'), input: '`sentinel-addresses`' },
+  {
+    group: 'Infrastructure',
+    text: 'Network policies in place',
+    decide: byCheck('network-policy'),
+    input: '`checks` including network-policy',
+  },
+  {
+    group: 'Backup & Recovery',
+    text: 'Fresh database backup taken (< 1 hour old)',
+    decide: byCheck('backup'),
+    input: '`backup-path` or `backup-verify-command`',
+  },
+  {
+    group: 'Backup & Recovery',
+    text: 'WAL backup current (< 5 minutes old)',
+    decide: byCheck('postgres'),
+    input: '`postgres-url`',
+  },
+  {
+    group: 'Backup & Recovery',
+    text: 'Backup verification passed',
+    decide: byCheck('backup'),
+    input: '`backup-verify-command`',
+  },
+  {
+    group: 'Backup & Recovery',
+    text: 'DR runbook accessible',
+    decide: byCheck('monitoring', 'runbook'),
+    input: '`dr-runbook-url`',
+  },
+  {
+    group: 'Monitoring',
+    text: 'Alerting rules configured',
+    decide: byCheck('monitoring', 'rules'),
+    input: '`prometheus-url`',
+  },
+  {
+    group: 'Monitoring',
+    text: 'Dashboards accessible',
+    decide: byCheck('monitoring', 'dashboards'),
+    input: '`dashboard-urls`',
+  },
+  {
+    group: 'Monitoring',
+    text: 'On-call engineer notified',
+    decide: byRoute('oncall', 'notify-webhook'),
+    input: '`notify-webhook`',
+  },
+  {
+    group: 'Monitoring',
+    text: 'Status page updated (maintenance window)',
+    decide: byRoute('statusPage', 'status-page-webhook'),
+    input: '`status-page-webhook`',
+  },
+];
+
+export function checklistSection(results: readonly CheckResult[], announced: Announced): Section {
+  const find = (name: string): CheckResult | undefined => results.find((r) => r.name === name);
+  const rows = CHECKLIST.map((item) => {
+    const decision = item.decide(find, announced);
+    return decision
+      ? [item.group, item.text, decision.result, decision.by]
+      : [item.group, item.text, '◻️ not checked', `set ${item.input}`];
+  });
+  const decided = rows.filter((r) => r[2] !== '◻️ not checked').length;
+  return {
+    heading: `Runbook §1.1 checklist: ${decided} of ${CHECKLIST.length} items decided`,
+    columns: ['Area', 'Item', 'Result', 'Decided by'],
+    rows,
+  };
+}
