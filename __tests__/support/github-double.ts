@@ -395,9 +395,9 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     'repos/check-immutable-releases': () =>
       options.immutableReleases ? { status: 200, body: { enabled: true, enforced_by_owner: false } } : notFound,
     // releases the release script created, else the ones a preflight test set in the repository state
-    'repos/get-release-by-tag': (path, query, body) => {
+    'repos/get-release-by-tag': (path, query) => {
       const found = releases.find((r) => r.tag_name === path.tag);
-      return found ? { status: 200, body: found } : reads['repos/get-release-by-tag'](path, query, body);
+      return found ? { status: 200, body: found } : reads['repos/get-release-by-tag'](path, query);
     },
     'repos/create-release': (_path, _query, body) => createRelease(body),
   };
