@@ -4,6 +4,7 @@
  * cluster. @actions/github is loaded only when a token is given.
  */
 import type { RunInfo } from '../action';
+import { redact, secretRegistry, singleLine } from '../secrets';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'error' | 'queued' | 'pending';
 
@@ -77,8 +78,8 @@ export async function githubDeployments(
         repo,
         ref,
         environment,
-        payload: payload as unknown as Record<string, unknown>,
-        description: description.slice(0, 140),
+        payload: secretRegistry.redactDeep(payload) as unknown as Record<string, unknown>,
+        description: githubText(description),
         auto_merge: false,
         required_contexts: [],
         production_environment: environment === 'production',
@@ -96,13 +97,18 @@ export async function githubDeployments(
         repo,
         deployment_id: id,
         state,
-        description: description.slice(0, 140),
+        description: githubText(description),
         log_url: run.runUrl,
         environment,
         auto_inactive: state === 'success',
       });
     },
   };
+}
+
+/** Descriptions hold free text (a rollback reason): one redacted line, GitHub's 140 characters. */
+function githubText(text: string): string {
+  return singleLine(redact(text)).slice(0, 140);
 }
 
 function safeJson(text: string): Partial<DeploymentPayload> {
