@@ -49,8 +49,8 @@ export class SecretRegistry {
     if (url.password) {
       this.add(url.password);
       this.add(safeDecode(url.password));
-    } else if (url.username) {
-      // `https://TOKEN@host`: a user name without password is a token.
+    } else if (url.username && /^https?:$/.test(url.protocol)) {
+      // `https://TOKEN@host`: over HTTP a user name without password is a token (a database user is not).
       this.add(url.username);
       this.add(safeDecode(url.username));
     }

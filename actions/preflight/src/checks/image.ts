@@ -85,7 +85,7 @@ export function parseChallenge(header: string): Challenge | undefined {
 
 /**
  * Where the registry may send our Basic credentials for a token: an https realm, or the registry's
- * own scheme and host. Anything else (another host over http, a file: URL) is refused before any
+ * own scheme and host name. Anything else (another host over http, a file: URL) is refused before any
  * credential leaves. Returns the token URL, or why it is refused.
  */
 export function tokenRealm(realm: string, endpoint: string): URL | string {
@@ -96,8 +96,11 @@ export function tokenRealm(realm: string, endpoint: string): URL | string {
     return 'the Bearer realm is not a URL';
   }
   if (url.username || url.password) return 'the Bearer realm carries user info';
-  if (url.protocol === 'https:' || url.origin === new URL(endpoint).origin) return url;
-  return `the Bearer realm ${url.protocol}//${url.host} is neither https nor the registry's own ${endpoint}`;
+  const registry = new URL(endpoint);
+  // The registry's own host over its own scheme: a token service beside it on another port.
+  if (url.protocol === 'https:' || (url.protocol === registry.protocol && url.hostname === registry.hostname))
+    return url;
+  return `the Bearer realm ${url.protocol}//${url.host} is neither https nor on the registry's own host ${registry.host}`;
 }
 
 export function imageCheck(s: ImageCheckSettings): Check {
