@@ -174,7 +174,7 @@ export interface EnvDump {
 }
 
 export function readDumps(path: string): EnvDump[] {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {

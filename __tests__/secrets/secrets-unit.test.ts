@@ -73,6 +73,17 @@ describe('SecretRegistry', () => {
   });
 });
 
+describe('the leak search itself', () => {
+  test('finds a planted value in any encoding, and ignores only ::add-mask:: lines', async () => {
+    const { findLeaks } = await import('./leak-support');
+    const planted = { pw: 'p@ss/LEAKword' };
+    expect(findLeaks({ a: '::add-mask::p@ss/LEAKword' }, planted)).toEqual([]);
+    for (const text of ['x p@ss/LEAKword', 'p%40ss%2FLEAKword', Buffer.from('p@ss/LEAKword').toString('base64')]) {
+      expect(findLeaks({ a: `line\n${text}` }, planted).length).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe('free text', () => {
   test('single line, Markdown, Slack mrkdwn, code fences', () => {
     expect(singleLine('a\nb\r\nc\u2028d')).toBe('a b c d');
@@ -182,6 +193,13 @@ current-context: prod
       ]),
     );
     expect(r.list()).not.toContain('https://issuer');
+  });
+
+  test('the lines of a kubeconfig are not secrets: only its credential fields are', () => {
+    const r = new SecretRegistry();
+    r.add(`${base}users:\n- name: u\n  user: {token: tok-only-1}\n`);
+    expect(r.list().filter((v) => /^(clusters:|- name: u|current-context: prod)$/.test(v))).toEqual([]);
+    expect(r.redact('clusters: - name: u')).toBe('clusters: - name: u');
   });
 
   test('malformed YAML is refused with a line number and none of its content', () => {

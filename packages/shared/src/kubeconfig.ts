@@ -12,6 +12,7 @@ type Dict = Record<string, unknown>;
 
 // auth-provider config keys that name how to read a credential, not the credential itself.
 const AUTH_PROVIDER_PLAIN_KEYS = new Set([
+  'client-id',
   'cmd-path',
   'cmd-args',
   'token-key',

@@ -95,9 +95,15 @@ export class SecretRegistry {
   }
 }
 
+// A base64 body line of a PEM block: printed alone, it is still the key.
+const KEY_MATERIAL_LINE = /^[A-Za-z0-9+/=_-]{16,}$/;
+
 function variants(value: string): string[] {
+  // Lines of a multi-line value are registered only when they are key material: the lines of a
+  // kubeconfig (`clusters:`, `- name: prod`) are not secrets, its credential fields are registered
+  // one by one when it is parsed.
   const lines = value.includes('\n') ? value.split(/\r?\n/).map((l) => l.trim()) : [];
-  const base = [value, ...lines.filter((l) => l.length >= 8)];
+  const base = [value, ...lines.filter((l) => KEY_MATERIAL_LINE.test(l))];
   return base.flatMap((v) => [v, encodeURIComponent(v), safeDecode(v), JSON.stringify(v).slice(1, -1)]);
 }
 
