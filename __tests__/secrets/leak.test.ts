@@ -145,7 +145,8 @@ describe('every action through its bundle, with secrets planted everywhere', () 
       'backup-verify-command': command('backup'),
       'sentinel-addresses': '127.0.0.1:1',
       'sentinel-password': PLANTED.sentinelPassword,
-      'check-timeout': '10s',
+      // generous: the exec plugin is a node process per concurrent first request, on 2 shared cores
+      'check-timeout': '60s',
     });
     expect(run.errors.join('\n')).not.toMatch(/stopped unexpectedly|^Input/);
     // the cluster was reached through the exec plugin (its token is the planted exec env value)
@@ -277,6 +278,8 @@ describe('every action through its bundle, with secrets planted everywhere', () 
         expect([d.who, values.includes(secret)]).toEqual([d.who, false]);
       }
     }
+    // helm ran the plugin too (client-go hands it KUBERNETES_EXEC_INFO), under the same allow-list
+    expect(dumps.some((d) => d.who === 'exec-plugin' && d.env.KUBERNETES_EXEC_INFO !== undefined)).toBe(true);
     const commands = dumps.filter((d) => who(d) === 'command');
     for (const d of commands) {
       expect([d.who, d.env.VELOZ_EXTRA, typeof d.env.KUBECONFIG]).toEqual([d.who, COMMAND_ENV_VALUE, 'string']);
