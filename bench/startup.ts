@@ -12,11 +12,15 @@ import { snapshotBundles, type Bundles } from './bundles';
 import { mib, progress, ratio, spread, stats, timedRun, type Section, type Stats } from './lib';
 
 /** A missing required input per action (the same cases as __tests__/e2e/bad-input.test.ts). */
+// `kubeconfig: in-cluster` so the missing input is the only fault (an empty kubeconfig is one too).
 export const MISSING_INPUT: Record<ActionName, { input: string; inputs: Record<string, string> }> = {
-  preflight: { input: 'namespace', inputs: { namespace: '' } },
-  canary: { input: 'version', inputs: { phase: 'canary', chart: './infra/helm/veloz', version: '' } },
-  validate: { input: 'url', inputs: { url: '' } },
-  rollback: { input: 'reason', inputs: { reason: '' } },
+  preflight: { input: 'namespace', inputs: { kubeconfig: 'in-cluster', namespace: '' } },
+  canary: {
+    input: 'version',
+    inputs: { kubeconfig: 'in-cluster', phase: 'canary', chart: './infra/helm/veloz', version: '' },
+  },
+  validate: { input: 'url', inputs: { kubeconfig: 'in-cluster', url: '' } },
+  rollback: { input: 'reason', inputs: { kubeconfig: 'in-cluster', reason: '' } },
 };
 
 export const GOAL_RATIO = 1.8;

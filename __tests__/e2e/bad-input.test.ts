@@ -3,11 +3,12 @@ import { NODE24, runActionBundle, type ActionName } from '@veloz/harness';
 import { existsSync } from 'node:fs';
 
 /** Valid values for each action's required inputs, so a single bad input is the only fault. */
+// `in-cluster`: an explicit kubeconfig choice (an empty one without KUBECONFIG is itself an input error).
 const BASE: Record<ActionName, Record<string, string>> = {
-  preflight: {},
-  canary: { phase: 'canary', version: '1.1.0', chart: './infra/helm/veloz' },
-  validate: { url: 'http://127.0.0.1:9' },
-  rollback: { reason: 'error rate above 5% for 5m' },
+  preflight: { kubeconfig: 'in-cluster' },
+  canary: { kubeconfig: 'in-cluster', phase: 'canary', version: '1.1.0', chart: './infra/helm/veloz' },
+  validate: { kubeconfig: 'in-cluster', url: 'http://127.0.0.1:9' },
+  rollback: { kubeconfig: 'in-cluster', reason: 'error rate above 5% for 5m' },
 };
 
 const MISSING: [ActionName, string, Record<string, string>][] = [
@@ -47,7 +48,10 @@ describe('bundles reject bad input before doing anything', () => {
   });
 
   test('a secret input in error is never echoed, and is masked', async () => {
-    const run = await runActionBundle('preflight', { 'postgres-url': 'mysql://veloz:hunter2@db/veloz' });
+    const run = await runActionBundle('preflight', {
+      ...BASE.preflight,
+      'postgres-url': 'mysql://veloz:hunter2@db/veloz',
+    });
     expectOneErrorNaming(run, 'postgres-url');
     // The runner swallows ::add-mask:: lines; everything else it prints must not carry the secret.
     const printed = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'));

@@ -4,6 +4,7 @@
  * promtool accepted, then the monitoring check; and the whole checklist through the preflight bundle
  * (GitHub double, chat and status-page receivers), with the eighteen items in the summary.
  */
+import type { TargetSettings } from '@veloz/shared/target';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
 import { connectKube, type Kube } from '@veloz/shared/kube/client';
@@ -24,7 +25,13 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 import { runCheck } from './helpers';
 
 const execFileAsync = promisify(execFile);
-const TARGET = { namespace: 'veloz', deployment: 'veloz-engine', release: 'veloz', driver: 'helm' } as const;
+const TARGET: TargetSettings = {
+  namespace: 'veloz',
+  deployment: 'veloz-engine',
+  release: 'veloz',
+  driver: 'helm',
+  commandEnv: [],
+};
 const RULES = `groups:
   - name: veloz-engine
     rules:

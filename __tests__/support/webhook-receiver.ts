@@ -57,7 +57,8 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         entry.status = status;
         res.writeHead(status, { 'content-type': 'text/plain' }).end(text);
       };
-      if (req.url !== path) return answer(404, 'no_service');
+      // the path is the secret; a query (some relays carry a token there) does not change the route
+      if (req.url?.split('?')[0] !== path) return answer(404, 'no_service');
       if (always !== undefined) return answer(always, always === 404 ? 'no_service' : 'internal_error');
       if (failures > 0) {
         failures--;

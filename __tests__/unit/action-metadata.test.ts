@@ -48,7 +48,7 @@ describe.each(ACTION_NAMES)('%s/action.yml', (action) => {
     const values: Record<string, string> = {};
     for (const [name, input] of Object.entries(meta.inputs))
       if (input.default !== undefined) values[name] = input.default;
-    Object.assign(values, REQUIRED_VALUES[action]);
+    Object.assign(values, { kubeconfig: 'in-cluster' }, REQUIRED_VALUES[action]);
     const reader = new InputReader((name) => values[name] ?? '');
     await definitions[action].parse(reader, () => {});
 

@@ -55,10 +55,24 @@ describe('InputReader', () => {
 });
 
 describe('shared target inputs', () => {
-  const defaults = { namespace: 'veloz', deployment: 'veloz-engine', release: 'veloz', driver: 'helm' };
+  const defaults = {
+    namespace: 'veloz',
+    deployment: 'veloz-engine',
+    release: 'veloz',
+    driver: 'helm',
+    'allow-auth-provider-commands': 'false',
+    kubeconfig: 'in-cluster',
+  };
+  const parsed = { namespace: 'veloz', deployment: 'veloz-engine', release: 'veloz', driver: 'helm', commandEnv: [] };
 
-  test('parses the defaults', () => {
-    expect(readTarget(reader(defaults), () => {})).toEqual({ ...defaults, kubeconfig: undefined });
+  test('parses the defaults; in-cluster credentials only when asked for by name', () => {
+    expect(readTarget(reader(defaults), () => {})).toEqual({ ...parsed, inCluster: true });
+  });
+
+  test('an empty kubeconfig without KUBECONFIG fails instead of reading ~/.kube/config', () => {
+    expect(() => readTarget(reader({ ...defaults, kubeconfig: '' }), () => {}, {})).toThrow(
+      "Input 'kubeconfig' is required but was not set: expected kubeconfig content",
+    );
   });
 
   test('masks the credentials inside kubeconfig content line by line', () => {

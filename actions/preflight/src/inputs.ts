@@ -5,6 +5,7 @@ import { parseImageRepository } from './checks/image';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { readReadiness, type ReadinessSettings } from './readiness-inputs';
+import { singleLine } from '@veloz/shared/secrets';
 import { parseWindowPolicy, type WindowPolicy } from './window-policy';
 
 /** Runbook §1 order: the summary lists checks in this order. */
@@ -84,7 +85,7 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const minRedisReplicas = reader.integer('min-redis-replicas', 0, 32);
 
   const policy = parseWindowPolicy(reader);
-  const overrideReason = reader.optional('override-reason');
+  const overrideReason = reader.parsed('override-reason', singleLine);
   const evaluateAt = reader.parsed('evaluate-at', parseIsoTime);
 
   const snapshotLines = reader.lines('snapshot-commands');

@@ -2,6 +2,7 @@ import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { parseInteger, parseIsoTime } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
+import { singleLine } from '@veloz/shared/secrets';
 
 export interface RollbackSettings {
   target: TargetSettings;
@@ -25,7 +26,8 @@ export function parseRollbackInputs(
   now = new Date(),
 ): RollbackSettings {
   const target = readTarget(reader, mask);
-  const reason = reader.text('reason', { required: true });
+  // Free text lands in log records, chat and the summary: one line, escaped where it is rendered.
+  const reason = singleLine(reader.text('reason', { required: true }));
   const toRevision = reader.parsed('to-revision', (t) => parseInteger(t, 1));
   const timeoutMs = reader.duration('timeout');
   const verifyUrl = reader.url('verify-url')?.toString().replace(/\/$/, '');
@@ -44,7 +46,7 @@ export function parseRollbackInputs(
   }
   const consistencyQuery = reader.text('consistency-query', { required: true });
   const records = readRecords(reader);
-  const incident = reader.optional('incident');
+  const incident = reader.parsed('incident', singleLine);
   const force = reader.boolean('force');
   const lockTtlMs = reader.duration('lock-ttl');
 

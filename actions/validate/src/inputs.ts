@@ -2,6 +2,7 @@ import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { ParseError, parseDnsSubdomain, parseIsoTime, parseJson, parseUrl } from '@veloz/shared/parse';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
+import { secretRegistry } from '@veloz/shared/secrets';
 
 export const VALIDATE_CHECKS = [
   'health',
@@ -168,6 +169,7 @@ export async function parseValidateInputs(
   const consistencyQuery = reader.optional('consistency-query');
   const consistencyUrl = reader.optional('consistency-url');
   if (consistencyUrl && !consistencyUrl.startsWith('/')) parseUrlFor('consistency-url', consistencyUrl);
+  if (consistencyUrl) secretRegistry.addUrl(new URL(consistencyUrl, 'http://path.invalid').href);
 
   const durationMs = reader.duration('duration');
   const intervalMs = reader.duration('interval');

@@ -1,6 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { connectKube, type Kube } from '@veloz/shared/kube/client';
+import { displayUrl } from '@veloz/shared/secrets';
 import { currentReplicaSet, labelSelector } from '@veloz/shared/kube/pods';
 import { proxyEndpoint } from '@veloz/shared/kube/proxy';
 import type { ValidateSettings } from './inputs';
@@ -24,11 +25,11 @@ export async function resolveTarget(
   const { namespace } = s.target;
   const e = s.endpoint;
   if (e.kind === 'url' && !needKube) {
-    return { endpoint: urlEndpoint(e.url), pods: [], selector: '', description: e.url };
+    return { endpoint: urlEndpoint(e.url), pods: [], selector: '', description: displayUrl(e.url) };
   }
   const kube = await connectKube(s.target.kubeconfig, log);
   if (e.kind === 'url') {
-    return { endpoint: urlEndpoint(e.url), kube, pods: [], selector: '', description: e.url };
+    return { endpoint: urlEndpoint(e.url), kube, pods: [], selector: '', description: displayUrl(e.url) };
   }
   if (e.kind === 'service') {
     const deployment = await kube.apps.readNamespacedDeployment({ name: s.target.deployment, namespace });

@@ -6,6 +6,7 @@ import { describeError } from './checks';
 import { systemClock, type Clock } from './clock';
 import { freeze, InputError, InputReader } from './inputs';
 import { renderJson, renderLogLines, renderSummary, type ActionName, type Report } from './report';
+import { redact, secretRegistry } from './secrets';
 
 /** What the chapter logic hands back; main turns it into outputs, summary, report file and exit code. */
 export interface RunResult {
@@ -75,22 +76,43 @@ export function runInfoFromEnv(env: NodeJS.ProcessEnv = process.env): RunInfo {
 }
 
 export const coreLogger: Logger = {
-  info: (m) => core.info(m),
-  warning: (m) => core.warning(m),
-  debug: (m) => core.debug(m),
-  group: (name, fn) => core.group(name, fn),
+  info: (m) => core.info(redact(m)),
+  warning: (m) => core.warning(redact(m)),
+  debug: (m) => core.debug(redact(m)),
+  group: (name, fn) => core.group(redact(name), fn),
 };
+
+/**
+ * The last line of the one redaction pass: whatever reaches stdout or stderr (a library's own
+ * console output, an uncaught error) is redacted line by line; only `::add-mask::` lines, which
+ * must carry the secret to the runner, pass as they are.
+ */
+export function guardStream(stream: NodeJS.WriteStream): void {
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) return write(chunk, ...rest);
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    const safe = text
+      .split('\n')
+      .map((line) => (line.startsWith('::add-mask::') ? line : redact(line)))
+      .join('\n');
+    return write(safe, ...rest);
+  }) as typeof stream.write;
+}
 
 /** The whole life of one action step: inputs -> settings -> run -> outputs, summary, report, exit code. */
 export async function runAction<S>(definition: ActionDefinition<S>): Promise<void> {
-  const mask = (secret: string): void => core.setSecret(secret);
+  secretRegistry.setMasker((secret) => core.setSecret(secret));
+  guardStream(process.stdout);
+  guardStream(process.stderr);
+  const mask = (secret: string): void => secretRegistry.add(secret);
   const reader = new InputReader((name) => core.getInput(name), mask);
   let settings: Readonly<S>;
   try {
     settings = freeze(await definition.parse(reader, mask));
   } catch (error) {
     if (error instanceof InputError) {
-      core.setFailed(error.message);
+      core.setFailed(redact(error.message));
       return;
     }
     throw error;
@@ -102,12 +124,14 @@ export async function runAction<S>(definition: ActionDefinition<S>): Promise<voi
     const result = await run(settings, { clock: systemClock, log: coreLogger, run: runInfoFromEnv(), tempDir });
     await publish(definition.name, result, tempDir);
   } catch (error) {
-    core.debug(error instanceof Error && error.stack ? error.stack : String(error));
-    core.setFailed(`${definition.name} stopped unexpectedly: ${describeError(error)}`);
+    core.debug(redact(error instanceof Error && error.stack ? error.stack : String(error)));
+    core.setFailed(redact(`${definition.name} stopped unexpectedly: ${describeError(error)}`));
   }
 }
 
-async function publish(action: ActionName, result: RunResult, tempDir: string): Promise<void> {
+/** Outputs, summary, report file and annotations: every channel rendered from the redacted result. */
+async function publish(action: ActionName, raw: RunResult, tempDir: string): Promise<void> {
+  const result = secretRegistry.redactDeep(raw);
   const dir = join(tempDir, 'veloz-reports');
   await mkdir(dir, { recursive: true });
   const attempt = process.env.GITHUB_RUN_ATTEMPT || '1';

@@ -4,6 +4,8 @@
  * and restore commands, whose output ends up in reports.
  */
 import { spawn } from 'node:child_process';
+import { childEnvironment } from './child-env';
+import { redact } from './secrets';
 
 /**
  * Splits one command line into argv the way a POSIX shell would tokenize it, and nothing more:
@@ -62,7 +64,8 @@ export function splitCommandLine(line: string): string[] {
 export interface RunCommandOptions {
   timeoutMs: number;
   signal?: AbortSignal;
-  env?: NodeJS.ProcessEnv;
+  /** Additions to the allow-listed child environment (child-env.ts); never the action's own. */
+  env?: Record<string, string | undefined>;
   cwd?: string;
   /** Called for every complete output line, in arrival order. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
@@ -102,7 +105,8 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
   let droppedLines = 0;
   let lastLine = '';
   const pushLine = (raw: string, stream: 'stdout' | 'stderr'): void => {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    // Redacted as it arrives: a command that prints its environment or a URL must not leak into a report.
+    const line = redact(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
     const text = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
     if (text.trim() !== '') lastLine = text;
     lines.push(text);
@@ -148,7 +152,7 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
     // (a script's children included) instead of orphaning them.
     const child = spawn(argv[0], argv.slice(1), {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: childEnvironment(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -1,5 +1,6 @@
 import * as parse from './parse';
 import { ParseError, type HostPort } from './parse';
+import { secretRegistry } from './secrets';
 
 /** A bad input: names it, shows the value (masked when secret) and what was expected. */
 export class InputError extends Error {
@@ -34,14 +35,15 @@ export interface InputUse {
 
 /**
  * The one place where raw input text becomes typed values. The source is `core.getInput` in an
- * action and a plain record in tests; `mask` is `core.setSecret`.
+ * action and a plain record in tests; `mask` registers with the one secret registry (which masks with
+ * `core.setSecret` and redacts every output), so a secret URL's password and tokens are masked too.
  */
 export class InputReader {
   readonly used = new Map<string, InputUse>();
 
   constructor(
     private readonly source: (name: string) => string,
-    private readonly mask: (secret: string) => void = () => {},
+    private readonly mask: (secret: string) => void = (secret) => secretRegistry.add(secret),
   ) {}
 
   /** The trimmed text; '' when unset. Throws when required and unset. */
@@ -101,8 +103,11 @@ export class InputReader {
   lines(name: string, options?: ReadOptions): string[] {
     return parse.parseLines(this.text(name, options));
   }
+  /** A URL; credentials inside it (password, token user name, query tokens) are masked. */
   url(name: string, protocols?: readonly string[], options?: ReadOptions): URL | undefined {
-    return this.parsed(name, (t) => parse.parseUrl(t, protocols), options);
+    const url = this.parsed(name, (t) => parse.parseUrl(t, protocols), options);
+    if (url) secretRegistry.addUrl(url.href);
+    return url;
   }
   hostPorts(name: string, options?: ReadOptions): HostPort[] {
     const value = this.text(name, options);

@@ -1,4 +1,5 @@
 /** The runbook's §5.4 communication templates, filled from what the action actually did. */
+import { singleLine } from './secrets';
 
 export interface DeploymentStarted {
   environment: string;
@@ -58,10 +59,10 @@ export function rollbackInitiatedText(n: RollbackInitiated): string {
     `Service: ${serviceName(n.environment)}`,
     `From Version: ${withV(n.fromVersion)}`,
     `To Version: ${withV(n.toVersion)}`,
-    `Reason: ${n.reason}`,
+    `Reason: ${singleLine(n.reason)}`,
     `Time: ${notificationTime(n.time)}`,
     `Status: ${n.status}`,
-    `Incident: ${n.incident ?? 'n/a'}`,
+    `Incident: ${n.incident ? singleLine(n.incident) : 'n/a'}`,
   ].join('\n');
 }
 

@@ -1,5 +1,6 @@
 import type { CheckResult, CheckStatus } from './checks';
 import { formatDuration } from './parse';
+import { escapeMarkdown, fenceFor } from './secrets';
 
 export type ActionName = 'preflight' | 'canary' | 'validate' | 'rollback';
 export type ReportStatus = 'success' | 'warning' | 'failure';
@@ -93,7 +94,8 @@ export function renderSummary(report: Report): string {
     out.push(
       table(
         ['', ''],
-        report.facts.map((f) => [`**${f.label}**`, f.value]),
+        // Fact values carry free text (a rollback reason): literal, never Markdown or HTML.
+        report.facts.map((f) => [`**${f.label}**`, escapeMarkdown(f.value)]),
       ),
       '',
     );
@@ -138,7 +140,16 @@ export function renderSummary(report: Report): string {
     out.push('### Next steps', '', ...report.nextSteps.map((s) => `- ${s}`), '');
   }
   for (const text of report.notifications)
-    out.push('<details><summary>Notification</summary>', '', '```', text, '```', '', '</details>', '');
+    out.push(
+      '<details><summary>Notification</summary>',
+      '',
+      fenceFor(text),
+      text,
+      fenceFor(text),
+      '',
+      '</details>',
+      '',
+    );
   out.push(`<sub>${report.action} · started ${report.startedAt} · finished ${report.finishedAt}</sub>`, '');
   return out.join('\n');
 }

@@ -5,6 +5,7 @@
  */
 import type { Check, CheckOutcome } from '@veloz/shared/checks';
 import { describeConnectError, errorCode } from '@veloz/shared/faults';
+import { secretRegistry } from '@veloz/shared/secrets';
 
 export interface ImageCheckSettings {
   /** Repository without tag: `registry.example.com/veloz/veloz-engine`, `veloz/veloz-engine` (Docker Hub), `127.0.0.1:5000/x`. */
@@ -82,6 +83,26 @@ export function parseChallenge(header: string): Challenge | undefined {
   return { scheme: m[1]!.toLowerCase(), params };
 }
 
+/**
+ * Where the registry may send our Basic credentials for a token: an https realm, or the registry's
+ * own scheme and host name. Anything else (another host over http, a file: URL) is refused before any
+ * credential leaves. Returns the token URL, or why it is refused.
+ */
+export function tokenRealm(realm: string, endpoint: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    return 'the Bearer realm is not a URL';
+  }
+  if (url.username || url.password) return 'the Bearer realm carries user info';
+  const registry = new URL(endpoint);
+  // The registry's own host over its own scheme: a token service beside it on another port.
+  if (url.protocol === 'https:' || (url.protocol === registry.protocol && url.hostname === registry.hostname))
+    return url;
+  return `the Bearer realm ${url.protocol}//${url.host} is neither https nor on the registry's own host ${registry.host}`;
+}
+
 export function imageCheck(s: ImageCheckSettings): Check {
   return {
     name: 'image',
@@ -110,7 +131,8 @@ export function imageCheck(s: ImageCheckSettings): Check {
           method: 'HEAD',
           headers: { accept: ACCEPT, ...(authorization ? { authorization } : {}) },
           signal,
-          redirect: 'follow',
+          // Credentials are never carried through a redirect; an anonymous request may follow one.
+          redirect: authorization ? 'manual' : 'follow',
         });
 
       let res: Response;
@@ -128,12 +150,20 @@ export function imageCheck(s: ImageCheckSettings): Check {
                 threshold,
                 detail: `${endpoint} answered 401 with an unusable WWW-Authenticate header`,
               };
-            const tokenUrl = new URL(realm);
+            const tokenUrl = tokenRealm(realm, endpoint);
+            if (typeof tokenUrl === 'string')
+              return {
+                status: 'fail',
+                observed: 'registry named an untrusted token realm',
+                threshold,
+                detail: `${endpoint} answered 401 and ${tokenUrl}: no credentials were sent there. Check the registry's token auth settings.`,
+              };
             if (challenge.params.service) tokenUrl.searchParams.set('service', challenge.params.service);
             tokenUrl.searchParams.set('scope', challenge.params.scope ?? `repository:${ref.name}:pull`);
             let tokenRes: Response;
             try {
-              tokenRes = await fetch(tokenUrl, { headers: basic ? { authorization: basic } : {}, signal });
+              const headers: Record<string, string> = basic ? { authorization: basic } : {};
+              tokenRes = await fetch(tokenUrl, { headers, signal, redirect: basic ? 'manual' : 'follow' });
             } catch (e) {
               return unreachable(`the registry token service`, tokenUrl.host, e, secrets, display, threshold, signal);
             }
@@ -157,6 +187,7 @@ export function imageCheck(s: ImageCheckSettings): Check {
             }
             const body = (await tokenRes.json()) as { token?: string; access_token?: string };
             const token = body.token ?? body.access_token;
+            secretRegistry.add(token);
             if (!token)
               return {
                 status: 'fail',

@@ -1,5 +1,6 @@
 import type { Check, CheckOutcome } from '@veloz/shared/checks';
 import { describeConnectError, redactUrl } from '@veloz/shared/faults';
+import { displayUrl } from '@veloz/shared/secrets';
 import { httpRequest, urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 
 export interface ConsistencyOptions {
@@ -59,9 +60,10 @@ export function consistencyCheck(engine: HttpEndpoint, o: ConsistencyOptions): C
         } catch {
           consistent = undefined;
         }
-        seen.push(`${o.url} → ${response.status}, consistent=${String(consistent)}`);
+        const shown = absolute ? displayUrl(o.url) : o.url;
+        seen.push(`${shown} → ${response.status}, consistent=${String(consistent)}`);
         if (response.status < 200 || response.status >= 300 || consistent !== true) {
-          problems.push(`${o.url} answered ${response.status} with consistent=${String(consistent)}`);
+          problems.push(`${shown} answered ${response.status} with consistent=${String(consistent)}`);
         }
       }
       const observed = seen.join('; ');

@@ -5,6 +5,8 @@
  * Helm 3 and Helm 4 differ in flags we use; the version is detected once per run.
  */
 import { spawn } from 'node:child_process';
+import { childEnvironment } from '../child-env';
+import { redact } from '../secrets';
 
 export interface Helm {
   bin: string;
@@ -24,7 +26,7 @@ export class HelmError extends Error {
     readonly result: HelmResult,
   ) {
     const stderr = result.stderr.trim() || result.stdout.trim();
-    super(`helm ${args[0] ?? ''} failed (exit code ${result.exitCode}): ${stderr}`);
+    super(redact(`helm ${args[0] ?? ''} failed (exit code ${result.exitCode}): ${stderr}`));
     this.name = 'HelmError';
   }
 }
@@ -42,7 +44,7 @@ export async function detectHelm(bin = 'helm'): Promise<Helm> {
 
 export interface RunHelmOptions {
   onLine?: (line: string) => void;
-  /** Environment additions, e.g. KUBECONFIG pointing at a temp file. */
+  /** Additions to the allow-listed child environment, e.g. KUBECONFIG pointing at a temp file. */
   env?: Record<string, string>;
   /** Aborting sends helm SIGTERM (it records the interrupted operation), then SIGKILL after 10s. */
   signal?: AbortSignal;
@@ -57,7 +59,7 @@ export async function runHelm(helm: Helm, args: string[], options: RunHelmOption
 
 function exec(bin: string, args: string[], options: RunHelmOptions = {}): Promise<HelmResult> {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { env: childEnvironment(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const lines = (sink: (text: string) => void) => {

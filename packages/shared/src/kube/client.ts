@@ -1,4 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { childEnvironment } from '../child-env';
 import { systemClock } from '../clock';
 import { withRetry } from './errors';
 
@@ -18,13 +20,15 @@ export interface Kube {
 
 /**
  * Loads @kubernetes/client-node on first use (it is most of the bundle's weight) and builds the
- * clients: from kubeconfig content when given, else KUBECONFIG, ~/.kube/config, then in-cluster.
+ * clients: from kubeconfig content (readTarget found it in the input or in $KUBECONFIG), or from the
+ * pod's service account when `kubeconfig: in-cluster` was asked for. Never ~/.kube/config silently.
  */
 export async function connectKube(kubeconfig?: string, log?: (line: string) => void): Promise<Kube> {
   const lib = await import('@kubernetes/client-node');
   const config = new lib.KubeConfig();
   if (kubeconfig) config.loadFromString(kubeconfig);
-  else config.loadFromDefault();
+  else config.loadFromCluster();
+  confineExecPlugins(config);
   const cluster = config.getCurrentCluster();
   if (!cluster) {
     throw new Error(
@@ -42,6 +46,22 @@ export async function connectKube(kubeconfig?: string, log?: (line: string) => v
     authorization: retrying(config.makeApiClient(lib.AuthorizationV1Api), log),
     watch: new lib.Watch(config),
   };
+}
+
+/**
+ * client-node runs exec credential plugins with the whole process environment (every INPUT_*):
+ * they get the allow-listed child environment plus their own `env` entries instead.
+ */
+function confineExecPlugins(config: k8s.KubeConfig): void {
+  const authenticators = (config as unknown as { authenticators?: { execFn?: unknown }[] }).authenticators ?? [];
+  for (const auth of authenticators) {
+    if (typeof auth.execFn !== 'function') continue;
+    auth.execFn = (command: string, args: string[] | undefined, opts: SpawnOptions = {}) => {
+      // opts.env, when set, is process.env plus the plugin's env entries: keep only those entries.
+      const own = Object.entries(opts.env ?? {}).filter(([name, value]) => process.env[name] !== value);
+      return spawn(command, args ?? [], { ...opts, env: childEnvironment(Object.fromEntries(own)) });
+    };
+  }
 }
 
 /** How long one API call keeps retrying 5xx, 429 and dropped connections before giving up. */

@@ -5,6 +5,7 @@
  */
 import type { getOctokit } from '@actions/github';
 import type { RunInfo } from '../action';
+import { redact, secretRegistry, singleLine } from '../secrets';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'error' | 'queued' | 'pending';
 
@@ -63,8 +64,8 @@ export async function githubDeployments(
         repo,
         ref,
         environment,
-        payload: payload as unknown as Record<string, unknown>,
-        description: description.slice(0, 140),
+        payload: secretRegistry.redactDeep(payload) as unknown as Record<string, unknown>,
+        description: githubText(description),
         auto_merge: false,
         required_contexts: [],
         production_environment: environment === 'production',
@@ -82,7 +83,7 @@ export async function githubDeployments(
         repo,
         deployment_id: id,
         state,
-        description: description.slice(0, 140),
+        description: githubText(description),
         log_url: run.runUrl,
         environment,
         auto_inactive: state === 'success',
@@ -116,6 +117,11 @@ export async function githubClient(
     }
   });
   return octokit;
+}
+
+/** Descriptions hold free text (a rollback reason): one redacted line, GitHub's 140 characters. */
+function githubText(text: string): string {
+  return singleLine(redact(text)).slice(0, 140);
 }
 
 function safeJson(text: string): Partial<DeploymentPayload> {
