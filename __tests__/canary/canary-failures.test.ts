@@ -120,7 +120,7 @@ describe('the release lock', () => {
 
   test('a second deploy fails fast naming the holder', async () => {
     lease('https://github.com/veloz/veloz/actions/runs/1', 5);
-    const run = await canary({ version: '1.1.0' });
+    const run = await canary({ version: '1.1.0', 'lock-wait': '0s' });
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toContain('Another deploy or rollback is running');
     expect(run.errors[0]).toContain('rollback run https://github.com/veloz/veloz/actions/runs/1 by someone');

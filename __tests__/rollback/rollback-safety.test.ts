@@ -29,7 +29,7 @@ function lease(holder: string, renewedSecondsAgo: number): void {
 describe('rollback under pressure', () => {
   test('a live lock blocks it; force: true takes it over and says whose it was', async () => {
     lease('https://github.com/veloz/veloz/actions/runs/77', 5);
-    const blocked = await rollback();
+    const blocked = await rollback({ 'lock-wait': '0s' });
     expect(blocked.exitCode).toBe(1);
     expect(blocked.errors[0]).toContain('canary canary run https://github.com/veloz/veloz/actions/runs/77');
     expect(blocked.summary).toContain('re-run this rollback with `force: true`');

@@ -41,11 +41,21 @@ describe('deploy.yml', () => {
     expect(deploy.concurrency).toEqual({ group: 'deploy-${{ inputs.environment }}', 'cancel-in-progress': false });
   });
 
-  test('only promote carries the environment; the automatic rollback never waits for approvers', () => {
-    const withEnvironment = Object.entries(deploy.jobs).filter(([, j]) => j.environment !== undefined);
-    expect(withEnvironment.map(([name]) => name)).toEqual(['promote']);
-    const env = deploy.jobs.promote!.environment;
-    expect(typeof env === 'string' ? env : env?.name).toBe('${{ inputs.environment }}');
+  test('only promote runs in the reviewed environment; every other job in -canary or -rollback', () => {
+    const names = Object.fromEntries(
+      Object.entries(deploy.jobs).map(([name, j]) => [
+        name,
+        typeof j.environment === 'string' ? j.environment : j.environment?.name,
+      ]),
+    );
+    expect(names).toEqual({
+      preflight: '${{ inputs.environment }}-canary',
+      canary: '${{ inputs.environment }}-canary',
+      'validate-canary': '${{ inputs.environment }}-canary',
+      promote: '${{ inputs.environment }}',
+      validate: '${{ inputs.environment }}-canary',
+      rollback: '${{ inputs.environment }}-rollback',
+    });
   });
 
   test('documents that a calling job cannot carry environment:', () => {
@@ -75,12 +85,25 @@ describe('rollback.yml', () => {
     expect(dispatch['recovery-time']).toBeDefined();
   });
 
-  test('the job runs in the chosen environment, in the deploys’ concurrency group', () => {
+  test('the job runs in <environment>-rollback, in its own queued group, never the deploys’ group', () => {
     const jobs = Object.values(rollback.jobs);
     expect(jobs).toHaveLength(1);
-    expect(jobs[0]!.environment).toBe('${{ inputs.environment }}');
-    expect(rollback.concurrency).toEqual(deploy.concurrency);
+    expect(jobs[0]!.environment).toBe('${{ inputs.environment }}-rollback');
+    expect(rollback.concurrency).toBeUndefined();
+    expect(jobs[0]!.concurrency).toEqual({
+      group: 'rollback-${{ inputs.environment }}',
+      'cancel-in-progress': false,
+      queue: 'max',
+    });
     expect(rollback.permissions).toEqual({ contents: 'read', deployments: 'write' });
+  });
+
+  test('takes the release lock over and records reason, actor and run link', () => {
+    const step = rollback.jobs.rollback!.steps!.find((s) => ourAction(s.uses) === 'rollback')!;
+    expect(step.with!.force).toBe('true');
+    const reason = String(step.with!.reason);
+    for (const part of ['${{ inputs.reason }}', '${{ github.actor }}', '/actions/runs/${{ github.run_id }}'])
+      expect(reason).toContain(part);
   });
 
   test('passes the dispatch inputs to the rollback action', () => {

@@ -27,6 +27,14 @@ export interface Job {
   uses?: string;
   with?: Record<string, unknown>;
   secrets?: Record<string, unknown> | 'inherit';
+  concurrency?: string | Concurrency;
+}
+
+export interface Concurrency {
+  group: string;
+  'cancel-in-progress'?: boolean | string;
+  /** `max`: up to 100 pending instead of one (GitHub changelog 2026-05-07). */
+  queue?: string;
 }
 
 export interface InputSpec {
@@ -48,7 +56,7 @@ export interface Workflow {
     } | null
   >;
   permissions?: Record<string, string> | string;
-  concurrency?: { group: string; 'cancel-in-progress'?: boolean | string };
+  concurrency?: string | Concurrency;
   env?: Record<string, string>;
   jobs: Record<string, Job>;
 }

@@ -23,6 +23,7 @@ export interface CanarySettings {
   container?: string;
   timeoutMs: number;
   lockTtlMs: number;
+  lockWaitMs: number;
   records: RecordSettings;
 }
 
@@ -59,6 +60,7 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
   const container = reader.parsed('container', (t) => parseDnsLabel(t));
   const timeoutMs = reader.duration('timeout');
   const lockTtlMs = reader.duration('lock-ttl');
+  const lockWaitMs = reader.duration('lock-wait');
   const records = readRecords(reader);
 
   if (target.driver === 'helm' && !chart) {
@@ -86,6 +88,7 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
     container,
     timeoutMs,
     lockTtlMs,
+    lockWaitMs,
     records,
   };
 }

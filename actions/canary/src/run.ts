@@ -47,7 +47,7 @@ export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise
 
   let session: KubeSession;
   try {
-    session = await openSession(s.target, ctx, `canary ${s.phase}`, s.lockTtlMs);
+    session = await openSession(s.target, ctx, `canary ${s.phase}`, s.lockTtlMs, false, s.lockWaitMs);
   } catch (error) {
     if (error instanceof LockHeldError) return fail(`Another deploy or rollback is running: ${error.message}`);
     return fail(`Could not start: ${describeError(error)}`);

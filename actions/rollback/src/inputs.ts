@@ -18,6 +18,7 @@ export interface RollbackSettings {
   incident?: string;
   force: boolean;
   lockTtlMs: number;
+  lockWaitMs: number;
 }
 
 export function parseRollbackInputs(
@@ -49,6 +50,7 @@ export function parseRollbackInputs(
   const incident = reader.parsed('incident', singleLine);
   const force = reader.boolean('force');
   const lockTtlMs = reader.duration('lock-ttl');
+  const lockWaitMs = reader.duration('lock-wait');
 
   if (timeoutMs <= 0) throw new InputError('timeout', reader.text('timeout'), 'a duration above zero, such as 5m');
   if (lockTtlMs < 10_000) throw new InputError('lock-ttl', reader.text('lock-ttl'), 'a duration of at least 10s');
@@ -95,5 +97,6 @@ export function parseRollbackInputs(
     incident,
     force,
     lockTtlMs,
+    lockWaitMs,
   };
 }

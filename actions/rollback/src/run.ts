@@ -80,7 +80,7 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
 
   let session: KubeSession;
   try {
-    session = await openSession(s.target, ctx, 'rollback', s.lockTtlMs, s.force);
+    session = await openSession(s.target, ctx, 'rollback', s.lockTtlMs, s.force, s.lockWaitMs);
   } catch (error) {
     if (error instanceof LockHeldError) {
       return timed(

@@ -5,7 +5,7 @@
  * Tests and the demo both use it, so what users run is what is exercised.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,10 @@ export interface ActionRun {
 export interface RunOptions {
   /** Node binary; defaults to the one running this process. */
   node?: string;
-  /** Extra environment (e.g. KUBECONFIG). The parent's environment is NOT inherited except PATH and HOME. */
+  /**
+   * Extra environment (e.g. KUBECONFIG). The parent's environment is NOT inherited except PATH; HOME
+   * is a fresh empty directory per run, so nothing can fall back to the developer's ~/.kube/config.
+   */
   env?: Record<string, string>;
   /** Called with each stdout line as it arrives (the demo's live view). */
   onLine?: (line: string) => void;
@@ -84,10 +87,12 @@ export async function runActionBundle(
     GITHUB_EVENT_PATH: join(work, 'event.json'),
   };
   await Promise.all(Object.values(files).map((f) => writeFile(f, f.endsWith('.json') ? '{}' : '')));
+  const home = join(work, 'home');
+  await mkdir(home);
 
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? work,
+    HOME: home,
     CI: 'true',
     GITHUB_ACTIONS: 'true',
     GITHUB_REPOSITORY: 'veloz/veloz',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from './checks';
 import { systemClock, type Clock } from './clock';
-import { freeze, InputError, InputReader } from './inputs';
+import { freeze, readInputs, type InputReader } from './inputs';
 import { renderJson, renderLogLines, renderSummary, type ActionName, type Report } from './report';
 import { redact, secretRegistry } from './secrets';
 
@@ -50,7 +50,10 @@ export interface RunContext {
 
 export interface ActionDefinition<S> {
   name: ActionName;
-  /** Reads and validates every input; throws InputError on the first bad one. */
+  /**
+   * Reads and validates every input. runAction hands it a collecting reader, so every bad input is
+   * reported in one run; a cross-field check may still `throw new InputError`.
+   */
   parse(reader: InputReader, mask: (secret: string) => void): S | Promise<S>;
   /** Loads the chapter logic lazily, so a bad input never pays for the Kubernetes client. */
   load(): Promise<(settings: Readonly<S>, context: RunContext) => Promise<RunResult>>;
@@ -106,17 +109,14 @@ export async function runAction<S>(definition: ActionDefinition<S>): Promise<voi
   guardStream(process.stdout);
   guardStream(process.stderr);
   const mask = (secret: string): void => secretRegistry.add(secret);
-  const reader = new InputReader((name) => core.getInput(name), mask);
-  let settings: Readonly<S>;
-  try {
-    settings = freeze(await definition.parse(reader, mask));
-  } catch (error) {
-    if (error instanceof InputError) {
-      core.setFailed(redact(error.message));
-      return;
-    }
-    throw error;
+  const read = await readInputs(definition.parse, (name) => core.getInput(name), mask);
+  if (read.errors.length > 0 || read.settings === undefined) {
+    // One `::error::` per bad input (each names its input), then exit 1 without another line.
+    for (const error of read.errors) core.error(redact(error.message));
+    process.exitCode = core.ExitCode.Failure;
+    return;
   }
+  const settings = freeze(read.settings);
 
   try {
     const run = await definition.load();

@@ -33,6 +33,14 @@ export interface InputUse {
   secret: boolean;
 }
 
+export interface ReaderOptions {
+  /**
+   * Record each bad input in `errors` and go on with a placeholder value instead of throwing, so one
+   * run reports every bad input at once (runAction). Off by default: a direct call throws the first.
+   */
+  collect?: boolean;
+}
+
 /**
  * The one place where raw input text becomes typed values. The source is `core.getInput` in an
  * action and a plain record in tests; `mask` registers with the one secret registry (which masks with
@@ -40,19 +48,31 @@ export interface InputUse {
  */
 export class InputReader {
   readonly used = new Map<string, InputUse>();
+  /** Bad inputs recorded in collect mode, at most one per input, in reading order. */
+  readonly errors: InputError[] = [];
 
   constructor(
     private readonly source: (name: string) => string,
     private readonly mask: (secret: string) => void = (secret) => secretRegistry.add(secret),
+    private readonly options: ReaderOptions = {},
   ) {}
 
-  /** The trimmed text; '' when unset. Throws when required and unset. */
+  /** The trimmed text; '' when unset. Throws (or records) when required and unset. */
   text(name: string, options: ReadOptions = {}): string {
     this.used.set(name, { required: options.required ?? false, secret: options.secret ?? false });
     const value = (this.source(name) ?? '').trim();
     if (options.secret && value !== '') this.mask(value);
-    if (options.required && value === '') throw new InputError(name, '', 'a value: this input is required');
+    if (options.required && value === '') this.fail(new InputError(name, '', 'a value: this input is required'));
     return value;
+  }
+
+  /**
+   * Throws the error, or in collect mode records it (once per input) and returns, so the caller goes
+   * on with a placeholder.
+   */
+  private fail(error: InputError): void {
+    if (!this.options.collect) throw error;
+    if (!this.errors.some((e) => e.input === error.input)) this.errors.push(error);
   }
 
   /** Text or undefined when unset. */
@@ -68,34 +88,41 @@ export class InputReader {
     return this.convert(name, value, parser, options.secret);
   }
 
-  /** Like parsed() but the value must be present (action.yml supplies defaults). */
-  must<T>(name: string, parser: (text: string) => T, options: ReadOptions = {}): T {
+  /**
+   * Like parsed() but the value must be present (action.yml supplies defaults). In collect mode a
+   * bad value yields `placeholder` (undefined unless a typed helper below gives a safer one).
+   */
+  must<T>(name: string, parser: (text: string) => T, options: ReadOptions = {}, placeholder?: T): T {
     const value = this.text(name, options);
     this.used.set(name, { required: true, secret: options.secret ?? false });
     if (value === '') {
       const expected = describe(parser, value);
-      throw new InputError(name, '', expected ?? 'a value', options.secret);
+      this.fail(new InputError(name, '', expected ?? 'a value', options.secret));
+      return placeholder as T;
     }
-    return this.convert(name, value, parser, options.secret);
+    return this.convert(name, value, parser, options.secret, placeholder);
   }
 
+  // Numeric placeholders are NaN: every comparison with NaN is false, so a cross-field check such
+  // as `canaryReplicas > replicas` cannot invent a second error about a good input.
   duration(name: string, options?: ReadOptions): number {
-    return this.must(name, parse.parseDuration, options);
+    return this.must(name, parse.parseDuration, options, NaN);
   }
   percentage(name: string, options?: ReadOptions): number {
-    return this.must(name, parse.parsePercentage, options);
+    return this.must(name, parse.parsePercentage, options, NaN);
   }
   byteSize(name: string, options?: ReadOptions): number {
-    return this.must(name, parse.parseByteSize, options);
+    return this.must(name, parse.parseByteSize, options, NaN);
   }
   boolean(name: string, options?: ReadOptions): boolean {
-    return this.must(name, parse.parseBoolean, options);
+    return this.must(name, parse.parseBoolean, options, false);
   }
   integer(name: string, min?: number, max?: number, options?: ReadOptions): number {
-    return this.must(name, (t) => parse.parseInteger(t, min, max), options);
+    return this.must(name, (t) => parse.parseInteger(t, min, max), options, NaN);
   }
+  /** The placeholder is the bad text itself: it equals none of the choices, so no branch is taken for it. */
   choice<T extends string>(name: string, allowed: readonly T[], options?: ReadOptions): T {
-    return this.must(name, (t) => parse.parseEnum(t, allowed), options);
+    return this.must(name, (t) => parse.parseEnum(t, allowed), options, this.source(name)?.trim() as T);
   }
   list(name: string, options?: ReadOptions): string[] {
     return parse.parseList(this.text(name, options));
@@ -111,16 +138,51 @@ export class InputReader {
   }
   hostPorts(name: string, options?: ReadOptions): HostPort[] {
     const value = this.text(name, options);
-    return parse.parseList(value).map((entry) => this.convert(name, entry, parse.parseHostPort, options?.secret));
+    return parse
+      .parseList(value)
+      .map((entry) => this.convert<HostPort | undefined>(name, entry, parse.parseHostPort, options?.secret))
+      .filter((entry): entry is HostPort => entry !== undefined);
   }
 
-  private convert<T>(name: string, value: string, parser: (text: string) => T, secret = false): T {
+  private convert<T>(name: string, value: string, parser: (text: string) => T, secret = false, placeholder?: T): T {
     try {
       return parser(value);
     } catch (error) {
-      if (error instanceof ParseError) throw new InputError(name, value, error.expected, secret);
-      throw error;
+      if (!(error instanceof ParseError)) throw error;
+      this.fail(new InputError(name, value, error.expected, secret));
+      return placeholder as T;
     }
+  }
+}
+
+export interface ReadResult<S> {
+  /** Set only when every input is good. */
+  settings?: S;
+  errors: InputError[];
+}
+
+/**
+ * Runs an action's whole input parse in collect mode and returns every bad input at once. An
+ * InputError the parse throws itself (a cross-field check) joins the list unless its input already
+ * has one; any other crash after a recorded error is a placeholder tripping the code, so only the
+ * recorded errors are reported. A crash with nothing recorded is a bug and is rethrown.
+ */
+export async function readInputs<S>(
+  parseInputs: (reader: InputReader, mask: (secret: string) => void) => S | Promise<S>,
+  source: (name: string) => string,
+  mask: (secret: string) => void = () => {},
+): Promise<ReadResult<S>> {
+  const reader = new InputReader(source, mask, { collect: true });
+  try {
+    const settings = await parseInputs(reader, mask);
+    return reader.errors.length > 0 ? { errors: reader.errors } : { settings, errors: [] };
+  } catch (error) {
+    if (error instanceof InputError) {
+      const known = reader.errors.some((e) => e.input === error.input);
+      return { errors: known ? reader.errors : [...reader.errors, error] };
+    }
+    if (reader.errors.length > 0) return { errors: reader.errors };
+    throw error;
   }
 }
 

@@ -28,9 +28,12 @@ export class LockHeldError extends Error {
     readonly since: string | undefined,
     readonly expiresAt: string,
     readonly leaseName: string,
+    /** How long this run waited for it (`lock-wait`) before giving up. */
+    readonly waitedMs?: number,
   ) {
     super(
-      `Release is locked by ${holder}${since ? ` since ${since}` : ''} (lease ${leaseName}, expires ${expiresAt} unless renewed). ` +
+      `Release is locked by ${holder}${since ? ` since ${since}` : ''} (lease ${leaseName}, expires ${expiresAt} unless renewed)` +
+        `${waitedMs ? `; still held after waiting ${Math.round(waitedMs / 1000)}s (lock-wait)` : ''}. ` +
         'Wait for that run to finish; if it is no longer running, re-run with `force: true` on the rollback action.',
     );
     this.name = 'LockHeldError';
@@ -53,8 +56,13 @@ interface AcquireOptions {
   ttlMs: number;
   clock: Clock;
   force?: boolean;
+  /** How long to wait for a live lease held by another run to be released or expire (0: fail at once). */
+  waitMs?: number;
   log?: (line: string) => void;
 }
+
+/** How often a waiting run reads the lease again: a released lease is seen within this. */
+export const LOCK_POLL_MS = 1000;
 
 export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise<HeldLock> {
   const name = leaseName(o.release);
@@ -78,6 +86,8 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
   });
 
   let tookOverFrom: HeldLock['tookOverFrom'];
+  const waitUntil = o.clock.now() + (o.waitMs ?? 0);
+  let waited = false;
   for (let attempt = 0; ; attempt++) {
     let existing: k8s.V1Lease | undefined;
     try {
@@ -97,11 +107,21 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
         const expired = !holder || expiresAt <= o.clock.now();
         const mine = holder === o.owner.identity;
         if (!mine && !expired && !o.force) {
+          const now = o.clock.now();
+          if (now < waitUntil) {
+            // Another run (a manual rollback) holds it: wait for its release, up to `lock-wait`.
+            if (!waited) o.log?.(`release lock ${name} is held by ${describeHolder(existing)}; waiting for it`);
+            waited = true;
+            await o.clock.sleep(Math.min(LOCK_POLL_MS, waitUntil - now));
+            attempt = -1; // a fresh read: conflicts count from here
+            continue;
+          }
           throw new LockHeldError(
             describeHolder(existing),
             String(existing.spec?.acquireTime ?? '') || undefined,
             new Date(expiresAt).toISOString(),
             name,
+            waited ? o.waitMs : undefined,
           );
         }
         if (!mine && holder)

@@ -24,6 +24,7 @@ export async function openSession(
   action: string,
   lockTtlMs: number,
   force = false,
+  lockWaitMs = 0,
 ): Promise<KubeSession> {
   const kube = await connectKube(target.kubeconfig, (line) => context.log.info(line));
   const lock = await acquireReleaseLock(kube, {
@@ -38,6 +39,7 @@ export async function openSession(
     ttlMs: lockTtlMs,
     clock: context.clock,
     force,
+    waitMs: lockWaitMs,
     log: (line) => context.log.warning(line),
   });
   let dir: string | undefined;
