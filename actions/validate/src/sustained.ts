@@ -1,0 +1,137 @@
+/**
+ * "A share above T for D", decided from the requests behind the samples.
+ *
+ * - The window is the newest run of samples whose measured spans join up and reach back D; a sample
+ *   without counts, or a gap between spans, ends it (what happened there is unknown).
+ * - Breach: over the whole window the share's 95% lower bound is above T (the pooled requests say it
+ *   is above, not just a noisy sample), and no part of the window is clearly at or below T (so one
+ *   huge burst inside D is not "for D"). The parts are the window split into up to five runs of
+ *   samples; every contiguous stretch of them is tested with a Bonferroni-corrected 99% upper bound.
+ * - Clear: the pooled 95% upper bound is at or below T.
+ * - Anything else is undecided: too few requests (insufficient), or above T but not throughout
+ *   (not sustained).
+ */
+import { formatDuration } from '@veloz/shared/parse';
+import type { Sample } from './decision';
+import { pool, wilsonBounds, type Counts } from './stats';
+
+export type JudgementState = 'breach' | 'clear' | 'not-sustained' | 'insufficient' | 'short';
+
+export interface Judgement {
+  state: JudgementState;
+  /** The samples judged, oldest first. */
+  window: Sample[];
+  counts: Counts;
+  lower: number;
+  upper: number;
+  /** Time the window's spans cover, ms. */
+  coveredMs: number;
+  /** Start of the first span of the window. */
+  since: number;
+  /** A stretch clearly at or below the threshold, when one was found. */
+  clean?: { from: number; to: number; counts: Counts };
+}
+
+/** One-sided confidence of the pooled test ("95% lower bound"). */
+export const POOLED_CONFIDENCE = 0.95;
+/** Family-wise confidence of the "part of the window clearly below" tests. */
+export const PARTS_CONFIDENCE = 0.99;
+/** The window is cut into at most this many parts for the "throughout D" test. */
+export const MAX_PARTS = 5;
+
+/** Spans may start this share of a span after the previous pass (scheduling jitter) and still join. */
+const JOIN_TOLERANCE = 0.5;
+/** A window may fall short of D by this share of its last span (clock jitter between scrapes). */
+const COVER_TOLERANCE = 0.1;
+
+export function judgeSustained(
+  samples: readonly Sample[],
+  countsOf: (s: Sample) => Counts | undefined,
+  threshold: number,
+  forMs: number,
+): Judgement {
+  const window = joinedWindow(samples, countsOf, forMs);
+  const latest = window.at(-1);
+  const first = window[0];
+  const counts = pool(window.map((s) => countsOf(s)!));
+  const { lower, upper } = wilsonBounds(counts, POOLED_CONFIDENCE);
+  const since = first ? first.at - first.traffic!.spanMs : (samples.at(-1)?.at ?? 0);
+  const coveredMs = latest ? latest.at - since : 0;
+  const base = { window, counts, lower, upper, coveredMs, since };
+  if (!latest || counts.total === 0)
+    return { ...base, state: latest && covers(base, forMs) ? 'insufficient' : 'short' };
+  if (!covers(base, forMs)) return { ...base, state: upper <= threshold ? 'clear' : 'short' };
+  if (lower > threshold) {
+    const clean = cleanStretch(window, countsOf, threshold);
+    return clean ? { ...base, state: 'not-sustained', clean } : { ...base, state: 'breach' };
+  }
+  return { ...base, state: upper <= threshold ? 'clear' : 'insufficient' };
+}
+
+function covers(j: { window: Sample[]; coveredMs: number }, forMs: number): boolean {
+  const last = j.window.at(-1);
+  return last !== undefined && j.coveredMs >= forMs - COVER_TOLERANCE * last.traffic!.spanMs;
+}
+
+/** Newest samples with counts whose spans join up, reaching back (just) past latest − D. */
+function joinedWindow(
+  samples: readonly Sample[],
+  countsOf: (s: Sample) => Counts | undefined,
+  forMs: number,
+): Sample[] {
+  const latest = samples.at(-1);
+  const window: Sample[] = [];
+  if (!latest) return window;
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const s = samples[i]!;
+    if (!s.traffic || !countsOf(s)) break;
+    const next = window[0];
+    if (next && next.at - next.traffic!.spanMs > s.at + JOIN_TOLERANCE * next.traffic!.spanMs) break;
+    window.unshift(s);
+    if (s.at - s.traffic.spanMs <= latest.at - forMs + COVER_TOLERANCE * latest.traffic!.spanMs) break;
+  }
+  return window;
+}
+
+/**
+ * The window split into up to MAX_PARTS runs of samples; every contiguous stretch of parts except the
+ * whole is tested for being clearly at or below the threshold (upper bound at 99% family-wise).
+ */
+function cleanStretch(
+  window: readonly Sample[],
+  countsOf: (s: Sample) => Counts | undefined,
+  threshold: number,
+): Judgement['clean'] {
+  const parts = Math.min(MAX_PARTS, window.length);
+  if (parts < 2) return undefined;
+  const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * window.length) / parts));
+  const tests = (parts * (parts + 1)) / 2 - 1;
+  const confidence = 1 - (1 - PARTS_CONFIDENCE) / tests;
+  for (let a = 0; a < parts; a++) {
+    for (let b = a + 1; b <= parts; b++) {
+      if (a === 0 && b === parts) continue;
+      const stretch = window.slice(bounds[a], bounds[b]);
+      const c = pool(stretch.map((s) => countsOf(s)!));
+      if (c.total > 0 && wilsonBounds(c, confidence).upper <= threshold) {
+        const first = stretch[0]!;
+        return { from: first.at - first.traffic!.spanMs, to: stretch.at(-1)!.at, counts: c };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** "errors 312 of 5,000 requests over the last 5m, 6.2%". */
+export function describeCounts(j: Judgement, what: string): string {
+  const c = j.counts;
+  const share = c.total > 0 ? `, ${percent(c.bad / c.total)}` : '';
+  return `${what} ${c.bad.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} requests over the last ${formatDuration(j.coveredMs)}${share}`;
+}
+
+/** A share as people read it in a report: one decimal below 10%, none above ("6.2%", "48%"). */
+export function percent(fraction: number): string {
+  const p = fraction * 100;
+  if (p === 0) return '0%';
+  if (p < 0.1) return `${Number(p.toPrecision(2))}%`;
+  return p < 10 ? `${Number(p.toFixed(1))}%` : `${Math.round(p)}%`;
+}
