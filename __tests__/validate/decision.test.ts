@@ -48,7 +48,7 @@ describe('error rate above 5% for 5 minutes, from the requests behind the sample
   const over = (n: number, errors = 37) =>
     Array.from({ length: n }, (_, i) => sample(i, { traffic: traffic(600, errors) }));
 
-  test('ten 30 s passes of 600 requests with 37 errors each: 370 of 6,000, lower bound 5.7% — rollback on the tenth', () => {
+  test('ten 30 s passes of 600 requests with 37 errors each: 370 of 6,000, 99% lower bound 5.5% — rollback on the tenth', () => {
     const result = firstMet(over(12));
     expect(result?.index).toBe(9);
     const met = result!.met[0]!;
@@ -57,7 +57,7 @@ describe('error rate above 5% for 5 minutes, from the requests behind the sample
     expect(met.since).toBe(T0 - INTERVAL);
     expect(met.evidence).toHaveLength(10);
     expect(met.reason).toBe(
-      'Error rate above 5% for 5m: errors 370 of 6,000 requests over the last 5m, 6.2%, 95% lower bound 5.7%; ' +
+      'Error rate above 5% for 5m: errors 370 of 6,000 requests over the last 5m, 6.2%, 99% lower bound 5.5%; ' +
         'no part of the window clearly at or below 5% (10 samples; runbook §4.1 → rollback).',
     );
   });
@@ -70,14 +70,14 @@ describe('error rate above 5% for 5 minutes, from the requests behind the sample
     expect(notes[0]).toMatch(/^Error rate above 5% for 5m: the window covers 4m30s, shorter than 5m/);
   });
 
-  test('exactly 5% on 6,000 requests is not above it: 95% bounds 4.6%–5.5% leave it undecided, a warning', () => {
+  test('exactly 5% on 6,000 requests is not above it: 99% bounds 4.4%–5.7% leave it undecided, a warning', () => {
     const decider = createDecider(RUNBOOK, INTERVAL, false);
     for (const s of over(20, 30)) expect(decider.add(s)).toEqual([]);
     const [warn] = decider.conclude().met;
     expect(warn).toMatchObject({ criterion: 'error-rate', action: 'warn' });
     expect(warn!.reason).toBe(
       'Insufficient data: error rate above 5% for 5m: errors 300 of 6,000 requests over the last 5m, 5%; ' +
-        'too few requests to tell it from 5% (95% bounds 4.6%–5.5%).',
+        'too few requests to tell it from 5% (99% bounds 4.4%–5.7%).',
     );
   });
 
@@ -145,11 +145,11 @@ describe('error rate above 5% for 5 minutes, from the requests behind the sample
 describe('p99 above 1s for 5 minutes: more than 1% of requests slower than 1s', () => {
   const slow = Array.from({ length: 10 }, (_, i) => sample(i, { traffic: traffic(600, 1, 10) }));
 
-  test('100 of 6,000 slower than 1s (1.7%, lower bound 1.4%) decides rollback by default', () => {
+  test('100 of 6,000 slower than 1s (1.7%, 99% lower bound 1.3%) decides rollback by default', () => {
     const met = firstMet(slow)?.met[0];
     expect(met).toMatchObject({ criterion: 'p99-latency', action: 'rollback' });
     expect(met?.reason).toContain(
-      'requests slower than 1s 100 of 6,000 requests over the last 5m, 1.7% (the p99 is above the threshold when more than 1% are), 95% lower bound 1.4%',
+      'requests slower than 1s 100 of 6,000 requests over the last 5m, 1.7% (the p99 is above the threshold when more than 1% are), 99% lower bound 1.3%',
     );
   });
 

@@ -26,6 +26,12 @@ describe('Wilson score bounds (one-sided 95%)', () => {
     expect(upper).toBeCloseTo(0.06827, 4);
   });
 
+  // By hand at 99% (z = 2.3263, z² = 5.4119): p = 370/6000 = 0.061667; centre = p + z²/2n = 0.062118,
+  // spread = z·√(p(1−p)/n + z²/4n²) = 0.007238, ÷ (1 + z²/n) = 1.000902 → 0.05483
+  test('370 of 6,000 at 99%: lower bound 5.48% (what decides "above 5%")', () => {
+    expect(wilsonBounds({ bad: 370, total: 6000 }, 0.99).lower).toBeCloseTo(0.05483, 4);
+  });
+
   test('0 of 300: the lower bound is 0 and the upper is z²/(n+z²) = 0.89% (the "rule of three")', () => {
     const { lower, upper } = wilsonBounds({ bad: 0, total: 300 }, 0.95);
     expect(lower).toBe(0);

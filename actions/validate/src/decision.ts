@@ -168,7 +168,7 @@ function breach(rule: RateRule, j: Judgement): CriterionMet | undefined {
     action: rule.action,
     metAt: j.window.at(-1)!.at,
     since: j.since,
-    reason: `${rule.title} for ${formatDuration(rule.forMs)}: ${describeCounts(j, rule.what)}${p99Note}, 95% lower bound ${percent(j.lower)}; no part of the window clearly at or below ${percent(rule.share)} (${j.window.length} samples; ${rule.rule}).`,
+    reason: `${rule.title} for ${formatDuration(rule.forMs)}: ${describeCounts(j, rule.what)}${p99Note}, 99% lower bound ${percent(j.lower)}; no part of the window clearly at or below ${percent(rule.share)} (${j.window.length} samples; ${rule.rule}).`,
     evidence: j.window,
   };
 }
@@ -179,10 +179,10 @@ function undecided(rule: RateRule, j: Judgement): CriterionMet | undefined {
   const last = j.window.at(-1);
   const why =
     j.state === 'not-sustained'
-      ? `above ${percent(rule.share)} over ${formatDuration(rule.forMs)} (95% lower bound ${percent(j.lower)}) but not sustained: part of the window is clearly below`
+      ? `above ${percent(rule.share)} over ${formatDuration(rule.forMs)} (99% lower bound ${percent(j.lower)}) but not sustained: part of the window is clearly below`
       : j.counts.total === 0
         ? `no requests were measured, so the criterion could not be judged`
-        : `too few requests to tell it from ${percent(rule.share)} (95% bounds ${percent(j.lower)}–${percent(j.upper)})`;
+        : `too few requests to tell it from ${percent(rule.share)} (99% bounds ${percent(j.lower)}–${percent(j.upper)})`;
   return {
     criterion: rule.criterion,
     action: 'warn',
