@@ -135,6 +135,16 @@ describe('error rate above 5% for 5 minutes, from the requests behind the sample
     expect(firstMet(samples)?.index).toBe(13);
   });
 
+  test('passes that run late chain on the times their counts were read, not on the schedule', () => {
+    // pass i is scheduled at i·30s but reads its counters up to 20 s late, alternately: spans of 10 s and 50 s
+    const late = Array.from({ length: 12 }, (_, i) => {
+      const end = T0 + i * INTERVAL + (i % 2 ? 20_000 : 0);
+      const previousEnd = T0 + (i - 1) * INTERVAL + ((i - 1) % 2 ? 20_000 : 0);
+      return sample(i, { traffic: { ...traffic(600, 37), end, spanMs: end - previousEnd } });
+    });
+    expect(firstMet(late)?.met[0]?.criterion).toBe('error-rate');
+  });
+
   test('gaps in sampling do not make a short breach look sustained', () => {
     // two passes 4.5 minutes apart cover 1 minute of requests between them
     const sparse = [sample(0, { traffic: traffic(600, 300) }), sample(9, { traffic: traffic(600, 300) })];

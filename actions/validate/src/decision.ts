@@ -8,10 +8,15 @@ import { formatDuration } from '@veloz/shared/parse';
 import { RUNBOOK_RULES } from '@veloz/shared/runbook';
 import type { DecisionSettings } from './inputs';
 import { pool, slowerThan, type Counts, type CumulativeBucket } from './stats';
-import { describeCounts, judgeSustained, percent, type Judgement } from './sustained';
+import { describeCounts, judgeSustained, percent, spanEnd, spanStart, type Judgement } from './sustained';
 
 /** The requests a pass measured: what happened in (at − spanMs, at]. */
 export interface Traffic {
+  /**
+   * When the counts were read (ms since epoch), default the sample's scheduled time. Spans are chained
+   * on these real times: a pass that runs late must not leave a hole between scheduled times.
+   */
+  end?: number;
   spanMs: number;
   requests: number;
   /** 5xx answers. */
@@ -218,18 +223,17 @@ export function fastBurnCriterion(samples: readonly Sample[], s: DecisionSetting
   for (let i = samples.length - 1; i >= 0; i--) {
     const t = samples[i]!.traffic;
     if (!t) break;
-    const start = samples[i]!.at - t.spanMs;
-    if (window.length > 0 && start < latest.at - burn.windowMs - 0.1 * t.spanMs) break;
+    if (window.length > 0 && spanStart(samples[i]!) < spanEnd(latest) - burn.windowMs - 0.1 * t.spanMs) break;
     window.unshift(samples[i]!);
   }
   const c = pool(window.map((w) => errorCounts(w)!));
   if (c.total < burn.minRequests || c.bad / c.total < burn.errorRate) return undefined;
-  const spanMs = latest.at - (window[0]!.at - window[0]!.traffic!.spanMs);
+  const spanMs = spanEnd(latest) - spanStart(window[0]!);
   return {
     criterion: 'critical-bug',
     action: 'rollback',
     metAt: latest.at,
-    since: window[0]!.at - window[0]!.traffic!.spanMs,
+    since: spanStart(window[0]!),
     reason: `Fast burn (${RUNBOOK_RULES.criticalBug}): errors ${c.bad.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} requests over the last ${formatDuration(spanMs)}, ${percent(c.bad / c.total)}; rule fast-burn: error rate ≥ ${percent(burn.errorRate)} over ${formatDuration(burn.windowMs)} with ≥ ${burn.minRequests} requests.`,
     evidence: window,
   };

@@ -79,10 +79,11 @@ export function toSample(results: readonly CheckResult[], at: number): Sample {
 function trafficOf(value: unknown): Traffic | undefined {
   const t = value as Partial<Traffic> | undefined;
   if (!t || typeof t !== 'object') return undefined;
-  const { spanMs, requests, errors, buckets } = t;
+  const { end, spanMs, requests, errors, buckets } = t;
   if (![spanMs, requests, errors].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0)) return undefined;
   if (spanMs! <= 0) return undefined;
   return {
+    end: typeof end === 'number' && Number.isFinite(end) ? end : undefined,
     spanMs: spanMs!,
     requests: Math.round(requests!),
     errors: Math.min(Math.round(errors!), Math.round(requests!)),

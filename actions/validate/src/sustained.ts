@@ -59,8 +59,8 @@ export function judgeSustained(
   const first = window[0];
   const counts = pool(window.map((s) => countsOf(s)!));
   const { lower, upper } = wilsonBounds(counts, POOLED_CONFIDENCE);
-  const since = first ? first.at - first.traffic!.spanMs : (samples.at(-1)?.at ?? 0);
-  const coveredMs = latest ? latest.at - since : 0;
+  const since = first ? spanStart(first) : (samples.at(-1)?.at ?? 0);
+  const coveredMs = latest ? spanEnd(latest) - since : 0;
   const base = { window, counts, lower, upper, coveredMs, since };
   if (!latest || counts.total === 0)
     return { ...base, state: latest && covers(base, forMs) ? 'insufficient' : 'short' };
@@ -70,6 +70,16 @@ export function judgeSustained(
     return clean ? { ...base, state: 'not-sustained', clean } : { ...base, state: 'breach' };
   }
   return { ...base, state: upper <= threshold ? 'clear' : 'insufficient' };
+}
+
+/** When a sample's counts were read (its span's end): the real time, else the scheduled one. */
+export function spanEnd(s: Sample): number {
+  return s.traffic?.end ?? s.at;
+}
+
+/** Where a sample's counts begin. */
+export function spanStart(s: Sample): number {
+  return spanEnd(s) - (s.traffic?.spanMs ?? 0);
 }
 
 function covers(j: { window: Sample[]; coveredMs: number }, forMs: number): boolean {
@@ -90,9 +100,9 @@ function joinedWindow(
     const s = samples[i]!;
     if (!s.traffic || !countsOf(s)) break;
     const next = window[0];
-    if (next && next.at - next.traffic!.spanMs > s.at + JOIN_TOLERANCE * next.traffic!.spanMs) break;
+    if (next && spanStart(next) > spanEnd(s) + JOIN_TOLERANCE * next.traffic!.spanMs) break;
     window.unshift(s);
-    if (s.at - s.traffic.spanMs <= latest.at - forMs + COVER_TOLERANCE * latest.traffic!.spanMs) break;
+    if (spanStart(s) <= spanEnd(latest) - forMs + COVER_TOLERANCE * latest.traffic!.spanMs) break;
   }
   return window;
 }
@@ -117,8 +127,7 @@ function cleanStretch(
       const stretch = window.slice(bounds[a], bounds[b]);
       const c = pool(stretch.map((s) => countsOf(s)!));
       if (c.total > 0 && wilsonBounds(c, confidence).upper <= threshold) {
-        const first = stretch[0]!;
-        return { from: first.at - first.traffic!.spanMs, to: stretch.at(-1)!.at, counts: c };
+        return { from: spanStart(stretch[0]!), to: spanEnd(stretch.at(-1)!), counts: c };
       }
     }
   }

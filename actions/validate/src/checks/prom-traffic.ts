@@ -72,5 +72,5 @@ function difference(before: Totals, now: Totals): Traffic | undefined {
   const was = new Map(before.buckets.map((b) => [b.le, b.count]));
   const buckets = now.buckets.map((b) => ({ le: b.le, count: Math.round(b.count - (was.get(b.le) ?? 0)) }));
   const usable = buckets.length > 1 && buckets.every((b) => b.count >= 0);
-  return { spanMs: now.at - before.at, requests, errors, buckets: usable ? buckets : undefined };
+  return { end: now.at, spanMs: now.at - before.at, requests, errors, buckets: usable ? buckets : undefined };
 }
