@@ -61,12 +61,12 @@ async function countingRelay(
 /** Resident set size of the node process running the validate bundle (found by its command line). */
 async function validateRssKiB(known: { pid?: number }, entry: string): Promise<number | undefined> {
   if (known.pid === undefined) {
-    for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-      const cmd = await readFile(join('/proc', entry, 'cmdline'), 'utf8').catch(() => '');
+    for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+      const cmd = await readFile(join('/proc', pid, 'cmdline'), 'utf8').catch(() => '');
       // our snapshot's entry only: other runs on this machine execute validate bundles too
       if (cmd.split('\0').includes(entry)) {
-        known.pid = Number(entry);
+        known.pid = Number(pid);
         break;
       }
     }
