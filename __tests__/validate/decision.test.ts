@@ -129,6 +129,17 @@ describe('error rate above 5% for 5 minutes, from the requests behind the sample
     expect(result?.met[0]?.reason).toContain('errors 450 of 7,000 requests over the last 5m50s, 6.4%');
   });
 
+  test('a window long enough for D whose counted passes do not cover D is insufficient data, not a pass', () => {
+    const decider = createDecider(RUNBOOK, INTERVAL, false);
+    const samples = over(12);
+    samples[8] = sample(8, { traffic: undefined });
+    for (const s of samples) decider.add(s);
+    expect(decider.conclude().met.map((m) => m.reason)[0]).toBe(
+      'Insufficient data: error rate above 5% for 5m: errors 111 of 1,800 requests over the last 1m30s, 6.2%; ' +
+        'the passes with request counts cover only 1m30s (a pass without counts ends them).',
+    );
+  });
+
   test('a pass without counts breaks the window (no data is never counted as over)', () => {
     const samples = over(20);
     samples[3] = sample(3, { traffic: undefined });

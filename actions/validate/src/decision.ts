@@ -128,7 +128,10 @@ export function createDecider(settings: DecisionSettings, _intervalMs: number, s
       for (const rule of rules) {
         if (reported.has(rule.criterion) || samples.length === 0) continue;
         const j = judgeSustained(samples, rule.counts, rule.share, rule.forMs);
-        const warn = undecided(rule, j);
+        // A window long enough for D whose counted passes do not cover D (a pass without counts ends
+        // them) could not be judged: that is insufficient data too, not a pass.
+        const long = samples.at(-1)!.at - samples[0]!.at >= rule.forMs;
+        const warn = undecided(rule, j.state === 'short' && long ? { ...j, state: 'insufficient' } : j);
         if (warn) conclusion.met.push(warn);
         else if (j.state === 'short' && j.counts.total > 0)
           conclusion.notes.push(
@@ -187,7 +190,9 @@ function undecided(rule: RateRule, j: Judgement): CriterionMet | undefined {
       ? `above ${percent(rule.share)} over ${formatDuration(rule.forMs)} (99% lower bound ${percent(j.lower)}) but not sustained: part of the window is clearly below`
       : j.counts.total === 0
         ? `no requests were measured, so the criterion could not be judged`
-        : `too few requests to tell it from ${percent(rule.share)} (99% bounds ${percent(j.lower)}–${percent(j.upper)})`;
+        : j.coveredMs < rule.forMs - 0.1 * (j.window.at(-1)?.traffic?.spanMs ?? 0)
+          ? `the passes with request counts cover only ${formatDuration(j.coveredMs)} (a pass without counts ends them)`
+          : `too few requests to tell it from ${percent(rule.share)} (99% bounds ${percent(j.lower)}–${percent(j.upper)})`;
   return {
     criterion: rule.criterion,
     action: 'warn',
