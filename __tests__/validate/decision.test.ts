@@ -136,7 +136,7 @@ describe('error rate above 5% for 5 minutes, from the requests behind the sample
     for (const s of samples) decider.add(s);
     expect(decider.conclude().met.map((m) => m.reason)[0]).toBe(
       'Insufficient data: error rate above 5% for 5m: errors 111 of 1,800 requests over the last 1m30s, 6.2%; ' +
-        'the passes with request counts cover only 1m30s (a pass without counts ends them).',
+        'the passes with request counts cover only 1m30s (a hole between them ends the window).',
     );
   });
 

@@ -128,8 +128,8 @@ export function createDecider(settings: DecisionSettings, _intervalMs: number, s
       for (const rule of rules) {
         if (reported.has(rule.criterion) || samples.length === 0) continue;
         const j = judgeSustained(samples, rule.counts, rule.share, rule.forMs);
-        // A window long enough for D whose counted passes do not cover D (a pass without counts ends
-        // them) could not be judged: that is insufficient data too, not a pass.
+        // A window long enough for D whose counted spans do not cover D (a hole in time between them)
+        // could not be judged: that is insufficient data too, not a pass.
         const long = samples.at(-1)!.at - samples[0]!.at >= rule.forMs;
         const warn = undecided(rule, j.state === 'short' && long ? { ...j, state: 'insufficient' } : j);
         if (warn) conclusion.met.push(warn);
@@ -191,7 +191,7 @@ function undecided(rule: RateRule, j: Judgement): CriterionMet | undefined {
       : j.counts.total === 0
         ? `no requests were measured, so the criterion could not be judged`
         : j.coveredMs < rule.forMs - 0.1 * (j.window.at(-1)?.traffic?.spanMs ?? 0)
-          ? `the passes with request counts cover only ${formatDuration(j.coveredMs)} (a pass without counts ends them)`
+          ? `the passes with request counts cover only ${formatDuration(j.coveredMs)} (a hole between them ends the window)`
           : `too few requests to tell it from ${percent(rule.share)} (99% bounds ${percent(j.lower)}–${percent(j.upper)})`;
   return {
     criterion: rule.criterion,

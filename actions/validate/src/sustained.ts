@@ -1,8 +1,9 @@
 /**
  * "A share above T for D", decided from the requests behind the samples.
  *
- * - The window is the newest run of samples whose measured spans join up and reach back D; a sample
- *   without counts, or a gap between spans, ends it (what happened there is unknown).
+ * - The window is the newest run of samples whose measured spans join up and reach back D; a pass
+ *   without counts is skipped (the next span starts at the last good scrape and covers it), a gap in
+ *   time between spans ends the window (what happened there is unknown).
  * - Breach: over the whole window the share's 99% lower bound is above T (the pooled requests say it
  *   is above, not just a noisy sample), and no part of the window is clearly at or below T (so one
  *   huge burst inside D is not "for D"). The parts are the window split into up to five runs of
@@ -93,15 +94,17 @@ function joinedWindow(
   countsOf: (s: Sample) => Counts | undefined,
   forMs: number,
 ): Sample[] {
-  const latest = samples.at(-1);
   const window: Sample[] = [];
-  if (!latest) return window;
+  let latest: Sample | undefined;
   for (let i = samples.length - 1; i >= 0; i--) {
     const s = samples[i]!;
-    if (!s.traffic || !countsOf(s)) break;
+    // A pass without counts (its scrape failed) is skipped: the next scrape's span starts at the last
+    // good one and covers it. Only a hole in time, checked just below, ends the window.
+    if (!s.traffic || !countsOf(s)) continue;
     const next = window[0];
     if (next && spanStart(next) > spanEnd(s) + JOIN_TOLERANCE * next.traffic!.spanMs) break;
     window.unshift(s);
+    latest ??= s;
     if (spanStart(s) <= spanEnd(latest) - forMs + COVER_TOLERANCE * latest.traffic!.spanMs) break;
   }
   return window;
