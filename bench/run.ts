@@ -14,6 +14,8 @@ import { resolve } from 'node:path';
 import { apiEconomyFigure } from './api-economy';
 import { snapshotBundles } from './bundles';
 import { completionFigure } from './completion';
+import { decisionFigure } from './decision';
+import { longWindowFigure } from './long-window';
 import { failureFigure } from './failure';
 import { fanoutFigure } from './fanout';
 import { progress, type Section } from './lib';
@@ -22,7 +24,17 @@ import { restoreFigure } from './restore';
 import { scaleFigure } from './scale';
 import { runtimes, startupFigure } from './startup';
 
-const FIGURES = ['startup', 'completion', 'failure', 'restore', 'fanout', 'api-economy', 'scale'] as const;
+const FIGURES = [
+  'startup',
+  'completion',
+  'failure',
+  'restore',
+  'fanout',
+  'api-economy',
+  'scale',
+  'decision',
+  'long-window',
+] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface Args {
@@ -85,6 +97,8 @@ async function main(): Promise<void> {
           : { repeats: 3, tools: ['helm3', 'helm4'], podStartupDelayMs: POD_STARTUP_DELAY_MS },
       ),
     scale: () => scaleFigure({ replicas: [2, 20, 200], repeats: 2, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
+    decision: () => decisionFigure({ windows: 1000, rates: [2, 20, 400], intervalMs: 30_000, durationMs: 15 * 60_000 }),
+    'long-window': () => longWindowFigure({ durationMs: 30 * 60_000, intervalMs: 1000, edge: 100 }),
   };
   for (const figure of FIGURES) {
     if (!args.only.includes(figure)) continue;

@@ -7,6 +7,7 @@ import { runChecks, type CheckResult } from '@veloz/shared/checks';
 import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { PrometheusError, instantQuery, queryValue, rangeQuery } from '@veloz/shared/prom/client';
 import type { EngineHandle } from '@veloz/sandbox/engine/index';
+import { promTraffic } from '../../actions/validate/src/checks/prom-traffic';
 import { sloCheck, type SloRow } from '../../actions/validate/src/checks/slo';
 import type { SloSettings } from '../../actions/validate/src/inputs';
 import { startStableAndCanary } from '../support/engine-pair';
@@ -194,5 +195,49 @@ describe('slo check', () => {
     expect(r?.detail).toBe(
       `cannot reach /api/v1/query at http://127.0.0.1:${port}: ECONNREFUSED — nothing is listening there: is the server running, and is the port right?`,
     );
+  });
+});
+
+describe('request counts behind each pass, from Prometheus (the §4.1 decision)', () => {
+  const metrics = {
+    requestsMetric: 'veloz_http_requests_total',
+    durationMetric: 'veloz_http_request_duration_seconds',
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('counter and bucket sums differenced between passes: whole counts, 5xx, +Inf bucket = requests', async () => {
+    const reader = promTraffic(prom, metrics, selector(canary));
+    const signal = new AbortController().signal;
+    expect(await reader.read({ now: Date.now(), timeoutMs: 5000, signal })).toBeUndefined(); // first pass
+    await sleep(3000);
+    const t = await reader.read({ now: Date.now(), timeoutMs: 5000, signal });
+    expect(t).toBeDefined();
+    expect(t!.spanMs).toBeGreaterThanOrEqual(3000);
+    expect(Number.isInteger(t!.requests) && t!.requests > 0).toBe(true);
+    // the canary answers 6% errors
+    expect(t!.errors).toBeGreaterThan(0);
+    expect(t!.errors).toBeLessThan(t!.requests);
+    expect(t!.buckets?.at(-1)).toEqual({ le: Infinity, count: t!.requests });
+  });
+
+  test('a selector that matches nothing yields no counts (never zero requests passed off as data)', async () => {
+    const reader = promTraffic(prom, metrics, 'pod="no-such-pod"');
+    const signal = new AbortController().signal;
+    await reader.read({ now: Date.now(), timeoutMs: 5000, signal });
+    expect(await reader.read({ now: Date.now() + 1000, timeoutMs: 5000, signal })).toBeUndefined();
+  });
+
+  test('the slo check hands them to the decision as data.traffic', async () => {
+    const check = sloCheck(prom, {
+      slo: SLO(prometheus.url),
+      selector: selector(stable),
+      timeoutMs: 10_000,
+      traffic: metrics,
+    });
+    await runChecks([check]);
+    await sleep(2000);
+    const [second] = await runChecks([check]);
+    expect(second!.data?.traffic).toMatchObject({ errors: 0 });
+    expect((second!.data?.traffic as { requests: number }).requests).toBeGreaterThan(0);
   });
 });

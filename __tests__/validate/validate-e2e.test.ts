@@ -52,24 +52,29 @@ describe('a healthy release', () => {
 });
 
 describe('runbook §4.1 criteria decide rollback and stop the window', () => {
-  test('error rate above 5% sustained', async () => {
+  test('error rate above 5% sustained (exact 6%, noise=none)', async () => {
     degrade(pods[0]!, { 'error-rate': '6%' });
     const run = await validate({
       pod: pods[0]!,
       checks: 'health, metrics',
       duration: '60s',
       interval: '1s',
-      'rollback-error-rate-for': '3s',
+      'rollback-error-rate-for': '10s',
     });
     expect(run.exitCode).toBe(1);
     expect(run.outputs.verdict).toBe('rollback');
-    expect(run.outputs.reasons).toMatch(/^Error rate above 5% for 3s \(3 samples, /);
+    // 400 rps for 10 s: ~4,000 requests, 6%; the 99% lower bound clears 5% once the window covers 10 s
+    expect(run.outputs.reasons).toMatch(
+      /^Error rate above 5% for 10s: errors \d+ of [\d,]+ requests over the last \d+(\.\d+)?s, [56](\.\d)?%, 99% lower bound 5(\.\d)?%; no part/,
+    );
     expect(run.errors[0]).toContain('Verdict ROLLBACK');
     expect(run.summary).toContain('Rollback criterion: error-rate');
+    expect(run.summary).toContain('| Sample | Time | Healthy | Requests | Errors |');
     expect(run.summary).toContain('stopped as soon as a rollback criterion was met');
-    // decided on the 4th pass (rates exist from the 2nd), long before the 60s window ends
-    expect(run.stdout).toMatch(/pass 4 at \+3s: .*→ ROLLBACK/);
-    expect(run.stdout).not.toMatch(/pass 6 at/);
+    // rates exist from the 2nd pass; not before ten 1 s passes cover 10 s, and long before the window ends
+    const decided = Number(/pass (\d+) at \+\d+s: .*→ ROLLBACK/.exec(run.stdout)?.[1]);
+    expect(decided).toBeGreaterThanOrEqual(11);
+    expect(decided).toBeLessThan(61);
   });
 
   test('more than 3 consecutive health failures; the other pod is fine', async () => {
@@ -82,12 +87,15 @@ describe('runbook §4.1 criteria decide rollback and stop the window', () => {
   });
 
   test('p99 above 1s sustained: rollback, or warn when asked to evaluate', async () => {
-    degrade(pods[1]!, { p99: '1200ms' });
-    const inputs = { pod: pods[1]!, checks: 'metrics', duration: '30s', interval: '1s', 'rollback-p99-for': '2s' };
+    // p99 2.5 s: 2% of requests slower than 1 s, told from 1% within a few seconds at 400 rps
+    degrade(pods[1]!, { p99: '2500ms' });
+    const inputs = { pod: pods[1]!, checks: 'metrics', duration: '30s', interval: '1s', 'rollback-p99-for': '5s' };
     const rollback = await validate(inputs);
     expect(rollback.outputs.verdict).toBe('rollback');
-    expect(rollback.outputs.reasons).toContain('P99 latency above 1s for 2s');
-    const warn = await validate({ ...inputs, duration: '6s', 'p99-breach-action': 'warn' });
+    expect(rollback.outputs.reasons).toMatch(
+      /^P99 latency above 1s for 5s: requests slower than 1s \d+ of [\d,]+ requests/,
+    );
+    const warn = await validate({ ...inputs, duration: '12s', 'p99-breach-action': 'warn' });
     expect(warn.exitCode).toBe(0);
     expect(warn.outputs.verdict).toBe('warn');
     expect(warn.warnings[0]).toContain('P99 latency above 1s');
@@ -123,6 +131,60 @@ describe('runbook §4.1 criteria decide rollback and stop the window', () => {
     const run = await validate({ pod: pods[0]!, checks: 'health', 'fail-on-rollback': 'false' });
     expect(run.exitCode).toBe(0);
     expect(run.outputs.verdict).toBe('rollback');
+  });
+});
+
+describe('the noisy engine double (seeded Poisson arrivals, binomial errors)', () => {
+  // 30 s at 400 rps is ~12,000 requests: a true 6% clears the 99% lower bound on most looks (not all: noise)
+  const window = { checks: 'health, metrics', duration: '90s', interval: '1s', 'rollback-error-rate-for': '30s' };
+
+  test('a true 6% is rolled back, with the evidence in counts', async () => {
+    degrade(pods[0]!, { 'error-rate': '6%', seed: '1606' });
+    const run = await validate({ pod: pods[0]!, ...window });
+    expect(run.outputs.verdict).toBe('rollback');
+    expect(run.outputs.reasons).toMatch(
+      /^Error rate above 5% for 30s: errors [\d,]+ of [\d,]+ requests over the last \d+(\.\d+)?s, \d(\.\d)?%, 99% lower bound 5(\.\d)?%/,
+    );
+  });
+
+  test('a true 3% passes (§3.3 columns set above it, and honoured without Prometheus)', async () => {
+    degrade(pods[0]!, { 'error-rate': '3%', seed: '1603' });
+    const run = await validate({
+      pod: pods[0]!,
+      ...window,
+      duration: '35s',
+      'expected-error-rate': '6%',
+      'alert-error-rate': '10%',
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.outputs.verdict).toBe('pass');
+    expect(run.summary).toMatch(/\| Error rate \| [234](\.\d+)?% \| &lt; 6% \| &gt; 10% \|/);
+  });
+
+  test('too little traffic to judge 5% for 10s is insufficient data: warn, never a silent pass', async () => {
+    degrade(pods[1]!, { 'error-rate': '6%', seed: '1602', rps: '2' });
+    const run = await validate({
+      pod: pods[1]!,
+      ...window,
+      duration: '12s',
+      'rollback-error-rate-for': '10s',
+      'alert-error-rate': '100%',
+      'expected-error-rate': '100%',
+    });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.verdict).toBe('warn');
+    expect(run.outputs.reasons).toMatch(/Insufficient data: error rate above 5% for 10s: errors \d+ of \d+ requests/);
+  });
+
+  test('a fast burn (80% errors) is a critical bug at once, naming the rule', async () => {
+    degrade(pods[1]!, { 'error-rate': '80%', seed: '1680' });
+    const run = await validate({ pod: pods[1]!, ...window });
+    expect(run.outputs.verdict).toBe('rollback');
+    expect(run.outputs.reasons).toMatch(
+      /^Fast burn \(§4\.1 critical bug, user-impacting → immediate rollback\): errors /,
+    );
+    expect(run.outputs.reasons).toContain('rule fast-burn: error rate ≥ 50% over 1m with ≥ 100 requests');
+    expect(run.stdout).toMatch(/pass 2 at \+1s: .*→ ROLLBACK/);
   });
 });
 

@@ -1,10 +1,29 @@
 /**
- * Runbook §4.1 as code: after every sample of the monitoring window, decide whether a rollback
- * criterion is met. "Sustained for D" is computed from the samples themselves: every sample in the
- * last D is over the threshold, and there are enough of them to cover D (at least D / interval).
+ * Runbook §4.1 as code: after every pass of the monitoring window, decide whether a rollback criterion is
+ * met. "Error rate > 5% for 5 minutes" and "P99 > 1s for 5 minutes" are judged on the requests behind the
+ * samples (./sustained.ts), a fast burn is judged at once, and at the end of the window a criterion the
+ * traffic could not decide is said to be undecided (verdict warn), never passed in silence.
  */
-import { formatDuration, formatPercentage } from '@veloz/shared/parse';
+import { formatDuration } from '@veloz/shared/parse';
+import { RUNBOOK_RULES } from '@veloz/shared/runbook';
 import type { DecisionSettings } from './inputs';
+import { pool, slowerThan, type Counts, type CumulativeBucket } from './stats';
+import { describeCounts, judgeSustained, percent, spanEnd, spanStart, type Judgement } from './sustained';
+
+/** The requests a pass measured: what happened in (at − spanMs, at]. */
+export interface Traffic {
+  /**
+   * When the counts were read (ms since epoch), default the sample's scheduled time. Spans are chained
+   * on these real times: a pass that runs late must not leave a hole between scheduled times.
+   */
+  end?: number;
+  spanMs: number;
+  requests: number;
+  /** 5xx answers. */
+  errors: number;
+  /** Cumulative latency histogram of the same requests (seconds), when one was read. */
+  buckets?: CumulativeBucket[];
+}
 
 /** One pass of the checks, reduced to what the criteria look at. */
 export interface Sample {
@@ -12,10 +31,12 @@ export interface Sample {
   at: number;
   /** Health endpoints: undefined when the health check did not run. */
   healthy?: boolean;
-  /** Error rate as a fraction, undefined when there was no data. */
+  /** Error rate as a fraction as the checks showed it, undefined when there was no data. */
   errorRate?: number;
-  /** p99 latency in ms, undefined when there was no data. */
+  /** p99 latency in ms as the checks showed it, undefined when there was no data. */
   p99Ms?: number;
+  /** Request counts behind this pass, undefined when none were measured. */
+  traffic?: Traffic;
   /** Data-consistency check outcome, undefined when it did not run. */
   consistent?: boolean;
   /** User-impacting functional failures in this pass (check name -> what failed). */
@@ -37,15 +58,51 @@ export interface CriterionMet {
   evidence: Sample[];
 }
 
+/** What the end of the window says about the criteria no pass decided. */
+export interface Conclusion {
+  /** Undecided or unsustained rate criteria over the last D: verdict warn. */
+  met: CriterionMet[];
+  /** Facts for the report that change no verdict (a window shorter than D). */
+  notes: string[];
+}
+
 export interface Decider {
   /** Adds a sample and returns every criterion it meets (each reported once). */
   add(sample: Sample): CriterionMet[];
+  /** After the last pass: what the traffic could not decide. */
+  conclude(): Conclusion;
   readonly samples: readonly Sample[];
 }
 
-export function createDecider(settings: DecisionSettings, intervalMs: number, singlePass: boolean): Decider {
+export const errorCounts = (s: Sample): Counts | undefined =>
+  s.traffic ? { bad: s.traffic.errors, total: s.traffic.requests } : undefined;
+
+/** Requests slower than the p99 threshold: "p99 above 1s" is "more than 1% slower than 1s". */
+export const slowCounts =
+  (p99Ms: number) =>
+  (s: Sample): Counts | undefined =>
+    s.traffic?.buckets ? slowerThan(s.traffic.buckets, p99Ms / 1000) : undefined;
+
+/** The share above which "p99 > L" holds: 1% of requests slower than L. */
+export const P99_SHARE = 0.01;
+
+interface RateRule {
+  criterion: 'error-rate' | 'p99-latency';
+  counts: (s: Sample) => Counts | undefined;
+  share: number;
+  forMs: number;
+  action: 'rollback' | 'warn';
+  /** "Error rate above 5%", "P99 latency above 1s". */
+  title: string;
+  /** "errors", "requests slower than 1s". */
+  what: string;
+  rule: string;
+}
+
+export function createDecider(settings: DecisionSettings, _intervalMs: number, singlePass: boolean): Decider {
   const samples: Sample[] = [];
   const reported = new Set<CriterionName>();
+  const rules = rateRules(settings);
 
   const report = (met: CriterionMet | undefined, out: CriterionMet[]): void => {
     if (met && !reported.has(met.criterion)) {
@@ -60,36 +117,89 @@ export function createDecider(settings: DecisionSettings, intervalMs: number, si
       samples.push(sample);
       const met: CriterionMet[] = [];
       report(consistencyCriterion(sample), met);
+      report(fastBurnCriterion(samples, settings), met);
       report(criticalBugCriterion(samples, singlePass), met);
       report(healthCriterion(samples, settings.consecutiveHealthFailures, singlePass), met);
-      report(
-        sustained(
-          samples,
-          'error-rate',
-          (s) => s.errorRate,
-          settings.errorRate,
-          settings.errorRateForMs,
-          intervalMs,
-          'rollback',
-          (v) => formatPercentage(v),
-        ),
-        met,
-      );
-      report(
-        sustained(
-          samples,
-          'p99-latency',
-          (s) => s.p99Ms,
-          settings.p99Ms,
-          settings.p99ForMs,
-          intervalMs,
-          settings.p99BreachAction,
-          (v) => formatDuration(v),
-        ),
-        met,
-      );
+      for (const rule of rules) report(breach(rule, judgeSustained(samples, rule.counts, rule.share, rule.forMs)), met);
       return met;
     },
+    conclude() {
+      const conclusion: Conclusion = { met: [], notes: [] };
+      for (const rule of rules) {
+        if (reported.has(rule.criterion) || samples.length === 0) continue;
+        const j = judgeSustained(samples, rule.counts, rule.share, rule.forMs);
+        // A window long enough for D whose counted spans do not cover D (a hole in time between them)
+        // could not be judged: that is insufficient data too, not a pass.
+        const long = samples.at(-1)!.at - samples[0]!.at >= rule.forMs;
+        const warn = undecided(rule, j.state === 'short' && long ? { ...j, state: 'insufficient' } : j);
+        if (warn) conclusion.met.push(warn);
+        else if (j.state === 'short' && j.counts.total > 0)
+          conclusion.notes.push(
+            `${rule.title} for ${formatDuration(rule.forMs)}: the window covers ${formatDuration(j.coveredMs)}, shorter than ${formatDuration(rule.forMs)}, so it cannot be met here (${describeCounts(j, rule.what)}).`,
+          );
+      }
+      return conclusion;
+    },
+  };
+}
+
+function rateRules(s: DecisionSettings): RateRule[] {
+  return [
+    {
+      criterion: 'error-rate',
+      counts: errorCounts,
+      share: s.errorRate,
+      forMs: s.errorRateForMs,
+      action: 'rollback',
+      title: `Error rate above ${percent(s.errorRate)}`,
+      what: 'errors',
+      rule: 'runbook §4.1 → rollback',
+    },
+    {
+      criterion: 'p99-latency',
+      counts: slowCounts(s.p99Ms),
+      share: P99_SHARE,
+      forMs: s.p99ForMs,
+      action: s.p99BreachAction,
+      title: `P99 latency above ${formatDuration(s.p99Ms)}`,
+      what: `requests slower than ${formatDuration(s.p99Ms)}`,
+      rule: `runbook §4.1 → ${s.p99BreachAction === 'rollback' ? 'rollback' : 'evaluate'}`,
+    },
+  ];
+}
+
+function breach(rule: RateRule, j: Judgement): CriterionMet | undefined {
+  if (j.state !== 'breach') return undefined;
+  const p99Note = rule.criterion === 'p99-latency' ? ` (the p99 is above the threshold when more than 1% are)` : '';
+  return {
+    criterion: rule.criterion,
+    action: rule.action,
+    metAt: j.window.at(-1)!.at,
+    since: j.since,
+    reason: `${rule.title} for ${formatDuration(rule.forMs)}: ${describeCounts(j, rule.what)}${p99Note}, 99% lower bound ${percent(j.lower)}; no part of the window clearly at or below ${percent(rule.share)} (${j.window.length} samples; ${rule.rule}).`,
+    evidence: j.window,
+  };
+}
+
+/** At the end of a window at least D long: a rate criterion the traffic could not settle is a warning. */
+function undecided(rule: RateRule, j: Judgement): CriterionMet | undefined {
+  if (j.state !== 'insufficient' && j.state !== 'not-sustained') return undefined;
+  const last = j.window.at(-1);
+  const why =
+    j.state === 'not-sustained'
+      ? `above ${percent(rule.share)} over ${formatDuration(rule.forMs)} (99% lower bound ${percent(j.lower)}) but not sustained: part of the window is clearly below`
+      : j.counts.total === 0
+        ? `no requests were measured, so the criterion could not be judged`
+        : j.coveredMs < rule.forMs - 0.1 * (j.window.at(-1)?.traffic?.spanMs ?? 0)
+          ? `the passes with request counts cover only ${formatDuration(j.coveredMs)} (a hole between them ends the window)`
+          : `too few requests to tell it from ${percent(rule.share)} (99% bounds ${percent(j.lower)}–${percent(j.upper)})`;
+  return {
+    criterion: rule.criterion,
+    action: 'warn',
+    metAt: last?.at ?? 0,
+    since: j.since,
+    reason: `${j.state === 'insufficient' ? 'Insufficient data' : 'Not sustained'}: ${rule.title.charAt(0).toLowerCase()}${rule.title.slice(1)} for ${formatDuration(rule.forMs)}: ${describeCounts(j, rule.what)}; ${why}.`,
+    evidence: j.window,
   };
 }
 
@@ -106,9 +216,39 @@ function consistencyCriterion(sample: Sample): CriterionMet | undefined {
 }
 
 /**
- * A user-impacting functional failure (smoke, order, SSE, WebSocket) decides when it holds in two
- * passes in a row: one 5xx under load is what the error-rate criterion weighs; the same check failing
- * again is a bug. A single-pass validation has only its one sample to go on.
+ * Fast burn, read as §4.1 "critical bug: user-impacting": an error rate at or above the burn rate over
+ * the newest samples reaching back at most the burn window, on at least the minimum requests (so three
+ * failures of five never decide). Coverage of the whole window is not required: waiting is the risk.
+ */
+export function fastBurnCriterion(samples: readonly Sample[], s: DecisionSettings): CriterionMet | undefined {
+  const burn = s.fastBurn;
+  const latest = samples.at(-1);
+  if (!burn || !latest?.traffic) return undefined;
+  const window: Sample[] = [];
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const t = samples[i]!.traffic;
+    if (!t) break;
+    if (window.length > 0 && spanStart(samples[i]!) < spanEnd(latest) - burn.windowMs - 0.1 * t.spanMs) break;
+    window.unshift(samples[i]!);
+  }
+  const c = pool(window.map((w) => errorCounts(w)!));
+  if (c.total < burn.minRequests || c.bad / c.total < burn.errorRate) return undefined;
+  const spanMs = spanEnd(latest) - spanStart(window[0]!);
+  return {
+    criterion: 'critical-bug',
+    action: 'rollback',
+    metAt: latest.at,
+    since: spanStart(window[0]!),
+    reason: `Fast burn (${RUNBOOK_RULES.criticalBug}): errors ${c.bad.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} requests over the last ${formatDuration(spanMs)}, ${percent(c.bad / c.total)}; rule fast-burn: error rate ≥ ${percent(burn.errorRate)} over ${formatDuration(burn.windowMs)} with ≥ ${burn.minRequests} requests.`,
+    evidence: window,
+  };
+}
+
+/**
+ * A user-impacting functional failure (smoke, order, SSE, WebSocket) decides when the same check fails in
+ * two passes in a row: one 5xx under load is what the error-rate criterion weighs; the same check failing
+ * again is a bug. Different checks failing in consecutive passes are two blips, not one bug. A
+ * single-pass validation has only its one sample to go on.
  */
 function criticalBugCriterion(samples: readonly Sample[], singlePass: boolean): CriterionMet | undefined {
   const last = samples[samples.length - 1];
@@ -146,39 +286,5 @@ function healthCriterion(samples: readonly Sample[], tolerated: number, singlePa
       ? 'Health endpoints failed in the only validation pass.'
       : `Health checks failed ${run.length} times in a row (runbook §4.1: more than ${tolerated} consecutive → immediate rollback).`,
     evidence: run,
-  };
-}
-
-/**
- * Every sample in (latest - D, latest] is above the threshold, and there are at least D / interval
- * of them (so a gap or a short window never counts as "sustained"). Equal to the threshold is not above.
- */
-export function sustained(
-  samples: readonly Sample[],
-  criterion: 'error-rate' | 'p99-latency',
-  value: (s: Sample) => number | undefined,
-  threshold: number,
-  forMs: number,
-  intervalMs: number,
-  action: 'rollback' | 'warn',
-  format: (v: number) => string,
-): CriterionMet | undefined {
-  const latest = samples[samples.length - 1];
-  if (!latest) return undefined;
-  const window = samples.filter((s) => s === latest || s.at > latest.at - forMs);
-  const needed = Math.max(1, Math.ceil(forMs / intervalMs));
-  if (window.length < needed) return undefined;
-  const values = window.map(value);
-  if (!values.every((v): v is number => v !== undefined && v > threshold)) return undefined;
-  const label = criterion === 'error-rate' ? 'Error rate' : 'P99 latency';
-  const low = Math.min(...values);
-  const high = Math.max(...values);
-  return {
-    criterion,
-    action,
-    metAt: latest.at,
-    since: window[0]!.at,
-    reason: `${label} above ${format(threshold)} for ${formatDuration(forMs)} (${window.length} samples, ${format(low)}–${format(high)}; runbook §4.1 → ${action === 'rollback' ? 'rollback' : 'evaluate'}).`,
-    evidence: window,
   };
 }

@@ -1,5 +1,5 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { ParseError, parseDnsSubdomain, parseIsoTime, parseJson, parseUrl } from '@veloz/shared/parse';
+import { ParseError, parseDnsSubdomain, parseIsoTime, parseJson, parsePercentage, parseUrl } from '@veloz/shared/parse';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { secretRegistry } from '@veloz/shared/secrets';
@@ -41,6 +41,19 @@ export interface SloSettings {
   nodata: 'warn' | 'fail';
 }
 
+/** The fast-burn rule (runbook §4.1 "critical bug: user-impacting"); undefined when switched off. */
+export interface FastBurnSettings {
+  errorRate: number;
+  windowMs: number;
+  minRequests: number;
+}
+
+/** Runbook §3.3's two columns as set by the inputs; they apply with and without Prometheus. */
+export interface MonitoringThresholds {
+  expected: SloSettings['expected'];
+  alert: SloSettings['alert'];
+}
+
 export interface DecisionSettings {
   consecutiveHealthFailures: number;
   errorRate: number;
@@ -48,6 +61,7 @@ export interface DecisionSettings {
   p99Ms: number;
   p99ForMs: number;
   p99BreachAction: 'rollback' | 'warn';
+  fastBurn?: FastBurnSettings;
 }
 
 export interface ValidateSettings {
@@ -63,6 +77,7 @@ export interface ValidateSettings {
   sse: { minEvents: number; timeoutMs: number };
   websocketTimeoutMs: number;
   slo?: SloSettings;
+  thresholds: MonitoringThresholds;
   logs: { pattern: string; threshold: number; since?: Date };
   consistency: { postgresUrl?: string; query?: string; url?: string };
   durationMs: number;
@@ -181,6 +196,7 @@ export async function parseValidateInputs(
     p99Ms: reader.duration('rollback-p99'),
     p99ForMs: reader.duration('rollback-p99-for'),
     p99BreachAction: reader.choice('p99-breach-action', ['rollback', 'warn'] as const),
+    fastBurn: readFastBurn(reader),
   };
   const baseline = reader.parsed('baseline', parseDnsSubdomain);
   const baselineGate = reader.boolean('baseline-gate');
@@ -222,6 +238,7 @@ export async function parseValidateInputs(
     slo: prometheusUrl
       ? { prometheusUrl: prometheusUrl.toString().replace(/\/$/, ''), queries, expected, alert, nodata }
       : undefined,
+    thresholds: { expected, alert },
     logs: { pattern, threshold: logThreshold, since },
     consistency: { postgresUrl, query: consistencyQuery, url: consistencyUrl },
     durationMs,
@@ -231,6 +248,28 @@ export async function parseValidateInputs(
     baselineGate,
     failOnRollback,
   };
+}
+
+/** `fast-burn-error-rate: off` switches the rule off; the window and minimum then go unread. */
+function readFastBurn(reader: InputReader): FastBurnSettings | undefined {
+  const errorRate = reader.must('fast-burn-error-rate', (t) => {
+    if (/^off$/i.test(t)) return undefined;
+    const expected = 'a percentage above 0% such as 50%, or `off`';
+    let n: number;
+    try {
+      n = parsePercentage(t);
+    } catch {
+      throw new ParseError(expected);
+    }
+    if (n <= 0) throw new ParseError(expected);
+    return n;
+  });
+  if (errorRate === undefined) return undefined;
+  const windowMs = reader.duration('fast-burn-window');
+  if (windowMs <= 0) {
+    throw new InputError('fast-burn-window', reader.text('fast-burn-window'), 'a duration above zero, such as 1m');
+  }
+  return { errorRate, windowMs, minRequests: reader.integer('fast-burn-min-requests', 1) };
 }
 
 function pathOf(input: string, path: string): string {

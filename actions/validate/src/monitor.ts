@@ -1,6 +1,6 @@
 import { runChecks, type Check, type CheckResult } from '@veloz/shared/checks';
 import type { Clock } from '@veloz/shared/clock';
-import type { CriterionMet, Decider, Sample } from './decision';
+import type { CriterionMet, Decider, Sample, Traffic } from './decision';
 
 export interface Pass {
   index: number;
@@ -68,8 +68,25 @@ export function toSample(results: readonly CheckResult[], at: number): Sample {
     healthy: health ? health.status === 'pass' : undefined,
     errorRate: num(slo?.errorRate) ?? num(metrics?.errorRate),
     p99Ms: num(slo?.p99Ms) ?? num(metrics?.p99Ms),
+    traffic: trafficOf(slo?.traffic) ?? trafficOf(metrics?.traffic),
     consistent:
       consistency && consistency.data?.consistent !== undefined ? consistency.data.consistent === true : undefined,
     functionalFailures,
+  };
+}
+
+/** The request counts a check measured for this pass, when they are whole and sane. */
+function trafficOf(value: unknown): Traffic | undefined {
+  const t = value as Partial<Traffic> | undefined;
+  if (!t || typeof t !== 'object') return undefined;
+  const { end, spanMs, requests, errors, buckets } = t;
+  if (![spanMs, requests, errors].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0)) return undefined;
+  if (spanMs! <= 0) return undefined;
+  return {
+    end: typeof end === 'number' && Number.isFinite(end) ? end : undefined,
+    spanMs: spanMs!,
+    requests: Math.round(requests!),
+    errors: Math.min(Math.round(errors!), Math.round(requests!)),
+    buckets,
   };
 }

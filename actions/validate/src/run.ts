@@ -76,6 +76,9 @@ export async function run(s: Readonly<ValidateSettings>, ctx: RunContext): Promi
 
   const last = outcome.passes[outcome.passes.length - 1]!;
   const rollbackMet = outcome.met.filter((m) => m.action === 'rollback');
+  // A window that ends without a §4.1 verdict says what its traffic could not decide (never a silent pass).
+  const conclusion = rollbackMet.length === 0 ? decider.conclude() : { met: [], notes: [] };
+  outcome.met.push(...conclusion.met);
   const comparison = s.baseline ? judgeAgainstBaseline(outcome.passes, s.baseline) : undefined;
   if (comparison && comparison.worse.length > 0) {
     const criterion: CriterionMet = {
@@ -119,6 +122,7 @@ export async function run(s: Readonly<ValidateSettings>, ctx: RunContext): Promi
     },
   );
   addEvidence(report, rollbackMet.concat(warnMet), windowStart);
+  if (conclusion.notes.length > 0) report.sections.push({ heading: 'Runbook §4.1 criteria', lines: conclusion.notes });
   addMetricsTable(report, last.results, s);
   if (comparison) report.sections.push(comparison.section);
   addChecklist(report, last.results);
@@ -171,7 +175,7 @@ function buildCheck(
         prefix: s.metricsPrefix,
         timeoutMs,
         holder,
-        thresholds: s.slo ? { expected: s.slo.expected, alert: s.slo.alert } : undefined,
+        thresholds: s.thresholds,
       });
     case 'order':
       return orderCheck(ep, { token: s.testToken ?? '', order: s.order, timeoutMs });
@@ -180,7 +184,15 @@ function buildCheck(
     case 'websocket':
       return websocketCheck(ep, { timeoutMs: s.websocketTimeoutMs });
     case 'slo':
-      return sloCheck(urlEndpoint(s.slo!.prometheusUrl), { slo: s.slo!, selector: target.selector, timeoutMs });
+      return sloCheck(urlEndpoint(s.slo!.prometheusUrl), {
+        slo: s.slo!,
+        selector: target.selector,
+        timeoutMs,
+        traffic: {
+          requestsMetric: `${s.metricsPrefix}http_requests_total`,
+          durationMetric: `${s.metricsPrefix}http_request_duration_seconds`,
+        },
+      });
     case 'logs':
       return logsCheck(target.kube!, {
         namespace: s.target.namespace,
@@ -223,23 +235,38 @@ function headline(
   return `All checks passed${s.durationMs ? ` in every pass of the ${formatDuration(s.durationMs)} window` : ''}; no rollback criterion met.`;
 }
 
-/** For a met criterion: the samples that proved it, with their times and values. */
+/** Evidence tables show at most this many samples: the first and last few of a long window. */
+const EVIDENCE_ROWS = 12;
+
+/** For a met criterion: the samples that proved it, with their times, request counts and values. */
 function addEvidence(report: Report, met: CriterionMet[], started: number): void {
   for (const m of met) {
+    const shown =
+      m.evidence.length > EVIDENCE_ROWS
+        ? [...m.evidence.slice(0, EVIDENCE_ROWS / 2), undefined, ...m.evidence.slice(-EVIDENCE_ROWS / 2)]
+        : m.evidence;
     report.sections.push({
       heading: `${m.action === 'rollback' ? 'Rollback' : 'Warning'} criterion: ${m.criterion}`,
       lines: [m.reason],
-      columns: m.evidence.length ? ['Sample', 'Time', 'Healthy', 'Error rate', 'P99', 'Failures'] : undefined,
-      rows: m.evidence.map((e, i) => [
-        String(i + 1),
-        `+${formatDuration(e.at - started)} (${new Date(e.at).toISOString()})`,
-        e.healthy === undefined ? '' : e.healthy ? 'yes' : 'no',
-        e.errorRate === undefined ? 'no data' : formatPercentage(e.errorRate),
-        e.p99Ms === undefined ? 'no data' : formatDuration(e.p99Ms),
-        Object.entries(e.functionalFailures)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join('; '),
-      ]),
+      columns: m.evidence.length
+        ? ['Sample', 'Time', 'Healthy', 'Requests', 'Errors', 'Error rate', 'P99', 'Failures']
+        : undefined,
+      rows: shown.map((e, i) =>
+        e === undefined
+          ? ['…', `${m.evidence.length - EVIDENCE_ROWS} more`, '', '', '', '', '', '']
+          : [
+              String(m.evidence.indexOf(e) + 1 || i + 1),
+              `+${formatDuration(e.at - started)} (${new Date(e.at).toISOString()})`,
+              e.healthy === undefined ? '' : e.healthy ? 'yes' : 'no',
+              e.traffic ? e.traffic.requests.toLocaleString('en-US') : '',
+              e.traffic ? e.traffic.errors.toLocaleString('en-US') : '',
+              e.errorRate === undefined ? 'no data' : formatPercentage(e.errorRate),
+              e.p99Ms === undefined ? 'no data' : formatDuration(e.p99Ms),
+              Object.entries(e.functionalFailures)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join('; '),
+            ],
+      ),
     });
   }
 }
@@ -257,8 +284,7 @@ function addMetricsTable(report: Report, results: CheckResult[], s: Readonly<Val
   }
   const m = results.find((r) => r.name === 'metrics')?.data;
   if (!m || (m.errorRate === undefined && m.p99Ms === undefined)) return;
-  const expected = s.slo?.expected ?? { errorRate: 0.001, p99Ms: 100 };
-  const alert = s.slo?.alert ?? { errorRate: 0.01, p99Ms: 500 };
+  const { expected, alert } = s.thresholds;
   report.sections.push({
     heading: "Monitoring (runbook §3.3, from the engine's /metrics between the last two passes)",
     columns: ['Metric', 'Observed', 'Expected', 'Alert threshold'],

@@ -149,6 +149,8 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
       const prefixed = matching.reduce((n, f) => n + f.samples.length, 0);
       const counted = `${prefixed} ${opts.prefix}* series`;
       let spans: MeasuredSpans | undefined;
+      // The requests since the previous pass alone: the §4.1 decision pools these, never overlapping spans.
+      let traffic: Record<string, unknown> | undefined;
       if (opts.holder) {
         const windowMs = opts.rateWindowMs ?? 30_000;
         const kept = opts.holder.history ?? [];
@@ -156,6 +158,15 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
         // After a gap longer than the window, the last scrape is still better than no rate at all.
         const last = kept.at(-1);
         spans = measureSpans(history.length > 0 ? history : last ? [last] : [], scrape, opts);
+        if (last) {
+          const step = rateBetween(last, scrape, opts);
+          traffic = {
+            spanMs: step.seconds * 1000,
+            requests: step.requests,
+            errors: step.errors,
+            buckets: step.buckets,
+          };
+        }
         opts.holder.history = [...history, scrape];
       }
       if (!spans) {
@@ -230,6 +241,7 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
           observations: latencySpan.observations,
           p99IntervalMs: latencySpan.seconds * 1000,
           resets: latencySpan.resets.length,
+          traffic,
         },
       };
     },

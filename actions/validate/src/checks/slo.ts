@@ -9,6 +9,7 @@ import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import { PrometheusError, queryValue, rangeQuery } from '@veloz/shared/prom/client';
 import type { SloSettings } from '../inputs';
 import { ioTimeout, judge, secretsOf, unreachable, worst } from '@veloz/shared/endpoint-checks/common';
+import { promTraffic, type TrafficMetrics } from './prom-traffic';
 
 export interface SloCheckOptions {
   slo: SloSettings;
@@ -17,6 +18,8 @@ export interface SloCheckOptions {
   timeoutMs: number;
   /** Window over which "Active connections: Stable" is judged (default 5m). */
   stabilityWindowMs?: number;
+  /** Read the request counts behind each pass for the §4.1 decision (kept across passes). */
+  traffic?: TrafficMetrics;
 }
 
 export type SloMetric = 'errorRate' | 'p99Ms' | 'cpu' | 'memory' | 'connections';
@@ -96,6 +99,7 @@ export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
     },
   ];
   const threshold = specs.map((s) => `${s.label.toLowerCase()} ≤ ${s.format(s.alert)}`).join(', ');
+  const traffic = opts.traffic && promTraffic(prom, opts.traffic, selector);
 
   return {
     name: 'slo',
@@ -183,6 +187,10 @@ export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
         queries: Object.fromEntries(measured.map((m) => [m.spec.key, m.promql])),
       };
       for (const m of measured) if (m.value !== undefined) data[m.spec.key] = m.value;
+      if (traffic) {
+        // The counts only feed the §4.1 decision; a failed read leaves that pass without them (no data).
+        data.traffic = await traffic.read({ now: clock.now(), timeoutMs, signal }).catch(() => undefined);
+      }
       const notes = measured.flatMap((m) => (m.note ? [m.note] : []));
       return {
         status,

@@ -25,6 +25,19 @@ export interface DegradeSpec {
   readonly logErrorsPerSecond?: number;
   /** Growth of the reported resident memory, bytes per second. */
   readonly memoryBytesPerSecond?: number;
+  /**
+   * `random`: Poisson arrivals, binomial errors, log-normal latency, drawn from `seed`. Unset or `none`:
+   * the exact even spread (every window holds the profile's rates to within a request), for exact counts.
+   */
+  readonly noise?: 'random';
+  /** Seed of `noise=random` (implies it): the same seed draws the same requests. */
+  readonly seed?: number;
+  /** Synthetic requests per second while this profile is set (overrides the engine's default). */
+  readonly rps?: number;
+  /** Median latency of API requests (ms) under `noise=random`; with `p99=` it shapes a log-normal. */
+  readonly medianMs?: number;
+  /** Faults come in bursts: on for `onMs` at the start of every `periodMs` (from `after`). */
+  readonly burst?: { readonly onMs: number; readonly periodMs: number };
 }
 
 /** Histogram's largest finite bucket: a p99 beyond it could not be measured by Prometheus. */
@@ -33,7 +46,24 @@ export const MAX_P99_MS = 10_000;
 export const MIN_P99_MS = 5;
 const MAX_LOG_ERRORS_PER_SECOND = 1000;
 
-const KEYS = ['after', 'health', 'ready', 'error-rate', 'p99', 'sse', 'ws', 'orders', 'log-errors', 'memory'] as const;
+const KEYS = [
+  'after',
+  'health',
+  'ready',
+  'error-rate',
+  'p99',
+  'sse',
+  'ws',
+  'orders',
+  'log-errors',
+  'memory',
+  'noise',
+  'seed',
+  'rps',
+  'median',
+  'burst',
+] as const;
+const MAX_RPS = 100_000;
 
 type Key = (typeof KEYS)[number];
 
@@ -121,7 +151,7 @@ function parseSwitch<T extends string>(key: string, value: string, faults: reado
  * expected, so a typo in a profile fails the sandbox start instead of silently running healthy.
  */
 export function parseDegrade(params: Record<string, string>): DegradeSpec {
-  const spec: { -readonly [K in keyof DegradeSpec]: DegradeSpec[K] } = { afterMs: 0 };
+  const spec: MutableSpec = { afterMs: 0 };
   for (const [rawKey, value] of Object.entries(params)) {
     const key = rawKey.trim().toLowerCase();
     if (!(KEYS as readonly string[]).includes(key)) {
@@ -174,11 +204,59 @@ export function parseDegrade(params: Record<string, string>): DegradeSpec {
       case 'memory':
         spec.memoryBytesPerSecond = parseMemoryGrowth(key, value);
         break;
+      default:
+        parseNoiseKey(spec, key as NoiseKey, value);
     }
   }
+  if (spec.seed !== undefined) spec.noise = 'random';
   // Drop keys explicitly set to `ok` so the spec only lists active faults.
   for (const k of Object.keys(spec) as (keyof DegradeSpec)[]) if (spec[k] === undefined) delete spec[k];
+  if (spec.medianMs !== undefined && spec.p99Ms !== undefined && spec.medianMs >= spec.p99Ms) {
+    throw new DegradeError('median', formatDuration(spec.medianMs), `a duration below p99=${spec.p99Ms}ms`);
+  }
   return Object.freeze(spec);
+}
+
+type NoiseKey = 'noise' | 'seed' | 'rps' | 'median' | 'burst';
+type MutableSpec = { -readonly [K in keyof DegradeSpec]: DegradeSpec[K] };
+
+/** The keys that shape traffic rather than switch a fault: noise, seed, rps, median, burst. */
+function parseNoiseKey(spec: MutableSpec, key: NoiseKey, value: string): void {
+  const v = value.trim().toLowerCase();
+  switch (key) {
+    case 'noise':
+      if (v !== 'random' && v !== 'none') throw new DegradeError(key, value, 'noise=random or noise=none');
+      spec.noise = v === 'random' ? 'random' : undefined;
+      return;
+    case 'seed':
+      if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) {
+        throw new DegradeError(key, value, 'a whole number from 0 to 4294967295');
+      }
+      spec.seed = Number(v);
+      return;
+    case 'rps': {
+      const m = /^(\d+(?:\.\d+)?)(\/s)?$/.exec(v);
+      if (!m || Number(m[1]) > MAX_RPS)
+        throw new DegradeError(key, value, `requests per second such as 20 or 20/s (at most ${MAX_RPS})`);
+      spec.rps = Number(m[1]);
+      return;
+    }
+    case 'median': {
+      const ms = parseDuration(v);
+      if (ms === undefined || ms <= 0 || ms >= MAX_P99_MS) {
+        throw new DegradeError(key, value, `a duration above 0 and below ${MAX_P99_MS / 1000}s, such as 20ms`);
+      }
+      spec.medianMs = ms;
+      return;
+    }
+    case 'burst': {
+      const [on, period] = v.split('/').map((t) => parseDuration(t));
+      if (on === undefined || period === undefined || on <= 0 || period <= on) {
+        throw new DegradeError(key, value, 'ON/PERIOD such as 10s/1m: faults on for 10s at the start of every minute');
+      }
+      spec.burst = { onMs: on, periodMs: period };
+    }
+  }
 }
 
 /** Renders a spec back into profile syntax (`after=20s,error-rate=6%,p99=1200ms`), for logs and the CLI. */
@@ -195,6 +273,11 @@ export function formatDegrade(spec: DegradeSpec): string {
   if (spec.memoryBytesPerSecond !== undefined) {
     parts.push(`memory=+${round(spec.memoryBytesPerSecond / 1024 ** 2)}MiB/s`);
   }
+  if (spec.noise) parts.push(`noise=${spec.noise}`);
+  if (spec.seed !== undefined) parts.push(`seed=${spec.seed}`);
+  if (spec.rps !== undefined) parts.push(`rps=${round(spec.rps)}`);
+  if (spec.medianMs !== undefined) parts.push(`median=${spec.medianMs}ms`);
+  if (spec.burst) parts.push(`burst=${formatDuration(spec.burst.onMs)}/${formatDuration(spec.burst.periodMs)}`);
   return parts.join(',');
 }
 

@@ -74,7 +74,9 @@ async function handle(engine: Engine, req: IncomingMessage, res: ServerResponse)
   }
   if (body) (req as IncomingMessage & { body?: Buffer }).body = body;
   const faults = engine.behaviour.active(now);
-  const fail = faults?.errorRate !== undefined && engine.realErrors.hit(faults.errorRate);
+  const rng = engine.behaviour.random;
+  const fail =
+    faults?.errorRate !== undefined && (rng ? rng.next() < faults.errorRate : engine.realErrors.hit(faults.errorRate));
   const respond = (): void => {
     if (fail) {
       engine.log.write('ERROR', 'http', `${req.method} ${path} -> 500: internal error (upstream timeout)`);
@@ -84,7 +86,8 @@ async function handle(engine: Engine, req: IncomingMessage, res: ServerResponse)
     Promise.resolve(route.handler(engine, req, res, Date.now())).catch(() => res.destroy());
   };
   if (faults?.p99Ms === undefined) return respond();
-  const delayMs = engine.realLatency.next(engine.behaviour.latency(now)) * 1000;
+  const delayMs =
+    (rng ? engine.behaviour.randomLatency(now, rng) : engine.realLatency.next(engine.behaviour.latency(now))) * 1000;
   engine.later(delayMs, respond);
 }
 

@@ -96,11 +96,8 @@ export function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
-/** Runbook §3.3 "Expected" and "Alert Threshold" columns, the defaults when no Prometheus settings exist. */
-export const RUNBOOK_SLO = {
-  expected: { errorRate: 0.001, p99Ms: 100, cpu: 0.5, memory: 0.6 },
-  alert: { errorRate: 0.01, p99Ms: 500, cpu: 0.8, memory: 0.85, connections: 1000 },
-} as const;
+/** Runbook §3.3 "Expected" and "Alert Threshold" columns (defined in ../runbook). */
+export { RUNBOOK_SLO } from '../runbook';
 
 /**
  * §3.3 for a "lower is better" figure: below Expected passes, above the Alert Threshold fails, and what is

@@ -249,6 +249,8 @@ export interface RateWindow {
   p99Ms?: number;
   /** Series that went down between the scrapes (a restart), named like `metric{labels}`. */
   resets: string[];
+  /** The latency histogram's increase, cumulative by `le` (seconds), summed over series. */
+  buckets: Bucket[];
 }
 
 /** What happened between two scrapes of the same target: request count, 5xx share and latency quantile. */
@@ -277,6 +279,7 @@ export function rateBetween(prev: Scrape, next: Scrape, opts: RateOptions = {}):
     observations,
     p99Ms: seconds === undefined ? undefined : seconds * 1000,
     resets,
+    buckets: histogram,
   };
 }
 

@@ -1,0 +1,188 @@
+/**
+ * The cost of a long monitoring window: one validate of a pod through the API server's pods/proxy for
+ * 30 minutes at a 1 s interval, with Kubernetes API requests, bytes read from the API server and the
+ * validate process's peak RSS measured per pass. The first and the last 100 passes are compared: a pass
+ * must cost the same at minute 30 as at minute 1 (nothing re-read from the window's start, nothing
+ * kept that grows).
+ */
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { snapshotBundles } from './bundles';
+import { NAMESPACE, startBenchCluster } from './cluster';
+import { progress, type Section } from './lib';
+
+export interface LongWindowOptions {
+  durationMs: number;
+  intervalMs: number;
+  /** Passes compared at each end. */
+  edge: number;
+}
+
+interface PassCost {
+  index: number;
+  /** performance.now() when the pass's log line arrived. */
+  at: number;
+  requests: number;
+  bytes: number;
+  peakRssKiB: number;
+}
+
+/** A TCP relay in front of the API server that counts the bytes it sends back (TLS stays end to end). */
+async function countingRelay(
+  targetPort: number,
+): Promise<{ port: number; bytes: () => number; stop: () => Promise<void> }> {
+  let bytes = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+      s.on('close', () => sockets.delete(s));
+    }
+    upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    bytes: () => bytes,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Resident set size of the node process running the validate bundle (found by its command line). */
+async function validateRssKiB(known: { pid?: number }, entry: string): Promise<number | undefined> {
+  if (known.pid === undefined) {
+    for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+      const cmd = await readFile(join('/proc', pid, 'cmdline'), 'utf8').catch(() => '');
+      // our snapshot's entry only: other runs on this machine execute validate bundles too
+      if (cmd.split('\0').includes(entry)) {
+        known.pid = Number(pid);
+        break;
+      }
+    }
+  }
+  if (known.pid === undefined) return undefined;
+  const status = await readFile(`/proc/${known.pid}/status`, 'utf8').catch(() => '');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!m) known.pid = undefined;
+  return m ? Number(m[1]) : undefined;
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+export async function longWindowFigure(o: LongWindowOptions): Promise<Section> {
+  const c = await startBenchCluster({ podStartupDelayMs: 200, engineSyntheticRps: 50 });
+  const boundaries: { index: number; at: number; bytes: number; peak: number }[] = [];
+  let runPeak = 0;
+  const proc: { pid?: number } = {};
+  let relay: Awaited<ReturnType<typeof countingRelay>> | undefined;
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    await c.install('1.1.0', ['--set', 'autoscaling.enabled=false']);
+    const pod = String(c.sandbox.list('pods', NAMESPACE, 'app.kubernetes.io/name=veloz')[0]?.metadata.name ?? '');
+    const kubeconfig = await readFile(c.kubeconfigPath, 'utf8');
+    const apiPort = Number(/server: https?:\/\/127\.0\.0\.1:(\d+)/.exec(kubeconfig)?.[1]);
+    relay = await countingRelay(apiPort);
+    const relayed = `${c.kubeconfigPath}.relay`;
+    await writeFile(relayed, kubeconfig.replace(`127.0.0.1:${apiPort}`, `127.0.0.1:${relay.port}`));
+    const entry = (await snapshotBundles()).entry('validate');
+    sampler = setInterval(() => {
+      void validateRssKiB(proc, entry).then((kib) => (runPeak = Math.max(runPeak, kib ?? 0)));
+    }, 100);
+    progress(`long window: validate ${pod} for ${o.durationMs / 60_000} min at ${o.intervalMs / 1000} s`);
+    const run = await c.action(
+      'validate',
+      {
+        pod,
+        checks: 'health, smoke, metrics, logs',
+        duration: `${o.durationMs / 1000}s`,
+        interval: `${o.intervalMs / 1000}s`,
+        'check-timeout': '10s',
+      },
+      {
+        env: { KUBECONFIG: relayed },
+        timeoutMs: o.durationMs + 300_000,
+        onLine: (line) => {
+          const m = /^pass (\d+) at /.exec(line);
+          if (!m) return;
+          boundaries.push({ index: Number(m[1]), at: performance.now(), bytes: relay!.bytes(), peak: runPeak });
+          runPeak = 0;
+        },
+      },
+    );
+    if (boundaries.length < 2 * o.edge + 1)
+      throw new Error(`only ${boundaries.length} passes: ${run.errors.join(' | ')}`);
+    const journal = await c.requests(run.start, run.end);
+    const passes: PassCost[] = [];
+    for (let i = 1; i < boundaries.length; i++) {
+      const [a, b] = [boundaries[i - 1]!, boundaries[i]!];
+      const from = performance.timeOrigin + a.at;
+      const to = performance.timeOrigin + b.at;
+      passes.push({
+        index: b.index,
+        at: b.at,
+        requests: journal.filter((e) => Date.parse(e.time) > from && Date.parse(e.time) <= to).length,
+        bytes: b.bytes - a.bytes,
+        peakRssKiB: b.peak,
+      });
+    }
+    const first = passes.slice(0, o.edge);
+    const last = passes.slice(-o.edge);
+    const row = (label: string, pick: (p: PassCost) => number, unit: (v: number) => string) => {
+      const a = mean(first.map(pick));
+      const b = mean(last.map(pick));
+      return { a, b, cells: [label, unit(a), unit(b), `${(((b - a) / a) * 100).toFixed(1)}%`] };
+    };
+    const rows = [
+      row(
+        'API requests per pass',
+        (p) => p.requests,
+        (v) => v.toFixed(2),
+      ),
+      row(
+        'bytes read from the API server per pass',
+        (p) => p.bytes,
+        (v) => `${(v / 1024).toFixed(1)} KiB`,
+      ),
+      row(
+        'peak RSS of the validate process per pass',
+        (p) => p.peakRssKiB,
+        (v) => `${(v / 1024).toFixed(1)} MiB`,
+      ),
+    ];
+    const worst = Math.max(...rows.map((r) => Math.abs((r.b - r.a) / r.a)));
+    return {
+      key: 'long-window',
+      title: '9. Cost of a long window: 30 min validate at 1 s',
+      goal: 'API requests, bytes read and peak RSS per pass flat: last 100 passes within 10% of the first 100',
+      met: worst <= 0.1,
+      verdict: `${passes.length + 1} passes in ${((boundaries.at(-1)!.at - boundaries[0]!.at) / 60_000).toFixed(1)} min; the largest change from the first ${o.edge} passes to the last ${o.edge} is ${(worst * 100).toFixed(1)}%.`,
+      tables: [
+        {
+          caption: `Means per pass over the first and the last ${o.edge} passes (pass 1, which starts the process, is not counted)`,
+          columns: ['per pass', `passes 2–${o.edge + 1}`, `last ${o.edge}`, 'change'],
+          rows: rows.map((r) => r.cells),
+        },
+      ],
+      method:
+        `One validate bundle (node24) of one pod through the sandbox API server's pods/proxy, checks health, smoke, metrics and logs, ` +
+        `duration ${o.durationMs / 60_000} min at interval ${o.intervalMs / 1000} s, the engine at 50 synthetic requests/s. API requests per pass are the sandbox ` +
+        "journal's entries between consecutive `pass N` log lines; bytes read are what the API server sent back, counted by a TCP relay the kubeconfig points " +
+        'at (TLS stays end to end); peak RSS is the largest VmRSS of the validate process sampled every 100 ms during the pass.',
+    };
+  } finally {
+    if (sampler) clearInterval(sampler);
+    await relay?.stop();
+    await c.stop();
+  }
+}
