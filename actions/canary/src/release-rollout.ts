@@ -119,7 +119,9 @@ async function settleReplicas(
     }
     if (current === want.replicas) return result;
     target = want.replicas;
-    ctx.log.warning(`An autoscaler scaled ${name} to ${current} during the upgrade; returning the canary to ${target}.`);
+    ctx.log.warning(
+      `An autoscaler scaled ${name} to ${current} during the upgrade; returning the canary to ${target}.`,
+    );
   } else {
     const low = hpa?.spec?.minReplicas ?? 1;
     const high = hpa?.spec?.maxReplicas ?? Number.MAX_SAFE_INTEGER;
@@ -131,5 +133,9 @@ async function settleReplicas(
   }
   const log = (line: string): void => ctx.log.info(line);
   const warn = (line: string): void => ctx.log.warning(line);
-  return scaleTracked(kube, { namespace, deployment: name, timeoutMs: s.timeoutMs, clock: ctx.clock, log, warn }, target);
+  return scaleTracked(
+    kube,
+    { namespace, deployment: name, timeoutMs: s.timeoutMs, clock: ctx.clock, log, warn },
+    target,
+  );
 }

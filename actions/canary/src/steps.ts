@@ -23,7 +23,8 @@ export const takeLock: Step<CanaryState> = {
     try {
       state.session = await openSession(s.target, ctx, `canary ${s.phase}`, s.lockTtlMs);
     } catch (error) {
-      if (error instanceof LockHeldError) throw new StepFailure(`Another deploy or rollback is running: ${error.message}`);
+      if (error instanceof LockHeldError)
+        throw new StepFailure(`Another deploy or rollback is running: ${error.message}`);
       throw new StepFailure(`Could not start: ${describeError(error)}`);
     }
     const from = state.session.lock.tookOverFrom;
@@ -126,7 +127,8 @@ export const checkPromotion: Step<CanaryState> = {
         `\`kubectl get pods -n ${s.target.namespace} -o wide\``,
       ]);
     }
-    if (tagOf(after.image) !== s.version) throw new StepFailure(`${after.deployment.metadata?.name} runs ${after.image}, not ${s.version}.`);
+    if (tagOf(after.image) !== s.version)
+      throw new StepFailure(`${after.deployment.metadata?.name} runs ${after.image}, not ${s.version}.`);
     await annotateDeployment(state, s.target.deployment);
     run.fact('Pods', `all ${check.pods} run ${after.image}`);
     await reportOutcome(state, after, false);
@@ -158,7 +160,10 @@ export async function reportOutcome(state: CanaryState, release: ReleaseState, u
   const revision = currentRevision(release, s) || (await latestHelmRevision(state));
   run.outputs.revision = revision;
   run.outputs.image = release.image;
-  run.fact('Now', `${release.image}, ${s.target.driver === 'helm' ? `Helm revision ${revision}` : `revision ${revision}`}`);
+  run.fact(
+    'Now',
+    `${release.image}, ${s.target.driver === 'helm' ? `Helm revision ${revision}` : `revision ${revision}`}`,
+  );
   const previous = run.outputs['previous-revision'];
   if (previous) run.fact('Rollback target', `revision ${previous}`);
   if (unchanged && s.phase === 'promote') await recordStatus(state, 'success', `promote of ${s.version} complete`);

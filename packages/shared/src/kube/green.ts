@@ -40,7 +40,10 @@ export async function findGreen(
 }
 
 export async function greenPods(kube: Kube, namespace: string, deployment: string): Promise<k8s.V1Pod[]> {
-  const list = await kube.core.listNamespacedPod({ namespace, labelSelector: labelSelector(greenSelector(deployment)) });
+  const list = await kube.core.listNamespacedPod({
+    namespace,
+    labelSelector: labelSelector(greenSelector(deployment)),
+  });
   return list.items.filter((p) => !p.metadata?.deletionTimestamp);
 }
 
