@@ -2,7 +2,7 @@
 import { describeError } from '@veloz/shared/checks';
 import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { ROLLED_BACK_ANNOTATION, annotate } from '@veloz/shared/kube/deployment-edits';
-import { findGreen, greenName } from '@veloz/shared/kube/green';
+import { CANARY_ABORTED_ANNOTATION, findGreen, greenName } from '@veloz/shared/kube/green';
 import { LockHeldError } from '@veloz/shared/kube/lock';
 import { podsNotRunning } from '@veloz/shared/kube/pods';
 import { openSession } from '@veloz/shared/kube/session';
@@ -109,8 +109,9 @@ export function annotateDeployment(state: CanaryState, name: string): Promise<vo
     'veloz.io/version': state.s.version,
     'veloz.io/run-url': state.ctx.run.runUrl,
     'veloz.io/actor': state.ctx.run.actor,
-    // a new release supersedes the record of an earlier rollback
+    // a new release supersedes the record of an earlier rollback or abort
     [ROLLED_BACK_ANNOTATION]: null,
+    ...(name === state.s.target.deployment ? { [CANARY_ABORTED_ANNOTATION]: null } : {}),
   });
 }
 

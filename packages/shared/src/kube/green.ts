@@ -17,6 +17,13 @@ export const GREEN_OF_LABEL = 'veloz.io/green-of';
 
 export type CanaryTraffic = 'share' | 'none';
 
+/**
+ * On blue, after an abort removed green: JSON {version, releaseImage, run, at}. A re-run of that
+ * rollback finds it and does nothing (rolling the release back instead would go one release too far).
+ * Any later change to blue (promotion, in-place canary) clears it.
+ */
+export const CANARY_ABORTED_ANNOTATION = 'veloz.io/canary-aborted';
+
 export function greenName(deployment: string): string {
   return `${deployment}-green`;
 }
