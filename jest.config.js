@@ -13,6 +13,7 @@ export default {
     '^@veloz/harness/(.*)$': '<rootDir>/packages/harness/src/$1',
   },
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  globalSetup: '<rootDir>/scripts/jest-global-setup.js',
   testTimeout: 120000,
   maxWorkers: 2,
 };

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { minify } from 'terser';
+import { HASH_FILE, sourceHash } from './source-hash.js';
 
 const ACTIONS = ['preflight', 'canary', 'validate', 'rollback'];
 const BUDGET_BYTES = 6 * 1024 * 1024;
@@ -61,3 +62,4 @@ if (total > BUDGET_BYTES) {
   console.error(`dist/ is over its ${BUDGET_BYTES / 1024 / 1024} MB budget`);
   process.exit(1);
 }
+writeFileSync(HASH_FILE, `${sourceHash()}\n`);

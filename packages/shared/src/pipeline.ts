@@ -7,7 +7,7 @@
 import type { RunContext, RunResult } from './action';
 import { describeError } from './checks';
 import { postNotification } from './records/webhook';
-import { emptyReport, type ActionName, type Report, type StepStatus } from './report';
+import { emptyReport, type ActionName, type Report, type Step as ReportStep, type StepStatus } from './report';
 
 /** An expected failure: the headline for the on-call engineer, and what to run next. */
 export class StepFailure extends Error {
@@ -78,6 +78,16 @@ export class ActionRun {
     this.report.steps.push({ name: `  ${name}`, status, durationMs, detail });
   }
 
+  /** Sets what the running step's row says (its finding, or `failed` for a step that goes on). */
+  note(detail: string, status?: StepStatus): void {
+    if (!this.current) return;
+    this.current.detail = detail;
+    if (status) this.current.status = status;
+  }
+
+  /** The running step's row; steps push it when they start, so its substeps follow it. */
+  current?: ReportStep;
+
   result(failure?: string, next: readonly string[] = []): RunResult {
     this.report.finishedAt = new Date(this.ctx.clock.now()).toISOString();
     this.report.status = failure ? 'failure' : 'success';
@@ -104,22 +114,30 @@ export async function runSteps<S extends { headline?: string }>(
     if (step.when && !step.when(state)) continue;
     const name = typeof step.name === 'string' ? step.name : step.name(state);
     const t0 = clock.now();
+    const row: ReportStep = { name, status: 'not-run' };
+    if (!step.quiet) run.report.steps.push(row);
+    run.current = step.quiet ? undefined : row;
     try {
       await hooks.beforeStep?.(name);
       const outcome = await log.group(name, () => step.run(state));
-      if (!step.quiet) run.report.steps.push({ name, status: 'done', durationMs: clock.now() - t0 });
+      if (row.status === 'not-run') row.status = 'done';
+      row.durationMs = clock.now() - t0;
       if (outcome instanceof Finished) return succeed(run, outcome.headline);
     } catch (error) {
       const { message, next } =
         error instanceof StepFailure
           ? { message: error.message, next: [...error.next] }
           : (hooks.explain?.(error, name) ?? { message: `${name} failed: ${describeError(error)}`, next: [] });
-      if (!step.quiet) {
-        run.report.steps.push({ name, status: 'failed', durationMs: clock.now() - t0, detail: describeError(error) });
-      }
+      Object.assign(row, {
+        status: 'failed',
+        durationMs: clock.now() - t0,
+        detail: row.detail ?? describeError(error),
+      });
       markNotRun(run, steps, i + 1, state);
       await hooks.onFailure?.(message).catch((e: unknown) => run.warnings.push(describeError(e)));
       return run.result(message, next);
+    } finally {
+      run.current = undefined;
     }
   }
   return succeed(run, state.headline ?? '');

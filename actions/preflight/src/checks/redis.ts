@@ -32,167 +32,181 @@ type Probe = 'master' | 'replica' | 'refused' | 'unreachable' | 'auth-required';
 
 const BAD_REPLICA_FLAGS = ['s_down', 'o_down', 'disconnected'];
 
+/** The settings plus what every connection of one run shares. */
+interface RedisRun extends RedisCheckSettings {
+  secrets: string[];
+  ioTimeout: number;
+  signal: AbortSignal;
+}
+
 export function redisCheck(s: RedisCheckSettings): Check {
-  const secrets = s.password ? [s.password] : [];
-  const ioTimeout = Math.max(500, Math.min(5000, s.timeoutMs - 500));
-
-  const withConnection = async <T>(
-    host: string,
-    port: number,
-    signal: AbortSignal,
-    fn: (c: RespConnection) => Promise<T>,
-  ): Promise<T> => {
-    const conn = await respConnect(host, port, { signal, timeoutMs: ioTimeout });
-    try {
-      return await fn(conn);
-    } finally {
-      conn.close();
-    }
-  };
-
-  const askSentinel = async (host: string, port: number, signal: AbortSignal): Promise<SentinelView> => {
-    const endpoint = `${host}:${port}`;
-    try {
-      return await withConnection(host, port, signal, async (c) => {
-        if (s.password) {
-          const auth = await c.command('AUTH', s.password);
-          if (auth instanceof RespError)
-            return {
-              endpoint,
-              error: `sentinel ${endpoint} rejected the password: ${redactSecrets(auth.message, secrets)}`,
-            };
-        }
-        const master = await c.command('SENTINEL', 'MASTER', s.masterName);
-        if (master instanceof RespError) {
-          return {
-            endpoint,
-            error: `sentinel ${endpoint}: ${redactSecrets(master.message, secrets)}${master.kind === 'NOAUTH' ? ' (set sentinel-password)' : ''}`,
-          };
-        }
-        const replicas = await c.command('SENTINEL', 'REPLICAS', s.masterName);
-        const quorum = await c.command('SENTINEL', 'CKQUORUM', s.masterName);
-        return {
-          endpoint,
-          master: toRecord(master),
-          replicas: Array.isArray(replicas) ? replicas.map(toRecord) : [],
-          quorum: {
-            ok: !(quorum instanceof RespError),
-            text: quorum instanceof RespError ? quorum.message : String(quorum),
-          },
-        };
-      });
-    } catch (e) {
-      return { endpoint, error: describeConnectError('Redis Sentinel', endpoint, e, secrets, signal) };
-    }
-  };
-
-  const probeMaster = async (
-    host: string,
-    port: number,
-    signal: AbortSignal,
-  ): Promise<{ probe: Probe; note?: string }> => {
-    try {
-      return await withConnection(host, port, signal, async (c) => {
-        if (s.password) await c.command('AUTH', s.password); // the master may use another password
-        const role: RespValue = await c.command('ROLE');
-        if (role instanceof RespError) return { probe: 'auth-required' as const };
-        const name = Array.isArray(role) ? String(role[0]) : String(role);
-        return { probe: name === 'master' ? ('master' as const) : ('replica' as const), note: `ROLE says ${name}` };
-      });
-    } catch (e) {
-      const code = signal.aborted ? 'ABORT_ERR' : errorCode(e);
-      return {
-        probe: code === 'ECONNREFUSED' ? 'refused' : 'unreachable',
-        note: describeConnectError('the Redis master', `${host}:${port}`, e, secrets, signal),
-      };
-    }
-  };
-
   return {
     name: 'redis',
     title: 'Redis Sentinel',
     timeoutMs: s.timeoutMs,
-    async run({ signal }): Promise<CheckOutcome> {
-      const views = await Promise.all(s.sentinels.map((x) => askSentinel(x.host, x.port, signal)));
-      const ok = views.filter((v) => v.master);
-      const problems: string[] = [];
-      const notes: string[] = [];
-      const threshold = `flags = master, quorum OK, ≥ ${s.minReplicas} replica(s) up, ${s.sentinels.length} sentinels agree`;
+    run: ({ signal }) =>
+      checkSentinels({
+        ...s,
+        secrets: s.password ? [s.password] : [],
+        ioTimeout: Math.max(500, Math.min(5000, s.timeoutMs - 500)),
+        signal,
+      }),
+  };
+}
 
-      if (ok.length === 0) {
+async function checkSentinels(r: RedisRun): Promise<CheckOutcome> {
+  const views = await Promise.all(r.sentinels.map((x) => askSentinel(r, x.host, x.port)));
+  const ok = views.filter((v) => v.master);
+  const threshold = `flags = master, quorum OK, ≥ ${r.minReplicas} replica(s) up, ${r.sentinels.length} sentinels agree`;
+  if (ok.length === 0) {
+    return {
+      status: 'fail',
+      observed: `0/${r.sentinels.length} sentinels answered`,
+      threshold,
+      detail: views.map((v) => v.error).join('; '),
+      data: { sentinels: views.map((v) => ({ endpoint: v.endpoint, error: v.error })) },
+    };
+  }
+  const problems = views.flatMap((v) => (v.error ? [v.error] : []));
+  const notes: string[] = [];
+  const addresses = new Set(ok.map((v) => `${v.master!.ip}:${v.master!.port}`));
+  if (addresses.size > 1) {
+    problems.push(
+      `sentinels disagree on the master: ${ok.map((v) => `${v.endpoint} says ${v.master!.ip}:${v.master!.port}`).join(', ')} (failover in progress?)`,
+    );
+  }
+  problems.push(...flagAndQuorumProblems(ok));
+  const minUp = Math.min(...ok.map((v) => v.replicas!.filter(replicaUp).length));
+  if (minUp < r.minReplicas) problems.push(replicaProblem(ok, minUp, r.minReplicas));
+
+  const first = ok[0]!.master!;
+  const masterAddr = `${first.ip}:${first.port}`;
+  let probe: MasterProbe | undefined;
+  if (addresses.size === 1) {
+    probe = await probeMaster(r, first.ip!, Number(first.port));
+    if (probe.probe === 'refused')
+      problems.push(`master probe: ${probe.note} (the sentinels still name it: failover pending?)`);
+    else if (probe.probe === 'replica')
+      problems.push(`${masterAddr} is not a master any more (${probe.note}); sentinels have not caught up`);
+    else if (probe.probe === 'unreachable')
+      notes.push(`master not reachable from the runner, relying on the sentinels' view: ${probe.note}`);
+  }
+  if (r.signal.aborted) problems.push('the check was cancelled (timed out) before the master probe finished');
+  return {
+    status: problems.length ? 'fail' : 'pass',
+    observed: `master ${masterAddr} flags ${first.flags}; ${minUp} replica(s) up; ${ok.length}/${r.sentinels.length} sentinels answered, ${addresses.size === 1 ? 'agree' : 'DISAGREE'}; quorum ${ok.every((v) => v.quorum!.ok) ? 'OK' : 'NOT OK'}`,
+    threshold,
+    detail: [...problems, ...notes].join('; ') || undefined,
+    data: { master: masterAddr, masterProbe: probe?.probe, sentinels: views.map(viewData) },
+  };
+}
+
+async function withConnection<T>(
+  r: RedisRun,
+  host: string,
+  port: number,
+  fn: (c: RespConnection) => Promise<T>,
+): Promise<T> {
+  const conn = await respConnect(host, port, { signal: r.signal, timeoutMs: r.ioTimeout });
+  try {
+    return await fn(conn);
+  } finally {
+    conn.close();
+  }
+}
+
+async function askSentinel(r: RedisRun, host: string, port: number): Promise<SentinelView> {
+  const endpoint = `${host}:${port}`;
+  try {
+    return await withConnection(r, host, port, async (c) => {
+      if (r.password) {
+        const auth = await c.command('AUTH', r.password);
+        if (auth instanceof RespError)
+          return {
+            endpoint,
+            error: `sentinel ${endpoint} rejected the password: ${redactSecrets(auth.message, r.secrets)}`,
+          };
+      }
+      const master = await c.command('SENTINEL', 'MASTER', r.masterName);
+      if (master instanceof RespError) {
         return {
-          status: 'fail',
-          observed: `0/${s.sentinels.length} sentinels answered`,
-          threshold,
-          detail: views.map((v) => v.error).join('; '),
-          data: { sentinels: views.map((v) => ({ endpoint: v.endpoint, error: v.error })) },
+          endpoint,
+          error: `sentinel ${endpoint}: ${redactSecrets(master.message, r.secrets)}${master.kind === 'NOAUTH' ? ' (set sentinel-password)' : ''}`,
         };
       }
-      for (const v of views) if (v.error) problems.push(v.error);
-
-      const addresses = new Set(ok.map((v) => `${v.master!.ip}:${v.master!.port}`));
-      if (addresses.size > 1) {
-        problems.push(
-          `sentinels disagree on the master: ${ok.map((v) => `${v.endpoint} says ${v.master!.ip}:${v.master!.port}`).join(', ')} (failover in progress?)`,
-        );
-      }
-      // Group by flags: three sentinels saying the same thing is one line, not three.
-      const byFlags = new Map<string, string[]>();
-      for (const v of ok) {
-        const flags = v.master!.flags ?? '';
-        if (flags !== 'master') byFlags.set(flags, [...(byFlags.get(flags) ?? []), v.endpoint]);
-        if (!v.quorum!.ok) problems.push(`sentinel ${v.endpoint}: CKQUORUM failed: ${v.quorum!.text}`);
-      }
-      for (const [flags, who] of byFlags) {
-        problems.push(
-          `master flags "${flags}" (want exactly "master") according to sentinel${who.length > 1 ? 's' : ''} ${who.join(', ')}`,
-        );
-      }
-      const upCounts = ok.map((v) => v.replicas!.filter(replicaUp).length);
-      const minUp = Math.min(...upCounts);
-      if (minUp < s.minReplicas) {
-        const worst = ok[upCounts.indexOf(minUp)]!;
-        const down = worst
-          .replicas!.filter((r) => !replicaUp(r))
-          .map((r) => `${r.ip}:${r.port} (${r.flags}, link ${r['master-link-status'] ?? '?'})`);
-        problems.push(
-          `sentinel ${worst.endpoint} sees ${minUp} replica(s) up, need ${s.minReplicas}${down.length ? `; down: ${down.join(', ')}` : ''}`,
-        );
-      }
-
-      const first = ok[0]!.master!;
-      const masterAddr = `${first.ip}:${first.port}`;
-      let probe: { probe: Probe; note?: string } | undefined;
-      if (addresses.size === 1) {
-        probe = await probeMaster(first.ip!, Number(first.port), signal);
-        if (probe.probe === 'refused')
-          problems.push(`master probe: ${probe.note} (the sentinels still name it: failover pending?)`);
-        else if (probe.probe === 'replica')
-          problems.push(`${masterAddr} is not a master any more (${probe.note}); sentinels have not caught up`);
-        else if (probe.probe === 'unreachable')
-          notes.push(`master not reachable from the runner, relying on the sentinels' view: ${probe.note}`);
-      }
-
-      if (signal.aborted) problems.push('the check was cancelled (timed out) before the master probe finished');
+      const replicas = await c.command('SENTINEL', 'REPLICAS', r.masterName);
+      const quorum = await c.command('SENTINEL', 'CKQUORUM', r.masterName);
       return {
-        status: problems.length ? 'fail' : 'pass',
-        observed: `master ${masterAddr} flags ${first.flags}; ${minUp} replica(s) up; ${ok.length}/${s.sentinels.length} sentinels answered, ${addresses.size === 1 ? 'agree' : 'DISAGREE'}; quorum ${ok.every((v) => v.quorum!.ok) ? 'OK' : 'NOT OK'}`,
-        threshold,
-        detail: [...problems, ...notes].join('; ') || undefined,
-        data: {
-          master: masterAddr,
-          masterProbe: probe?.probe,
-          sentinels: views.map((v) => ({
-            endpoint: v.endpoint,
-            error: v.error,
-            master: v.master ? `${v.master.ip}:${v.master.port}` : undefined,
-            flags: v.master?.flags,
-            replicasUp: v.replicas?.filter(replicaUp).length,
-            quorum: v.quorum?.text,
-          })),
+        endpoint,
+        master: toRecord(master),
+        replicas: Array.isArray(replicas) ? replicas.map(toRecord) : [],
+        quorum: {
+          ok: !(quorum instanceof RespError),
+          text: quorum instanceof RespError ? quorum.message : String(quorum),
         },
       };
-    },
+    });
+  } catch (e) {
+    return { endpoint, error: describeConnectError('Redis Sentinel', endpoint, e, r.secrets, r.signal) };
+  }
+}
+
+interface MasterProbe {
+  probe: Probe;
+  note?: string;
+}
+
+async function probeMaster(r: RedisRun, host: string, port: number): Promise<MasterProbe> {
+  try {
+    return await withConnection(r, host, port, async (c) => {
+      if (r.password) await c.command('AUTH', r.password); // the master may use another password
+      const role: RespValue = await c.command('ROLE');
+      if (role instanceof RespError) return { probe: 'auth-required' as const };
+      const name = Array.isArray(role) ? String(role[0]) : String(role);
+      return { probe: name === 'master' ? ('master' as const) : ('replica' as const), note: `ROLE says ${name}` };
+    });
+  } catch (e) {
+    const code = r.signal.aborted ? 'ABORT_ERR' : errorCode(e);
+    return {
+      probe: code === 'ECONNREFUSED' ? 'refused' : 'unreachable',
+      note: describeConnectError('the Redis master', `${host}:${port}`, e, r.secrets, r.signal),
+    };
+  }
+}
+
+/** Flags other than exactly `master`, grouped (three sentinels saying the same is one line), and quorum. */
+function flagAndQuorumProblems(ok: readonly SentinelView[]): string[] {
+  const problems: string[] = [];
+  const byFlags = new Map<string, string[]>();
+  for (const v of ok) {
+    const flags = v.master!.flags ?? '';
+    if (flags !== 'master') byFlags.set(flags, [...(byFlags.get(flags) ?? []), v.endpoint]);
+    if (!v.quorum!.ok) problems.push(`sentinel ${v.endpoint}: CKQUORUM failed: ${v.quorum!.text}`);
+  }
+  for (const [flags, who] of byFlags) {
+    problems.push(
+      `master flags "${flags}" (want exactly "master") according to sentinel${who.length > 1 ? 's' : ''} ${who.join(', ')}`,
+    );
+  }
+  return problems;
+}
+
+function replicaProblem(ok: readonly SentinelView[], minUp: number, needed: number): string {
+  const worst = ok.find((v) => v.replicas!.filter(replicaUp).length === minUp)!;
+  const down = worst
+    .replicas!.filter((x) => !replicaUp(x))
+    .map((x) => `${x.ip}:${x.port} (${x.flags}, link ${x['master-link-status'] ?? '?'})`);
+  return `sentinel ${worst.endpoint} sees ${minUp} replica(s) up, need ${needed}${down.length ? `; down: ${down.join(', ')}` : ''}`;
+}
+
+function viewData(v: SentinelView): Record<string, unknown> {
+  return {
+    endpoint: v.endpoint,
+    error: v.error,
+    master: v.master ? `${v.master.ip}:${v.master.port}` : undefined,
+    flags: v.master?.flags,
+    replicasUp: v.replicas?.filter(replicaUp).length,
+    quorum: v.quorum?.text,
   };
 }
 

@@ -39,127 +39,167 @@ interface OrdersState {
   orders?: unknown[];
 }
 
+/** What one run of the check works with: the endpoint, the options and the secrets to redact. */
+interface OrderRun {
+  ep: HttpEndpoint;
+  opts: OrderCheckOptions;
+  ctx: CheckContext;
+  orderPath: string;
+  statePath: string;
+  idFields: readonly string[];
+  secrets: string[];
+  threshold: string;
+  io: number;
+}
+
 export function orderCheck(ep: HttpEndpoint, opts: OrderCheckOptions): Check {
   const orderPath = opts.orderPath ?? '/api/order';
   const statePath = opts.statePath ?? '/api/orders_state';
   const idFields = opts.idFields ?? ['order_id', 'id', 'orderId'];
   const secrets = secretsOf(ep, [opts.token]);
   const threshold = `POST ${orderPath} 2xx, then the order in ${statePath}`;
-  const fail = (observed: string, detail: string): CheckOutcome =>
-    functionalFailure('order', observed, redactSecrets(detail, secrets), threshold);
-
   return {
     name: 'order',
     title: 'Test order',
     timeoutMs: opts.timeoutMs,
-    async run(ctx) {
-      // The test token travels in Authorization; a path that uses or drops that header cannot carry it.
-      const ownAuth = Object.keys(ep.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
-      if (ep.dropsAuthorization || ownAuth) {
-        return {
-          status: 'skip',
-          observed: 'not run',
-          threshold,
-          detail: ep.dropsAuthorization
-            ? `${ep.describe} cannot carry the test token: the Kubernetes API server consumes the Authorization header ` +
-              `and does not forward it through pods/proxy or services/proxy. Validate orders through a \`url\` target.`
-            : `${ep.describe} already sends its own Authorization header, so the test token cannot be sent alongside it.`,
-        };
-      }
-      const io = ioTimeout(opts.timeoutMs);
-      const getState = async (): Promise<OrdersState | string> => {
-        let res: HttpResponse;
-        try {
-          res = await httpRequest(ep, {
-            path: statePath,
-            headers: { accept: 'application/json' },
-            timeoutMs: io,
-            signal: ctx.signal,
-          });
-        } catch (err) {
-          return unreachable(ep, statePath, err, ctx.signal, secrets);
-        }
-        if (!isOk(res.status)) return `GET ${statePath} answered ${statusLine(res, secrets)}`;
-        try {
-          const body = JSON.parse(res.body) as OrdersState | null;
-          return body && typeof body === 'object' ? body : `GET ${statePath} did not answer a JSON object`;
-        } catch {
-          return `GET ${statePath} did not answer JSON`;
-        }
-      };
-
-      // The count before placing is the fallback proof when the answer carries no id.
-      const before = await getState();
-      if (typeof before === 'string') return fail('state unreadable', before);
-
-      let placed: HttpResponse;
-      try {
-        placed = await httpRequest(ep, {
-          method: 'POST',
-          path: orderPath,
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json',
-            authorization: `Bearer ${opts.token}`,
-          },
-          body: JSON.stringify(opts.order),
-          timeoutMs: io,
-          signal: ctx.signal,
-        });
-      } catch (err) {
-        return fail('no answer', unreachable(ep, orderPath, err, ctx.signal, secrets));
-      }
-      const took = formatLatency(placed.durationMs);
-      if (!isOk(placed.status)) {
-        const hint =
-          placed.status === 401 || placed.status === 403
-            ? ' — the test token was refused: check the test-token secret'
-            : placed.status === 400 || placed.status === 422
-              ? ' — the engine refused the order: check the order input and the test account'
-              : '';
-        return fail(`HTTP ${placed.status}`, `POST ${orderPath} answered ${statusLine(placed, secrets)}${hint}`);
-      }
-      let answer: unknown;
-      try {
-        answer = JSON.parse(placed.body);
-      } catch {
-        answer = undefined;
-      }
-      const idField = idFields.find((f) => isId((answer as Record<string, unknown> | undefined)?.[f]));
-      const id = idField ? String((answer as Record<string, unknown>)[idField]) : undefined;
-
-      const visible = await waitVisible(ctx, opts.visibleWithinMs ?? 5000, async () => {
-        const state = await getState();
-        if (typeof state === 'string') return state;
-        if (id !== undefined) {
-          return (
-            Array.isArray(state.orders) &&
-            state.orders.some((o) => idFields.some((f) => String((o as Record<string, unknown> | null)?.[f]) === id))
-          );
-        }
-        if (typeof before.count !== 'number') {
-          return `the answer had no ${idFields.join('/')} and ${statePath} has no numeric count (got ${show(before.count)}): cannot tell whether the order landed`;
-        }
-        return typeof state.count === 'number' && state.count > before.count;
-      });
-      const shown = id ? `order ${id}` : 'the order';
-      if (visible === true) {
-        return {
-          status: 'pass',
-          observed: `${shown} accepted (${placed.status}, ${took}) and visible in ${statePath}`,
-          threshold,
-          data: { orderId: id, status: placed.status, latencyMs: Math.round(placed.durationMs) },
-        };
-      }
-      const why =
-        typeof visible === 'string'
-          ? visible
-          : id
-            ? `${shown} (${idField} from the answer) is not in ${statePath} .orders after ${formatDuration(opts.visibleWithinMs ?? 5000)}`
-            : `${statePath} .count stayed at ${show(before.count)} after ${formatDuration(opts.visibleWithinMs ?? 5000)} (the answer had no ${idFields.join('/')} to look for)`;
-      return fail(`accepted, not visible`, `POST ${orderPath} accepted ${shown} (${placed.status}) but ${why}`);
-    },
+    run: (ctx) =>
+      placeAndFind({
+        ep,
+        opts,
+        ctx,
+        orderPath,
+        statePath,
+        idFields,
+        secrets,
+        threshold,
+        io: ioTimeout(opts.timeoutMs),
+      }),
   };
+}
+
+function fail(r: OrderRun, observed: string, detail: string): CheckOutcome {
+  return functionalFailure('order', observed, redactSecrets(detail, r.secrets), r.threshold);
+}
+
+/** Place the order, then wait for it in the state: by id when the answer has one, else by the count. */
+async function placeAndFind(r: OrderRun): Promise<CheckOutcome> {
+  const cannot = cannotCarryToken(r);
+  if (cannot) return { status: 'skip', observed: 'not run', threshold: r.threshold, detail: cannot };
+  // The count before placing is the fallback proof when the answer carries no id.
+  const before = await readState(r);
+  if (typeof before === 'string') return fail(r, 'state unreadable', before);
+  const placed = await placeOrder(r);
+  if (typeof placed === 'string') return fail(r, 'no answer', placed);
+  if (!isOk(placed.status)) return fail(r, `HTTP ${placed.status}`, refusal(r, placed));
+  const idField = r.idFields.find((f) => isId(parseObject(placed.body)?.[f]));
+  const id = idField ? String(parseObject(placed.body)![idField]) : undefined;
+  const within = r.opts.visibleWithinMs ?? 5000;
+  const visible = await waitVisible(r.ctx, within, () => isVisible(r, before, id));
+  const shown = id ? `order ${id}` : 'the order';
+  if (visible === true) {
+    return {
+      status: 'pass',
+      observed: `${shown} accepted (${placed.status}, ${formatLatency(placed.durationMs)}) and visible in ${r.statePath}`,
+      threshold: r.threshold,
+      data: { orderId: id, status: placed.status, latencyMs: Math.round(placed.durationMs) },
+    };
+  }
+  const why =
+    typeof visible === 'string'
+      ? visible
+      : id
+        ? `${shown} (${idField} from the answer) is not in ${r.statePath} .orders after ${formatDuration(within)}`
+        : `${r.statePath} .count stayed at ${show(before.count)} after ${formatDuration(within)} (the answer had no ${r.idFields.join('/')} to look for)`;
+  return fail(r, `accepted, not visible`, `POST ${r.orderPath} accepted ${shown} (${placed.status}) but ${why}`);
+}
+
+/** The test token travels in Authorization; a path that uses or drops that header cannot carry it. */
+function cannotCarryToken({ ep }: OrderRun): string | undefined {
+  if (ep.dropsAuthorization) {
+    return (
+      `${ep.describe} cannot carry the test token: the Kubernetes API server consumes the Authorization header ` +
+      `and does not forward it through pods/proxy or services/proxy. Validate orders through a \`url\` target.`
+    );
+  }
+  const ownAuth = Object.keys(ep.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
+  return ownAuth
+    ? `${ep.describe} already sends its own Authorization header, so the test token cannot be sent alongside it.`
+    : undefined;
+}
+
+async function readState(r: OrderRun): Promise<OrdersState | string> {
+  let res: HttpResponse;
+  try {
+    res = await httpRequest(r.ep, {
+      path: r.statePath,
+      headers: { accept: 'application/json' },
+      timeoutMs: r.io,
+      signal: r.ctx.signal,
+    });
+  } catch (err) {
+    return unreachable(r.ep, r.statePath, err, r.ctx.signal, r.secrets);
+  }
+  if (!isOk(res.status)) return `GET ${r.statePath} answered ${statusLine(res, r.secrets)}`;
+  try {
+    const body = JSON.parse(res.body) as OrdersState | null;
+    return body && typeof body === 'object' ? body : `GET ${r.statePath} did not answer a JSON object`;
+  } catch {
+    return `GET ${r.statePath} did not answer JSON`;
+  }
+}
+
+async function placeOrder(r: OrderRun): Promise<HttpResponse | string> {
+  try {
+    return await httpRequest(r.ep, {
+      method: 'POST',
+      path: r.orderPath,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${r.opts.token}`,
+      },
+      body: JSON.stringify(r.opts.order),
+      timeoutMs: r.io,
+      signal: r.ctx.signal,
+    });
+  } catch (err) {
+    return unreachable(r.ep, r.orderPath, err, r.ctx.signal, r.secrets);
+  }
+}
+
+function refusal(r: OrderRun, placed: HttpResponse): string {
+  const hint =
+    placed.status === 401 || placed.status === 403
+      ? ' — the test token was refused: check the test-token secret'
+      : placed.status === 400 || placed.status === 422
+        ? ' — the engine refused the order: check the order input and the test account'
+        : '';
+  return `POST ${r.orderPath} answered ${statusLine(placed, r.secrets)}${hint}`;
+}
+
+/** True once the order shows in the state; a string when the state cannot tell. */
+async function isVisible(r: OrderRun, before: OrdersState, id: string | undefined): Promise<boolean | string> {
+  const state = await readState(r);
+  if (typeof state === 'string') return state;
+  if (id !== undefined) {
+    return (
+      Array.isArray(state.orders) &&
+      state.orders.some((o) => r.idFields.some((f) => String((o as Record<string, unknown> | null)?.[f]) === id))
+    );
+  }
+  if (typeof before.count !== 'number') {
+    return `the answer had no ${r.idFields.join('/')} and ${r.statePath} has no numeric count (got ${show(before.count)}): cannot tell whether the order landed`;
+  }
+  return typeof state.count === 'number' && state.count > before.count;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isId(v: unknown): boolean {
