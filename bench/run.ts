@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { apiEconomyFigure } from './api-economy';
+import { blueGreenFigure } from './blue-green';
 import { snapshotBundles } from './bundles';
 import { completionFigure } from './completion';
 import { failureFigure } from './failure';
@@ -22,7 +23,16 @@ import { restoreFigure } from './restore';
 import { scaleFigure } from './scale';
 import { runtimes, startupFigure } from './startup';
 
-const FIGURES = ['startup', 'completion', 'failure', 'restore', 'fanout', 'api-economy', 'scale'] as const;
+const FIGURES = [
+  'startup',
+  'completion',
+  'failure',
+  'restore',
+  'fanout',
+  'api-economy',
+  'scale',
+  'blue-green',
+] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface Args {
@@ -85,6 +95,7 @@ async function main(): Promise<void> {
           : { repeats: 3, tools: ['helm3', 'helm4'], podStartupDelayMs: POD_STARTUP_DELAY_MS },
       ),
     scale: () => scaleFigure({ replicas: [2, 20, 200], repeats: 2, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
+    'blue-green': () => blueGreenFigure({ repeats: 3, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
   };
   for (const figure of FIGURES) {
     if (!args.only.includes(figure)) continue;

@@ -34,6 +34,12 @@ describe.each([
 
   const canary = (inputs: Record<string, string>) =>
     runActionBundle('canary', { ...driverInputs, timeout: '60s', ...inputs }, { env: cluster.env, timeoutMs: 120_000 });
+  const rollback = () =>
+    runActionBundle(
+      'rollback',
+      { driver: driverInputs.driver, reason: 'canary validation failed', timeout: '60s' },
+      { env: cluster.env, timeoutMs: 120_000 },
+    );
   const live = (selector: string) =>
     cluster.sandbox
       .list('pods', 'veloz', selector)
@@ -96,6 +102,38 @@ describe.each([
     expect(names(bluePods())).toEqual(blueBefore);
   });
 
+  test('abort: a rollback removes green alone, blue pods keep their names, no new revision; a re-run does nothing', async () => {
+    const blueBefore = names(bluePods());
+    const revisions = await cluster.helmRevisions();
+    const replicaSets = () =>
+      names(cluster.sandbox.list('replicasets', 'veloz')).filter((n) => !n?.startsWith('veloz-engine-green-'));
+    const blueReplicaSets = replicaSets();
+    const run = await rollback();
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.summary).toMatch(/Canary of v1\.1\.0 aborted: green veloz-engine-green removed in [\d.]+m?s\./);
+    expect(run.summary).toMatch(tool === 'kubectl' ? /no rollout was made/ : /no Helm revision was made/);
+    expect(run.outputs['rolled-back-to']).toMatch(/\(v1\.0\.0\)$/);
+    expect(Number(run.outputs['duration-seconds'])).toBeLessThan(10);
+    expect(cluster.sandbox.get('deployments', 'veloz', 'veloz-engine-green')).toBeUndefined();
+    expect(greenPods()).toEqual([]);
+    expect(names(bluePods())).toEqual(blueBefore);
+    expect(await cluster.helmRevisions()).toEqual(revisions);
+    expect(names(cluster.sandbox.list('replicasets', 'veloz'))).toEqual(blueReplicaSets);
+
+    const since = Date.now();
+    const again = await rollback();
+    expect(again.errors).toEqual([]);
+    expect(again.summary).toContain('Nothing to do: the canary of v1.1.0 was already aborted');
+    expect(writesSince(since)).toEqual([]);
+  });
+
+  test('canary again after the abort', async () => {
+    const run = await canary({ phase: 'canary', version: '1.1.0' });
+    expect(run.errors).toEqual([]);
+    expect(greenPods().map(image)).toEqual([`${IMAGE}:1.1.0`]);
+  });
+
   test('promote: every pod 1.1.0 at the autoscaler size, green gone, one new Helm revision, no dip', async () => {
     const revisions = (await cluster.helmRevisions()).length;
     const watch = blueReadyWatch(cluster.sandbox);
@@ -136,5 +174,12 @@ describe.each([
     expect(names(bluePods())).toEqual(blueBefore);
     expect(bluePods().map(image)).toEqual([`${IMAGE}:1.1.0`, `${IMAGE}:1.1.0`]);
     expect(endpointPods(cluster.sandbox)).toEqual(blueBefore);
+
+    // the deploy workflow's rollback job after the failed canary: green goes, blue stays on 1.1.0
+    const abort = await rollback();
+    expect(abort.errors).toEqual([]);
+    expect(abort.summary).toContain('Canary of v1.2.0 aborted');
+    expect(greenPods()).toEqual([]);
+    expect(names(bluePods())).toEqual(blueBefore);
   });
 });
