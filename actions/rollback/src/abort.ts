@@ -7,6 +7,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { RunContext } from '@veloz/shared/action';
 import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { annotate } from '@veloz/shared/kube/deployment-edits';
+import { isNotFound } from '@veloz/shared/kube/errors';
 import { CANARY_ABORTED_ANNOTATION, findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { REVISION_ANNOTATION } from '@veloz/shared/kube/pods';
@@ -46,7 +47,13 @@ export interface CanaryToAbort {
 export async function canaryToAbort(a: AbortContext): Promise<CanaryToAbort | undefined> {
   const { namespace, deployment } = a.s.target;
   if (a.s.database) return undefined;
-  const blue = await a.session.kube.apps.readNamespacedDeployment({ name: deployment, namespace });
+  let blue: k8s.V1Deployment;
+  try {
+    blue = await a.session.kube.apps.readNamespacedDeployment({ name: deployment, namespace });
+  } catch (error) {
+    if (isNotFound(error)) return undefined; // choosing the target says what is missing
+    throw error;
+  }
   const blueImage = blue.spec?.template?.spec?.containers?.[0]?.image ?? '';
   if (a.s.toRevision !== undefined && String(a.s.toRevision) !== (await currentRevision(a, blue))) return undefined;
   const green = await findGreen(a.session.kube, namespace, deployment);
