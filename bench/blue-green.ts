@@ -49,7 +49,7 @@ function servingWatch(c: BenchCluster) {
     [...pods.values()].filter((p) => serving(p) && (!image || p.spec?.containers?.[0]?.image === image)).length;
   let min = count();
   const unsubscribe = c.sandbox.registry.store.subscribe((e) => {
-    if (e.resource !== 'pods') return;
+    if (e.resource !== 'pods' && !e.resource.endsWith('/pods')) return;
     const pod = e.object as unknown as Pod;
     if (e.type === 'DELETED') pods.delete(pod.metadata.name ?? '');
     else pods.set(pod.metadata.name ?? '', pod);
@@ -86,7 +86,9 @@ async function once(strategy: Strategy, o: BlueGreenOptions): Promise<Sample> {
     unsubscribe();
     watch.stop();
     if (abort.exitCode !== 0) throw new Error(`${strategy} abort failed: ${abort.errors.join(' | ')}`);
-    return { minCapacity, share, abortMs: abort.end - abort.start, servedOldAt: servedOldAt - abort.start };
+    // the action's own clock (outputs duration-seconds): the step's work, without node's start-up
+    const abortMs = Number(abort.outputs['duration-seconds']) * 1000;
+    return { minCapacity, share, abortMs, servedOldAt: servedOldAt - abort.start };
   } finally {
     await c.stop();
   }
@@ -130,7 +132,7 @@ export async function blueGreenFigure(o: BlueGreenOptions): Promise<Section> {
           'strategy',
           'min Ready serving ÷ before (lowest run)',
           'share of serving pods on 1.1.0 after the canary (median)',
-          'abort: rollback step (median)',
+          'abort: rollback action, own time (median)',
           'min',
           'max',
           'abort: until no 1.1.0 pod serves (median)',
@@ -144,7 +146,8 @@ export async function blueGreenFigure(o: BlueGreenOptions): Promise<Section> {
       'helm 3 driver) deploys 1.1.0 with `canary-replicas: 1`; Ready pods matching the Service selector are sampled on every ' +
       'pod event of the sandbox store (what watches are served from). The share is by pods, which is what the Service splits ' +
       'requests by. Then the rollback bundle runs with default inputs: side-by-side it removes green (no Helm revision), in-place ' +
-      'it runs `helm rollback --wait`. "Until no 1.1.0 pod serves" is measured from the rollback step start to the first store ' +
+      'it runs `helm rollback --wait`. Its own time is its `duration-seconds` output (lock to report, without node start-up); ' +
+      '"until no 1.1.0 pod serves" is measured from spawning the rollback bundle to the first store ' +
       'event after which no Ready 1.1.0 pod is behind the Service.',
   };
 }
