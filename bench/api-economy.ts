@@ -61,7 +61,8 @@ async function oursCycle(tool: HelmTool, podStartupDelayMs: number): Promise<Rec
   try {
     await c.install('1.0.0', [], tool);
     const out = {} as Record<Phase, Count>;
-    const base = { chart: CHART, 'values-files': VALUES_PRODUCTION, version: '1.1.0' };
+    // in-place: the same operations as the baselines' `helm upgrade`s
+    const base = { chart: CHART, 'values-files': VALUES_PRODUCTION, version: '1.1.0', strategy: 'in-place' };
     for (const phase of PHASES) {
       const run =
         phase === 'rollback'

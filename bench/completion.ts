@@ -30,7 +30,8 @@ interface Subject {
   run(c: BenchCluster, version: string): Promise<number>;
 }
 
-const CANARY_BASE = { chart: CHART, 'values-files': VALUES_PRODUCTION, phase: 'canary' };
+// The runbook's literal in-place canary: the figure times the release's own rollout.
+const CANARY_BASE = { chart: CHART, 'values-files': VALUES_PRODUCTION, phase: 'canary', strategy: 'in-place' };
 
 function oursHelm(tool: HelmTool): Subject {
   return {
@@ -50,7 +51,13 @@ const oursKubectl: Subject = {
   ours: true,
   installer: 'helm3',
   async run(c, version) {
-    const r = await c.action('canary', { phase: 'canary', driver: 'kubectl', image: IMAGE, version });
+    const r = await c.action('canary', {
+      phase: 'canary',
+      strategy: 'in-place',
+      driver: 'kubectl',
+      image: IMAGE,
+      version,
+    });
     if (r.exitCode !== 0) throw new Error(`canary ${version} (kubectl driver) failed: ${r.errors.join(' | ')}`);
     return r.end;
   },

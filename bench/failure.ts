@@ -53,6 +53,7 @@ async function ours(profile: Profile, o: FailureOptions): Promise<{ times: numbe
         chart: CHART,
         'values-files': VALUES_PRODUCTION,
         phase: 'canary',
+        strategy: 'in-place',
         version,
         set: deadline,
         timeout: `${o.deadlineSeconds}s`,

@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { apiEconomyFigure } from './api-economy';
+import { blueGreenFigure } from './blue-green';
 import { snapshotBundles } from './bundles';
 import { completionFigure } from './completion';
 import { decisionFigure } from './decision';
@@ -34,6 +35,7 @@ const FIGURES = [
   'scale',
   'decision',
   'long-window',
+  'blue-green',
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
     scale: () => scaleFigure({ replicas: [2, 20, 200], repeats: 2, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
     decision: () => decisionFigure({ windows: 1000, rates: [2, 20, 400], intervalMs: 30_000, durationMs: 15 * 60_000 }),
     'long-window': () => longWindowFigure({ durationMs: 30 * 60_000, intervalMs: 1000, edge: 100 }),
+    'blue-green': () => blueGreenFigure({ repeats: 3, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
   };
   for (const figure of FIGURES) {
     if (!args.only.includes(figure)) continue;

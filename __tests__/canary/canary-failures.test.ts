@@ -17,7 +17,14 @@ afterEach(async () => {
 function canary(inputs: Record<string, string>) {
   return runActionBundle(
     'canary',
-    { chart: CHART, 'values-files': VALUES_PRODUCTION, phase: 'canary', timeout: '60s', ...inputs },
+    {
+      chart: CHART,
+      'values-files': VALUES_PRODUCTION,
+      phase: 'canary',
+      strategy: 'in-place',
+      timeout: '60s',
+      ...inputs,
+    },
     { env: cluster.env, timeoutMs: 120_000 },
   );
 }

@@ -13,7 +13,7 @@ afterAll(async () => cluster?.stop());
 function canary(inputs: Record<string, string>) {
   return runActionBundle(
     'canary',
-    { chart: CHART, 'values-files': VALUES_PRODUCTION, ...inputs },
+    { chart: CHART, 'values-files': VALUES_PRODUCTION, strategy: 'in-place', ...inputs },
     { env: cluster.env, timeoutMs: 120_000 },
   );
 }
@@ -25,7 +25,7 @@ function enginePods() {
     .map((p) => (p as unknown as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image);
 }
 
-describe('canary then promote with helm 3', () => {
+describe('in-place canary then promote with helm 3', () => {
   test('canary: one replica of 1.1.0, autoscaling off, the green pod named', async () => {
     const run = await canary({ phase: 'canary', version: '1.1.0' });
     expect(run.errors).toEqual([]);

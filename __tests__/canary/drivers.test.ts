@@ -22,7 +22,11 @@ describe.each([
   afterAll(async () => cluster?.stop());
 
   const canary = (inputs: Record<string, string>) =>
-    runActionBundle('canary', { ...driverInputs, timeout: '60s', ...inputs }, { env: cluster.env, timeoutMs: 120_000 });
+    runActionBundle(
+      'canary',
+      { ...driverInputs, strategy: 'in-place', timeout: '60s', ...inputs },
+      { env: cluster.env, timeoutMs: 120_000 },
+    );
   const rollback = (inputs: Record<string, string> = {}) =>
     runActionBundle(
       'rollback',

@@ -43,6 +43,33 @@ describe('runbook §1 checklist on a healthy cluster', () => {
     expect(run.summary).toMatch(/\| Deploy credentials \(RBAC\) \| ✅ pass \| (\d+)\/\1 permissions granted/);
   });
 
+  test('a green Deployment left by a crashed canary is a warning with the command that removes it', async () => {
+    cluster.sandbox.apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'veloz-engine-green', namespace: 'veloz', labels: { 'veloz.io/track': 'green' } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { 'veloz.io/track': 'green', 'veloz.io/green-of': 'veloz-engine' } },
+        template: {
+          metadata: { labels: { 'veloz.io/track': 'green', 'veloz.io/green-of': 'veloz-engine' } },
+          spec: { containers: [{ name: 'veloz-engine', image: 'veloz/engine:1.2.0' }] },
+        },
+      },
+    });
+    try {
+      const run = await preflight({ checks: 'release' });
+      expect(run.errors).toEqual([]);
+      expect(run.exitCode).toBe(0);
+      expect(run.summary).toMatch(
+        /\| Helm release \| ⚠️ warn \| revision 1 deployed .*green veloz-engine-green left over \(0 ready × veloz\/engine:1\.2\.0\)/,
+      );
+      expect(run.summary).toContain('kubectl delete deployment/veloz-engine-green -n veloz');
+    } finally {
+      cluster.sandbox.remove('deployments', 'veloz', 'veloz-engine-green');
+    }
+  });
+
   test('more replicas than the nodes can hold fail the capacity check', async () => {
     const run = await preflight({ checks: 'capacity', replicas: '5000' });
     expect(run.exitCode).toBe(1);

@@ -61,7 +61,7 @@ const env = () => ({ ...cluster.env, GITHUB_API_URL: github.url });
 async function canary(phase: 'canary' | 'promote', version: string, webhook?: WebhookReceiver) {
   const run = await runActionBundle(
     'canary',
-    { chart: CHART, 'values-files': VALUES_PRODUCTION, phase, version, ...records(webhook) },
+    { chart: CHART, 'values-files': VALUES_PRODUCTION, strategy: 'in-place', phase, version, ...records(webhook) },
     { env: env(), timeoutMs: 120_000 },
   );
   runs.push(run);
@@ -251,6 +251,7 @@ describe('deployment records with helm 3', () => {
       {
         chart: CHART,
         'values-files': VALUES_PRODUCTION,
+        strategy: 'in-place',
         phase: 'promote',
         version: '1.1.0',
         'github-token': TOKEN,

@@ -33,6 +33,10 @@ test('both stories end as expected: a good release promoted, a bad one rolled ba
   );
 
   expect(output).toContain('Story 1');
+  // the canary ran side by side: blue's two pods serving beside one green pod
+  expect(output).toMatch(
+    /pods after the canary[^\n]*\n(\s+blue +veloz-engine-[a-z0-9-]+ +veloz\/engine:1\.0\.0 +Ready\n){2}\s+green +veloz-engine-green-[a-z0-9-]+ +veloz\/engine:1\.1\.0 +Ready\n/,
+  );
   expect(output).toContain('verdict ROLLBACK');
   expect(output).toMatch(/✓ Both stories ended as expected in \d+\.\ds\./);
   expect(output).not.toContain('\x1b['); // no colour when not a TTY

@@ -33,6 +33,8 @@ export interface DemoCluster {
   install(version: string): Promise<void>;
   /** Images of the engine pods that are not terminating, sorted. */
   engineImages(): string[];
+  /** One line per engine pod: blue (the release) or green (a side-by-side canary), image, readiness. */
+  podLines(): string[];
   stop(): Promise<void>;
 }
 
@@ -86,6 +88,21 @@ export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
           .list('pods', NAMESPACE, 'app.kubernetes.io/name=veloz')
           .filter((p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp)
           .map((p) => (p as unknown as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image ?? '')
+          .sort();
+      },
+      podLines() {
+        type Pod = {
+          metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
+          spec: { containers: { image: string }[] };
+          status?: { conditions?: { type: string; status: string }[] };
+        };
+        return (sandbox.list('pods', NAMESPACE, 'app.kubernetes.io/name=veloz') as unknown as Pod[])
+          .filter((p) => !p.metadata.deletionTimestamp)
+          .map((p) => {
+            const track = p.metadata.labels?.['veloz.io/track'] === 'green' ? 'green' : 'blue ';
+            const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+            return `${track}  ${p.metadata.name.padEnd(36)} ${p.spec.containers[0]?.image ?? ''}  ${ready ? 'Ready' : 'not ready'}`;
+          })
           .sort();
       },
       async stop() {

@@ -91,6 +91,11 @@ async function runStory(
     onJobEnd: (job) => {
       progress.stop();
       for (const line of renderJob(job, s)) print(line);
+      // Runbook §2.1's diagram, live: blue serving beside green once the canary is up.
+      if (job.job === 'canary' && job.result === 'success') {
+        print(s.dim('  pods after the canary (app.kubernetes.io/name=veloz):'));
+        for (const line of cluster.podLines()) print(`    ${line}`);
+      }
     },
   });
   const problems = await story.check(jobs, cluster);

@@ -40,6 +40,28 @@ export function helmUpgradeArgs(
   ];
 }
 
+/**
+ * Side-by-side canary: the manifests promotion will apply (`helm upgrade`'s chart, values files,
+ * --sets, version, full size, autoscaling on) rendered locally, from which green takes its pod spec.
+ */
+export function helmTemplateArgs(s: Readonly<CanarySettings>): string[] {
+  return [
+    'template',
+    s.target.release,
+    s.helm.chart ?? '',
+    '-n',
+    s.target.namespace,
+    ...s.helm.valuesFiles.flatMap((file) => ['-f', file]),
+    ...s.helm.set.flatMap((entry) => ['--set', entry]),
+    '--set-string',
+    `${s.helm.imageTagKey}=${s.version}`,
+    '--set',
+    `${s.helm.replicaKey}=${s.replicas}`,
+    '--set',
+    `${s.helm.autoscalingKey}=true`,
+  ];
+}
+
 export async function helmUpgrade(
   helm: Helm,
   s: Readonly<CanarySettings>,

@@ -2,12 +2,17 @@ import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { ParseError, parseDnsLabel } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
+import type { CanaryTraffic } from '@veloz/shared/kube/green';
 
 export type Phase = 'canary' | 'promote';
+/** `side-by-side`: green beside the untouched release (§2.1's diagram); `in-place`: §2.2's literal commands. */
+export type Strategy = 'side-by-side' | 'in-place';
 
 export interface CanarySettings {
   target: TargetSettings;
   phase: Phase;
+  strategy: Strategy;
+  canaryTraffic: CanaryTraffic;
   version: string;
   helm: {
     chart?: string;
@@ -35,6 +40,8 @@ const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 export function parseCanaryInputs(reader: InputReader, mask: (secret: string) => void): CanarySettings {
   const target = readTarget(reader, mask);
   const phase = reader.choice('phase', ['canary', 'promote'] as const);
+  const strategy = reader.choice('strategy', ['side-by-side', 'in-place'] as const);
+  const canaryTraffic = reader.choice('canary-traffic', ['share', 'none'] as const);
   const version = reader.must('version', (text) => {
     if (!TAG.test(text))
       throw new ParseError('an image tag such as 1.1.0 (letters, digits, _ . -, at most 128 characters)');
@@ -80,6 +87,8 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
   return {
     target,
     phase,
+    strategy,
+    canaryTraffic,
     version,
     helm: { chart, valuesFiles, set, imageTagKey, replicaKey, autoscalingKey },
     canaryReplicas,

@@ -8,6 +8,8 @@ import { openSession, type KubeSession } from '@veloz/shared/kube/session';
 import { rollbackInitiatedText, type RollbackInitiated } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
 import { ActionRun, Finished, runSteps, StepFailure, type Step } from '@veloz/shared/pipeline';
+import { findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
+import { abortCanary, canaryToAbort, type CanaryToAbort } from './abort';
 import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './apply';
 import { runRestoreCommands, scaleToZero } from './database';
 import { describeRevision as describe, versionOf } from './describe';
@@ -28,6 +30,10 @@ interface Rollback {
   autoscalerFloor?: number;
   /** Set once the §5.4 ROLLBACK INITIATED text went out, so a failure sends its FAILED twin. */
   announced: boolean;
+  /** A side-by-side canary to abort (remove green, nothing else), found before any other step. */
+  abort?: CanaryToAbort;
+  /** Green running the release's own version: removed after the rollback. */
+  greenLeft?: boolean;
   headline?: string;
 }
 
@@ -37,6 +43,12 @@ interface Rollback {
  * says exactly where it left things.
  */
 const STEPS: readonly Step<Rollback>[] = [
+  { name: 'Look for a side-by-side canary to abort', quiet: true, run: lookForCanary },
+  {
+    name: (r) => `Abort the canary: remove ${r.abort?.green?.metadata?.name ?? 'green'}, leave the release as it is`,
+    when: (r) => r.abort !== undefined,
+    run: (r) => abortCanary(r, r.abort!),
+  },
   { name: 'Choose the revision to return to', quiet: true, run: chooseTarget },
   { name: 'Announce the rollback (§5.4)', quiet: true, run: (r) => announce(r, 'IN PROGRESS') },
   {
@@ -63,6 +75,11 @@ const STEPS: readonly Step<Rollback>[] = [
     name: (r) => `Scale to the autoscaler's minimum, ${r.autoscalerFloor} replicas`,
     when: (r) => r.autoscalerFloor !== undefined,
     run: (r) => scaleTo(r, r.autoscalerFloor!),
+  },
+  {
+    name: (r) => `Remove green ${greenName(r.s.target.deployment)} left beside the rolled-back release`,
+    when: (r) => r.greenLeft === true,
+    run: removeLeftoverGreen,
   },
   { name: 'Verify health (§4.2, §4.5 step 1)', run: verify },
   { name: 'Data consistency query (§4.5 step 2)', when: (r) => r.s.postgresUrl !== undefined, run: queryData },
@@ -110,6 +127,25 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
   } finally {
     await session.close();
   }
+}
+
+async function lookForCanary(r: Rollback): Promise<void> {
+  r.abort = await canaryToAbort(r);
+  const { namespace, deployment } = r.s.target;
+  r.greenLeft = !r.abort && (await findGreen(r.session.kube, namespace, deployment)) !== undefined;
+}
+
+/** A green that runs the release's own version (promotion stopped before removing it) goes too. */
+async function removeLeftoverGreen(r: Rollback): Promise<void> {
+  const { namespace, deployment } = r.s.target;
+  const removed = await removeGreen(r.session.kube, {
+    namespace,
+    deployment,
+    clock: r.ctx.clock,
+    timeoutMs: r.s.timeoutMs,
+    log: (line) => r.ctx.log.info(line),
+  });
+  if (removed.removed) r.run.fact('Green', `removed (${removed.pods.join(', ') || 'no pods'})`);
 }
 
 async function chooseTarget(r: Rollback): Promise<void | Finished> {

@@ -3,6 +3,7 @@
  * stable baseline measured in the same passes, judged with Mann-Whitney U.
  */
 import type { HttpEndpoint } from '@veloz/shared/http/endpoint';
+import { bluePods, findGreen } from '@veloz/shared/kube/green';
 import { currentReplicaSet, isPodReady, labelSelector } from '@veloz/shared/kube/pods';
 import { proxyEndpoint } from '@veloz/shared/kube/proxy';
 import type { Section } from '@veloz/shared/report';
@@ -13,7 +14,7 @@ import type { ResolvedTarget } from './target';
 
 export const BASELINE_CHECK = 'baseline';
 
-/** `stable` means a Ready pod of the Deployment outside its current ReplicaSet. */
+/** `stable` means a Ready blue pod beside green, or (in place) a Ready pod outside the current ReplicaSet. */
 export async function resolveBaseline(s: Readonly<ValidateSettings>, target: ResolvedTarget): Promise<HttpEndpoint> {
   const kube = target.kube;
   if (!kube) throw new Error('the baseline is reached through the API server: give a kubeconfig');
@@ -21,6 +22,12 @@ export async function resolveBaseline(s: Readonly<ValidateSettings>, target: Res
   const port = s.endpoint.kind === 'url' ? '8080' : s.endpoint.port;
   if (s.baseline !== 'stable') return proxyEndpoint(kube, 'pods', namespace, s.baseline ?? '', port);
   const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  // Side by side, blue is the stable version, serving the same traffic over the same window.
+  if (await findGreen(kube, namespace, name)) {
+    const blue = (await bluePods(kube, deployment)).find(isPodReady);
+    if (!blue?.metadata?.name) throw new Error(`no Ready blue pod of ${name} to compare green with`);
+    return proxyEndpoint(kube, 'pods', namespace, blue.metadata.name, port);
+  }
   const hash = (await currentReplicaSet(kube, deployment))?.metadata?.labels?.['pod-template-hash'];
   const pods = await kube.core.listNamespacedPod({
     namespace,

@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { connectKube, type Kube } from '@veloz/shared/kube/client';
 import { displayUrl } from '@veloz/shared/secrets';
+import { findGreen, greenName, greenPods } from '@veloz/shared/kube/green';
 import { currentReplicaSet, labelSelector } from '@veloz/shared/kube/pods';
 import { proxyEndpoint } from '@veloz/shared/kube/proxy';
 import type { ValidateSettings } from './inputs';
@@ -52,9 +53,17 @@ export async function resolveTarget(
   };
 }
 
-/** The newest pod of the Deployment's current ReplicaSet, Ready or not: an unready canary must fail here. */
+/**
+ * The green pod: the newest pod of `<deployment>-green` when a side-by-side canary runs, else of the
+ * Deployment's current ReplicaSet (in-place canary). Ready or not: an unready canary must fail here.
+ */
 async function canaryPod(kube: Kube, s: Readonly<ValidateSettings>): Promise<string> {
   const { namespace, deployment: name } = s.target;
+  if (await findGreen(kube, namespace, name)) {
+    const newest = (await greenPods(kube, namespace, name)).sort((a, b) => created(b) - created(a))[0];
+    if (!newest?.metadata?.name) throw new Error(`Green ${greenName(name)} has no pods: is the canary deployed?`);
+    return newest.metadata.name;
+  }
   const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
   const rs = await currentReplicaSet(kube, deployment);
   const hash = rs?.metadata?.labels?.['pod-template-hash'];

@@ -2,14 +2,42 @@ import type { Check, CheckOutcome } from '@veloz/shared/checks';
 import { PENDING_STATUSES, listReleaseRevisions, readReleaseRevision } from '@veloz/shared/helm/history';
 import type { Kube } from '@veloz/shared/kube/client';
 import { isNotFound } from '@veloz/shared/kube/errors';
+import { findGreen } from '@veloz/shared/kube/green';
 import { progressLine, rolloutStatus } from '@veloz/shared/kube/rollout';
 import type { TargetSettings } from '@veloz/shared/target';
 
 /** Runbook §1.2 step 2: the release is in a state a new deploy can start from. */
 export function releaseCheck(kube: Kube, target: TargetSettings, timeoutMs: number): Check {
-  return target.driver === 'helm'
-    ? helmReleaseCheck(kube, target, timeoutMs)
-    : rolloutIdleCheck(kube, target, timeoutMs);
+  return withLeftoverGreen(
+    kube,
+    target,
+    target.driver === 'helm' ? helmReleaseCheck(kube, target, timeoutMs) : rolloutIdleCheck(kube, target, timeoutMs),
+  );
+}
+
+/**
+ * A green Deployment a crashed or abandoned canary left behind keeps serving its share of requests
+ * with an unvalidated version: a warning naming it and the command that removes it. (The next
+ * canary adopts it when it runs the same version and size, and replaces it otherwise.)
+ */
+function withLeftoverGreen(kube: Kube, target: TargetSettings, check: Check): Check {
+  return {
+    ...check,
+    async run(signal): Promise<CheckOutcome> {
+      const outcome = await check.run(signal);
+      const green = await findGreen(kube, target.namespace, target.deployment);
+      if (!green || outcome.status === 'fail') return outcome;
+      const name = green.metadata?.name ?? '';
+      const image = green.spec?.template?.spec?.containers?.[0]?.image ?? '?';
+      const ready = green.status?.readyReplicas ?? 0;
+      return {
+        ...outcome,
+        status: 'warn',
+        observed: `${outcome.observed}; green ${name} left over (${ready} ready × ${image})`,
+        detail: `Deployment ${name} was left by an earlier canary and ${ready > 0 ? 'may be serving requests' : 'serves nothing'}. The next canary adopts it (same version and size) or replaces it; to remove it now: \`kubectl delete deployment/${name} -n ${target.namespace}\`.`,
+      };
+    },
+  };
 }
 
 function helmReleaseCheck(kube: Kube, target: TargetSettings, timeoutMs: number): Check {

@@ -1,0 +1,102 @@
+import type * as k8s from '@kubernetes/client-node';
+import type { RunContext } from '@veloz/shared/action';
+import { describeError } from '@veloz/shared/checks';
+import type { Kube } from '@veloz/shared/kube/client';
+import type { RolloutResult } from '@veloz/shared/kube/rollout';
+import type { KubeSession } from '@veloz/shared/kube/session';
+import { deploymentCompleteText } from '@veloz/shared/notifications';
+import type { ActionRun } from '@veloz/shared/pipeline';
+import { StepFailure } from '@veloz/shared/pipeline';
+import { formatDuration } from '@veloz/shared/parse';
+import type { GithubDeployments } from '@veloz/shared/records/github';
+import type { CanarySettings } from './inputs';
+import type { Desired, ReleaseState } from './state';
+
+/** What the canary's steps share: settings, the session, and what earlier steps found. */
+export interface CanaryState {
+  s: Readonly<CanarySettings>;
+  ctx: RunContext;
+  run: ActionRun;
+  want: Desired;
+  session?: KubeSession;
+  before?: ReleaseState;
+  /** Green as it was when the run started (a leftover, or this canary's on a re-run). */
+  greenBefore?: k8s.V1Deployment;
+  /** Green as this run applies it. */
+  greenManifest?: k8s.V1Deployment;
+  github?: GithubDeployments;
+  deploymentId?: number;
+  /** The release already runs what promote wants (a re-run after the upgrade, before green went). */
+  releaseDone?: boolean;
+  rolloutMs?: number;
+  headline?: string;
+}
+
+export function kubeOf(state: CanaryState): Kube {
+  if (!state.session) throw new Error('no Kubernetes session (the lock step did not run)');
+  return state.session.kube;
+}
+
+export function beforeOf(state: CanaryState): ReleaseState {
+  if (!state.before) throw new Error('the release was not read');
+  return state.before;
+}
+
+export const sideBySide = (state: CanaryState): boolean => state.s.strategy === 'side-by-side';
+
+export async function recordStatus(
+  state: CanaryState,
+  status: 'in_progress' | 'success' | 'failure',
+  description: string,
+): Promise<void> {
+  if (!state.github || state.deploymentId === undefined) return;
+  try {
+    await state.github.status(state.deploymentId, status, description);
+  } catch (error) {
+    state.run.warnings.push(`GitHub deployment status '${status}' not recorded: ${describeError(error)}.`);
+  }
+}
+
+export function phaseWord(state: CanaryState): string {
+  return state.s.phase === 'canary' ? 'Canary' : 'Promotion';
+}
+
+/**
+ * A failed rollout as the on-call engineer needs it: the status line, the failing pod's last log
+ * lines, the FAILED notification, and the next commands (logs, describe, how to back out).
+ */
+export async function rolloutFailure(
+  state: CanaryState,
+  rollout: Extract<RolloutResult, { ok: false }>,
+  backOut: string,
+): Promise<StepFailure> {
+  const { run, s, ctx } = state;
+  run.fact('Rollout', rollout.status);
+  const problem = rollout.problem;
+  if (problem?.logs.length) {
+    run.report.sections.push({
+      heading: `Last log lines of ${problem.pod}/${problem.container}`,
+      lines: problem.logs.map((l) => `    ${l}`),
+    });
+  }
+  await run.notify(
+    deploymentCompleteText({
+      environment: s.records.environment,
+      version: s.version,
+      time: new Date(ctx.clock.now()),
+      status: 'FAILED',
+      validation: rollout.message,
+    }),
+  );
+  const next: string[] = [];
+  if (problem) {
+    const previous = problem.reason === 'CrashLoopBackOff' || problem.reason === 'OOMKilled' ? ' --previous' : '';
+    next.push(`\`kubectl logs -n ${s.target.namespace} ${problem.pod} -c ${problem.container}${previous}\``);
+    next.push(`\`kubectl describe pod -n ${s.target.namespace} ${problem.pod}\``);
+  }
+  next.push(backOut);
+  return new StepFailure(
+    `${phaseWord(state)} of ${s.version} failed after ${formatDuration(rollout.durationMs)}: ${rollout.message}`,
+    next,
+  );
+}

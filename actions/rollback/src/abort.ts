@@ -1,0 +1,131 @@
+/**
+ * Aborting a side-by-side canary: while green exists and the release still runs the version it ran
+ * before, rolling back means removing green and nothing else — no Helm revision, no restart of blue,
+ * whose pods have served throughout. A re-run finds the abort recorded on blue and does nothing.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import type { RunContext } from '@veloz/shared/action';
+import { listReleaseRevisions } from '@veloz/shared/helm/history';
+import { annotate } from '@veloz/shared/kube/deployment-edits';
+import { isNotFound } from '@veloz/shared/kube/errors';
+import { CANARY_ABORTED_ANNOTATION, findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
+import type { KubeSession } from '@veloz/shared/kube/session';
+import { REVISION_ANNOTATION } from '@veloz/shared/kube/pods';
+import { rollbackInitiatedText } from '@veloz/shared/notifications';
+import { formatDuration } from '@veloz/shared/parse';
+import { Finished, type ActionRun } from '@veloz/shared/pipeline';
+import { versionOf } from './describe';
+import type { RollbackSettings } from './inputs';
+
+interface AbortRecord {
+  version: string;
+  releaseImage: string;
+  run: string;
+  at: string;
+}
+
+export interface AbortContext {
+  s: Readonly<RollbackSettings>;
+  ctx: RunContext;
+  run: ActionRun;
+  session: KubeSession;
+}
+
+/** The release's Deployment, its image, and green when an abort is what this rollback means. */
+export interface CanaryToAbort {
+  blue: k8s.V1Deployment;
+  blueImage: string;
+  green?: k8s.V1Deployment;
+  /** Set on a re-run: the abort already happened. */
+  done?: AbortRecord;
+}
+
+/**
+ * An abort is due when green runs another version than the release and this rollback asks for no more
+ * than that: no database restore, and no `to-revision` other than the one running.
+ */
+export async function canaryToAbort(a: AbortContext): Promise<CanaryToAbort | undefined> {
+  const { namespace, deployment } = a.s.target;
+  if (a.s.database) return undefined;
+  let blue: k8s.V1Deployment;
+  try {
+    blue = await a.session.kube.apps.readNamespacedDeployment({ name: deployment, namespace });
+  } catch (error) {
+    if (isNotFound(error)) return undefined; // choosing the target says what is missing
+    throw error;
+  }
+  const blueImage = blue.spec?.template?.spec?.containers?.[0]?.image ?? '';
+  if (a.s.toRevision !== undefined && String(a.s.toRevision) !== (await currentRevision(a, blue))) return undefined;
+  const green = await findGreen(a.session.kube, namespace, deployment);
+  if (green) return imageOf(green) === blueImage ? undefined : { blue, blueImage, green };
+  const done = abortRecord(blue);
+  return done && done.releaseImage === blueImage ? { blue, blueImage, done } : undefined;
+}
+
+export async function abortCanary(a: AbortContext, found: CanaryToAbort): Promise<Finished> {
+  const { s, ctx, run } = a;
+  const { namespace, deployment, release } = s.target;
+  const revision = await currentRevision(a, found.blue);
+  const stays = `revision ${revision} (${versionOf(found.blueImage)})`;
+  run.outputs['rolled-back-to'] = stays;
+  if (found.done) {
+    run.outputs['rolled-back-from'] = `green ${greenName(deployment)} (${found.done.version})`;
+    run.fact('Already', `canary ${found.done.version} aborted by ${found.done.run} at ${found.done.at}`);
+    return new Finished(
+      `Nothing to do: the canary of ${found.done.version} was already aborted (green removed); ${release} stays at ${stays}.`,
+    );
+  }
+  const green = found.green!;
+  const version = versionOf(imageOf(green));
+  run.outputs['rolled-back-from'] = `green ${greenName(deployment)} (${version})`;
+  const removed = await removeGreen(a.session.kube, {
+    namespace,
+    deployment,
+    clock: ctx.clock,
+    timeoutMs: s.timeoutMs,
+    log: (line) => ctx.log.info(line),
+  });
+  const record: AbortRecord = {
+    version,
+    releaseImage: found.blueImage,
+    run: ctx.run.runUrl,
+    at: new Date(ctx.clock.now()).toISOString(),
+  };
+  await annotate(a.session.kube, namespace, deployment, { [CANARY_ABORTED_ANNOTATION]: JSON.stringify(record) });
+  run.fact('Aborted', `green ${greenName(deployment)} removed (${removed.pods.join(', ') || 'no pods'})`);
+  run.fact('Release', `${release} stays at ${stays}; its pods were not restarted`);
+  await run.notify(
+    rollbackInitiatedText({
+      environment: s.records.environment,
+      fromVersion: version,
+      toVersion: versionOf(found.blueImage),
+      reason: s.reason,
+      time: new Date(run.started),
+      status: 'COMPLETE',
+      incident: s.incident,
+    }),
+  );
+  return new Finished(
+    `Canary of ${version} aborted: green ${greenName(deployment)} removed in ${formatDuration(removed.durationMs)}. ${release} stays at ${stays}, its pods untouched; no ${s.target.driver === 'helm' ? 'Helm revision' : 'rollout'} was made.`,
+  );
+}
+
+async function currentRevision(a: AbortContext, blue: k8s.V1Deployment): Promise<string> {
+  if (a.s.target.driver !== 'helm') return blue.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
+  const revisions = await listReleaseRevisions(a.session.kube, a.s.target.namespace, a.s.target.release);
+  return String(revisions[revisions.length - 1]?.revision ?? '');
+}
+
+function imageOf(d: k8s.V1Deployment): string {
+  return d.spec?.template?.spec?.containers?.[0]?.image ?? '';
+}
+
+function abortRecord(blue: k8s.V1Deployment): AbortRecord | undefined {
+  const text = blue.metadata?.annotations?.[CANARY_ABORTED_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as AbortRecord;
+  } catch {
+    return undefined;
+  }
+}
