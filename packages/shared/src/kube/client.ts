@@ -1,6 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as k8s from '@kubernetes/client-node';
 import { systemClock } from '../clock';
 import { withRetry } from './errors';
+import { Fence } from './fence';
 
 /** The Kubernetes API clients one action needs, created from one kubeconfig. */
 export interface Kube {
@@ -14,13 +16,35 @@ export interface Kube {
   autoscaling: k8s.AutoscalingV2Api;
   authorization: k8s.AuthorizationV1Api;
   watch: k8s.Watch;
+  /** Closed by the release lock when it is lost: mutating calls are then refused. */
+  fence: Fence;
+  /** Longest one request may go unanswered (also bounds watch set-up). */
+  requestTimeoutMs: number;
+}
+
+/**
+ * client-node 1.4 sets no request timeout: a server that accepts a connection and never answers
+ * keeps a call pending for ever. Every request gets this long; a call retries a hung request like
+ * any transient failure while its budget lasts (two attempts), then fails naming the call.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How long one API call keeps starting retries of 5xx, 429, resets and hung requests. */
+const RETRY_BUDGET_MS = 45_000;
+
+export interface KubeOptions {
+  log?: (line: string) => void;
+  requestTimeoutMs?: number;
 }
 
 /**
  * Loads @kubernetes/client-node on first use (it is most of the bundle's weight) and builds the
  * clients: from kubeconfig content when given, else KUBECONFIG, ~/.kube/config, then in-cluster.
  */
-export async function connectKube(kubeconfig?: string, log?: (line: string) => void): Promise<Kube> {
+export async function connectKube(
+  kubeconfig?: string,
+  log?: (line: string) => void,
+  options: KubeOptions = {},
+): Promise<Kube> {
   const lib = await import('@kubernetes/client-node');
   const config = new lib.KubeConfig();
   if (kubeconfig) config.loadFromString(kubeconfig);
@@ -31,38 +55,144 @@ export async function connectKube(kubeconfig?: string, log?: (line: string) => v
       'No Kubernetes cluster is configured: pass the `kubeconfig` input, set KUBECONFIG, or run in a cluster.',
     );
   }
+  const fence = new Fence();
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const make = <T extends object>(api: new (c: k8s.Configuration) => T, fenced: boolean): T =>
+    guarded(timedClient(lib, config, api, requestTimeoutMs), {
+      log: options.log ?? log,
+      fence: fenced ? fence : undefined,
+    });
   return {
     lib,
     config,
     server: cluster.server.replace(/\/$/, ''),
-    core: retrying(config.makeApiClient(lib.CoreV1Api), log),
-    apps: retrying(config.makeApiClient(lib.AppsV1Api), log),
-    coordination: retrying(config.makeApiClient(lib.CoordinationV1Api), log),
-    autoscaling: retrying(config.makeApiClient(lib.AutoscalingV2Api), log),
-    authorization: retrying(config.makeApiClient(lib.AuthorizationV1Api), log),
+    core: make(lib.CoreV1Api, true),
+    apps: make(lib.AppsV1Api, true),
+    // The lease is the lock itself: its own calls are never fenced.
+    coordination: make(lib.CoordinationV1Api, false),
+    autoscaling: make(lib.AutoscalingV2Api, true),
+    // Access reviews write nothing.
+    authorization: make(lib.AuthorizationV1Api, false),
     watch: new lib.Watch(config),
+    fence,
+    requestTimeoutMs,
   };
 }
 
-/** How long one API call keeps retrying 5xx, 429 and dropped connections before giving up. */
-const RETRY_BUDGET_MS = 20_000;
+/** Per-call limits for code that needs tighter ones than the default (the lease renewal). */
+interface CallScope {
+  /** Aborts every request made inside the scope (e.g. a renewal's own deadline). */
+  signal?: AbortSignal;
+  /** No retries: the caller has its own schedule. */
+  noRetry?: boolean;
+}
+const callScope = new AsyncLocalStorage<CallScope>();
+
+/** Runs `fn` with every API request in it bounded by `signal` and not retried. */
+export function withinScope<T>(scope: CallScope, fn: () => Promise<T>): Promise<T> {
+  return callScope.run(scope, fn);
+}
+
+/** A request that got no answer in time: transient (retried), named after what hung. */
+export class RequestTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(
+    readonly request: string,
+    readonly timeoutMs: number,
+    detail = '',
+  ) {
+    super(`${request}: no answer from the API server within ${Math.round(timeoutMs / 1000)}s${detail}`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+/** An API client whose every HTTP request carries a deadline (and the scope's signal). */
+function timedClient<T>(
+  lib: typeof k8s,
+  config: k8s.KubeConfig,
+  api: new (c: k8s.Configuration) => T,
+  timeoutMs: number,
+): T {
+  const inner = new lib.IsomorphicFetchHttpLibrary();
+  const httpApi: k8s.HttpLibrary = {
+    send(request) {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const scoped = callScope.getStore()?.signal;
+      request.setSignal(scoped ? AbortSignal.any([timeout, scoped]) : timeout);
+      const url = new URL(request.getUrl());
+      const what = `${request.getHttpMethod()} ${url.pathname}`;
+      return new lib.Observable(
+        inner
+          .send(request)
+          .toPromise()
+          .catch((error: unknown) => {
+            if (scoped?.aborted) throw scopeReason(scoped, what);
+            if (timeout.aborted) throw new RequestTimeoutError(what, timeoutMs);
+            throw error;
+          }),
+      );
+    },
+  };
+  const cluster = config.getCurrentCluster()!;
+  return new api(
+    lib.createConfiguration({
+      baseServer: new lib.ServerConfiguration(cluster.server, {}),
+      authMethods: { default: config },
+      httpApi,
+    }),
+  );
+}
+
+function scopeReason(signal: AbortSignal, what: string): Error {
+  const reason = signal.reason as unknown;
+  if (reason instanceof Error && reason.name === 'TimeoutError') return new Error(`${what}: no answer in time`);
+  return reason instanceof Error ? reason : new Error(`${what}: cancelled`);
+}
+
+const MUTATING = /^(create|replace|patch|delete)/;
 
 /**
- * Every call of an API client retried on transient failures (5xx, 429 honouring Retry-After, resets)
- * with backoff, so a busy API server slows an action down instead of failing it half-way.
+ * Every call of an API client retried on transient failures (5xx, 429 honouring Retry-After, resets,
+ * hung requests) with backoff, so a busy API server slows an action down instead of failing it
+ * half-way; and every write refused once the release lock is lost, so no action code can forget.
  */
-function retrying<T extends object>(api: T, log?: (line: string) => void): T {
+function guarded<T extends object>(api: T, o: { log?: (line: string) => void; fence?: Fence }): T {
   return new Proxy(api, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]) =>
-        withRetry(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), {
+      const name = String(property);
+      const call = (...args: unknown[]): Promise<unknown> =>
+        (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      const fenced = o.fence && MUTATING.test(name) ? o.fence : undefined;
+      return (...args: unknown[]) => {
+        // Checked before every attempt: a retry after the lock was lost is a write too.
+        const attempt = (): Promise<unknown> => {
+          fenced?.check(`the API call ${name}${describeTarget(args[0])}`);
+          attempts++;
+          return call(...args);
+        };
+        let attempts = 0;
+        if (callScope.getStore()?.noRetry) return attempt();
+        const started = systemClock.now();
+        return withRetry(attempt, {
           clock: systemClock,
-          deadline: systemClock.now() + RETRY_BUDGET_MS,
+          deadline: started + RETRY_BUDGET_MS,
           onRetry: (f, delay) =>
-            log?.(`Kubernetes API ${String(property)}: ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
+            o.log?.(`Kubernetes API ${name}: ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
+        }).catch((error: unknown) => {
+          if (!(error instanceof RequestTimeoutError)) throw error;
+          const tries =
+            attempts > 1 ? `, ${attempts} attempts over ${Math.round((systemClock.now() - started) / 1000)}s` : '';
+          throw new RequestTimeoutError(`Kubernetes API ${name} (${error.request})`, error.timeoutMs, tries);
         });
+      };
     },
   });
+}
+
+function describeTarget(param: unknown): string {
+  const p = param as { name?: unknown; namespace?: unknown } | undefined;
+  if (typeof p?.name !== 'string') return '';
+  return ` (${typeof p.namespace === 'string' ? `${p.namespace}/` : ''}${p.name})`;
 }
