@@ -28,8 +28,11 @@ export interface Kube {
  * any transient failure while its budget lasts (two attempts), then fails naming the call.
  */
 export const REQUEST_TIMEOUT_MS = 30_000;
-/** How long one API call keeps starting retries of 5xx, 429, resets and hung requests. */
-const RETRY_BUDGET_MS = 45_000;
+/**
+ * How long one API call keeps starting retries of 5xx, 429, resets and hung requests: one and a
+ * half request timeouts (45 s), so a hung request is tried twice and the call ends within ~60 s.
+ */
+const RETRY_BUDGET_PER_TIMEOUT = 1.5;
 
 export interface KubeOptions {
   log?: (line: string) => void;
@@ -61,6 +64,7 @@ export async function connectKube(
     guarded(timedClient(lib, config, api, requestTimeoutMs), {
       log: options.log ?? log,
       fence: fenced ? fence : undefined,
+      budgetMs: requestTimeoutMs * RETRY_BUDGET_PER_TIMEOUT,
     });
   return {
     lib,
@@ -156,7 +160,7 @@ const MUTATING = /^(create|replace|patch|delete)/;
  * hung requests) with backoff, so a busy API server slows an action down instead of failing it
  * half-way; and every write refused once the release lock is lost, so no action code can forget.
  */
-function guarded<T extends object>(api: T, o: { log?: (line: string) => void; fence?: Fence }): T {
+function guarded<T extends object>(api: T, o: { log?: (line: string) => void; fence?: Fence; budgetMs: number }): T {
   return new Proxy(api, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -177,7 +181,7 @@ function guarded<T extends object>(api: T, o: { log?: (line: string) => void; fe
         const started = systemClock.now();
         return withRetry(attempt, {
           clock: systemClock,
-          deadline: started + RETRY_BUDGET_MS,
+          deadline: started + o.budgetMs,
           onRetry: (f, delay) =>
             o.log?.(`Kubernetes API ${name}: ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
         }).catch((error: unknown) => {
@@ -191,8 +195,10 @@ function guarded<T extends object>(api: T, o: { log?: (line: string) => void; fe
   });
 }
 
+/** `(namespace/name)` of a call's target, from its parameters or the object it creates. */
 function describeTarget(param: unknown): string {
-  const p = param as { name?: unknown; namespace?: unknown } | undefined;
-  if (typeof p?.name !== 'string') return '';
-  return ` (${typeof p.namespace === 'string' ? `${p.namespace}/` : ''}${p.name})`;
+  const p = param as { name?: unknown; namespace?: unknown; body?: { metadata?: { name?: unknown } } } | undefined;
+  const name = typeof p?.name === 'string' ? p.name : p?.body?.metadata?.name;
+  if (typeof name !== 'string') return '';
+  return ` (${typeof p?.namespace === 'string' ? `${p.namespace}/` : ''}${name})`;
 }

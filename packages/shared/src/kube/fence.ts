@@ -16,6 +16,8 @@ export interface LockLoss {
 }
 
 export class LockLostError extends StepFailure {
+  /** No retry brings the lock back. */
+  readonly retryable = false;
   constructor(
     readonly loss: LockLoss,
     readonly nextStep: string,
