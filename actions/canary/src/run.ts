@@ -3,6 +3,7 @@ import { describeError } from '@veloz/shared/checks';
 import { detectHelm, HelmError } from '@veloz/shared/helm/cli';
 import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { LockHeldError } from '@veloz/shared/kube/lock';
+import { LockLostError } from '@veloz/shared/kube/fence'; // issue 13
 import { newestReadyPod, podsNotRunning } from '@veloz/shared/kube/pods';
 import type { RolloutResult } from '@veloz/shared/kube/rollout';
 import { applyTracked } from '@veloz/shared/kube/tracked-change';
@@ -151,6 +152,7 @@ export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise
   } catch (error) {
     const message = error instanceof HelmError ? error.message : describeError(error);
     await recordStatus('failure', message);
+    if (error instanceof LockLostError) return fail(error.message, [...error.next]); // issue 13: fenced
     return fail(`${s.phase === 'canary' ? 'Canary' : 'Promotion'} of ${s.version} failed: ${message}`, [
       `\`helm status ${release} -n ${namespace}\` and \`kubectl rollout status deployment/${name} -n ${namespace}\``,
     ]);

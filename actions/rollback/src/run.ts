@@ -18,6 +18,8 @@ import { proxyEndpoint } from '@veloz/shared/kube/proxy';
 import { autoscalerOf, scaleTracked } from '@veloz/shared/kube/scale';
 import { openSession, type KubeSession } from '@veloz/shared/kube/session';
 import { applyTracked } from '@veloz/shared/kube/tracked-change';
+import { readOnlyQuery } from '@veloz/shared/pg-readonly'; // issue 13
+import { LockLostError } from '@veloz/shared/kube/fence'; // issue 13
 import { rollbackInitiatedText } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
 import { appendDeploymentLog } from '@veloz/shared/records/deployment-log';
@@ -234,6 +236,7 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
     return finish();
   } catch (error) {
     const message = error instanceof HelmError ? error.message : describeError(error);
+    if (error instanceof LockLostError) return finish(error.message, [...error.next]); // issue 13: fenced
     return finish(
       `Rollback failed: ${message}${scaledToZero ? ' The engine may still be scaled to 0: the service may be DOWN.' : ''}`,
       [
@@ -348,12 +351,8 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
 
   async function postRollbackQuery(): Promise<void> {
     const t0 = ctx.clock.now();
-    const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: s.postgresUrl, connectionTimeoutMillis: 10_000 });
     try {
-      await client.connect();
-      const result = await client.query(s.consistencyQuery);
-      const first = result.rows[0] as Record<string, unknown> | undefined;
+      const [first] = await readOnlyQuery({ url: s.postgresUrl!, sql: s.consistencyQuery }); // issue 13: bounded, read-only
       const value = first ? Object.values(first).map(String).join(', ') : 'no rows';
       steps.push({
         name: 'Data consistency query (§4.5 step 2)',
@@ -370,8 +369,6 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
         detail,
       });
       warnings.push(`Post-rollback consistency query failed: ${detail}`);
-    } finally {
-      await client.end().catch(() => undefined);
     }
   }
 

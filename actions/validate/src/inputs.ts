@@ -62,7 +62,7 @@ export interface ValidateSettings {
   sse: { minEvents: number; timeoutMs: number };
   websocketTimeoutMs: number;
   slo?: SloSettings;
-  logs: { pattern: string; threshold: number; since?: Date };
+  logs: { pattern: string; threshold: number; since?: Date; limitBytes: number };
   consistency: { postgresUrl?: string; query?: string; url?: string };
   durationMs: number;
   intervalMs: number;
@@ -159,6 +159,7 @@ export async function parseValidateInputs(
     return t;
   });
   const logThreshold = reader.integer('log-threshold', 0);
+  const logLimit = reader.byteSize('log-limit');
   const since = reader.parsed('since', parseIsoTime);
 
   const postgresUrl = reader.optional('postgres-url', { secret: true });
@@ -220,7 +221,7 @@ export async function parseValidateInputs(
     slo: prometheusUrl
       ? { prometheusUrl: prometheusUrl.toString().replace(/\/$/, ''), queries, expected, alert, nodata }
       : undefined,
-    logs: { pattern, threshold: logThreshold, since },
+    logs: { pattern, threshold: logThreshold, since, limitBytes: logLimit },
     consistency: { postgresUrl, query: consistencyQuery, url: consistencyUrl },
     durationMs,
     intervalMs,
