@@ -87,15 +87,25 @@ describe('the release lock fences its holder', () => {
 
     const b = await connectKube(sb.kubeconfig);
     await clock.advance(1_000);
-    const taker = await hold(b, clock, '2', true);
+    // a forced takeover waits one renew period of the live holder (+3 s) before it returns to write
+    let returned = false;
+    const takerLogs: string[] = [];
+    const taking = hold(b, clock, '2', true, takerLogs).then((l) => ((returned = true), l));
+    await eventually(
+      () => takerLogs.some((l) => l.includes('waiting 13s (one renew period of its lease)')),
+      'the takeover',
+    );
+    await clock.advance(RENEW_MS + 3_000 - 1);
+    expect(returned).toBe(false);
+    await clock.advance(1);
+    const taker = await taking;
     expect(taker.tookOverFrom?.identity).toContain('runs/1 by dev1');
     const takenAt = new Date().toISOString();
-    expect(a.fence.lost).toBeUndefined(); // not seen yet: the next renewal reads the lease
-    await clock.advance(RENEW_MS);
+    // the holder saw it at its renewal inside that wait (one renew period)
     await eventually(() => a.fence.signal.aborted, 'the fence to close');
     expect(a.fence.lost?.holder).toBe('canary canary run https://github.com/veloz/veloz/actions/runs/2 by dev2');
     expect(() => lock.fence.check('Scale to 4 replicas')).toThrow(
-      /^lost the release lock to canary canary run https:\/\/github.com\/veloz\/veloz\/actions\/runs\/2 by dev2 at 2026-11-30T03:00:21.000Z: stopped before Scale to 4 replicas$/,
+      /^lost the release lock to canary canary run https:\/\/github.com\/veloz\/veloz\/actions\/runs\/2 by dev2 at 2026-11-30T03:00:2\d.000Z: stopped before Scale to 4 replicas$/,
     );
     const refused = await a.core.createNamespacedConfigMap(configMap('after-takeover')).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(LockLostError);

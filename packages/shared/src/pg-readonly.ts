@@ -5,6 +5,7 @@
  * `BEGIN READ ONLY`, so a consistency query pasted with a side effect is refused, and the client is
  * closed in `finally` whatever happened — a validate pass must not leave a connection behind.
  */
+import type pg from 'pg';
 import { describeError } from './checks';
 
 export interface ReadOnlyQueryOptions {
@@ -40,8 +41,8 @@ export async function readOnlyQuery<R extends Record<string, unknown> = Record<s
   o: ReadOnlyQueryOptions,
 ): Promise<R[]> {
   const statementTimeoutMs = o.statementTimeoutMs ?? PG_STATEMENT_TIMEOUT_MS;
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({
+  const { default: lib } = await import('pg');
+  const client = new lib.Client({
     connectionString: o.url,
     connectionTimeoutMillis: o.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
     statement_timeout: statementTimeoutMs,
@@ -69,7 +70,7 @@ export async function readOnlyQuery<R extends Record<string, unknown> = Record<s
   }
 }
 
-type PgClient = InstanceType<(typeof import('pg'))['default']['Client']>;
+type PgClient = InstanceType<typeof pg.Client>;
 
 /** end() politely (ROLLBACK is implied by closing), but never wait more than 2 s for it. */
 async function close(client: PgClient): Promise<void> {

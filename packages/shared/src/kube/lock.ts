@@ -41,6 +41,11 @@ export class LockHeldError extends Error {
   }
 }
 
+/** Slack after the preempted holder's renew period: its helm needs a moment to exit after SIGTERM. */
+const PREEMPT_MARGIN_MS = 3_000;
+/** A preempted lease with a very long TTL must not keep a rollback waiting for long. */
+const MAX_PREEMPT_WAIT_MS = 60_000;
+
 export function leaseName(release: string): string {
   return `veloz-deploy-${release}`.slice(0, 63).replace(/-+$/, '');
 }
@@ -82,6 +87,7 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
   });
 
   let tookOverFrom: HeldLock['tookOverFrom'];
+  let preemptedRenewMs = 0;
   let writtenAt = o.clock.now();
   for (let attempt = 0; ; attempt++) {
     let existing: k8s.V1Lease | undefined;
@@ -110,12 +116,14 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
             name,
           );
         }
-        if (!mine && holder)
+        if (!mine && holder) {
           tookOverFrom = {
             identity: describeHolder(existing),
             since: String(existing.spec?.acquireTime ?? ''),
             expired,
           };
+          preemptedRenewMs = expired ? 0 : ((existing.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
+        }
         await kube.coordination.replaceNamespacedLease({
           name,
           namespace: o.namespace,
@@ -135,7 +143,17 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
     }
   }
 
-  return startRenewing(kube, o, name, ttlSeconds, writtenAt, tookOverFrom);
+  const held = startRenewing(kube, o, name, ttlSeconds, writtenAt, tookOverFrom);
+  if (preemptedRenewMs > 0) {
+    // A live holder sees the takeover at its next renewal (one renew period) and then interrupts its
+    // helm and stops writing: let it, so our first write cannot land beside its last one.
+    const waitMs = Math.min(MAX_PREEMPT_WAIT_MS, preemptedRenewMs + PREEMPT_MARGIN_MS);
+    o.log?.(
+      `Took the release lock over from ${tookOverFrom?.identity}: waiting ${Math.round(waitMs / 1000)}s (one renew period of its lease) for it to stop before writing.`,
+    );
+    await o.clock.sleep(waitMs);
+  }
+  return held;
 }
 
 /**
