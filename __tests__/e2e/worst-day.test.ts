@@ -43,11 +43,11 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
         chart: CHART,
         'values-files': VALUES_PRODUCTION,
         phase: 'canary',
-        'lock-ttl': '6s',
+        'lock-ttl': '10s',
         timeout: '2m',
         kubeconfig: canaryKubeconfig,
       },
-      { env: cluster.env, timeoutMs: 150_000 },
+      { env: { ...cluster.env, GITHUB_RUN_ID: '1001' }, timeoutMs: 150_000 },
     );
     for (let i = 0; i < 300 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -58,6 +58,7 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
       { env: cluster.env, timeoutMs: 150_000 },
     );
     const fenced = await canary;
+    if (process.env.DEBUG_WORST) console.log(rollback.stdout, fenced.stdout);
     expect(rollback.errors).toEqual([]);
     expect(rollback.exitCode).toBe(0);
     expect(fenced.exitCode).toBe(1);
@@ -83,7 +84,7 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
     expect(last.status).toBe('deployed');
     expect(revisions.filter((r) => r.revision > last.revision)).toEqual([]);
     expect(revisions.find((r) => r.app_version === '1.3.0')?.status).toBe('failed');
-  });
+  }, 300_000);
 });
 
 describe('a hung API server ends each action with a clear error', () => {
@@ -101,7 +102,7 @@ describe('a hung API server ends each action with a clear error', () => {
       /Kubernetes API readNamespacedDeployment \(GET \/apis\/apps\/v1\/namespaces\/veloz\/deployments\/veloz-engine\): no answer from the API server within 30s, 2 attempts over \d+s/,
     );
     expect(Date.now() - t0).toBeLessThan(120_000);
-  });
+  }, 200_000);
 
   test('--hang on lease update: the holder cannot renew, so it stops when its lease lapses', async () => {
     cluster.sandbox.setProfile('veloz/engine:1.3.0', 'healthy:start=40s');
@@ -113,7 +114,7 @@ describe('a hung API server ends each action with a clear error', () => {
         chart: CHART,
         'values-files': VALUES_PRODUCTION,
         phase: 'canary',
-        'lock-ttl': '9s',
+        'lock-ttl': '10s',
         timeout: '2m',
       },
       { env: cluster.env, timeoutMs: 150_000 },
@@ -124,7 +125,7 @@ describe('a hung API server ends each action with a clear error', () => {
       /^lost the release lock to no one \(the lease expired unrenewed; last renewal error: .+\) at \S+: stopped before/,
     );
     expect((await cluster.helmRevisions()).at(-1)?.status).toBe('failed');
-  });
+  }, 200_000);
 });
 
 describe('database calls are bounded and read-only', () => {

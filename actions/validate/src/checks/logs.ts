@@ -24,7 +24,7 @@ export interface LogsCheckOptions {
 export function logsCheck(kube: Kube, o: LogsCheckOptions): Check {
   const regex = new RegExp(o.pattern, 'i');
   const perPod: Record<string, number> = {};
-  const lastSeen: Record<string, { stamp: string; at: number }> = {};
+  const lastSeen: Record<string, { stamp: string; at: number; atStamp: number; stepped?: boolean }> = {};
   const matches: string[] = [];
   return {
     name: 'logs',
@@ -34,9 +34,12 @@ export function logsCheck(kube: Kube, o: LogsCheckOptions): Check {
       const windowSeconds = Math.max(1, Math.ceil((clock.now() - o.since) / 1000));
       const truncated = new Set<string>();
       for (const pod of o.pods) {
-        const from = lastSeen[pod]?.at ?? o.since;
-        // One second of overlap (sinceSeconds is whole seconds); the timestamps drop lines already counted.
-        const sinceSeconds = Math.max(1, Math.ceil((clock.now() - from) / 1000) + 1);
+        const seen = lastSeen[pod];
+        // One second of overlap (sinceSeconds is whole seconds); the timestamps drop lines already
+        // counted. After a step past an over-full second, none: that second is left behind.
+        const sinceSeconds = seen?.stepped
+          ? Math.max(1, Math.ceil((clock.now() - seen.at - 1000) / 1000))
+          : Math.max(1, Math.ceil((clock.now() - (seen?.at ?? o.since)) / 1000) + 1);
         const text = String(
           await kube.core.readNamespacedPodLog({
             name: pod,
@@ -49,22 +52,32 @@ export function logsCheck(kube: Kube, o: LogsCheckOptions): Check {
         const lines = text.split('\n');
         // The last element is '' after a final newline, or a line cut by limitBytes: read it next pass.
         const partial = lines.pop();
-        if (partial || Buffer.byteLength(text) >= o.limitBytes) truncated.add(pod);
+        const limited = Boolean(partial) || Buffer.byteLength(text) >= o.limitBytes;
+        if (limited) truncated.add(pod);
+        const before = lastSeen[pod];
+        // Lines share timestamps (a burst in one millisecond): skip as many at the last stamp as were counted.
+        let sameStamp = 0;
         for (const line of lines) {
           const space = line.indexOf(' ');
           const stamp = space > 0 ? line.slice(0, space) : '';
           const body = space > 0 ? line.slice(space + 1) : line;
-          if (lastSeen[pod] && stamp <= lastSeen[pod].stamp) continue;
+          if (before && stamp < before.stamp) continue;
+          if (before && stamp === before.stamp && ++sameStamp <= before.atStamp) continue;
           const at = Date.parse(stamp);
-          if (stamp && !Number.isNaN(at)) lastSeen[pod] = { stamp, at };
+          if (stamp && !Number.isNaN(at)) {
+            const current = lastSeen[pod];
+            lastSeen[pod] = { stamp, at, atStamp: current?.stamp === stamp ? current.atStamp + 1 : 1 };
+          }
           if (!body || !regex.test(body)) continue;
           perPod[pod] = (perPod[pod] ?? 0) + 1;
           matches.push(`${pod}: ${body}`);
         }
+        // More than limitBytes inside the one-second overlap: step past it rather than read it again.
+        if (limited && lastSeen[pod] === before && before) lastSeen[pod] = { ...before, stepped: true };
         perPod[pod] ??= 0;
       }
       const limited = truncated.size
-        ? ` (new lines above ${formatBytes(o.limitBytes)} in one pass in ${[...truncated].join(', ')}: read on at the next pass)`
+        ? ` (new lines above ${formatBytes(o.limitBytes)} in one pass in ${[...truncated].join(', ')}: read on at the next pass; a larger burst within one second is skipped)`
         : '';
       const observed = `${matches.length} line(s) matching /${o.pattern}/i in ${o.pods.length} pod(s) over ${windowSeconds}s${limited}`;
       const threshold = `≤ ${o.threshold}`;
