@@ -49,9 +49,12 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
       },
       { env: { ...cluster.env, GITHUB_RUN_ID: '1001' }, timeoutMs: 150_000 },
     );
-    for (let i = 0; i < 300 && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    // mid-rollout: helm has written the new revision and waits for the slow-starting pod
+    const until = Date.now() + 60_000;
+    while (Date.now() < until && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade') {
+      await new Promise((r) => setTimeout(r, 200));
     }
+    expect((await cluster.helmRevisions()).at(-1)?.status).toBe('pending-upgrade');
     const rollback = await runActionBundle(
       'rollback',
       { reason: 'preempting the canary', force: 'true', timeout: '60s' },

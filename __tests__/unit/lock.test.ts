@@ -87,15 +87,16 @@ describe('the release lock fences its holder', () => {
 
     const b = await connectKube(sb.kubeconfig);
     await clock.advance(1_000);
-    // a forced takeover waits one renew period of the live holder (+3 s) before it returns to write
+    // a forced takeover waits until the live holder's next renewal could have ended (renewed at :10,
+    // renews every 10 s, each bounded by 5 s: :25) plus 3 s before it returns to write
     let returned = false;
     const takerLogs: string[] = [];
     const taking = hold(b, clock, '2', true, takerLogs).then((l) => ((returned = true), l));
     await eventually(
-      () => takerLogs.some((l) => l.includes('waiting 13s (one renew period of its lease)')),
+      () => takerLogs.some((l) => l.includes('waiting 17s (until its next renewal)')),
       'the takeover',
     );
-    await clock.advance(RENEW_MS + 3_000 - 1);
+    await clock.advance(17_000 - 1);
     expect(returned).toBe(false);
     await clock.advance(1);
     const taker = await taking;

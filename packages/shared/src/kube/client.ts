@@ -120,7 +120,7 @@ function timedClient<T>(
   const inner = new lib.IsomorphicFetchHttpLibrary();
   const httpApi: k8s.HttpLibrary = {
     send(request) {
-      const timeout = AbortSignal.timeout(timeoutMs);
+      const timeout = AbortSignal.timeout(Math.round(timeoutMs));
       const scoped = callScope.getStore()?.signal;
       request.setSignal(scoped ? AbortSignal.any([timeout, scoped]) : timeout);
       const url = new URL(request.getUrl());

@@ -122,7 +122,11 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
             since: String(existing.spec?.acquireTime ?? ''),
             expired,
           };
-          preemptedRenewMs = expired ? 0 : ((existing.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
+          // Its next renewal (bounded by half a renew period) is when it sees the takeover.
+          const renewMs = ((existing.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
+          const renewed = Date.parse(String(existing.spec?.renewTime ?? ''));
+          preemptedRenewMs =
+            expired || Number.isNaN(renewed) ? 0 : Math.max(0, renewed + 1.5 * renewMs - o.clock.now());
         }
         await kube.coordination.replaceNamespacedLease({
           name,
@@ -144,12 +148,12 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
   }
 
   const held = startRenewing(kube, o, name, ttlSeconds, writtenAt, tookOverFrom);
-  if (preemptedRenewMs > 0) {
-    // A live holder sees the takeover at its next renewal (one renew period) and then interrupts its
-    // helm and stops writing: let it, so our first write cannot land beside its last one.
+  if (tookOverFrom && !tookOverFrom.expired) {
+    // A live holder sees the takeover at its next renewal (at most one renew period away) and then
+    // interrupts its helm and stops writing: let it, so our first write cannot land beside its last.
     const waitMs = Math.min(MAX_PREEMPT_WAIT_MS, preemptedRenewMs + PREEMPT_MARGIN_MS);
     o.log?.(
-      `Took the release lock over from ${tookOverFrom?.identity}: waiting ${Math.round(waitMs / 1000)}s (one renew period of its lease) for it to stop before writing.`,
+      `Took the release lock over from ${tookOverFrom?.identity}: waiting ${Math.round(waitMs / 1000)}s (until its next renewal) for it to stop before writing.`,
     );
     await o.clock.sleep(waitMs);
   }
@@ -174,7 +178,7 @@ function startRenewing(
   const stop = new AbortController();
   const ttlMs = ttlSeconds * 1000;
   const renewEveryMs = Math.max(1000, ttlMs / 3);
-  const renewalDeadlineMs = renewEveryMs / 2;
+  const renewalDeadlineMs = Math.round(renewEveryMs / 2);
   let lastRenewal = renewedAt;
   let lastError = '';
   const loss = (holder: string, at: number): LockLoss => ({ holder, at, lease: name, namespace: o.namespace });
