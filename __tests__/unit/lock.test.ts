@@ -92,10 +92,7 @@ describe('the release lock fences its holder', () => {
     let returned = false;
     const takerLogs: string[] = [];
     const taking = hold(b, clock, '2', true, takerLogs).then((l) => ((returned = true), l));
-    await eventually(
-      () => takerLogs.some((l) => l.includes('waiting 17s (until its next renewal)')),
-      'the takeover',
-    );
+    await eventually(() => takerLogs.some((l) => l.includes('waiting 17s (until its next renewal)')), 'the takeover');
     await clock.advance(17_000 - 1);
     expect(returned).toBe(false);
     await clock.advance(1);
