@@ -36,6 +36,7 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
     cluster.sandbox.addToken('canary-token', 'canary-runner');
     const canaryKubeconfig = cluster.sandbox.kubeconfig.replaceAll(cluster.sandbox.token, 'canary-token');
     cluster.sandbox.setProfile('veloz/engine:1.3.0', 'healthy:start=30s');
+    const before = (await cluster.helmRevisions()).at(-1)!.revision;
     const canary = runActionBundle(
       'canary',
       {
@@ -61,7 +62,6 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
       { env: cluster.env, timeoutMs: 150_000 },
     );
     const fenced = await canary;
-    if (process.env.DEBUG_WORST) console.log(rollback.stdout, fenced.stdout);
     expect(rollback.errors).toEqual([]);
     expect(rollback.exitCode).toBe(0);
     expect(fenced.exitCode).toBe(1);
@@ -81,12 +81,17 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
         e.resource !== 'leases',
     );
     expect(canaryWritesAfter).toEqual([]);
-    const revisions = await cluster.helmRevisions();
-    const last = revisions.at(-1)!;
-    expect(last.app_version).toBe('1.1.0');
-    expect(last.status).toBe('deployed');
-    expect(revisions.filter((r) => r.revision > last.revision)).toEqual([]);
-    expect(revisions.find((r) => r.app_version === '1.3.0')?.status).toBe('failed');
+    // helm history: the canary's revision (interrupted), then the rollback's, and nothing after it
+    const revisions = (await cluster.helmRevisions()).filter((r) => r.revision > before);
+    expect(revisions.map((r) => r.revision)).toEqual([before + 1, before + 2]);
+    expect(revisions[1]!.status).toBe('deployed');
+    expect(rollback.outputs['rolled-back-to']).toBe(`revision ${before} (v1.2.0)`);
+    const image = (
+      cluster.sandbox.get('deployments', 'veloz', 'veloz-engine') as {
+        spec: { template: { spec: { containers: { image: string }[] } } };
+      }
+    ).spec.template.spec.containers[0]!.image;
+    expect(image).toBe('veloz/engine:1.2.0');
   }, 300_000);
 });
 
