@@ -41,6 +41,8 @@ export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise
   const state: CanaryState = { s, ctx, run: action, want };
   try {
     return await runSteps(action, STEPS, state, {
+      // Fencing: a run that lost the release lock (a rollback took it over) stops before its next step.
+      beforeStep: (next) => state.session?.fence(next),
       explain: (error) => ({
         message: `${s.phase === 'canary' ? 'Canary' : 'Promotion'} of ${s.version} failed: ${error instanceof HelmError ? error.message : describeError(error)}`,
         next: [

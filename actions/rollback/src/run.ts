@@ -118,6 +118,8 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
   try {
     return timed(
       await runSteps(run, STEPS, state, {
+        // Fencing: a run that lost the release lock to another stops before its next step.
+        beforeStep: (next) => session.fence(next),
         explain: (error) => explainFailure(state, error),
         onFailure: async () => {
           if (state.announced) await announce(state, 'FAILED');

@@ -6,6 +6,8 @@ import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import type { Kube } from '@veloz/shared/kube/client';
 import { isPodReady, labelSelector } from '@veloz/shared/kube/pods';
 import { proxyEndpoint } from '@veloz/shared/kube/proxy';
+import { readOnlyQuery } from '@veloz/shared/pg-readonly';
+import { redact } from '@veloz/shared/secrets';
 import type { RollbackSettings } from './inputs';
 
 export interface HealthVerdict {
@@ -45,19 +47,13 @@ async function readyPodEndpoints(kube: Kube, s: Readonly<RollbackSettings>): Pro
   return endpoints;
 }
 
-/** The runbook's post-rollback query; its answer (or why there is none) goes into the report. */
+/** The runbook's post-rollback query, bounded and read-only; its answer (or why there is none) goes into the report. */
 export async function consistencyQuery(postgresUrl: string, query: string): Promise<{ ok: boolean; detail: string }> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 10_000 });
   try {
-    await client.connect();
-    const result = await client.query(query);
-    const first = result.rows[0] as Record<string, unknown> | undefined;
+    const [first] = await readOnlyQuery({ url: postgresUrl, sql: query });
     const value = first ? Object.values(first).map(String).join(', ') : 'no rows';
     return { ok: true, detail: `${query} → ${value}` };
   } catch (error) {
-    return { ok: false, detail: describeError(error).replaceAll(postgresUrl, '<postgres-url>') };
-  } finally {
-    await client.end().catch(() => undefined);
+    return { ok: false, detail: redact(describeError(error).replaceAll(postgresUrl, '<postgres-url>')) };
   }
 }

@@ -78,7 +78,7 @@ export interface ValidateSettings {
   websocketTimeoutMs: number;
   slo?: SloSettings;
   thresholds: MonitoringThresholds;
-  logs: { pattern: string; threshold: number; since?: Date };
+  logs: { pattern: string; threshold: number; since?: Date; limitBytes: number };
   consistency: { postgresUrl?: string; query?: string; url?: string };
   durationMs: number;
   intervalMs: number;
@@ -175,6 +175,7 @@ export async function parseValidateInputs(
     return t;
   });
   const logThreshold = reader.integer('log-threshold', 0);
+  const logLimit = reader.byteSize('log-limit');
   const since = reader.parsed('since', parseIsoTime);
 
   const postgresUrl = reader.optional('postgres-url', { secret: true });
@@ -239,7 +240,7 @@ export async function parseValidateInputs(
       ? { prometheusUrl: prometheusUrl.toString().replace(/\/$/, ''), queries, expected, alert, nodata }
       : undefined,
     thresholds: { expected, alert },
-    logs: { pattern, threshold: logThreshold, since },
+    logs: { pattern, threshold: logThreshold, since, limitBytes: logLimit },
     consistency: { postgresUrl, query: consistencyQuery, url: consistencyUrl },
     durationMs,
     intervalMs,

@@ -200,6 +200,7 @@ function buildCheck(
         pattern: s.logs.pattern,
         threshold: s.logs.threshold,
         since,
+        limitBytes: s.logs.limitBytes,
         timeoutMs,
       });
     case 'consistency':

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import type { FaultStatus } from './api/faults';
+import { FAULT_USAGE, formatFault, parseFaultRule } from './fault-cli';
 import { httpsCall, startSandbox, type Sandbox } from './sandbox';
 import { TOOL_NAMES, toolPath, type ToolName } from './tools';
 
@@ -15,7 +17,8 @@ const USAGE = `usage:
   veloz-sandbox journal --kubeconfig FILE
       Prints the running sandbox's request journal (JSON lines).
   veloz-sandbox targets --kubeconfig FILE
-      Prints the engine doubles' Prometheus scrape targets (file_sd_configs JSON, with pod labels).`;
+      Prints the engine doubles' Prometheus scrape targets (file_sd_configs JSON, with pod labels).
+${FAULT_USAGE}`;
 
 interface Flags {
   positional: string[];
@@ -61,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
         return await control(parseFlags(rest), 'journal');
       case 'targets':
         return await control(parseFlags(rest), 'targets');
+      case 'fault':
+        return await fault(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -130,10 +135,8 @@ async function finish(sandbox: Sandbox, journalPath: string | undefined): Promis
   await sandbox.stop();
 }
 
-/** Talks to a running sandbox through its own API (the /sandbox control endpoints). */
-async function control(f: Flags, what: 'profile' | 'journal' | 'targets'): Promise<number> {
-  const path = one(f, 'kubeconfig');
-  if (!path) throw new Error(`${what} needs --kubeconfig FILE of the running sandbox`);
+/** The running sandbox's address, CA and admin token, from the kubeconfig `start` wrote. */
+async function sandboxAt(path: string): Promise<{ server: string; ca: string; token: string }> {
   const cfg = parseYaml(await readFile(path, 'utf8')) as {
     clusters?: { cluster?: { server?: string; 'certificate-authority-data'?: string } }[];
     users?: { user?: { token?: string } }[];
@@ -143,19 +146,72 @@ async function control(f: Flags, what: 'profile' | 'journal' | 'targets'): Promi
   if (!cluster?.server || !token || !cluster['certificate-authority-data'])
     throw new Error(`${path} is not a sandbox kubeconfig`);
   const ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
+  return { server: cluster.server, ca, token };
+}
+
+/** Talks to a running sandbox through its own API (the /sandbox control endpoints). */
+async function control(f: Flags, what: 'profile' | 'journal' | 'targets'): Promise<number> {
+  const path = one(f, 'kubeconfig');
+  if (!path) throw new Error(`${what} needs --kubeconfig FILE of the running sandbox`);
+  const { server, ca, token } = await sandboxAt(path);
   if (what === 'journal' || what === 'targets') {
-    const res = await httpsCall(cluster.server, ca, 'GET', `/sandbox/${what}`, token);
+    const res = await httpsCall(server, ca, 'GET', `/sandbox/${what}`, token);
     if (res.status !== 200) throw new Error(`${what}: ${res.status} ${res.text}`);
     process.stdout.write(res.text.endsWith('\n') || res.text === '' ? res.text : `${res.text}\n`);
     return 0;
   }
   const assignment = f.positional[0];
   if (!assignment) throw new Error('profile needs IMAGE=PROFILE[:k=v,...]');
-  const res = await httpsCall(cluster.server, ca, 'POST', '/sandbox/profiles', token, { assignment });
+  const res = await httpsCall(server, ca, 'POST', '/sandbox/profiles', token, { assignment });
   if (res.status !== 200)
     throw new Error(
       `profile: ${(res.json as { message?: string } | undefined)?.message ?? `${res.status} ${res.text}`}`,
     );
   process.stdout.write(`${assignment}\n`);
   return 0;
+}
+
+/** `fault --kubeconfig FILE add ... | list | clear [ID]`. */
+async function fault(argv: string[]): Promise<number> {
+  const at = argv.findIndex((a) => a === '--kubeconfig' || a.startsWith('--kubeconfig='));
+  const path = at < 0 ? undefined : argv[at]!.includes('=') ? argv[at]!.split('=').slice(1).join('=') : argv[at + 1];
+  if (!path) throw new Error('fault needs --kubeconfig FILE of the running sandbox');
+  const rest = argv.filter((_, i) => i !== at && !(i === at + 1 && !argv[at]!.includes('=')));
+  const [sub, ...args] = rest;
+  const rule = sub === 'add' ? parseFaultRule(args) : undefined; // a bad flag fails before any request
+  const { server, ca, token } = await sandboxAt(path);
+  const call = async (method: string, route: string, body?: unknown): Promise<unknown> => {
+    const res = await httpsCall(server, ca, method, route, token, body);
+    if (res.status !== 200)
+      throw new Error(
+        `fault ${sub}: ${(res.json as { message?: string } | undefined)?.message ?? `${res.status} ${res.text}`}`,
+      );
+    return res.json;
+  };
+  switch (sub) {
+    case 'add': {
+      const { id } = (await call('POST', '/sandbox/faults', rule)) as { id: number };
+      const [added] = ((await call('GET', '/sandbox/faults')) as FaultStatus[]).filter((f) => f.id === id);
+      process.stdout.write(`${added ? formatFault(added) : `${id}`}\n`);
+      return 0;
+    }
+    case 'list': {
+      const faults = (await call('GET', '/sandbox/faults')) as FaultStatus[];
+      process.stdout.write(faults.map((f) => `${formatFault(f)}\n`).join(''));
+      return 0;
+    }
+    case 'clear': {
+      if (args.length > 1 || (args[0] !== undefined && !/^\d+$/.test(args[0])))
+        throw new Error(
+          `fault clear takes an optional fault id (a number from \`fault list\`), not "${args.join(' ')}"`,
+        );
+      const { cleared } = (await call('DELETE', `/sandbox/faults${args[0] ? `/${args[0]}` : ''}`)) as {
+        cleared: number;
+      };
+      process.stdout.write(`cleared ${cleared} fault(s)\n`);
+      return 0;
+    }
+    default:
+      throw new Error(`fault expects add, list or clear${sub ? `, not "${sub}"` : ''}`);
+  }
 }

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Authenticator, rulesFromDocument, type PolicyRule } from './api/auth';
-import { Faults } from './api/faults';
+import { Faults, type FaultRule } from './api/faults';
 import { Journal } from './api/journal';
 import { Registry } from './api/registry';
 import { findResourceByKind, RESOURCES, type ResourceDef } from './api/resources';
@@ -197,6 +197,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     backends: new KubeletBackends(registry, kubelet),
     control: sandboxControl({
       journal,
+      faults,
       targets: async () =>
         (await kubelet.loadEngineModule()).fileSdDocument(kubelet.engines().map((e) => e.scrapeTarget())),
       setProfile: (text) => {
@@ -310,6 +311,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 /** The /sandbox/ control endpoints the CLI uses on a running sandbox. */
 function sandboxControl(o: {
   journal: Journal;
+  faults: Faults;
   setProfile: (assignment: string) => void;
   targets: () => Promise<string>;
 }) {
@@ -324,6 +326,8 @@ function sandboxControl(o: {
       res.end(o.journal.dump());
       return true;
     }
+    if (path === '/sandbox/faults' || path.startsWith('/sandbox/faults/'))
+      return faultControl(o.faults, path, req, res);
     if (path === '/sandbox/profiles' && req.method === 'POST') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -349,6 +353,47 @@ function sandboxControl(o: {
     }
     return false;
   };
+}
+
+const FAULT_TYPES = ['status', 'latency', 'reset', 'watch-close', 'watch-gone', 'hang'];
+
+/** `fault list|add|clear` of the CLI: GET, POST and DELETE /sandbox/faults[/ID]. */
+async function faultControl(faults: Faults, path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const answer = (code: number, body: unknown): true => {
+    res.writeHead(code, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
+    return true;
+  };
+  const id = path.slice('/sandbox/faults/'.length);
+  if (req.method === 'GET' && path === '/sandbox/faults') return answer(200, faults.list());
+  if (req.method === 'DELETE' && path === '/sandbox/faults') {
+    const cleared = faults.list().length;
+    faults.clear();
+    return answer(200, { cleared });
+  }
+  if (req.method === 'DELETE') {
+    return faults.remove(Number(id))
+      ? answer(200, { cleared: 1 })
+      : answer(404, { kind: 'Status', code: 404, message: `no fault with id ${id}` });
+  }
+  if (req.method === 'POST' && path === '/sandbox/faults') {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    let rule: FaultRule | undefined;
+    try {
+      rule = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FaultRule;
+    } catch {
+      rule = undefined;
+    }
+    if (!rule || !FAULT_TYPES.includes(String(rule.action?.type)))
+      return answer(422, {
+        kind: 'Status',
+        code: 422,
+        message: `a fault rule needs action.type, one of ${FAULT_TYPES.join(', ')}`,
+      });
+    return answer(200, { id: faults.add(rule) });
+  }
+  return false;
 }
 
 /** One HTTPS request trusting the sandbox certificate. */

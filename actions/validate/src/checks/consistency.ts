@@ -2,6 +2,12 @@ import type { Check, CheckOutcome } from '@veloz/shared/checks';
 import { describeConnectError, redactUrl } from '@veloz/shared/faults';
 import { displayUrl } from '@veloz/shared/secrets';
 import { httpRequest, urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
+import {
+  PG_CONNECT_TIMEOUT_MS,
+  PG_STATEMENT_TIMEOUT_MS,
+  QueryTimeoutError,
+  readOnlyQuery,
+} from '@veloz/shared/pg-readonly';
 
 export interface ConsistencyOptions {
   postgresUrl?: string;
@@ -13,7 +19,8 @@ export interface ConsistencyOptions {
 
 /**
  * Runbook §4.1 "data inconsistency — any detected → immediate rollback": a SQL query returning a
- * row with a boolean `ok` (and optional `detail`), and/or an HTTP assertion.
+ * row with a boolean `ok` (and optional `detail`), run read-only with a statement timeout on a
+ * connection closed every pass, and/or an HTTP assertion.
  */
 export function consistencyCheck(engine: HttpEndpoint, o: ConsistencyOptions): Check {
   return {
@@ -24,12 +31,14 @@ export function consistencyCheck(engine: HttpEndpoint, o: ConsistencyOptions): C
       const problems: string[] = [];
       const seen: string[] = [];
       if (o.postgresUrl && o.query) {
-        const { default: pg } = await import('pg');
-        const client = new pg.Client({ connectionString: o.postgresUrl, connectionTimeoutMillis: o.timeoutMs });
         try {
-          await client.connect();
-          const result = await client.query<{ ok?: unknown; detail?: unknown }>(o.query);
-          const row = result.rows[0];
+          const [row] = await readOnlyQuery<{ ok?: unknown; detail?: unknown }>({
+            url: o.postgresUrl,
+            sql: o.query,
+            statementTimeoutMs: Math.min(o.timeoutMs, PG_STATEMENT_TIMEOUT_MS),
+            connectTimeoutMs: Math.min(o.timeoutMs, PG_CONNECT_TIMEOUT_MS),
+            signal,
+          });
           if (!row || typeof row.ok !== 'boolean') {
             return {
               status: 'fail',
@@ -43,11 +52,12 @@ export function consistencyCheck(engine: HttpEndpoint, o: ConsistencyOptions): C
         } catch (error) {
           return {
             status: 'fail',
-            observed: 'error',
-            detail: describeConnectError('PostgreSQL', redactUrl(o.postgresUrl), error, [o.postgresUrl], signal),
+            observed: error instanceof QueryTimeoutError ? 'timeout' : 'error',
+            detail:
+              error instanceof QueryTimeoutError
+                ? `consistency-query: ${error.message}`
+                : describeConnectError('PostgreSQL', redactUrl(o.postgresUrl), error, [o.postgresUrl], signal),
           };
-        } finally {
-          await client.end().catch(() => undefined);
         }
       }
       if (o.url) {

@@ -6,7 +6,7 @@ import { allows, forbidden, type Authenticator, type Identity, type RequestAttri
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from './discovery';
 import { ApiError, badRequest, conflict, gone, methodNotAllowed, pathNotFound, unsupportedMediaType } from './errors';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
-import type { Faults, FaultAction } from './faults';
+import type { Faults, TakenFault } from './faults';
 import type { Journal } from './journal';
 import { openApiDocument } from './openapi';
 import { decodeKubernetesProtobuf } from './protobuf';
@@ -143,7 +143,7 @@ export class ApiServer {
     res: ServerResponse,
   ): Promise<'handled' | WatchControl> {
     if (!ctx.attrs.resource) return {};
-    const actions: FaultAction[] = this.o.faults.take({
+    const actions: TakenFault[] = this.o.faults.take({
       verb: ctx.verb,
       resource: ctx.attrs.resource,
       ...(ctx.attrs.subresource ? { subresource: ctx.attrs.subresource } : {}),
@@ -152,7 +152,12 @@ export class ApiServer {
     const control: WatchControl = {};
     for (const a of actions) {
       if (a.type === 'latency') await sleep(a.ms);
-      else if (a.type === 'reset') {
+      else if (a.type === 'hang') {
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        await this.o.faults.hang(a.ruleId, gone.signal);
+        if (gone.signal.aborted) return 'handled';
+      } else if (a.type === 'reset') {
         // TLS sockets cannot send a TCP RST from Node; an abrupt close is what the client sees either way.
         // The journal records code 0 for it.
         res.statusCode = 0;

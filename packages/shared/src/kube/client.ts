@@ -1,8 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as k8s from '@kubernetes/client-node';
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { childEnvironment } from '../child-env';
 import { systemClock } from '../clock';
 import { withRetry } from './errors';
+import { Fence } from './fence';
 
 /** The Kubernetes API clients one action needs, created from one kubeconfig. */
 export interface Kube {
@@ -16,6 +18,27 @@ export interface Kube {
   autoscaling: k8s.AutoscalingV2Api;
   authorization: k8s.AuthorizationV1Api;
   watch: k8s.Watch;
+  /** Closed by the release lock when it is lost: mutating calls are then refused. */
+  fence: Fence;
+  /** Longest one request may go unanswered (also bounds watch set-up). */
+  requestTimeoutMs: number;
+}
+
+/**
+ * client-node 1.4 sets no request timeout: a server that accepts a connection and never answers
+ * keeps a call pending for ever. Every request gets this long; a call retries a hung request like
+ * any transient failure while its budget lasts (two attempts), then fails naming the call.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * How long one API call keeps starting retries of 5xx, 429, resets and hung requests: one and a
+ * half request timeouts (45 s), so a hung request is tried twice and the call ends within ~60 s.
+ */
+const RETRY_BUDGET_PER_TIMEOUT = 1.5;
+
+export interface KubeOptions {
+  log?: (line: string) => void;
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -23,7 +46,11 @@ export interface Kube {
  * clients: from kubeconfig content (readTarget found it in the input or in $KUBECONFIG), or from the
  * pod's service account when `kubeconfig: in-cluster` was asked for. Never ~/.kube/config silently.
  */
-export async function connectKube(kubeconfig?: string, log?: (line: string) => void): Promise<Kube> {
+export async function connectKube(
+  kubeconfig?: string,
+  log?: (line: string) => void,
+  options: KubeOptions = {},
+): Promise<Kube> {
   const lib = await import('@kubernetes/client-node');
   const config = new lib.KubeConfig();
   if (kubeconfig) config.loadFromString(kubeconfig);
@@ -35,16 +62,28 @@ export async function connectKube(kubeconfig?: string, log?: (line: string) => v
       'No Kubernetes cluster is configured: pass the `kubeconfig` input, set KUBECONFIG, or run in a cluster.',
     );
   }
+  const fence = new Fence();
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const make = <T extends object>(api: new (c: k8s.Configuration) => T, fenced: boolean): T =>
+    guarded(timedClient(lib, config, api, requestTimeoutMs), {
+      log: options.log ?? log,
+      fence: fenced ? fence : undefined,
+      budgetMs: requestTimeoutMs * RETRY_BUDGET_PER_TIMEOUT,
+    });
   return {
     lib,
     config,
     server: cluster.server.replace(/\/$/, ''),
-    core: retrying(config.makeApiClient(lib.CoreV1Api), log),
-    apps: retrying(config.makeApiClient(lib.AppsV1Api), log),
-    coordination: retrying(config.makeApiClient(lib.CoordinationV1Api), log),
-    autoscaling: retrying(config.makeApiClient(lib.AutoscalingV2Api), log),
-    authorization: retrying(config.makeApiClient(lib.AuthorizationV1Api), log),
+    core: make(lib.CoreV1Api, true),
+    apps: make(lib.AppsV1Api, true),
+    // The lease is the lock itself: its own calls are never fenced.
+    coordination: make(lib.CoordinationV1Api, false),
+    autoscaling: make(lib.AutoscalingV2Api, true),
+    // Access reviews write nothing.
+    authorization: make(lib.AuthorizationV1Api, false),
     watch: new lib.Watch(config),
+    fence,
+    requestTimeoutMs,
   };
 }
 
@@ -64,25 +103,122 @@ function confineExecPlugins(config: k8s.KubeConfig): void {
   }
 }
 
-/** How long one API call keeps retrying 5xx, 429 and dropped connections before giving up. */
-const RETRY_BUDGET_MS = 20_000;
+/** Per-call limits for code that needs tighter ones than the default (the lease renewal). */
+interface CallScope {
+  /** Aborts every request made inside the scope (e.g. a renewal's own deadline). */
+  signal?: AbortSignal;
+  /** No retries: the caller has its own schedule. */
+  noRetry?: boolean;
+}
+const callScope = new AsyncLocalStorage<CallScope>();
+
+/** Runs `fn` with every API request in it bounded by `signal` and not retried. */
+export function withinScope<T>(scope: CallScope, fn: () => Promise<T>): Promise<T> {
+  return callScope.run(scope, fn);
+}
+
+/** A request that got no answer in time: transient (retried), named after what hung. */
+export class RequestTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(
+    readonly request: string,
+    readonly timeoutMs: number,
+    detail = '',
+  ) {
+    super(`${request}: no answer from the API server within ${Math.round(timeoutMs / 1000)}s${detail}`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+/** An API client whose every HTTP request carries a deadline (and the scope's signal). */
+function timedClient<T>(
+  lib: typeof k8s,
+  config: k8s.KubeConfig,
+  api: new (c: k8s.Configuration) => T,
+  timeoutMs: number,
+): T {
+  const inner = new lib.IsomorphicFetchHttpLibrary();
+  const httpApi: k8s.HttpLibrary = {
+    send(request) {
+      const timeout = AbortSignal.timeout(Math.round(timeoutMs));
+      const scoped = callScope.getStore()?.signal;
+      request.setSignal(scoped ? AbortSignal.any([timeout, scoped]) : timeout);
+      const url = new URL(request.getUrl());
+      const what = `${request.getHttpMethod()} ${url.pathname}`;
+      return new lib.Observable(
+        inner
+          .send(request)
+          .toPromise()
+          .catch((error: unknown) => {
+            if (scoped?.aborted) throw scopeReason(scoped, what);
+            if (timeout.aborted) throw new RequestTimeoutError(what, timeoutMs);
+            throw error;
+          }),
+      );
+    },
+  };
+  const cluster = config.getCurrentCluster()!;
+  return new api(
+    lib.createConfiguration({
+      baseServer: new lib.ServerConfiguration(cluster.server, {}),
+      authMethods: { default: config },
+      httpApi,
+    }),
+  );
+}
+
+function scopeReason(signal: AbortSignal, what: string): Error {
+  const reason = signal.reason as unknown;
+  if (reason instanceof Error && reason.name === 'TimeoutError') return new Error(`${what}: no answer in time`);
+  return reason instanceof Error ? reason : new Error(`${what}: cancelled`);
+}
+
+const MUTATING = /^(create|replace|patch|delete)/;
 
 /**
- * Every call of an API client retried on transient failures (5xx, 429 honouring Retry-After, resets)
- * with backoff, so a busy API server slows an action down instead of failing it half-way.
+ * Every call of an API client retried on transient failures (5xx, 429 honouring Retry-After, resets,
+ * hung requests) with backoff, so a busy API server slows an action down instead of failing it
+ * half-way; and every write refused once the release lock is lost, so no action code can forget.
  */
-function retrying<T extends object>(api: T, log?: (line: string) => void): T {
+function guarded<T extends object>(api: T, o: { log?: (line: string) => void; fence?: Fence; budgetMs: number }): T {
   return new Proxy(api, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]) =>
-        withRetry(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), {
+      const name = String(property);
+      const call = (...args: unknown[]): Promise<unknown> =>
+        (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      const fenced = o.fence && MUTATING.test(name) ? o.fence : undefined;
+      return (...args: unknown[]) => {
+        // Checked before every attempt: a retry after the lock was lost is a write too.
+        const attempt = (): Promise<unknown> => {
+          fenced?.check(`the API call ${name}${describeTarget(args[0])}`);
+          attempts++;
+          return call(...args);
+        };
+        let attempts = 0;
+        if (callScope.getStore()?.noRetry) return attempt();
+        const started = systemClock.now();
+        return withRetry(attempt, {
           clock: systemClock,
-          deadline: systemClock.now() + RETRY_BUDGET_MS,
+          deadline: started + o.budgetMs,
           onRetry: (f, delay) =>
-            log?.(`Kubernetes API ${String(property)}: ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
+            o.log?.(`Kubernetes API ${name}: ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
+        }).catch((error: unknown) => {
+          if (!(error instanceof RequestTimeoutError)) throw error;
+          const tries =
+            attempts > 1 ? `, ${attempts} attempts over ${Math.round((systemClock.now() - started) / 1000)}s` : '';
+          throw new RequestTimeoutError(`Kubernetes API ${name} (${error.request})`, error.timeoutMs, tries);
         });
+      };
     },
   });
+}
+
+/** `(namespace/name)` of a call's target, from its parameters or the object it creates. */
+function describeTarget(param: unknown): string {
+  const p = param as { name?: unknown; namespace?: unknown; body?: { metadata?: { name?: unknown } } } | undefined;
+  const name = typeof p?.name === 'string' ? p.name : p?.body?.metadata?.name;
+  if (typeof name !== 'string') return '';
+  return ` (${typeof p?.namespace === 'string' ? `${p.namespace}/` : ''}${name})`;
 }

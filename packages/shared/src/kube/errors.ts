@@ -24,6 +24,8 @@ export function apiFailure(error: unknown): ApiFailure {
     body?: unknown;
     headers?: Record<string, string>;
     cause?: { code?: unknown };
+    /** Set by our own errors that no retry can fix (a lost lock). */
+    retryable?: unknown;
   };
   const status = typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
   const body = parseStatusBody(e?.body);
@@ -35,7 +37,12 @@ export function apiFailure(error: unknown): ApiFailure {
     reason: body?.reason,
     message,
     retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-    transient: status === undefined ? !FATAL_TRANSPORT.test(errno ?? '') : status === 429 || status >= 500,
+    transient:
+      e?.retryable === false
+        ? false
+        : status === undefined
+          ? !FATAL_TRANSPORT.test(errno ?? '')
+          : status === 429 || status >= 500,
   };
 }
 

@@ -5,7 +5,8 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { Clock } from '../clock';
-import type { Kube } from './client';
+import { withinScope, type Kube } from './client';
+import type { Fence, LockLoss } from './fence';
 import { apiFailure, isConflict, isNotFound } from './errors';
 
 export interface LockOwner {
@@ -19,6 +20,9 @@ export interface LockOwner {
 export interface HeldLock {
   /** Previous holder whose lease was taken over (expired, or forced). */
   tookOverFrom?: { identity: string; since?: string; expired: boolean };
+  /** Closes when the lock is lost: writes refused, helm interrupted. */
+  fence: Fence;
+  /** Stops renewing and deletes the lease if still ours; bounded (a hung API server cannot hold it). */
   release(): Promise<void>;
 }
 
@@ -39,6 +43,11 @@ export class LockHeldError extends Error {
     this.name = 'LockHeldError';
   }
 }
+
+/** Slack after the preempted holder's renew period: its helm needs a moment to exit after SIGTERM. */
+const PREEMPT_MARGIN_MS = 3_000;
+/** A preempted lease with a very long TTL must not keep a rollback waiting for long. */
+const MAX_PREEMPT_WAIT_MS = 60_000;
 
 export function leaseName(release: string): string {
   return `veloz-deploy-${release}`.slice(0, 63).replace(/-+$/, '');
@@ -71,8 +80,8 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
     ({
       holderIdentity: o.owner.identity,
       leaseDurationSeconds: ttlSeconds,
-      acquireTime: acquired ?? microTime(o.clock.now()),
-      renewTime: microTime(o.clock.now()),
+      acquireTime: acquired ?? microTime(writtenAt),
+      renewTime: microTime(writtenAt),
     }) as unknown as k8s.V1LeaseSpec;
   const metadata = (): k8s.V1ObjectMeta => ({
     name,
@@ -88,6 +97,8 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
   let tookOverFrom: HeldLock['tookOverFrom'];
   const waitUntil = o.clock.now() + (o.waitMs ?? 0);
   let waited = false;
+  let preemptedRenewMs = 0;
+  let writtenAt = o.clock.now();
   for (let attempt = 0; ; attempt++) {
     let existing: k8s.V1Lease | undefined;
     try {
@@ -96,6 +107,7 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
       if (!isNotFound(error)) throw error;
     }
     try {
+      writtenAt = o.clock.now();
       if (!existing) {
         await kube.coordination.createNamespacedLease({
           namespace: o.namespace,
@@ -124,12 +136,18 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
             waited ? o.waitMs : undefined,
           );
         }
-        if (!mine && holder)
+        if (!mine && holder) {
           tookOverFrom = {
             identity: describeHolder(existing),
             since: String(existing.spec?.acquireTime ?? ''),
             expired,
           };
+          // Its next renewal (bounded by half a renew period) is when it sees the takeover.
+          const renewMs = ((existing.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
+          const renewed = Date.parse(String(existing.spec?.renewTime ?? ''));
+          preemptedRenewMs =
+            expired || Number.isNaN(renewed) ? 0 : Math.max(0, renewed + 1.5 * renewMs - o.clock.now());
+        }
         await kube.coordination.replaceNamespacedLease({
           name,
           namespace: o.namespace,
@@ -149,55 +167,108 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
     }
   }
 
-  return startRenewing(kube, o, name, ttlSeconds, tookOverFrom);
+  const held = startRenewing(kube, o, name, ttlSeconds, writtenAt, tookOverFrom);
+  if (tookOverFrom && !tookOverFrom.expired) {
+    // A live holder sees the takeover at its next renewal (at most one renew period away) and then
+    // interrupts its helm and stops writing: let it, so our first write cannot land beside its last.
+    const waitMs = Math.min(MAX_PREEMPT_WAIT_MS, preemptedRenewMs + PREEMPT_MARGIN_MS);
+    o.log?.(
+      `Took the release lock over from ${tookOverFrom?.identity}: waiting ${Math.round(waitMs / 1000)}s (until its next renewal) for it to stop before writing.`,
+    );
+    await o.clock.sleep(waitMs);
+  }
+  return held;
 }
 
+/**
+ * Renews the lease every third of its TTL and fences the run as soon as it cannot prove it still
+ * holds it: a renewal that finds another holder (a takeover) closes the fence at once; renewals that
+ * keep failing close it when `last successful renewal + ttl` passes — the moment another run may
+ * take the lease. Each renewal is bounded by half a renew period, so a hung API server cannot hold
+ * the loop past the expiry, and release() is bounded too.
+ */
 function startRenewing(
   kube: Kube,
   o: AcquireOptions,
   name: string,
   ttlSeconds: number,
+  renewedAt: number,
   tookOverFrom: HeldLock['tookOverFrom'],
 ): HeldLock {
   const stop = new AbortController();
-  const renewEveryMs = Math.max(1000, (ttlSeconds * 1000) / 3);
+  const ttlMs = ttlSeconds * 1000;
+  const renewEveryMs = Math.max(1000, ttlMs / 3);
+  const renewalDeadlineMs = Math.round(renewEveryMs / 2);
+  let lastRenewal = renewedAt;
+  let lastError = '';
+  const loss = (holder: string, at: number): LockLoss => ({ holder, at, lease: name, namespace: o.namespace });
+  kube.fence.guard(() =>
+    o.clock.now() >= lastRenewal + ttlMs
+      ? loss(
+          `no one (the lease expired unrenewed${lastError ? `; last renewal error: ${lastError}` : ''})`,
+          lastRenewal + ttlMs,
+        )
+      : undefined,
+  );
+  const renewOnce = async (): Promise<void> => {
+    const sentAt = o.clock.now();
+    const bound = AbortSignal.any([stop.signal, AbortSignal.timeout(renewalDeadlineMs)]);
+    await withinScope({ signal: bound, noRetry: true }, async () => {
+      const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
+      if (lease.spec?.holderIdentity !== o.owner.identity) {
+        kube.fence.markLost(loss(describeHolder(lease), o.clock.now()));
+        o.log?.(`release lock ${name} was taken over by ${describeHolder(lease)}: stopping this run's writes`);
+        return;
+      }
+      if (kube.fence.lost) return; // expired meanwhile: renewing now would hide that another run could have held it
+      await kube.coordination.replaceNamespacedLease({
+        name,
+        namespace: o.namespace,
+        body: { ...lease, spec: { ...lease.spec, renewTime: microTime(sentAt) as unknown as Date } },
+      });
+      lastRenewal = sentAt;
+      lastError = '';
+    });
+  };
   const loop = (async () => {
-    while (!stop.signal.aborted) {
+    while (!stop.signal.aborted && !kube.fence.lost) {
       try {
-        await o.clock.sleep(renewEveryMs, stop.signal);
+        // Wake at the expiry too, so a holder whose renewals fail stops helm the moment the lease lapses.
+        await o.clock.sleep(Math.max(0, Math.min(renewEveryMs, lastRenewal + ttlMs - o.clock.now())), stop.signal);
       } catch {
         return;
       }
+      if (kube.fence.lost) break;
       try {
-        const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
-        if (lease.spec?.holderIdentity !== o.owner.identity) {
-          o.log?.(`release lock ${name} was taken over by ${describeHolder(lease)}`);
-          return;
-        }
-        await kube.coordination.replaceNamespacedLease({
-          name,
-          namespace: o.namespace,
-          body: { ...lease, spec: { ...lease.spec, renewTime: microTime(o.clock.now()) as unknown as Date } },
-        });
+        await renewOnce();
       } catch (error) {
-        // A missed renewal is survivable (the TTL is three renewals long); say so and keep trying.
-        o.log?.(`could not renew release lock ${name}: ${apiFailure(error).message}`);
+        if (stop.signal.aborted) return;
+        // A missed renewal is survivable until the TTL runs out; say so and keep trying.
+        lastError = apiFailure(error).message;
+        o.log?.(`could not renew release lock ${name}: ${lastError}`);
       }
     }
+    const lost = kube.fence.lost;
+    if (lost) o.log?.(`release lock ${name} lost to ${lost.holder} at ${new Date(lost.at).toISOString()}`);
   })();
 
   return {
     tookOverFrom,
+    fence: kube.fence,
     async release() {
       stop.abort();
       await loop;
+      if (kube.fence.lost) return; // not ours any more: never delete another run's lease
+      const bound = AbortSignal.timeout(Math.min(10_000, kube.requestTimeoutMs));
       try {
-        const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
-        if (lease.spec?.holderIdentity !== o.owner.identity) return;
-        await kube.coordination.deleteNamespacedLease({
-          name,
-          namespace: o.namespace,
-          body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
+        await withinScope({ signal: bound, noRetry: true }, async () => {
+          const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
+          if (lease.spec?.holderIdentity !== o.owner.identity) return;
+          await kube.coordination.deleteNamespacedLease({
+            name,
+            namespace: o.namespace,
+            body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
+          });
         });
       } catch (error) {
         if (!isNotFound(error))

@@ -15,6 +15,13 @@ export interface KubeSession {
   lock: HeldLock;
   /** Environment for helm/kubectl child processes (KUBECONFIG when content was given). */
   toolEnv: Record<string, string>;
+  /**
+   * Throws LockLostError ("lost the release lock to <holder> at <time>: stopped before <nextStep>")
+   * when the run may no longer write: the runner's `beforeStep` hook.
+   */
+  fence(nextStep: string): void;
+  /** Aborts when the release lock is lost (helm is interrupted by it through applyTracked). */
+  lockLost: AbortSignal;
   close(): Promise<void>;
 }
 
@@ -54,6 +61,8 @@ export async function openSession(
     kube,
     lock,
     toolEnv,
+    fence: (nextStep) => kube.fence.check(nextStep),
+    lockLost: kube.fence.signal,
     async close() {
       await lock.release();
       if (dir) await rm(dir, { recursive: true, force: true });

@@ -21,12 +21,34 @@ export interface TrackedChangeOptions {
  * Applies a change while tracking the rollout it causes. The tracker decides: when it fails fast
  * (crash loop, image pull, OOM, deadline) the change is interrupted — `helm --wait` gets SIGTERM and
  * records the release as failed — instead of polling until its own timeout. A change that is refused
- * outright (helm's error, an API 4xx) is thrown as is.
+ * outright (helm's error, an API 4xx) is thrown as is. Losing the release lock interrupts the change
+ * the same way and throws LockLostError once helm has exited.
  */
 export async function applyTracked(kube: Kube, o: TrackedChangeOptions): Promise<RolloutResult> {
+  kube.fence.check(`applying the change to ${o.deployment}`);
+  const interrupt = new AbortController();
+  const stopTracking = new AbortController();
+  const onLost = (): void => {
+    o.warn('The release lock was lost: interrupting the change (helm gets SIGTERM) and stopping all writes.');
+    interrupt.abort();
+    stopTracking.abort();
+  };
+  kube.fence.signal.addEventListener('abort', onLost, { once: true });
+  try {
+    return await applyWhileTracking(kube, o, interrupt, stopTracking);
+  } finally {
+    kube.fence.signal.removeEventListener('abort', onLost);
+  }
+}
+
+async function applyWhileTracking(
+  kube: Kube,
+  o: TrackedChangeOptions,
+  interrupt: AbortController,
+  stopTracking: AbortController,
+): Promise<RolloutResult> {
   let applied = false;
   let recheck: () => void = () => {};
-  const stopTracking = new AbortController();
   const tracking = trackRollout(kube, {
     namespace: o.namespace,
     deployment: o.deployment,
@@ -39,7 +61,6 @@ export async function applyTracked(kube: Kube, o: TrackedChangeOptions): Promise
     onRecheck: (fn) => (recheck = fn),
     signal: stopTracking.signal,
   });
-  const interrupt = new AbortController();
   const applyOutcome = o.apply(interrupt.signal).then(
     async () => {
       // A change that left the spec as it was (same generation) rolls nothing out: let the tracker
@@ -61,9 +82,14 @@ export async function applyTracked(kube: Kube, o: TrackedChangeOptions): Promise
   if (first.kind === 'apply' && first.error) {
     stopTracking.abort();
     await tracking;
+    kube.fence.check(`the rest of the rollout of ${o.deployment}`);
     throw first.error;
   }
   const result = await tracking;
+  if (kube.fence.signal.aborted) {
+    await applyOutcome; // helm has exited (SIGTERM, then SIGKILL after 10 s)
+    kube.fence.check(`the rest of the rollout of ${o.deployment}`);
+  }
   if (!result.ok) {
     interrupt.abort();
     const applyError = await applyOutcome;

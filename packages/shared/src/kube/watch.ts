@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { Kube } from './client';
+import { RequestTimeoutError, type Kube } from './client';
 import { apiFailure, withRetry } from './errors';
 
 interface KubeObject {
@@ -95,7 +95,34 @@ export class ResumableWatch<T extends KubeObject> {
     const o = this.options;
     return new Promise<WatchEnd>((resolve) => {
       let gone = false;
-      o.kube.watch
+      // client-node's watch has no deadline for its set-up: a server that never sends the response
+      // headers would hold it for ever. Past the request timeout the connection is destroyed (through
+      // the agent the request used) and the attempt counts as a transient failure.
+      let agent: { destroy?: () => void } | undefined;
+      const establishing = setTimeout(() => {
+        resolve({ kind: 'error', error: new RequestTimeoutError(`watch GET ${o.path}`, o.kube.requestTimeoutMs) });
+        agent?.destroy?.();
+      }, o.kube.requestTimeoutMs);
+      const config = {
+        getCurrentCluster: () => o.kube.config.getCurrentCluster(),
+        applyToFetchOptions: async (init: object) => {
+          const options = await o.kube.config.applyToFetchOptions(init as never);
+          agent = options.agent as typeof agent;
+          return options;
+        },
+      } as unknown as typeof o.kube.config;
+      // stop() while the watch is still being set up: nothing else would end it before the timeout.
+      const onStop = (): void => {
+        clearTimeout(establishing);
+        resolve({ kind: 'closed' });
+        agent?.destroy?.();
+      };
+      this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
+      const settled = (): void => {
+        clearTimeout(establishing);
+        this.stopSignal.signal.removeEventListener('abort', onStop);
+      };
+      new o.kube.lib.Watch(config)
         .watch(
           o.path,
           { ...o.query, resourceVersion, allowWatchBookmarks: true },
@@ -110,14 +137,21 @@ export class ResumableWatch<T extends KubeObject> {
             if (rv) seen(rv);
             if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') o.onEvent(type, object);
           },
-          (error: unknown) => resolve(gone ? { kind: 'gone' } : error ? { kind: 'error', error } : { kind: 'closed' }),
+          (error: unknown) => {
+            settled();
+            resolve(gone ? { kind: 'gone' } : error ? { kind: 'error', error } : { kind: 'closed' });
+          },
         )
         .then(
           (controller) => {
+            settled();
             this.active = controller;
             if (this.stopped) controller.abort();
           },
-          (error: unknown) => resolve({ kind: 'error', error }),
+          (error: unknown) => {
+            settled();
+            resolve({ kind: 'error', error });
+          },
         );
     });
   }
