@@ -31,7 +31,14 @@ const MUTATING = new Set(['create', 'update', 'patch', 'delete', 'deletecollecti
 
 /** Valid inputs that would deploy or roll back for real: only the bad ones below stop them. */
 const GOOD: Record<'canary' | 'rollback', Record<string, string>> = {
-  canary: { phase: 'canary', version: '1.2.0', chart: CHART, 'values-files': VALUES_PRODUCTION, timeout: '60s' },
+  canary: {
+    phase: 'canary',
+    strategy: 'in-place',
+    version: '1.2.0',
+    chart: CHART,
+    'values-files': VALUES_PRODUCTION,
+    timeout: '60s',
+  },
   rollback: { reason: 'error rate above 5% for 5 minutes', timeout: '60s' },
 };
 

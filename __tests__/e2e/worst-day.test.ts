@@ -44,6 +44,7 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
         chart: CHART,
         'values-files': VALUES_PRODUCTION,
         phase: 'canary',
+        strategy: 'in-place',
         'lock-ttl': '10s',
         timeout: '2m',
         kubeconfig: canaryKubeconfig,
@@ -101,7 +102,14 @@ describe('a hung API server ends each action with a clear error', () => {
     const t0 = Date.now();
     const run = await runActionBundle(
       'canary',
-      { version: '1.3.0', chart: CHART, 'values-files': VALUES_PRODUCTION, phase: 'canary', timeout: '5m' },
+      {
+        version: '1.3.0',
+        chart: CHART,
+        'values-files': VALUES_PRODUCTION,
+        phase: 'canary',
+        strategy: 'in-place',
+        timeout: '5m',
+      },
       { env: cluster.env, timeoutMs: 150_000 },
     );
     cluster.sandbox.faults.clear();
@@ -122,6 +130,7 @@ describe('a hung API server ends each action with a clear error', () => {
         chart: CHART,
         'values-files': VALUES_PRODUCTION,
         phase: 'canary',
+        strategy: 'in-place',
         'lock-ttl': '10s',
         timeout: '2m',
       },
@@ -142,6 +151,8 @@ describe('database calls are bounded and read-only', () => {
     await holder.connect();
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+    // A release that needs rolling back (the earlier cases may have left it rolled back already).
+    await cluster.install('1.4.0');
     try {
       const run = await runActionBundle(
         'rollback',

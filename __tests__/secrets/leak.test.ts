@@ -50,6 +50,9 @@ const RUNNER_SECRETS = {
 const COMMAND_ENV_VALUE = 'extra-for-commands';
 /** Names a child may hold: the allow-list, the `command-env` name, and what credential plugins get. */
 const ALLOWED = new Set(['PATH', 'HOME', 'KUBECONFIG', 'TZ', 'LANG', 'VELOZ_EXTRA']);
+// Under `npm test -- --coverage` Node itself hands NODE_V8_COVERAGE (a directory, no secret) to every
+// child of a bundle it covers; it is not ours to allow or refuse.
+if (process.env.VELOZ_BUNDLE_COVERAGE) ALLOWED.add('NODE_V8_COVERAGE');
 const PLUGIN_ONLY = new Set(['VELOZ_EXEC_TOKEN', 'KUBERNETES_EXEC_INFO']);
 
 const pgUrl = `postgres://veloz:${encodeURIComponent(PLANTED.postgresPassword)}@127.0.0.1:1/veloz`;

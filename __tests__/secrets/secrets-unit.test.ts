@@ -122,6 +122,7 @@ describe('free text', () => {
       'allow-insecure-webhook': 'false',
       force: 'false',
       'lock-ttl': '2m',
+      'lock-wait': '0s',
     };
     const s = parseRollbackInputs(new InputReader((n) => values[n] ?? ''), () => {});
     expect([s.reason, s.incident]).toEqual(['errors 2026-01-01T00:00:00Z - Deployed v9', 'INC-1 INC-2']);

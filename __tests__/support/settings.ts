@@ -6,6 +6,8 @@ export async function inputsWithDefaults(action: ActionName, values: Record<stri
   const meta = await loadActionMetadata(action);
   const all: Record<string, string> = {};
   for (const [name, input] of Object.entries(meta.inputs)) if (input.default !== undefined) all[name] = input.default;
+  // The target is not read here (tests pass their own Kube): any valid kubeconfig value will do.
+  all.kubeconfig = 'in-cluster';
   Object.assign(all, values);
   return new InputReader((name) => all[name] ?? '');
 }

@@ -39,7 +39,7 @@ async function source(action: ActionName, values: Record<string, string>): Promi
   const meta = await loadActionMetadata(action);
   const all: Record<string, string> = {};
   for (const [name, input] of Object.entries(meta.inputs)) if (input.default !== undefined) all[name] = input.default;
-  Object.assign(all, REQUIRED[action], values);
+  Object.assign(all, { kubeconfig: 'in-cluster' }, REQUIRED[action], values);
   return (name) => all[name] ?? '';
 }
 

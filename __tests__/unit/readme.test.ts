@@ -11,6 +11,6 @@ test("the README's least-privilege Role is the permission list the rbac check as
 });
 
 test('the README states the fresh-machine test command that .ci/run runs', () => {
-  expect(readme).toContain('npm ci && npm test');
-  expect(readFileSync('.ci/run', 'utf8')).toMatch(/^npm test$/m);
+  expect(readme).toContain('npm ci && npm test -- --coverage');
+  expect(readFileSync('.ci/run', 'utf8')).toMatch(/^npm test -- --coverage$/m);
 });

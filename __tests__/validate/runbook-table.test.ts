@@ -74,7 +74,12 @@ describe('validate/action.yml defaults are the runbook table (packages/shared/sr
 
 describe('the parsed settings carry the table to checks and decision, with and without Prometheus', () => {
   const parse = async (extra: Record<string, string>) => {
-    const values: Record<string, string> = { ...(await defaults()), url: 'http://127.0.0.1:8080', ...extra };
+    const values: Record<string, string> = {
+      ...(await defaults()),
+      kubeconfig: 'in-cluster',
+      url: 'http://127.0.0.1:8080',
+      ...extra,
+    };
     return parseValidateInputs(new InputReader((name) => values[name] ?? ''), () => {});
   };
 

@@ -111,9 +111,10 @@ export async function runAction<S>(definition: ActionDefinition<S>): Promise<voi
   const mask = (secret: string): void => secretRegistry.add(secret);
   const read = await readInputs(definition.parse, (name) => core.getInput(name), mask);
   if (read.errors.length > 0 || read.settings === undefined) {
-    // One `::error::` per bad input (each names its input), then exit 1 without another line.
-    for (const error of read.errors) core.error(redact(error.message));
-    process.exitCode = core.ExitCode.Failure;
+    // One `::error::` per bad input (each names its input); the last one also fails the step (exit 1).
+    const messages = read.errors.map((error) => redact(error.message));
+    for (const message of messages.slice(0, -1)) core.error(message);
+    core.setFailed(messages.at(-1) ?? 'the inputs could not be read');
     return;
   }
   const settings = freeze(read.settings);
