@@ -20,19 +20,7 @@ export function helmUpgradeArgs(
   previousApplyMethod?: string,
 ): string[] {
   return [
-    'upgrade',
-    s.target.release,
-    s.helm.chart ?? '',
-    '-n',
-    s.target.namespace,
-    ...s.helm.valuesFiles.flatMap((file) => ['-f', file]),
-    ...s.helm.set.flatMap((entry) => ['--set', entry]),
-    '--set-string',
-    `${s.helm.imageTagKey}=${want.version}`,
-    '--set',
-    `${s.helm.replicaKey}=${want.replicas}`,
-    '--set',
-    `${s.helm.autoscalingKey}=${want.autoscaling}`,
+    ...releaseArgs('upgrade', s, want),
     '--wait',
     '--timeout',
     goDuration(s.timeoutMs),
@@ -45,8 +33,13 @@ export function helmUpgradeArgs(
  * --sets, version, full size, autoscaling on) rendered locally, from which green takes its pod spec.
  */
 export function helmTemplateArgs(s: Readonly<CanarySettings>): string[] {
+  return releaseArgs('template', s, { version: s.version, replicas: s.replicas, autoscaling: true });
+}
+
+/** The release, chart, values and the phase's version, size and autoscaling: one shape for both commands. */
+function releaseArgs(command: 'upgrade' | 'template', s: Readonly<CanarySettings>, want: Desired): string[] {
   return [
-    'template',
+    command,
     s.target.release,
     s.helm.chart ?? '',
     '-n',
@@ -54,11 +47,11 @@ export function helmTemplateArgs(s: Readonly<CanarySettings>): string[] {
     ...s.helm.valuesFiles.flatMap((file) => ['-f', file]),
     ...s.helm.set.flatMap((entry) => ['--set', entry]),
     '--set-string',
-    `${s.helm.imageTagKey}=${s.version}`,
+    `${s.helm.imageTagKey}=${want.version}`,
     '--set',
-    `${s.helm.replicaKey}=${s.replicas}`,
+    `${s.helm.replicaKey}=${want.replicas}`,
     '--set',
-    `${s.helm.autoscalingKey}=true`,
+    `${s.helm.autoscalingKey}=${want.autoscaling}`,
   ];
 }
 
