@@ -122,13 +122,4 @@ export function getPath(obj: unknown, path: string): unknown {
   return cur;
 }
 
-/** Parses durations like "250ms", "2s", "1m", "1.5s"; plain numbers are milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 2s, 1m)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -2,6 +2,7 @@
  * The `degrade` behaviour profile: parsing `key=value` pairs from `IMAGE=degrade:after=20s,error-rate=6%,…`
  * into a typed spec, and rendering it back in the same syntax.
  */
+import { ParseError, parseDuration as parseSharedDuration } from '@veloz/shared/parse';
 
 /** What a degraded engine does once `afterMs` has passed since the profile was applied. */
 export interface DegradeSpec {
@@ -67,7 +68,6 @@ const MAX_RPS = 100_000;
 
 type Key = (typeof KEYS)[number];
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const BYTE_UNITS: Record<string, number> = {
   b: 1,
   kb: 1e3,
@@ -86,16 +86,14 @@ class DegradeError extends Error {
   }
 }
 
-/** Go-style duration (`20s`, `1500ms`, `1m30s`) or a bare `0`; returns milliseconds, or undefined. */
+/** The suite's one duration grammar (`20s`, `1500ms`, `1m30s`, `0`); undefined when refused. */
 export function parseDuration(text: string): number | undefined {
-  const s = text.trim();
-  if (s === '0') return 0;
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(s)) return undefined;
-  let total = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
+  try {
+    return parseSharedDuration(text);
+  } catch (error) {
+    if (error instanceof ParseError) return undefined;
+    throw error;
   }
-  return total;
 }
 
 /** Renders milliseconds the way the profile syntax writes them (`20s`, `1200ms`). */

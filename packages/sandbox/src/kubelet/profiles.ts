@@ -1,4 +1,4 @@
-import { parseDuration } from '../util';
+import { ParseError, parseDuration } from '@veloz/shared/parse';
 
 /** How a container with a given image behaves in the sandbox. */
 export const PROFILE_NAMES = ['healthy', 'never-ready', 'crashloop', 'missing', 'oom', 'degrade'] as const;
@@ -49,7 +49,7 @@ export function parseProfileSpec(
     for (const [k, v] of Object.entries(params)) {
       if (!allowed.includes(k))
         throw new Error(`profile ${name}: unknown parameter "${k}"; expected ${allowed.join(', ') || 'none'}`);
-      if (k !== 'exit') parseDuration(v);
+      if (k !== 'exit') profileParamDuration(name, k, v);
       else if (!/^\d+$/.test(v)) throw new Error(`profile ${name}: exit must be an exit code, got "${v}"`);
     }
   }
@@ -118,5 +118,15 @@ export class ProfileRegistry {
 /** Numeric parameters with defaults (all durations in ms). */
 export function profileDuration(spec: ProfileSpec, key: string, fallback: number): number {
   const v = spec.params[key];
-  return v === undefined ? fallback : parseDuration(v);
+  return v === undefined ? fallback : profileParamDuration(spec.name, key, v);
+}
+
+/** The suite's one duration grammar, with the profile and parameter named when it is refused. */
+function profileParamDuration(profile: string, key: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    if (!(error instanceof ParseError)) throw error;
+    throw new Error(`profile ${profile}: ${key}=${value} is not valid; expected ${error.expected}`);
+  }
 }
