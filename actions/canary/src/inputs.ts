@@ -1,6 +1,7 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { ParseError, parseDnsLabel } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
+import { readRunLimits, type RunLimits } from '@veloz/shared/run-limits';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import type { CanaryTraffic } from '@veloz/shared/kube/green';
 
@@ -8,7 +9,7 @@ export type Phase = 'canary' | 'promote';
 /** `side-by-side`: green beside the untouched release (§2.1's diagram); `in-place`: §2.2's literal commands. */
 export type Strategy = 'side-by-side' | 'in-place';
 
-export interface CanarySettings {
+export interface CanarySettings extends RunLimits {
   target: TargetSettings;
   phase: Phase;
   strategy: Strategy;
@@ -26,9 +27,6 @@ export interface CanarySettings {
   replicas: number;
   image?: string;
   container?: string;
-  timeoutMs: number;
-  lockTtlMs: number;
-  lockWaitMs: number;
   records: RecordSettings;
 }
 
@@ -65,9 +63,7 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
   const replicas = reader.integer('replicas', 1, 10_000);
   const image = reader.optional('image');
   const container = reader.parsed('container', (t) => parseDnsLabel(t));
-  const timeoutMs = reader.duration('timeout');
-  const lockTtlMs = reader.duration('lock-ttl');
-  const lockWaitMs = reader.duration('lock-wait');
+  const limits = readRunLimits(reader);
   const records = readRecords(reader);
 
   if (target.driver === 'helm' && !chart) {
@@ -79,8 +75,6 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
   if (image && /[:@]/.test(image.split('/').pop() ?? '')) {
     throw new InputError('image', image, 'a repository without tag or digest; the tag comes from `version`');
   }
-  if (timeoutMs <= 0) throw new InputError('timeout', '0', 'a duration above zero, such as 5m');
-  if (lockTtlMs < 10_000) throw new InputError('lock-ttl', reader.text('lock-ttl'), 'a duration of at least 10s');
   if (phase === 'canary' && canaryReplicas > replicas) {
     throw new InputError('canary-replicas', String(canaryReplicas), `at most replicas (${replicas})`);
   }
@@ -95,9 +89,7 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
     replicas,
     image,
     container,
-    timeoutMs,
-    lockTtlMs,
-    lockWaitMs,
+    ...limits,
     records,
   };
 }

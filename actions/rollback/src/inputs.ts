@@ -1,14 +1,14 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { parseInteger, parseIsoTime } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
+import { readRunLimits, type RunLimits } from '@veloz/shared/run-limits';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { singleLine } from '@veloz/shared/secrets';
 
-export interface RollbackSettings {
+export interface RollbackSettings extends RunLimits {
   target: TargetSettings;
   reason: string;
   toRevision?: number;
-  timeoutMs: number;
   verifyUrl?: string;
   healthPaths: string[];
   database?: { recoveryTime: Date; restoreCommands: string[]; restoreTimeoutMs: number };
@@ -17,8 +17,6 @@ export interface RollbackSettings {
   records: RecordSettings;
   incident?: string;
   force: boolean;
-  lockTtlMs: number;
-  lockWaitMs: number;
 }
 
 export function parseRollbackInputs(
@@ -30,7 +28,7 @@ export function parseRollbackInputs(
   // Free text lands in log records, chat and the summary: one line, escaped where it is rendered.
   const reason = singleLine(reader.text('reason', { required: true }));
   const toRevision = reader.parsed('to-revision', (t) => parseInteger(t, 1));
-  const timeoutMs = reader.duration('timeout');
+  const limits = readRunLimits(reader);
   const verifyUrl = reader.url('verify-url')?.toString().replace(/\/$/, '');
   const healthPaths = reader.list('health-paths');
   for (const path of healthPaths) {
@@ -49,11 +47,7 @@ export function parseRollbackInputs(
   const records = readRecords(reader);
   const incident = reader.parsed('incident', singleLine);
   const force = reader.boolean('force');
-  const lockTtlMs = reader.duration('lock-ttl');
-  const lockWaitMs = reader.duration('lock-wait');
 
-  if (timeoutMs <= 0) throw new InputError('timeout', reader.text('timeout'), 'a duration above zero, such as 5m');
-  if (lockTtlMs < 10_000) throw new InputError('lock-ttl', reader.text('lock-ttl'), 'a duration of at least 10s');
   let database: RollbackSettings['database'];
   if (databaseRestore === 'pitr') {
     if (!recoveryTime) {
@@ -87,7 +81,7 @@ export function parseRollbackInputs(
     target,
     reason,
     toRevision,
-    timeoutMs,
+    ...limits,
     verifyUrl,
     healthPaths,
     database,
@@ -96,7 +90,5 @@ export function parseRollbackInputs(
     records,
     incident,
     force,
-    lockTtlMs,
-    lockWaitMs,
   };
 }
