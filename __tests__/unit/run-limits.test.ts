@@ -16,8 +16,9 @@ async function errorsOf(action: 'canary' | 'rollback', values: Record<string, st
   };
   for (const [name, input] of Object.entries(meta.inputs)) if (input.default !== undefined) all[name] ??= input.default;
   Object.assign(all, values);
-  const parse = action === 'canary' ? parseCanaryInputs : parseRollbackInputs;
-  const read = await readInputs(parse, (name) => all[name] ?? '');
+  const source = (name: string): string => all[name] ?? '';
+  const read =
+    action === 'canary' ? await readInputs(parseCanaryInputs, source) : await readInputs(parseRollbackInputs, source);
   return read.errors.map((e) => e.message);
 }
 

@@ -10,6 +10,7 @@ import type { Kube } from '@veloz/shared/kube/client';
 import { isNotFound } from '@veloz/shared/kube/errors';
 import { REVISION_ANNOTATION, labelSelector } from '@veloz/shared/kube/pods';
 import { rolloutStatus } from '@veloz/shared/kube/rollout';
+import { autoscalerOf } from '@veloz/shared/kube/autoscaler';
 import { SUSPENDED_HPA_ANNOTATION } from '@veloz/shared/kube/deployment-edits';
 import type { CanarySettings } from './inputs';
 
@@ -57,10 +58,7 @@ export async function readState(kube: Kube, s: Readonly<CanarySettings>): Promis
       `Deployment ${name} has no container named ${s.container}; it has ${containers.map((c) => c.name).join(', ')}.`,
     );
   }
-  const hpas = await kube.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace });
-  const hpa = hpas.items.find(
-    (h) => h.spec?.scaleTargetRef?.kind === 'Deployment' && h.spec.scaleTargetRef.name === name,
-  );
+  const hpa = await autoscalerOf(kube, namespace, name);
   let helm: ReleaseState['helm'];
   if (s.target.driver === 'helm') {
     const revisions = await listReleaseRevisions(kube, namespace, release);

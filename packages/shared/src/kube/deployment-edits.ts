@@ -4,6 +4,7 @@
  * exactly (by promotion, or by a rollback of a failed canary).
  */
 import type * as k8s from '@kubernetes/client-node';
+import { autoscalerOf } from './autoscaler';
 import type { Kube } from './client';
 import { isConflict } from './errors';
 
@@ -13,10 +14,7 @@ export const PRE_CANARY_REPLICAS_ANNOTATION = 'veloz.io/pre-canary-replicas';
 export const ROLLED_BACK_ANNOTATION = 'veloz.io/rolled-back';
 
 export async function suspendHpa(kube: Kube, namespace: string, name: string): Promise<void> {
-  const hpas = await kube.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace });
-  const hpa = hpas.items.find(
-    (h) => h.spec?.scaleTargetRef?.kind === 'Deployment' && h.spec.scaleTargetRef.name === name,
-  );
+  const hpa = await autoscalerOf(kube, namespace, name);
   if (!hpa) return;
   const saved = JSON.stringify({ name: hpa.metadata?.name, labels: hpa.metadata?.labels, spec: hpa.spec });
   await annotate(kube, namespace, name, { [SUSPENDED_HPA_ANNOTATION]: saved });

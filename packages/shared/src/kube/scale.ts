@@ -1,17 +1,7 @@
-import type * as k8s from '@kubernetes/client-node';
 import type { Kube } from './client';
 import { mutateDeployment } from './deployment-edits';
 import type { RolloutResult } from './rollout';
 import { applyTracked, type TrackedChangeOptions } from './tracked-change';
-
-export async function autoscalerOf(
-  kube: Kube,
-  namespace: string,
-  name: string,
-): Promise<k8s.V2HorizontalPodAutoscaler | undefined> {
-  const list = await kube.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace });
-  return list.items.find((h) => h.spec?.scaleTargetRef?.kind === 'Deployment' && h.spec.scaleTargetRef.name === name);
-}
 
 /** Sets the Deployment's replicas and tracks the rollout that follows. */
 export async function scaleTracked(
