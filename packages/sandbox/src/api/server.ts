@@ -1,21 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { parse as parseYaml } from 'yaml';
 import { allows, forbidden, type Authenticator, type Identity, type RequestAttributes } from './auth';
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from './discovery';
-import { ApiError, badRequest, conflict, gone, methodNotAllowed, pathNotFound, unsupportedMediaType } from './errors';
-import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
+import { ApiError, badRequest, gone, methodNotAllowed, pathNotFound } from './errors';
 import type { Faults, TakenFault } from './faults';
 import type { Journal } from './journal';
 import { openApiDocument } from './openapi';
-import { decodeKubernetesProtobuf } from './protobuf';
-import { PATCH_CONTENT_TYPES, type DeleteOptions, type PatchType, type Registry } from './registry';
+import type { DeleteOptions, Registry } from './registry';
 import { apiVersionOf, type ResourceDef } from './resources';
 import { parseRoute, type ResourceRoute } from './routes';
-import { formatLabelSelector, parseFieldSelector, parseLabelSelector } from './selectors';
+import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { toTable, wantsTable, type IncludeObject } from './tables';
 import { serveWatch, type WatchControl } from './watch';
+import { accessReview, rulesReview } from './access-review';
+import { patchType, readBody, readObject, readOptionalObject, send } from './http-io';
+import { serveScale } from './scale';
 import { isPlainObject, sleep, type JsonObject, type KubeObject } from '../util';
 
 /** What the kubelet side provides for pod and service subresources. */
@@ -47,7 +47,6 @@ interface RequestContext {
 }
 
 const READ_VERBS: Record<string, string> = { GET: 'get', HEAD: 'get' };
-const MAX_BODY = 16 * 1024 * 1024;
 
 /** The HTTP face of the sandbox: authentication, journal, faults, then Kubernetes REST semantics. */
 export class ApiServer {
@@ -248,8 +247,8 @@ export class ApiServer {
       );
       return def.kind === 'Pod' ? this.o.backends.podProxy(r, req, res) : this.o.backends.serviceProxy(r, req, res);
     }
-    if (def.kind === 'SelfSubjectAccessReview') return this.accessReview(ctx, req, res);
-    if (def.kind === 'SelfSubjectRulesReview') return this.rulesReview(ctx, req, res);
+    if (def.kind === 'SelfSubjectAccessReview') return accessReview(ctx.user, req, res);
+    if (def.kind === 'SelfSubjectRulesReview') return rulesReview(ctx.user, req, res);
     const dryRun = q.getAll('dryRun').includes('All');
     const fieldManager = q.get('fieldManager') ?? managerFromAgent(req.headers['user-agent']);
     const reg = this.o.registry;
@@ -281,7 +280,7 @@ export class ApiServer {
     }
 
     const name = r.name;
-    if (r.subresource === 'scale') return this.scale(r, method, req, res, dryRun, fieldManager);
+    if (r.subresource === 'scale') return serveScale(this.o.registry, r, method, req, res, { dryRun, fieldManager });
     const subresource = r.subresource === 'status' ? ('status' as const) : undefined;
     if (r.subresource && !subresource && r.subresource !== 'finalize') throw pathNotFound();
     switch (method) {
@@ -388,139 +387,6 @@ export class ApiServer {
       res,
       control,
     );
-  }
-
-  private async scale(
-    r: ResourceRoute,
-    method: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-    dryRun: boolean,
-    fieldManager: string | undefined,
-  ): Promise<void> {
-    const reg = this.o.registry;
-    const target = reg.get(r.def, r.namespace, r.name ?? '');
-    const scaleOf = (o: KubeObject): KubeObject => ({
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: {
-        name: o.metadata.name,
-        namespace: o.metadata.namespace,
-        uid: o.metadata.uid,
-        resourceVersion: o.metadata.resourceVersion,
-        creationTimestamp: o.metadata.creationTimestamp,
-      },
-      spec: { replicas: (o.spec as JsonObject).replicas },
-      status: {
-        replicas: (o.status as JsonObject | undefined)?.replicas ?? 0,
-        selector: formatLabelSelector((o.spec as JsonObject).selector),
-      },
-    });
-    const current = scaleOf(target);
-    let desired: KubeObject;
-    switch (method) {
-      case 'GET':
-        return send(res, 200, current);
-      case 'PUT': {
-        desired = await readObject(req);
-        const rv = desired.metadata?.resourceVersion;
-        if (rv && rv !== target.metadata.resourceVersion) throw conflict(r.def, r.name ?? '');
-        break;
-      }
-      case 'PATCH': {
-        const type = patchType(req.headers['content-type']);
-        const body = await readBody(req, type === 'apply');
-        desired = (
-          type === 'json'
-            ? jsonPatch(current, body)
-            : type === 'merge'
-              ? mergePatch(current, body)
-              : strategicMergePatch(current, body)
-        ) as KubeObject;
-        break;
-      }
-      default:
-        throw methodNotAllowed();
-    }
-    const replicas = (desired.spec as JsonObject | undefined)?.replicas;
-    if (typeof replicas !== 'number' || replicas < 0 || !Number.isInteger(replicas)) {
-      throw new ApiError(
-        422,
-        'Invalid',
-        `Scale.autoscaling "${r.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-      );
-    }
-    const updated = reg.patch(
-      r.def,
-      r.namespace,
-      r.name ?? '',
-      'merge',
-      { spec: { replicas } },
-      { dryRun, ...(fieldManager ? { fieldManager } : {}) },
-    );
-    send(res, 200, scaleOf(updated));
-  }
-
-  private async accessReview(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST') throw methodNotAllowed();
-    const body = await readObject(req);
-    const spec = (body.spec ?? {}) as JsonObject;
-    const ra = (spec.resourceAttributes ?? {}) as JsonObject;
-    const nra = spec.nonResourceAttributes as JsonObject | undefined;
-    const attrs: RequestAttributes = nra
-      ? { verb: String(nra.verb ?? ''), apiGroup: '', resource: '', path: String(nra.path ?? '') }
-      : {
-          verb: String(ra.verb ?? ''),
-          apiGroup: String(ra.group ?? ''),
-          resource: String(ra.resource ?? ''),
-          ...(ra.subresource ? { subresource: String(ra.subresource) } : {}),
-          ...(ra.namespace ? { namespace: String(ra.namespace) } : {}),
-          ...(ra.name ? { name: String(ra.name) } : {}),
-        };
-    const allowed = allows(ctx.user.rules, attrs);
-    send(res, 201, {
-      kind: 'SelfSubjectAccessReview',
-      apiVersion: 'authorization.k8s.io/v1',
-      metadata: { creationTimestamp: null },
-      spec,
-      status: allowed
-        ? {
-            allowed: true,
-            reason: ctx.user.rules
-              ? 'RBAC: allowed by the sandbox RBAC document'
-              : 'the sandbox allows everything for this user',
-          }
-        : { allowed: false },
-    });
-  }
-
-  private async rulesReview(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'POST') throw methodNotAllowed();
-    const body = await readObject(req);
-    const rules = ctx.user.rules ?? [
-      { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
-      { verbs: ['*'], nonResourceURLs: ['*'] },
-    ];
-    send(res, 201, {
-      kind: 'SelfSubjectRulesReview',
-      apiVersion: 'authorization.k8s.io/v1',
-      metadata: { creationTimestamp: null },
-      spec: body.spec ?? {},
-      status: {
-        resourceRules: rules
-          .filter((x) => !x.nonResourceURLs)
-          .map((x) => ({
-            verbs: x.verbs,
-            apiGroups: x.apiGroups ?? [],
-            resources: x.resources ?? [],
-            ...(x.resourceNames ? { resourceNames: x.resourceNames } : {}),
-          })),
-        nonResourceRules: rules
-          .filter((x) => x.nonResourceURLs)
-          .map((x) => ({ verbs: x.verbs, nonResourceURLs: x.nonResourceURLs })),
-        incomplete: false,
-      },
-    });
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -645,16 +511,6 @@ function nonResourcePath(route: ReturnType<typeof parseRoute>): string {
   }
 }
 
-function send(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-cache, private',
-  });
-  res.end(text);
-}
-
 function listOf(def: ResourceDef, items: KubeObject[], rv: string): JsonObject {
   return { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: { resourceVersion: rv }, items };
 }
@@ -675,68 +531,9 @@ function decodeContinue(token: string): { rv: string; start: string } {
   throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
 }
 
-function patchType(contentType: string | undefined): PatchType {
-  const base = (contentType ?? '').split(';')[0]?.trim() ?? '';
-  const t = PATCH_CONTENT_TYPES[base];
-  if (!t || base === 'application/apply-patch+cbor')
-    throw unsupportedMediaType(
-      base,
-      Object.keys(PATCH_CONTENT_TYPES).filter((k) => !k.endsWith('cbor')),
-    );
-  return t;
-}
-
 function managerFromAgent(agent: string | undefined): string | undefined {
   // The API server names an unnamed manager after the client's user agent ("kubectl", "helm").
   return agent ? (agent.split('/')[0] ?? agent) : undefined;
-}
-
-function readRaw(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) reject(new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large'));
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-async function readBody(req: IncomingMessage, yamlAllowed: boolean): Promise<unknown> {
-  const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-  if (ct === 'application/vnd.kubernetes.protobuf') return decodeKubernetesProtobuf(await readRaw(req), ct);
-  if (ct.includes('protobuf') || ct.includes('cbor'))
-    throw unsupportedMediaType(ct, ['application/json', 'application/yaml']);
-  const raw = (await readRaw(req)).toString('utf8');
-  if (!raw.trim()) throw badRequest('the request body is empty');
-  try {
-    return yamlAllowed || ct === 'application/yaml' ? parseYaml(raw) : JSON.parse(raw);
-  } catch (err) {
-    throw badRequest(`the request body could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-async function readObject(req: IncomingMessage): Promise<KubeObject> {
-  const body = await readBody(req, false);
-  if (!isPlainObject(body)) throw badRequest('the request body must be a JSON object');
-  return body as KubeObject;
-}
-
-async function readOptionalObject(req: IncomingMessage): Promise<JsonObject | undefined> {
-  const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-  const buf = await readRaw(req);
-  if (ct === 'application/vnd.kubernetes.protobuf' && buf.length > 0) return decodeKubernetesProtobuf(buf, ct);
-  const raw = buf.toString('utf8');
-  if (!raw.trim()) return undefined;
-  try {
-    const v: unknown = JSON.parse(raw);
-    return isPlainObject(v) ? v : undefined;
-  } catch {
-    throw badRequest('the DeleteOptions body could not be decoded');
-  }
 }
 
 function deleteOptions(q: URLSearchParams, body: JsonObject | undefined): DeleteOptions {
