@@ -38,13 +38,13 @@ export class QueryTimeoutError extends Error {
 }
 
 export async function readOnlyQuery<R extends Record<string, unknown> = Record<string, unknown>>(
-  o: ReadOnlyQueryOptions,
+  options: ReadOnlyQueryOptions,
 ): Promise<R[]> {
-  const statementTimeoutMs = o.statementTimeoutMs ?? PG_STATEMENT_TIMEOUT_MS;
+  const statementTimeoutMs = options.statementTimeoutMs ?? PG_STATEMENT_TIMEOUT_MS;
   const { default: lib } = await import('pg');
   const client = new lib.Client({
-    connectionString: o.url,
-    connectionTimeoutMillis: o.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
+    connectionString: options.url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
     statement_timeout: statementTimeoutMs,
     // The server cancels at statement_timeout; this catches a server that stops answering at all.
     query_timeout: statementTimeoutMs + 5_000,
@@ -53,19 +53,20 @@ export async function readOnlyQuery<R extends Record<string, unknown> = Record<s
   // A dropped connection emits 'error' on the client; unhandled, it would crash the action.
   client.on('error', () => undefined);
   const abort = (): void => destroy(client);
-  o.signal?.addEventListener('abort', abort, { once: true });
+  options.signal?.addEventListener('abort', abort, { once: true });
   try {
     await client.connect();
     await client.query('BEGIN READ ONLY');
     try {
-      const result = await client.query<R>(o.sql);
+      const result = await client.query<R>(options.sql);
       return result.rows;
     } catch (error) {
-      if ((error as { code?: string }).code === '57014') throw new QueryTimeoutError(o.sql, statementTimeoutMs, error);
+      if ((error as { code?: string }).code === '57014')
+        throw new QueryTimeoutError(options.sql, statementTimeoutMs, error);
       throw error;
     }
   } finally {
-    o.signal?.removeEventListener('abort', abort);
+    options.signal?.removeEventListener('abort', abort);
     await close(client);
   }
 }

@@ -41,17 +41,17 @@ export function statusLine(
 
 /** Unreachable, refused, timed out or cancelled: where, the error code and a hint. */
 export function unreachable(
-  ep: HttpEndpoint,
+  endpoint: HttpEndpoint,
   path: string,
   err: unknown,
   signal: AbortSignal,
   secrets: readonly string[] = [],
 ): string {
-  return describeEndpointError(ep, path, err, signal, secrets);
+  return describeEndpointError(endpoint, path, err, signal, secrets);
 }
 
-export function secretsOf(ep: HttpEndpoint, extra: readonly (string | undefined)[] = []): string[] {
-  return [...endpointSecrets(ep), ...extra.filter((s): s is string => !!s)];
+export function secretsOf(endpoint: HttpEndpoint, extra: readonly (string | undefined)[] = []): string[] {
+  return [...endpointSecrets(endpoint), ...extra.filter((s): s is string => !!s)];
 }
 
 /** A one-line failure outcome with `data.functionalFailure`, what the §4.1 "critical bug" criterion reads. */

@@ -20,8 +20,8 @@ export interface PathHealth {
   failure?: string;
 }
 
-export function healthCheck(ep: HttpEndpoint, opts: HealthCheckOptions): Check {
-  const secrets = secretsOf(ep);
+export function healthCheck(endpoint: HttpEndpoint, opts: HealthCheckOptions): Check {
+  const secrets = secretsOf(endpoint);
   return {
     name: 'health',
     title: 'Health endpoints',
@@ -30,12 +30,12 @@ export function healthCheck(ep: HttpEndpoint, opts: HealthCheckOptions): Check {
       const results = await Promise.all(
         opts.paths.map(async (path): Promise<PathHealth> => {
           try {
-            const res = await httpRequest(ep, { path, timeoutMs: ioTimeout(opts.timeoutMs), signal });
+            const res = await httpRequest(endpoint, { path, timeoutMs: ioTimeout(opts.timeoutMs), signal });
             const latencyMs = Math.round(res.durationMs);
             if (isOk(res.status)) return { path, status: res.status, latencyMs };
             return { path, status: res.status, latencyMs, failure: `${path} answered ${statusLine(res, secrets)}` };
           } catch (err) {
-            return { path, failure: unreachable(ep, path, err, signal, secrets) };
+            return { path, failure: unreachable(endpoint, path, err, signal, secrets) };
           }
         }),
       );
@@ -51,7 +51,7 @@ export function healthCheck(ep: HttpEndpoint, opts: HealthCheckOptions): Check {
         status: healthy ? 'pass' : 'fail',
         observed,
         threshold: `2xx from ${opts.paths.join(', ')}`,
-        detail: healthy ? undefined : explain(results, failures, ep),
+        detail: healthy ? undefined : explain(results, failures, endpoint),
         data: { healthy, failures, paths: results },
       };
     },

@@ -70,8 +70,8 @@ export function urlEndpoint(baseUrl: string, extra: Omit<HttpEndpoint, 'baseUrl'
 }
 
 /** The endpoint's base URL with `path` (and its query) appended to the base path. */
-export function endpointUrl(ep: HttpEndpoint, path: string): URL {
-  const url = new URL(ep.baseUrl);
+export function endpointUrl(endpoint: HttpEndpoint, path: string): URL {
+  const url = new URL(endpoint.baseUrl);
   const q = path.indexOf('?');
   const pathname = q >= 0 ? path.slice(0, q) : path;
   url.pathname = url.pathname.replace(/\/+$/, '') + (pathname.startsWith('/') ? pathname : `/${pathname}`);
@@ -80,16 +80,16 @@ export function endpointUrl(ep: HttpEndpoint, path: string): URL {
   return url;
 }
 
-export function httpRequest(ep: HttpEndpoint, opts: HttpRequestOptions): Promise<HttpResponse> {
+export function httpRequest(endpoint: HttpEndpoint, opts: HttpRequestOptions): Promise<HttpResponse> {
   const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const started = performance.now();
   return new Promise((resolve, reject) => {
     let close = (): void => {};
-    const headers = mergeHeaders(ep.headers, opts.headers);
+    const headers = mergeHeaders(endpoint.headers, opts.headers);
     if (opts.body !== undefined && !hasHeader(headers, 'content-length')) {
       headers['content-length'] = String(Buffer.byteLength(opts.body));
     }
-    const settle = guard(opts.signal, opts.timeoutMs, () => timeoutError(ep, opts.path, opts.timeoutMs), {
+    const settle = guard(opts.signal, opts.timeoutMs, () => timeoutError(endpoint, opts.path, opts.timeoutMs), {
       onDone: () => close(),
       resolve,
       reject,
@@ -97,12 +97,12 @@ export function httpRequest(ep: HttpEndpoint, opts: HttpRequestOptions): Promise
     if (!settle) return;
     // A bad URL or header value throws synchronously: it must settle (and clear the timer) like any error.
     try {
-      const req = send(ep, endpointUrl(ep, opts.path), { method: opts.method ?? 'GET', headers }, (res) => {
+      const req = send(endpoint, endpointUrl(endpoint, opts.path), { method: opts.method ?? 'GET', headers }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > max) settle.fail(tooLarge(ep, opts.path, max));
+          if (size > max) settle.fail(tooLarge(endpoint, opts.path, max));
           else chunks.push(chunk);
         });
         res.on('end', () =>
@@ -116,7 +116,7 @@ export function httpRequest(ep: HttpEndpoint, opts: HttpRequestOptions): Promise
         );
         res.on('error', (err) => settle.fail(err));
         res.on('close', () => {
-          if (!res.complete) settle.fail(connectionClosed(ep, opts.path));
+          if (!res.complete) settle.fail(connectionClosed(endpoint, opts.path));
         });
       });
       close = () => req.destroy();
@@ -153,12 +153,16 @@ export interface EventStreamResult {
  * with what it saw either way (silence is an answer). Rejects only when the server cannot be reached or the
  * signal aborts.
  */
-export function readEventStream(ep: HttpEndpoint, path: string, opts: EventStreamOptions): Promise<EventStreamResult> {
+export function readEventStream(
+  endpoint: HttpEndpoint,
+  path: string,
+  opts: EventStreamOptions,
+): Promise<EventStreamResult> {
   const started = performance.now();
   const result: EventStreamResult = { events: 0 };
   return new Promise((resolve, reject) => {
     let close = (): void => {};
-    const headers = mergeHeaders(ep.headers, { accept: 'text/event-stream', 'cache-control': 'no-cache' });
+    const headers = mergeHeaders(endpoint.headers, { accept: 'text/event-stream', 'cache-control': 'no-cache' });
     const settle = guard(opts.signal, opts.timeoutMs, () => ({ ...result }), {
       onDone: () => close(),
       resolve,
@@ -166,7 +170,7 @@ export function readEventStream(ep: HttpEndpoint, path: string, opts: EventStrea
     });
     if (!settle) return;
     try {
-      const req = send(ep, endpointUrl(ep, path), { method: 'GET', headers }, (res) => {
+      const req = send(endpoint, endpointUrl(endpoint, path), { method: 'GET', headers }, (res) => {
         result.status = res.statusCode;
         result.contentType = res.headers['content-type'];
         if (!res.statusCode || res.statusCode < 200 || res.statusCode >= 300) {
@@ -245,7 +249,7 @@ export interface WebSocketResult {
  * Connects (http->ws, https->wss, same headers and TLS) and waits for `minMessages` messages or `timeoutMs`.
  * A refused upgrade or a silent socket resolves with what was seen; unreachable servers and aborts reject.
  */
-export function readWebSocket(ep: HttpEndpoint, path: string, opts: WebSocketOptions): Promise<WebSocketResult> {
+export function readWebSocket(endpoint: HttpEndpoint, path: string, opts: WebSocketOptions): Promise<WebSocketResult> {
   const min = opts.minMessages ?? 1;
   const started = performance.now();
   const result: WebSocketResult = { messages: 0, opened: false };
@@ -258,11 +262,11 @@ export function readWebSocket(ep: HttpEndpoint, path: string, opts: WebSocketOpt
     });
     if (!settle) return;
     try {
-      const url = endpointUrl(ep, path);
+      const url = endpointUrl(endpoint, path);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
       const ws = new WebSocket(url, {
-        headers: mergeHeaders(ep.headers),
-        ...tlsOptions(ep, url),
+        headers: mergeHeaders(endpoint.headers),
+        ...tlsOptions(endpoint, url),
         // The guard's timer decides; this only backs it up, so a slow upgrade resolves as "not opened".
         handshakeTimeout: opts.timeoutMs + 1000,
         followRedirects: false,
@@ -297,21 +301,21 @@ export function readWebSocket(ep: HttpEndpoint, path: string, opts: WebSocketOpt
  * endpoint's description does not show the address (a pod behind the API server), the address is added.
  */
 export function describeEndpointError(
-  ep: HttpEndpoint,
+  endpoint: HttpEndpoint,
   path: string,
   err: unknown,
   signal?: AbortSignal,
   secrets: readonly string[] = [],
 ): string {
-  const host = new URL(ep.baseUrl).host;
-  const where = ep.describe.includes(host) ? ep.describe : `${ep.describe} via ${host}`;
-  return describeConnectError(path, where, err, [...secrets, ...endpointSecrets(ep)], signal);
+  const host = new URL(endpoint.baseUrl).host;
+  const where = endpoint.describe.includes(host) ? endpoint.describe : `${endpoint.describe} via ${host}`;
+  return describeConnectError(path, where, err, [...secrets, ...endpointSecrets(endpoint)], signal);
 }
 
 /** Credentials carried in the endpoint's headers, for redaction from anything echoed back. */
-export function endpointSecrets(ep: HttpEndpoint): string[] {
+export function endpointSecrets(endpoint: HttpEndpoint): string[] {
   const out: string[] = [];
-  for (const [name, value] of Object.entries(ep.headers ?? {})) {
+  for (const [name, value] of Object.entries(endpoint.headers ?? {})) {
     if (!/^(authorization|proxy-authorization|x-api-key|cookie)$/i.test(name)) continue;
     out.push(value);
     const token = /^\S+\s+(.+)$/.exec(value)?.[1];

@@ -82,30 +82,30 @@ export interface GreenSpecOptions {
  * With `share` its pods keep blue's labels, so every Service that routes to blue routes a replica
  * share to green; with `none` one selector label of each such Service is left out.
  */
-export function greenSpec(source: k8s.V1Deployment, o: GreenSpecOptions): k8s.V1Deployment {
+export function greenSpec(source: k8s.V1Deployment, options: GreenSpecOptions): k8s.V1Deployment {
   const template = structuredClone(source.spec?.template ?? {});
   const labels: Record<string, string> = { ...(template.metadata?.labels ?? {}) };
-  if (o.traffic === 'none') {
-    for (const selector of o.serviceSelectors) {
+  if (options.traffic === 'none') {
+    for (const selector of options.serviceSelectors) {
       const keys = Object.keys(selector);
       if (keys.length > 0 && keys.every((k) => labels[k] === selector[k])) delete labels[keys[keys.length - 1]!];
     }
   }
-  Object.assign(labels, greenSelector(o.deployment));
+  Object.assign(labels, greenSelector(options.deployment));
   template.metadata = { ...template.metadata, labels };
-  const metaLabels = { ...(source.metadata?.labels ?? {}), ...greenSelector(o.deployment) };
+  const metaLabels = { ...(source.metadata?.labels ?? {}), ...greenSelector(options.deployment) };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
-      name: greenName(o.deployment),
+      name: greenName(options.deployment),
       namespace: source.metadata?.namespace,
       labels: metaLabels,
-      annotations: { 'veloz.io/canary-traffic': o.traffic },
+      annotations: { 'veloz.io/canary-traffic': options.traffic },
     },
     spec: {
-      replicas: o.replicas,
-      selector: { matchLabels: greenSelector(o.deployment) },
+      replicas: options.replicas,
+      selector: { matchLabels: greenSelector(options.deployment) },
       template,
       minReadySeconds: source.spec?.minReadySeconds,
       progressDeadlineSeconds: source.spec?.progressDeadlineSeconds,
@@ -164,20 +164,20 @@ export interface RemovedGreen {
  */
 export async function removeGreen(
   kube: Kube,
-  o: { namespace: string; deployment: string; clock: Clock; timeoutMs: number; log?: (line: string) => void },
+  options: { namespace: string; deployment: string; clock: Clock; timeoutMs: number; log?: (line: string) => void },
 ): Promise<RemovedGreen> {
-  const started = o.clock.now();
-  const green = await findGreen(kube, o.namespace, o.deployment);
+  const started = options.clock.now();
+  const green = await findGreen(kube, options.namespace, options.deployment);
   if (!green) return { removed: false, pods: [], durationMs: 0 };
-  const pods = (await greenPods(kube, o.namespace, o.deployment)).map((p) => p.metadata?.name ?? '');
-  const name = greenName(o.deployment);
+  const pods = (await greenPods(kube, options.namespace, options.deployment)).map((p) => p.metadata?.name ?? '');
+  const name = greenName(options.deployment);
   try {
-    await kube.apps.deleteNamespacedDeployment({ name, namespace: o.namespace, propagationPolicy: 'Foreground' });
+    await kube.apps.deleteNamespacedDeployment({ name, namespace: options.namespace, propagationPolicy: 'Foreground' });
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  await waitGone(kube, { ...o, name });
-  return { removed: true, pods, durationMs: o.clock.now() - started };
+  await waitGone(kube, { ...options, name });
+  return { removed: true, pods, durationMs: options.clock.now() - started };
 }
 
 async function waitGone(

@@ -73,58 +73,58 @@ interface AcquireOptions {
 /** How often a waiting run reads the lease again: a released lease is seen within this. */
 export const LOCK_POLL_MS = 1000;
 
-export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise<HeldLock> {
-  const name = leaseName(o.release);
-  const ttlSeconds = Math.max(1, Math.round(o.ttlMs / 1000));
+export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): Promise<HeldLock> {
+  const name = leaseName(options.release);
+  const ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
   const spec = (acquired?: string): k8s.V1LeaseSpec =>
     ({
-      holderIdentity: o.owner.identity,
+      holderIdentity: options.owner.identity,
       leaseDurationSeconds: ttlSeconds,
       acquireTime: acquired ?? microTime(writtenAt),
       renewTime: microTime(writtenAt),
     }) as unknown as k8s.V1LeaseSpec;
   const metadata = (): k8s.V1ObjectMeta => ({
     name,
-    namespace: o.namespace,
-    labels: { 'app.kubernetes.io/managed-by': 'veloz-deploy-actions', 'veloz.io/release': o.release },
+    namespace: options.namespace,
+    labels: { 'app.kubernetes.io/managed-by': 'veloz-deploy-actions', 'veloz.io/release': options.release },
     annotations: {
-      'veloz.io/run-url': o.owner.runUrl,
-      'veloz.io/actor': o.owner.actor,
-      'veloz.io/action': o.owner.action,
+      'veloz.io/run-url': options.owner.runUrl,
+      'veloz.io/actor': options.owner.actor,
+      'veloz.io/action': options.owner.action,
     },
   });
 
   let tookOverFrom: HeldLock['tookOverFrom'];
-  const waitUntil = o.clock.now() + (o.waitMs ?? 0);
+  const waitUntil = options.clock.now() + (options.waitMs ?? 0);
   let waited = false;
   let preemptedRenewMs = 0;
-  let writtenAt = o.clock.now();
+  let writtenAt = options.clock.now();
   for (let attempt = 0; ; attempt++) {
     let existing: k8s.V1Lease | undefined;
     try {
-      existing = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
+      existing = await kube.coordination.readNamespacedLease({ name, namespace: options.namespace });
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
     try {
-      writtenAt = o.clock.now();
+      writtenAt = options.clock.now();
       if (!existing) {
         await kube.coordination.createNamespacedLease({
-          namespace: o.namespace,
+          namespace: options.namespace,
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: metadata(), spec: spec() },
         });
       } else {
         const holder = existing.spec?.holderIdentity;
         const expiresAt = expiry(existing);
-        const expired = !holder || expiresAt <= o.clock.now();
-        const mine = holder === o.owner.identity;
-        if (!mine && !expired && !o.force) {
-          const now = o.clock.now();
+        const expired = !holder || expiresAt <= options.clock.now();
+        const mine = holder === options.owner.identity;
+        if (!mine && !expired && !options.force) {
+          const now = options.clock.now();
           if (now < waitUntil) {
             // Another run (a manual rollback) holds it: wait for its release, up to `lock-wait`.
-            if (!waited) o.log?.(`release lock ${name} is held by ${describeHolder(existing)}; waiting for it`);
+            if (!waited) options.log?.(`release lock ${name} is held by ${describeHolder(existing)}; waiting for it`);
             waited = true;
-            await o.clock.sleep(Math.min(LOCK_POLL_MS, waitUntil - now));
+            await options.clock.sleep(Math.min(LOCK_POLL_MS, waitUntil - now));
             attempt = -1; // a fresh read: conflicts count from here
             continue;
           }
@@ -133,7 +133,7 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
             String(existing.spec?.acquireTime ?? '') || undefined,
             new Date(expiresAt).toISOString(),
             name,
-            waited ? o.waitMs : undefined,
+            waited ? options.waitMs : undefined,
           );
         }
         if (!mine && holder) {
@@ -146,11 +146,11 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
           const renewMs = ((existing.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
           const renewed = Date.parse(String(existing.spec?.renewTime ?? ''));
           preemptedRenewMs =
-            expired || Number.isNaN(renewed) ? 0 : Math.max(0, renewed + 1.5 * renewMs - o.clock.now());
+            expired || Number.isNaN(renewed) ? 0 : Math.max(0, renewed + 1.5 * renewMs - options.clock.now());
         }
         await kube.coordination.replaceNamespacedLease({
           name,
-          namespace: o.namespace,
+          namespace: options.namespace,
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
@@ -167,15 +167,15 @@ export async function acquireReleaseLock(kube: Kube, o: AcquireOptions): Promise
     }
   }
 
-  const held = startRenewing(kube, o, name, ttlSeconds, writtenAt, tookOverFrom);
+  const held = startRenewing(kube, options, name, ttlSeconds, writtenAt, tookOverFrom);
   if (tookOverFrom && !tookOverFrom.expired) {
     // A live holder sees the takeover at its next renewal (at most one renew period away) and then
     // interrupts its helm and stops writing: let it, so our first write cannot land beside its last.
     const waitMs = Math.min(MAX_PREEMPT_WAIT_MS, preemptedRenewMs + PREEMPT_MARGIN_MS);
-    o.log?.(
+    options.log?.(
       `Took the release lock over from ${tookOverFrom?.identity}: waiting ${Math.round(waitMs / 1000)}s (until its next renewal) for it to stop before writing.`,
     );
-    await o.clock.sleep(waitMs);
+    await options.clock.sleep(waitMs);
   }
   return held;
 }

@@ -106,9 +106,9 @@ export function accessQuestions(namespace: string): AccessQuestion[] {
 }
 
 /** "get pods/log" or "list nodes (cluster-wide)" */
-export function describeAccess(q: AccessQuestion): string {
-  const resource = `${q.group ? `${q.group}/` : ''}${q.resource}${q.subresource ? `/${q.subresource}` : ''}`;
-  return `${q.verb} ${resource}${q.namespace ? '' : ' (cluster-wide)'}`;
+export function describeAccess(question: AccessQuestion): string {
+  const resource = `${question.group ? `${question.group}/` : ''}${question.resource}${question.subresource ? `/${question.subresource}` : ''}`;
+  return `${question.verb} ${resource}${question.namespace ? '' : ' (cluster-wide)'}`;
 }
 
 /** The least-privilege Role and ClusterRole, as YAML, for the README and `kubectl apply`. */

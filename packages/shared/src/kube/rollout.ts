@@ -270,10 +270,13 @@ export async function trackRollout(kube: Kube, options: TrackOptions): Promise<R
 }
 
 /** kubectl's DeploymentStatusViewer, as data. */
-export function rolloutStatus(d: k8s.V1Deployment): { state: 'complete' | 'progressing' | 'failed'; message: string } {
-  const name = d.metadata?.name ?? '';
-  const generation = d.metadata?.generation ?? 0;
-  const status = d.status ?? {};
+export function rolloutStatus(deployment: k8s.V1Deployment): {
+  state: 'complete' | 'progressing' | 'failed';
+  message: string;
+} {
+  const name = deployment.metadata?.name ?? '';
+  const generation = deployment.metadata?.generation ?? 0;
+  const status = deployment.status ?? {};
   if ((status.observedGeneration ?? 0) < generation) {
     return { state: 'progressing', message: 'Waiting for the deployment spec update to be observed' };
   }
@@ -282,10 +285,10 @@ export function rolloutStatus(d: k8s.V1Deployment): { state: 'complete' | 'progr
     return {
       state: 'failed',
       message:
-        `Deployment "${name}" exceeded its progress deadline (${d.spec?.progressDeadlineSeconds ?? 600}s): ${progressing.message ?? ''}`.trim(),
+        `Deployment "${name}" exceeded its progress deadline (${deployment.spec?.progressDeadlineSeconds ?? 600}s): ${progressing.message ?? ''}`.trim(),
     };
   }
-  const desired = d.spec?.replicas ?? 1;
+  const desired = deployment.spec?.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;
   const total = status.replicas ?? 0;
   const available = status.availableReplicas ?? 0;
@@ -296,9 +299,9 @@ export function rolloutStatus(d: k8s.V1Deployment): { state: 'complete' | 'progr
   return { state: 'complete', message: `deployment "${name}" successfully rolled out` };
 }
 
-export function progressLine(d: k8s.V1Deployment): string {
-  const desired = d.spec?.replicas ?? 1;
-  const s = d.status ?? {};
+export function progressLine(deployment: k8s.V1Deployment): string {
+  const desired = deployment.spec?.replicas ?? 1;
+  const s = deployment.status ?? {};
   return `updated ${s.updatedReplicas ?? 0}/${desired}, ready ${s.readyReplicas ?? 0}/${desired}, available ${s.availableReplicas ?? 0}/${desired}`;
 }
 

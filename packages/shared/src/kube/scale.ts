@@ -6,15 +6,15 @@ import { applyTracked, type TrackedChangeOptions } from './tracked-change';
 /** Sets the Deployment's replicas and tracks the rollout that follows. */
 export async function scaleTracked(
   kube: Kube,
-  o: Omit<TrackedChangeOptions, 'apply' | 'generationBefore'>,
+  options: Omit<TrackedChangeOptions, 'apply' | 'generationBefore'>,
   replicas: number,
 ): Promise<RolloutResult> {
-  const d = await kube.apps.readNamespacedDeployment({ name: o.deployment, namespace: o.namespace });
+  const d = await kube.apps.readNamespacedDeployment({ name: options.deployment, namespace: options.namespace });
   return applyTracked(kube, {
-    ...o,
+    ...options,
     generationBefore: d.metadata?.generation ?? 0,
     apply: () =>
-      mutateDeployment(kube, o.namespace, o.deployment, (fresh) => {
+      mutateDeployment(kube, options.namespace, options.deployment, (fresh) => {
         if (fresh.spec) fresh.spec.replicas = replicas;
       }),
   });

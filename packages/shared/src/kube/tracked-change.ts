@@ -24,18 +24,18 @@ export interface TrackedChangeOptions {
  * outright (helm's error, an API 4xx) is thrown as is. Losing the release lock interrupts the change
  * the same way and throws LockLostError once helm has exited.
  */
-export async function applyTracked(kube: Kube, o: TrackedChangeOptions): Promise<RolloutResult> {
-  kube.fence.check(`applying the change to ${o.deployment}`);
+export async function applyTracked(kube: Kube, options: TrackedChangeOptions): Promise<RolloutResult> {
+  kube.fence.check(`applying the change to ${options.deployment}`);
   const interrupt = new AbortController();
   const stopTracking = new AbortController();
   const onLost = (): void => {
-    o.warn('The release lock was lost: interrupting the change (helm gets SIGTERM) and stopping all writes.');
+    options.warn('The release lock was lost: interrupting the change (helm gets SIGTERM) and stopping all writes.');
     interrupt.abort();
     stopTracking.abort();
   };
   kube.fence.signal.addEventListener('abort', onLost, { once: true });
   try {
-    return await applyWhileTracking(kube, o, interrupt, stopTracking);
+    return await applyWhileTracking(kube, options, interrupt, stopTracking);
   } finally {
     kube.fence.signal.removeEventListener('abort', onLost);
   }

@@ -204,16 +204,16 @@ export interface Bucket {
  * linearly inside it. A rank in the +Inf bucket returns the largest finite bound (Prometheus does the
  * same). Undefined without observations.
  */
-export function histogramQuantile(q: number, input: readonly Bucket[]): number | undefined {
+export function histogramQuantile(quantile: number, input: readonly Bucket[]): number | undefined {
   const buckets = input.map((b) => ({ ...b })).sort((a, b) => a.le - b.le);
   const last = buckets[buckets.length - 1];
-  if (!last || last.le !== Infinity || buckets.length < 2 || !(q >= 0 && q <= 1)) return undefined;
+  if (!last || last.le !== Infinity || buckets.length < 2 || !(quantile >= 0 && quantile <= 1)) return undefined;
   // Increases from separate series can break monotonicity by a little; Prometheus repairs it the same way.
   let max = 0;
   for (const b of buckets) b.count = max = Math.max(max, b.count);
   const total = last.count;
   if (total <= 0) return undefined;
-  const rank = q * total;
+  const rank = quantile * total;
   const i = buckets.findIndex((b) => b.count >= rank);
   const b = buckets[i] as Bucket;
   if (i === buckets.length - 1) return (buckets[i - 1] as Bucket).le;
