@@ -57,6 +57,19 @@ export async function recordStatus(
   }
 }
 
+/** Runbook §5.4's DEPLOYMENT COMPLETE message, SUCCESS or FAILED, for this run's version and environment. */
+export async function notifyComplete(
+  state: CanaryState,
+  status: 'SUCCESS' | 'FAILED',
+  validation: string,
+): Promise<void> {
+  const { s, ctx, run } = state;
+  const time = new Date(ctx.clock.now());
+  await run.notify(
+    deploymentCompleteText({ environment: s.records.environment, version: s.version, time, status, validation }),
+  );
+}
+
 export function phaseWord(state: CanaryState): string {
   return state.s.phase === 'canary' ? 'Canary' : 'Promotion';
 }
@@ -70,7 +83,7 @@ export async function rolloutFailure(
   rollout: Extract<RolloutResult, { ok: false }>,
   backOut: string,
 ): Promise<StepFailure> {
-  const { run, s, ctx } = state;
+  const { run, s } = state;
   run.fact('Rollout', rollout.status);
   const problem = rollout.problem;
   if (problem?.logs.length) {
@@ -79,15 +92,7 @@ export async function rolloutFailure(
       lines: problem.logs.map((l) => `    ${l}`),
     });
   }
-  await run.notify(
-    deploymentCompleteText({
-      environment: s.records.environment,
-      version: s.version,
-      time: new Date(ctx.clock.now()),
-      status: 'FAILED',
-      validation: rollout.message,
-    }),
-  );
+  await notifyComplete(state, 'FAILED', rollout.message);
   const next: string[] = [];
   if (problem) {
     const previous = problem.reason === 'CrashLoopBackOff' || problem.reason === 'OOMKilled' ? ' --previous' : '';

@@ -1,13 +1,5 @@
-import { runAction, type ActionDefinition } from '@veloz/shared/action';
-import { parseCanaryInputs, type CanarySettings } from './inputs';
+// The bundle's entry.ts runs canaryAction; @github/local-action calls run() with no arguments.
+import { actionEntry } from '@veloz/shared/action-entry';
+import { parseCanaryInputs } from './inputs';
 
-export const canaryAction: ActionDefinition<CanarySettings> = {
-  name: 'canary',
-  parse: parseCanaryInputs,
-  load: async () => (await import('./run')).run,
-};
-
-/** The entry @github/local-action (and any caller that is not the bundle) runs: `run()` with no arguments. */
-export function run(): Promise<void> {
-  return runAction(canaryAction);
-}
+export const { definition: canaryAction, run } = actionEntry('canary', parseCanaryInputs, () => import('./run'));

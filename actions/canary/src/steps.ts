@@ -6,12 +6,12 @@ import { CANARY_ABORTED_ANNOTATION, findGreen, greenName } from '@veloz/shared/k
 import { LockHeldError } from '@veloz/shared/kube/lock';
 import { podsNotRunning } from '@veloz/shared/kube/pods';
 import { openSession } from '@veloz/shared/kube/session';
-import { deploymentCompleteText, deploymentStartedText } from '@veloz/shared/notifications';
+import { deploymentStartedText } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
 import { Finished, StepFailure, type Step } from '@veloz/shared/pipeline';
 import { appendDeploymentLog } from '@veloz/shared/records/deployment-log';
 import { githubDeployments } from '@veloz/shared/records/github';
-import { beforeOf, kubeOf, recordStatus, sideBySide, type CanaryState } from './context';
+import { beforeOf, kubeOf, notifyComplete, recordStatus, sideBySide, type CanaryState } from './context';
 import type { CanarySettings } from './inputs';
 import { alreadyDone, previousGoodRevision, readState, tagOf, type ReleaseState } from './state';
 
@@ -133,15 +133,7 @@ export const checkPromotion: Step<CanaryState> = {
     await annotateDeployment(state, s.target.deployment);
     run.fact('Pods', `all ${check.pods} run ${after.image}`);
     await reportOutcome(state, after, false);
-    await run.notify(
-      deploymentCompleteText({
-        environment: s.records.environment,
-        version: s.version,
-        time: new Date(ctx.clock.now()),
-        status: 'SUCCESS',
-        validation: 'Rollout complete; every pod runs the new image',
-      }),
-    );
+    await notifyComplete(state, 'SUCCESS', 'Rollout complete; every pod runs the new image');
     if (s.records.deploymentLog) {
       const line = await appendDeploymentLog(
         s.records.deploymentLog,

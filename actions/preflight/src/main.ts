@@ -1,13 +1,9 @@
-import { runAction, type ActionDefinition } from '@veloz/shared/action';
-import { parsePreflightInputs, type PreflightSettings } from './inputs';
+// The bundle's entry.ts runs preflightAction; @github/local-action calls run() with no arguments.
+import { actionEntry } from '@veloz/shared/action-entry';
+import { parsePreflightInputs } from './inputs';
 
-export const preflightAction: ActionDefinition<PreflightSettings> = {
-  name: 'preflight',
-  parse: parsePreflightInputs,
-  load: async () => (await import('./run')).run,
-};
-
-/** The entry @github/local-action (and any caller that is not the bundle) runs: `run()` with no arguments. */
-export function run(): Promise<void> {
-  return runAction(preflightAction);
-}
+export const { definition: preflightAction, run } = actionEntry(
+  'preflight',
+  parsePreflightInputs,
+  () => import('./run'),
+);

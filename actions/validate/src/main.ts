@@ -1,13 +1,5 @@
-import { runAction, type ActionDefinition } from '@veloz/shared/action';
-import { parseValidateInputs, type ValidateSettings } from './inputs';
+// The bundle's entry.ts runs validateAction; @github/local-action calls run() with no arguments.
+import { actionEntry } from '@veloz/shared/action-entry';
+import { parseValidateInputs } from './inputs';
 
-export const validateAction: ActionDefinition<ValidateSettings> = {
-  name: 'validate',
-  parse: parseValidateInputs,
-  load: async () => (await import('./run')).run,
-};
-
-/** The entry @github/local-action (and any caller that is not the bundle) runs: `run()` with no arguments. */
-export function run(): Promise<void> {
-  return runAction(validateAction);
-}
+export const { definition: validateAction, run } = actionEntry('validate', parseValidateInputs, () => import('./run'));

@@ -83,20 +83,14 @@ export function endpointUrl(endpoint: HttpEndpoint, path: string): URL {
 export function httpRequest(endpoint: HttpEndpoint, opts: HttpRequestOptions): Promise<HttpResponse> {
   const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    let close = (): void => {};
-    const headers = mergeHeaders(endpoint.headers, opts.headers);
-    if (opts.body !== undefined && !hasHeader(headers, 'content-length')) {
-      headers['content-length'] = String(Buffer.byteLength(opts.body));
-    }
-    const settle = guard(opts.signal, opts.timeoutMs, () => timeoutError(endpoint, opts.path, opts.timeoutMs), {
-      onDone: () => close(),
-      resolve,
-      reject,
-    });
-    if (!settle) return;
-    // A bad URL or header value throws synchronously: it must settle (and clear the timer) like any error.
-    try {
+  const headers = mergeHeaders(endpoint.headers, opts.headers);
+  if (opts.body !== undefined && !hasHeader(headers, 'content-length')) {
+    headers['content-length'] = String(Buffer.byteLength(opts.body));
+  }
+  return withinDeadline<HttpResponse>(
+    opts,
+    () => timeoutError(endpoint, opts.path, opts.timeoutMs),
+    (settle) => {
       const req = send(endpoint, endpointUrl(endpoint, opts.path), { method: opts.method ?? 'GET', headers }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -119,13 +113,11 @@ export function httpRequest(endpoint: HttpEndpoint, opts: HttpRequestOptions): P
           if (!res.complete) settle.fail(connectionClosed(endpoint, opts.path));
         });
       });
-      close = () => req.destroy();
       req.on('error', (err) => settle.fail(err));
       req.end(opts.body);
-    } catch (err) {
-      settle.fail(err);
-    }
-  });
+      return () => req.destroy();
+    },
+  );
 }
 
 export interface EventStreamOptions {
@@ -160,16 +152,11 @@ export function readEventStream(
 ): Promise<EventStreamResult> {
   const started = performance.now();
   const result: EventStreamResult = { events: 0 };
-  return new Promise((resolve, reject) => {
-    let close = (): void => {};
-    const headers = mergeHeaders(endpoint.headers, { accept: 'text/event-stream', 'cache-control': 'no-cache' });
-    const settle = guard(opts.signal, opts.timeoutMs, () => ({ ...result }), {
-      onDone: () => close(),
-      resolve,
-      reject,
-    });
-    if (!settle) return;
-    try {
+  const headers = mergeHeaders(endpoint.headers, { accept: 'text/event-stream', 'cache-control': 'no-cache' });
+  return withinDeadline(
+    opts,
+    () => ({ ...result }),
+    (settle) => {
       const req = send(endpoint, endpointUrl(endpoint, path), { method: 'GET', headers }, (res) => {
         result.status = res.statusCode;
         result.contentType = res.headers['content-type'];
@@ -188,15 +175,13 @@ export function readEventStream(
         res.on('error', () => settle.ok({ ...result, ended: true }));
         res.on('close', () => settle.ok({ ...result, ended: true }));
       });
-      close = () => req.destroy();
       req.on('error', (err) =>
         result.status === undefined ? settle.fail(err) : settle.ok({ ...result, ended: true }),
       );
       req.end();
-    } catch (err) {
-      settle.fail(err);
-    }
-  });
+      return () => req.destroy();
+    },
+  );
 }
 
 /** Counts SSE dispatches: a blank line ends an event, which counts when it carried data (per the spec). */
@@ -253,15 +238,10 @@ export function readWebSocket(endpoint: HttpEndpoint, path: string, opts: WebSoc
   const min = opts.minMessages ?? 1;
   const started = performance.now();
   const result: WebSocketResult = { messages: 0, opened: false };
-  return new Promise((resolve, reject) => {
-    let close = (): void => {};
-    const settle = guard(opts.signal, opts.timeoutMs, () => ({ ...result }), {
-      onDone: () => close(),
-      resolve,
-      reject,
-    });
-    if (!settle) return;
-    try {
+  return withinDeadline(
+    opts,
+    () => ({ ...result }),
+    (settle) => {
       const url = endpointUrl(endpoint, path);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
       const ws = new WebSocket(url, {
@@ -272,7 +252,6 @@ export function readWebSocket(endpoint: HttpEndpoint, path: string, opts: WebSoc
         followRedirects: false,
         maxPayload: DEFAULT_MAX_BODY_BYTES,
       });
-      close = () => ws.terminate();
       // After settling, terminate() on a connecting socket emits 'error': keep a listener so it is not thrown.
       ws.on('error', (err) => settle.fail(err));
       ws.on('unexpected-response', (req, res) => {
@@ -290,10 +269,9 @@ export function readWebSocket(endpoint: HttpEndpoint, path: string, opts: WebSoc
         if (result.messages >= min) settle.ok({ ...result });
       });
       ws.on('close', (code, reason) => settle.ok({ ...result, closeCode: code, closeReason: reason.toString('utf8') }));
-    } catch (err) {
-      settle.fail(err);
-    }
-  });
+      return () => ws.terminate();
+    },
+  );
 }
 
 /**
@@ -333,6 +311,28 @@ interface Settler<T> {
  * The one place a request ends: first outcome wins, then the timer and abort listener are removed and
  * `onDone` closes the socket. Returns undefined when the signal has already aborted (rejected at once).
  */
+/**
+ * A promise settled once: by `open`'s listeners through `settle`, by the deadline (`onTimeout`'s value or
+ * error) or by the signal. `open` returns how to close what it opened; a synchronous throw (a bad URL or
+ * header value) settles like any error, so the timer is always cleared.
+ */
+function withinDeadline<T>(
+  opts: { signal?: AbortSignal; timeoutMs: number },
+  onTimeout: () => T | Error,
+  open: (settle: Settler<T>) => () => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let close = (): void => {};
+    const settle = guard(opts.signal, opts.timeoutMs, onTimeout, { onDone: () => close(), resolve, reject });
+    if (!settle) return;
+    try {
+      close = open(settle);
+    } catch (err) {
+      settle.fail(err);
+    }
+  });
+}
+
 function guard<T>(
   signal: AbortSignal | undefined,
   timeoutMs: number,
