@@ -1,4 +1,5 @@
 import { randomUUID, randomInt } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 
 /** A Kubernetes object as stored: plain JSON with the usual envelope. */
 export interface KubeObject {
@@ -123,3 +124,20 @@ export function getPath(obj: unknown, path: string): unknown {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A request body up to `maxBytes`; a larger one rejects with `tooLarge()` and the rest is drained unread. */
+export function readLimitedBody(req: IncomingMessage, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      reject(tooLarge());
+      req.removeAllListeners('data');
+      req.resume();
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

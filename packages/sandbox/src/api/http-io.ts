@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, unsupportedMediaType } from './errors';
 import { decodeKubernetesProtobuf } from './protobuf';
 import { PATCH_CONTENT_TYPES, type PatchType } from './registry';
-import { isPlainObject, type JsonObject, type KubeObject } from '../util';
+import { isPlainObject, readLimitedBody, type JsonObject, type KubeObject } from '../util';
 
 const MAX_BODY = 16 * 1024 * 1024;
 
@@ -30,17 +30,7 @@ export function patchType(contentType: string | undefined): PatchType {
 }
 
 function readRaw(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) reject(new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large'));
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+  return readLimitedBody(req, MAX_BODY, () => new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large'));
 }
 
 export async function readBody(req: IncomingMessage, yamlAllowed: boolean): Promise<unknown> {

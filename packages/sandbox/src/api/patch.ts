@@ -166,10 +166,10 @@ const DELETE_PRIMITIVE = '$deleteFromPrimitiveList/';
 
 /** Strategic merge patch as far as kubectl (set image, apply, annotate) and helm 3's three-way merge use it. */
 export function strategicMergePatch(original: unknown, patch: unknown): unknown {
-  return smp(original, patch, '');
+  return mergeStrategic(original, patch, '');
 }
 
-function smp(original: unknown, patch: unknown, field: string): unknown {
+function mergeStrategic(original: unknown, patch: unknown, field: string): unknown {
   if (!isPlainObject(patch)) return stripDirectives(patch);
   const directive = patch[DIRECTIVE];
   if (directive === 'replace') {
@@ -204,7 +204,7 @@ function smp(original: unknown, patch: unknown, field: string): unknown {
       continue;
     }
     if (isPlainObject(value)) {
-      const merged = smp(result[key], value, key);
+      const merged = mergeStrategic(result[key], value, key);
       if (merged === undefined) delete result[key];
       else result[key] = merged;
       continue;
@@ -243,8 +243,8 @@ function mergeList(field: string, original: unknown, patch: unknown[]): unknown[
       if (idx >= 0) current.splice(idx, 1);
       continue;
     }
-    if (idx >= 0) current[idx] = smp(current[idx], item, field);
-    else current.push(smp(undefined, item, field));
+    if (idx >= 0) current[idx] = mergeStrategic(current[idx], item, field);
+    else current.push(mergeStrategic(undefined, item, field));
   }
   return current;
 }

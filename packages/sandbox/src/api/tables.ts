@@ -11,9 +11,10 @@ interface Column {
   cell: (o: KubeObject, now: number) => string | number;
 }
 
-const o_ = (v: unknown): JsonObject => (isPlainObject(v) ? v : {});
-const a_ = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isPlainObject) : []);
-const n_ = (v: unknown): number => (typeof v === 'number' ? v : 0);
+// Lenient readers: a table cell shows 0 or nothing for a field the object does not have.
+const asObject = (v: unknown): JsonObject => (isPlainObject(v) ? v : {});
+const asObjects = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isPlainObject) : []);
+const asNumber = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
 /** Kubernetes' duration.HumanDuration, as in the AGE column. */
 export function humanDuration(ms: number): string {
@@ -46,6 +47,14 @@ const nameCol: Column = {
   description: 'Name must be unique within a namespace.',
   cell: (o) => o.metadata.name ?? '',
 };
+/** An integer column read from the object's spec or status (replica counts, HPA bounds). */
+const countCol = (name: string, description: string, part: 'spec' | 'status', field: string): Column => ({
+  name,
+  type: 'integer',
+  description,
+  cell: (o) => asNumber(asObject(o[part])[field]),
+});
+
 const ageCol: Column = {
   name: 'Age',
   type: 'string',
@@ -60,30 +69,30 @@ const templateCols: Column[] = [
     type: 'string',
     priority: 1,
     description: 'Names of each container in the template.',
-    cell: (o) => containerNames(o_(o_(o.spec).template)),
+    cell: (o) => containerNames(asObject(asObject(o.spec).template)),
   },
   {
     name: 'Images',
     type: 'string',
     priority: 1,
     description: 'Images referenced by each container in the template.',
-    cell: (o) => containerImages(o_(o_(o.spec).template)),
+    cell: (o) => containerImages(asObject(asObject(o.spec).template)),
   },
   {
     name: 'Selector',
     type: 'string',
     priority: 1,
     description: 'Label selector for pods.',
-    cell: (o) => formatLabelSelector(o_(o.spec).selector),
+    cell: (o) => formatLabelSelector(asObject(o.spec).selector),
   },
 ];
 
 const containerNames = (tmpl: JsonObject): string =>
-  a_(o_(tmpl.spec).containers)
+  asObjects(asObject(tmpl.spec).containers)
     .map((c) => String(c.name))
     .join(',');
 const containerImages = (tmpl: JsonObject): string =>
-  a_(o_(tmpl.spec).containers)
+  asObjects(asObject(tmpl.spec).containers)
     .map((c) => String(c.image))
     .join(',');
 
@@ -95,29 +104,29 @@ export function podStatusReason(pod: KubeObject): {
   restarts: number;
   lastRestartMs?: number;
 } {
-  const status = o_(pod.status);
-  const spec = o_(pod.spec);
+  const status = asObject(pod.status);
+  const spec = asObject(pod.spec);
   let reason = String(status.reason || status.phase || 'Pending');
-  const statuses = a_(status.containerStatuses);
-  const total = a_(spec.containers).length;
+  const statuses = asObjects(status.containerStatuses);
+  const total = asObjects(spec.containers).length;
   let ready = 0;
   let restarts = 0;
   let lastRestartMs: number | undefined;
   let hasRunning = false;
   for (let i = statuses.length - 1; i >= 0; i--) {
     const cs = statuses[i] as JsonObject;
-    restarts += n_(cs.restartCount);
-    const finished = o_(o_(cs.lastState).terminated).finishedAt;
+    restarts += asNumber(cs.restartCount);
+    const finished = asObject(asObject(cs.lastState).terminated).finishedAt;
     if (typeof finished === 'string') {
       const t = Date.parse(finished);
       if (lastRestartMs === undefined || t > lastRestartMs) lastRestartMs = t;
     }
-    const state = o_(cs.state);
-    const waiting = o_(state.waiting);
-    const terminated = o_(state.terminated);
+    const state = asObject(cs.state);
+    const waiting = asObject(state.waiting);
+    const terminated = asObject(state.terminated);
     if (isPlainObject(state.waiting) && waiting.reason) reason = String(waiting.reason);
     else if (isPlainObject(state.terminated) && terminated.reason) reason = String(terminated.reason);
-    else if (isPlainObject(state.terminated)) reason = `ExitCode:${n_(terminated.exitCode)}`;
+    else if (isPlainObject(state.terminated)) reason = `ExitCode:${asNumber(terminated.exitCode)}`;
     else if (cs.ready && isPlainObject(state.running)) {
       hasRunning = true;
       ready++;
@@ -164,14 +173,14 @@ const COLUMNS: Record<string, Column[]> = {
       type: 'string',
       priority: 1,
       description: 'IP address allocated to the pod.',
-      cell: (o) => String(o_(o.status).podIP ?? '<none>'),
+      cell: (o) => String(asObject(o.status).podIP ?? '<none>'),
     },
     {
       name: 'Node',
       type: 'string',
       priority: 1,
       description: 'Name of the Node this pod is assigned to.',
-      cell: (o) => String(o_(o.spec).nodeName ?? '<none>'),
+      cell: (o) => String(asObject(o.spec).nodeName ?? '<none>'),
     },
     { name: 'Nominated Node', type: 'string', priority: 1, description: 'Nominated node name.', cell: () => '<none>' },
     { name: 'Readiness Gates', type: 'string', priority: 1, description: 'Readiness gates.', cell: () => '<none>' },
@@ -182,39 +191,28 @@ const COLUMNS: Record<string, Column[]> = {
       name: 'Ready',
       type: 'string',
       description: 'Number of the pod with ready state',
-      cell: (o) => `${n_(o_(o.status).readyReplicas)}/${n_(o_(o.spec).replicas)}`,
+      cell: (o) => `${asNumber(asObject(o.status).readyReplicas)}/${asNumber(asObject(o.spec).replicas)}`,
     },
-    {
-      name: 'Up-to-date',
-      type: 'integer',
-      description:
-        'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
-      cell: (o) => n_(o_(o.status).updatedReplicas),
-    },
-    {
-      name: 'Available',
-      type: 'integer',
-      description: 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
-      cell: (o) => n_(o_(o.status).availableReplicas),
-    },
+    countCol(
+      'Up-to-date',
+      'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+      'status',
+      'updatedReplicas',
+    ),
+    countCol(
+      'Available',
+      'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+      'status',
+      'availableReplicas',
+    ),
     ageCol,
     ...templateCols,
   ],
   ReplicaSet: [
     nameCol,
-    { name: 'Desired', type: 'integer', description: 'Number of desired pods.', cell: (o) => n_(o_(o.spec).replicas) },
-    {
-      name: 'Current',
-      type: 'integer',
-      description: 'Number of actual replicas.',
-      cell: (o) => n_(o_(o.status).replicas),
-    },
-    {
-      name: 'Ready',
-      type: 'integer',
-      description: 'Number of ready replicas.',
-      cell: (o) => n_(o_(o.status).readyReplicas),
-    },
+    countCol('Desired', 'Number of desired pods.', 'spec', 'replicas'),
+    countCol('Current', 'Number of actual replicas.', 'status', 'replicas'),
+    countCol('Ready', 'Number of ready replicas.', 'status', 'readyReplicas'),
     ageCol,
     ...templateCols,
   ],
@@ -225,7 +223,7 @@ const COLUMNS: Record<string, Column[]> = {
       type: 'string',
       description: 'The status of the node',
       cell: (o) => {
-        const ready = a_(o_(o.status).conditions).find((c) => c.type === 'Ready');
+        const ready = asObjects(asObject(o.status).conditions).find((c) => c.type === 'Ready');
         return ready?.status === 'True' ? 'Ready' : 'NotReady';
       },
     },
@@ -244,14 +242,15 @@ const COLUMNS: Record<string, Column[]> = {
       name: 'Version',
       type: 'string',
       description: 'Kubelet Version reported by the node.',
-      cell: (o) => String(o_(o_(o.status).nodeInfo).kubeletVersion ?? ''),
+      cell: (o) => String(asObject(asObject(o.status).nodeInfo).kubeletVersion ?? ''),
     },
     {
       name: 'Internal-IP',
       type: 'string',
       priority: 1,
       description: 'Internal IP.',
-      cell: (o) => String(a_(o_(o.status).addresses).find((a) => a.type === 'InternalIP')?.address ?? '<none>'),
+      cell: (o) =>
+        String(asObjects(asObject(o.status).addresses).find((a) => a.type === 'InternalIP')?.address ?? '<none>'),
     },
   ],
   Service: [
@@ -260,13 +259,13 @@ const COLUMNS: Record<string, Column[]> = {
       name: 'Type',
       type: 'string',
       description: 'The type of the service.',
-      cell: (o) => String(o_(o.spec).type ?? 'ClusterIP'),
+      cell: (o) => String(asObject(o.spec).type ?? 'ClusterIP'),
     },
     {
       name: 'Cluster-IP',
       type: 'string',
       description: 'The cluster IP of the service.',
-      cell: (o) => String(o_(o.spec).clusterIP ?? '<none>'),
+      cell: (o) => String(asObject(o.spec).clusterIP ?? '<none>'),
     },
     { name: 'External-IP', type: 'string', description: 'External IPs.', cell: () => '<none>' },
     {
@@ -274,8 +273,10 @@ const COLUMNS: Record<string, Column[]> = {
       type: 'string',
       description: 'The ports of the service.',
       cell: (o) =>
-        a_(o_(o.spec).ports)
-          .map((p) => `${n_(p.port)}${p.nodePort ? `:${n_(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`)
+        asObjects(asObject(o.spec).ports)
+          .map(
+            (p) => `${asNumber(p.port)}${p.nodePort ? `:${asNumber(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`,
+          )
           .join(',') || '<none>',
     },
     ageCol,
@@ -285,7 +286,7 @@ const COLUMNS: Record<string, Column[]> = {
       priority: 1,
       description: 'Selector.',
       cell: (o) =>
-        Object.entries((o_(o.spec).selector ?? {}) as Record<string, string>)
+        Object.entries((asObject(o.spec).selector ?? {}) as Record<string, string>)
           .map(([k, v]) => `${k}=${v}`)
           .join(',') || '<none>',
     },
@@ -296,7 +297,7 @@ const COLUMNS: Record<string, Column[]> = {
       name: 'Status',
       type: 'string',
       description: 'The status of the namespace',
-      cell: (o) => String(o_(o.status).phase ?? ''),
+      cell: (o) => String(asObject(o.status).phase ?? ''),
     },
     ageCol,
   ],
@@ -307,7 +308,7 @@ const COLUMNS: Record<string, Column[]> = {
       type: 'string',
       description: 'Pods the policy applies to.',
       cell: (o) =>
-        Object.entries(o_(o_(o_(o.spec).podSelector).matchLabels))
+        Object.entries(asObject(asObject(asObject(o.spec).podSelector).matchLabels))
           .map(([k, v]) => `${k}=${String(v)}`)
           .join(',') || '<none>',
     },
@@ -320,7 +321,7 @@ const COLUMNS: Record<string, Column[]> = {
       type: 'string',
       description: 'Reference to the target.',
       cell: (o) => {
-        const r = o_(o_(o.spec).scaleTargetRef);
+        const r = asObject(asObject(o.spec).scaleTargetRef);
         return `${String(r.kind)}/${String(r.name)}`;
       },
     },
@@ -329,21 +330,21 @@ const COLUMNS: Record<string, Column[]> = {
       type: 'string',
       description: 'Current and target metrics.',
       cell: (o) =>
-        a_(o_(o.spec).metrics)
+        asObjects(asObject(o.spec).metrics)
           .map((m) => {
-            const t = o_(o_(o_(m.resource).target));
-            return `${String(o_(m.resource).name ?? 'metric')}: <unknown>/${t.averageUtilization !== undefined ? `${n_(t.averageUtilization)}%` : String(t.averageValue ?? t.value ?? '')}`;
+            const t = asObject(asObject(asObject(m.resource).target));
+            return `${String(asObject(m.resource).name ?? 'metric')}: <unknown>/${t.averageUtilization !== undefined ? `${asNumber(t.averageUtilization)}%` : String(t.averageValue ?? t.value ?? '')}`;
           })
           .join(', ') || '<none>',
     },
-    { name: 'MinPods', type: 'string', description: 'Lower limit.', cell: (o) => String(o_(o.spec).minReplicas ?? 1) },
-    { name: 'MaxPods', type: 'integer', description: 'Upper limit.', cell: (o) => n_(o_(o.spec).maxReplicas) },
     {
-      name: 'Replicas',
-      type: 'integer',
-      description: 'Current replicas.',
-      cell: (o) => n_(o_(o.status).currentReplicas),
+      name: 'MinPods',
+      type: 'string',
+      description: 'Lower limit.',
+      cell: (o) => String(asObject(o.spec).minReplicas ?? 1),
     },
+    countCol('MaxPods', 'Upper limit.', 'spec', 'maxReplicas'),
+    countCol('Replicas', 'Current replicas.', 'status', 'currentReplicas'),
     ageCol,
   ],
   Event: [
@@ -363,7 +364,7 @@ const COLUMNS: Record<string, Column[]> = {
       type: 'string',
       description: 'Involved object.',
       cell: (o) => {
-        const i = o_(o.involvedObject);
+        const i = asObject(o.involvedObject);
         return `${String(i.kind ?? '').toLowerCase()}/${String(i.name ?? '')}`;
       },
     },
@@ -376,14 +377,19 @@ const COLUMNS: Record<string, Column[]> = {
       name: 'Data',
       type: 'integer',
       description: 'Number of entries.',
-      cell: (o) => Object.keys(o_(o.data)).length + Object.keys(o_(o.binaryData)).length,
+      cell: (o) => Object.keys(asObject(o.data)).length + Object.keys(asObject(o.binaryData)).length,
     },
     ageCol,
   ],
   Secret: [
     nameCol,
     { name: 'Type', type: 'string', description: 'Secret type.', cell: (o) => String(o.type ?? '') },
-    { name: 'Data', type: 'integer', description: 'Number of entries.', cell: (o) => Object.keys(o_(o.data)).length },
+    {
+      name: 'Data',
+      type: 'integer',
+      description: 'Number of entries.',
+      cell: (o) => Object.keys(asObject(o.data)).length,
+    },
     ageCol,
   ],
   Endpoints: [
@@ -393,8 +399,10 @@ const COLUMNS: Record<string, Column[]> = {
       type: 'string',
       description: 'Ready endpoints.',
       cell: (o) =>
-        a_(o.subsets)
-          .flatMap((s) => a_(s.addresses).flatMap((a) => a_(s.ports).map((p) => `${String(a.ip)}:${n_(p.port)}`)))
+        asObjects(o.subsets)
+          .flatMap((s) =>
+            asObjects(s.addresses).flatMap((a) => asObjects(s.ports).map((p) => `${String(a.ip)}:${asNumber(p.port)}`)),
+          )
           .join(',') || '<none>',
     },
     ageCol,
@@ -405,7 +413,7 @@ const COLUMNS: Record<string, Column[]> = {
       name: 'Holder',
       type: 'string',
       description: 'Holder identity.',
-      cell: (o) => String(o_(o.spec).holderIdentity ?? ''),
+      cell: (o) => String(asObject(o.spec).holderIdentity ?? ''),
     },
     ageCol,
   ],

@@ -4,6 +4,7 @@ import { clone, deepEqual, fnv32a, rfc3339, safeEncode, stableStringify, type Ku
 import type { EventRecorder } from './events';
 import {
   asDeployment,
+  syncEach,
   asReplicaSet,
   controllerOf,
   DESIRED_REPLICAS,
@@ -79,13 +80,7 @@ export class DeploymentController {
   ) {}
 
   syncAll(now: number): void {
-    for (const o of this.reg.list(R.deployments)) {
-      try {
-        this.sync(asDeployment(o), now);
-      } catch (err) {
-        console.error(`sandbox: deployment ${o.metadata.namespace}/${o.metadata.name} sync failed:`, err);
-      }
-    }
+    syncEach('deployment', this.reg.list(R.deployments), (o) => this.sync(asDeployment(o), now));
   }
 
   private ownedReplicaSets(d: Deployment): ReplicaSet[] {

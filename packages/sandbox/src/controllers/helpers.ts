@@ -99,3 +99,14 @@ export function isPodAvailable(pod: Pod, minReadySeconds: number, now: number): 
   if (since === undefined) return false;
   return minReadySeconds <= 0 || since + minReadySeconds * 1000 <= now;
 }
+
+/** Syncs each object on its own: one object's bug is logged and must not stall the others' reconciliation. */
+export function syncEach(kind: string, objects: KubeObject[], sync: (o: KubeObject) => void): void {
+  for (const o of objects) {
+    try {
+      sync(o);
+    } catch (err) {
+      console.error(`sandbox: ${kind} ${o.metadata.namespace}/${o.metadata.name} sync failed:`, err);
+    }
+  }
+}

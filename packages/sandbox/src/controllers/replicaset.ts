@@ -6,6 +6,7 @@ import type { EventRecorder } from './events';
 import {
   asPod,
   asReplicaSet,
+  syncEach,
   controllerOf,
   isPodActive,
   isPodAvailable,
@@ -25,13 +26,7 @@ export class ReplicaSetController {
   ) {}
 
   syncAll(now: number): void {
-    for (const o of this.reg.list(R.replicasets)) {
-      try {
-        this.sync(asReplicaSet(o), now);
-      } catch (err) {
-        console.error(`sandbox: replicaset ${o.metadata.namespace}/${o.metadata.name} sync failed:`, err);
-      }
-    }
+    syncEach('replicaset', this.reg.list(R.replicasets), (o) => this.sync(asReplicaSet(o), now));
   }
 
   private sync(rs: ReplicaSet, now: number): void {

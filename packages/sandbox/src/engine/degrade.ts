@@ -104,6 +104,18 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+function durationWithin(
+  key: string,
+  value: string,
+  bounds: { minMs: number; maxMs?: number },
+  expected: string,
+): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < bounds.minMs || ms > (bounds.maxMs ?? Infinity))
+    throw new DegradeError(key, value, expected);
+  return ms;
+}
+
 function parsePercent(key: string, value: string): number {
   const expected = 'a percentage between 0% and 100% such as 6% (or a fraction such as 0.06)';
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
@@ -156,12 +168,9 @@ export function parseDegrade(params: Record<string, string>): DegradeSpec {
       throw new Error(`degrade profile: unknown key "${rawKey}"; expected one of ${KEYS.join(', ')}`);
     }
     switch (key as Key) {
-      case 'after': {
-        const ms = parseDuration(value);
-        if (ms === undefined) throw new DegradeError(key, value, 'a duration such as 20s, 1500ms or 1m30s');
-        spec.afterMs = ms;
+      case 'after':
+        spec.afterMs = durationWithin(key, value, { minMs: 0 }, 'a duration such as 20s, 1500ms or 1m30s');
         break;
-      }
       case 'health':
         spec.health = parseSwitch(key, value, ['fail']);
         break;
@@ -171,18 +180,14 @@ export function parseDegrade(params: Record<string, string>): DegradeSpec {
       case 'error-rate':
         spec.errorRate = parsePercent(key, value);
         break;
-      case 'p99': {
-        const ms = parseDuration(value);
-        if (ms === undefined || ms <= MIN_P99_MS || ms > MAX_P99_MS) {
-          throw new DegradeError(
-            key,
-            value,
-            `a duration above ${MIN_P99_MS}ms and at most ${MAX_P99_MS / 1000}s, such as 1200ms`,
-          );
-        }
-        spec.p99Ms = ms;
+      case 'p99':
+        spec.p99Ms = durationWithin(
+          key,
+          value,
+          { minMs: MIN_P99_MS + 1, maxMs: MAX_P99_MS },
+          `a duration above ${MIN_P99_MS}ms and at most ${MAX_P99_MS / 1000}s, such as 1200ms`,
+        );
         break;
-      }
       case 'sse':
         spec.sse = parseSwitch(key, value, ['silent']);
         break;

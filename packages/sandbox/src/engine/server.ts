@@ -5,6 +5,7 @@ import type { Engine } from './engine';
 import { snapshot } from './market';
 import { METRICS_CONTENT_TYPE, type ApiRoute } from './metrics';
 import { InvalidOrder, validateOrder } from './orders';
+import { readLimitedBody } from '../util';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -68,7 +69,14 @@ async function handle(engine: Engine, req: IncomingMessage, res: ServerResponse)
   // Read the body before any delay so a slow response is slow to answer, not slow to accept.
   let body: Buffer | undefined;
   try {
-    body = req.method === 'POST' ? await readBody(req) : undefined;
+    body =
+      req.method === 'POST'
+        ? await readLimitedBody(
+            req,
+            MAX_BODY_BYTES,
+            () => new Error(`request body larger than ${MAX_BODY_BYTES} bytes`),
+          )
+        : undefined;
   } catch (err) {
     return sendJson(res, 413, { error: 'payload_too_large', message: (err as Error).message });
   }
@@ -219,23 +227,6 @@ function rejectUpgrade(socket: Duplex, code: number, reason: string, message: st
 function authorized(req: IncomingMessage, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
   return m !== null && token !== '' && m[1]?.trim() === token;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error(`request body larger than ${MAX_BODY_BYTES} bytes`));
-        req.removeAllListeners('data');
-        req.resume();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {

@@ -127,6 +127,6 @@ function profileParamDuration(profile: string, key: string, value: string): numb
     return parseDuration(value);
   } catch (error) {
     if (!(error instanceof ParseError)) throw error;
-    throw new Error(`profile ${profile}: ${key}=${value} is not valid; expected ${error.expected}`);
+    throw new Error(`profile ${profile}: ${key}=${value} is not valid; expected ${error.expected}`, { cause: error });
   }
 }
