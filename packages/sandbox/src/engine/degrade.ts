@@ -148,6 +148,15 @@ function parseMemoryGrowth(key: string, value: string): number {
   return (Number(m[1]) * unit) / (PER_UNITS[m[3] as string] as number);
 }
 
+/** Faults switched on by a word (`health=fail`); each sets the spec field of the same name. */
+const FAULT_SWITCHES = {
+  health: ['fail'],
+  ready: ['fail'],
+  sse: ['silent'],
+  ws: ['refuse'],
+  orders: ['reject', 'error'],
+} as const satisfies { [K in keyof DegradeSpec]?: readonly string[] };
+
 /** Accepts the fault word or `ok` (explicitly healthy, handy when flipping a profile back). */
 function parseSwitch<T extends string>(key: string, value: string, faults: readonly T[]): T | undefined {
   const v = value.trim().toLowerCase();
@@ -167,15 +176,14 @@ export function parseDegrade(params: Record<string, string>): DegradeSpec {
     if (!(KEYS as readonly string[]).includes(key)) {
       throw new Error(`degrade profile: unknown key "${rawKey}"; expected one of ${KEYS.join(', ')}`);
     }
+    if (key in FAULT_SWITCHES) {
+      const switchKey = key as keyof typeof FAULT_SWITCHES;
+      (spec as Record<string, unknown>)[switchKey] = parseSwitch(key, value, FAULT_SWITCHES[switchKey]);
+      continue;
+    }
     switch (key as Key) {
       case 'after':
         spec.afterMs = durationWithin(key, value, { minMs: 0 }, 'a duration such as 20s, 1500ms or 1m30s');
-        break;
-      case 'health':
-        spec.health = parseSwitch(key, value, ['fail']);
-        break;
-      case 'ready':
-        spec.ready = parseSwitch(key, value, ['fail']);
         break;
       case 'error-rate':
         spec.errorRate = parsePercent(key, value);
@@ -187,15 +195,6 @@ export function parseDegrade(params: Record<string, string>): DegradeSpec {
           { minMs: MIN_P99_MS + 1, maxMs: MAX_P99_MS },
           `a duration above ${MIN_P99_MS}ms and at most ${MAX_P99_MS / 1000}s, such as 1200ms`,
         );
-        break;
-      case 'sse':
-        spec.sse = parseSwitch(key, value, ['silent']);
-        break;
-      case 'ws':
-        spec.ws = parseSwitch(key, value, ['refuse']);
-        break;
-      case 'orders':
-        spec.orders = parseSwitch(key, value, ['reject', 'error']);
         break;
       case 'log-errors': {
         const expected = `a rate such as 5/s or 30/m (at most ${MAX_LOG_ERRORS_PER_SECOND}/s)`;
