@@ -93,6 +93,24 @@ export function epochOf(perfNow: number): number {
   return performance.timeOrigin + perfNow;
 }
 
+/** Starts a bench cluster for `use` and always stops it, whatever `use` throws. */
+export async function withBenchCluster<T>(options: SandboxOptions, use: (c: BenchCluster) => Promise<T>): Promise<T> {
+  const c = await startBenchCluster(options);
+  try {
+    return await use(c);
+  } finally {
+    await c.stop();
+  }
+}
+
+/** One warm-up round (first pulls, first helm run), then `repeats` measured ones. */
+export async function warmThenMeasure<T>(repeats: number, round: () => Promise<T>): Promise<T[]> {
+  await round();
+  const measured: T[] = [];
+  for (let i = 0; i < repeats; i++) measured.push(await round());
+  return measured;
+}
+
 export async function startBenchCluster(options: SandboxOptions = {}): Promise<BenchCluster> {
   const podStartupDelayMs = options.podStartupDelayMs ?? 500;
   const sandbox = await startSandbox({ probeIntervalMs: 100, backoffMs: 1000, ...options, podStartupDelayMs });

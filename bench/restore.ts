@@ -11,6 +11,8 @@ import {
   imageOf,
   rolloutComplete,
   startBenchCluster,
+  warmThenMeasure,
+  withBenchCluster,
   type BenchCluster,
   type DeploymentLike,
   type HelmTool,
@@ -109,19 +111,13 @@ async function floorOnce(c: BenchCluster, image: string): Promise<number> {
 
 /** The floor on its own sandbox (helm 4 would meet the store writes' field manager as a conflict). */
 async function sandboxFloor(o: RestoreOptions): Promise<number[]> {
-  const c = await startBenchCluster({ podStartupDelayMs: o.podStartupDelayMs });
-  const out: number[] = [];
-  try {
+  return withBenchCluster({ podStartupDelayMs: o.podStartupDelayMs }, async (c) => {
     await c.install(GOOD);
-    for (let i = 0; i <= o.repeats; i++) {
+    return warmThenMeasure(o.repeats, async () => {
       await floorOnce(c, `${IMAGE}:${BAD}`);
-      const t = await floorOnce(c, `${IMAGE}:${GOOD}`);
-      if (i > 0) out.push(t);
-    }
-  } finally {
-    await c.stop();
-  }
-  return out;
+      return floorOnce(c, `${IMAGE}:${GOOD}`);
+    });
+  });
 }
 
 interface Measured {
@@ -130,28 +126,24 @@ interface Measured {
 }
 
 async function measure(s: Subject, o: RestoreOptions): Promise<Measured> {
-  const c = await startBenchCluster({ podStartupDelayMs: o.podStartupDelayMs });
-  const m: Measured = { healthy: [], returned: [] };
-  try {
+  return withBenchCluster({ podStartupDelayMs: o.podStartupDelayMs }, async (c) => {
     await c.install(GOOD, [], s.helm);
-    // one warm-up round, then the measured ones
-    for (let i = 0; i <= o.repeats; i++) {
-      await deployBad(c, s);
-      const probe = c.completion(`${IMAGE}:${GOOD}`);
-      const { start, end } = await s.rollback(c);
-      probe.stop();
-      const d = c.deployment();
-      if (probe.at === undefined || imageOf(d) !== `${IMAGE}:${GOOD}` || !d || !rolloutComplete(d)) {
-        throw new Error(`${s.label}: ${GOOD} was not restored`);
-      }
-      if (i === 0) continue;
-      m.healthy.push(probe.at - start);
-      m.returned.push(end - start);
-    }
-  } finally {
-    await c.stop();
+    const rounds = await warmThenMeasure(o.repeats, () => restoreOnce(c, s));
+    return { healthy: rounds.map((r) => r.healthy), returned: rounds.map((r) => r.returned) };
+  });
+}
+
+/** Deploys the bad version, then times the subject's rollback to GOOD: healthy again, and the command's return. */
+async function restoreOnce(c: BenchCluster, s: Subject): Promise<{ healthy: number; returned: number }> {
+  await deployBad(c, s);
+  const probe = c.completion(`${IMAGE}:${GOOD}`);
+  const { start, end } = await s.rollback(c);
+  probe.stop();
+  const d = c.deployment();
+  if (probe.at === undefined || imageOf(d) !== `${IMAGE}:${GOOD}` || !d || !rolloutComplete(d)) {
+    throw new Error(`${s.label}: ${GOOD} was not restored`);
   }
-  return m;
+  return { healthy: probe.at - start, returned: end - start };
 }
 
 interface Decision {
