@@ -69,6 +69,12 @@ describe('shared target inputs', () => {
     expect(readTarget(reader(defaults), () => {})).toEqual({ ...parsed, inCluster: true });
   });
 
+  test('the in-cluster keyword is not a secret: masking it would turn every "in-cluster" in the log into ***', () => {
+    const masked: string[] = [];
+    readTarget(reader(defaults, masked), (s) => masked.push(s));
+    expect(masked).toEqual([]);
+  });
+
   test('an empty kubeconfig without KUBECONFIG fails instead of reading ~/.kube/config', () => {
     expect(() => readTarget(reader({ ...defaults, kubeconfig: '' }), () => {}, {})).toThrow(
       "Input 'kubeconfig' is required but was not set: expected kubeconfig content",

@@ -24,6 +24,8 @@ export interface ReadOptions {
   required?: boolean;
   /** Masked at parse time (core.setSecret), shown as *** in errors. */
   secret?: boolean;
+  /** Words a secret input may hold instead of a secret (`in-cluster`): unmasked, or every log line with the word shows ***. */
+  keywords?: readonly string[];
 }
 
 /** What the reader saw, so tests can prove action.yml and the code agree. */
@@ -61,7 +63,7 @@ export class InputReader {
   text(name: string, options: ReadOptions = {}): string {
     this.used.set(name, { required: options.required ?? false, secret: options.secret ?? false });
     const value = (this.source(name) ?? '').trim();
-    if (options.secret && value !== '') this.mask(value);
+    if (options.secret && value !== '' && !options.keywords?.includes(value)) this.mask(value);
     if (options.required && value === '') this.fail(new InputError(name, '', 'a value: this input is required'));
     return value;
   }

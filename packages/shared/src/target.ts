@@ -61,7 +61,7 @@ function readKubeconfigInput(
   allowAuthProviderCommands: boolean,
 ): Pick<TargetSettings, 'kubeconfig' | 'inCluster'> {
   const secrets = new SecretRegistry(mask);
-  const input = reader.optional('kubeconfig', { secret: true });
+  const input = reader.optional('kubeconfig', { secret: true, keywords: [IN_CLUSTER] });
   if (input === IN_CLUSTER) return { inCluster: true };
   if (input !== undefined) {
     try {
