@@ -2,7 +2,7 @@
  * The rollback itself (§4.2–4.3): `helm rollback` for the helm driver, or what `kubectl rollout undo`
  * does through the API, each tracked on the watch API so a bad target fails fast.
  */
-import type { RunContext } from '@veloz/shared/action';
+import type { RunContext } from '@veloz/shared/contract';
 import { detectHelm, forceConflicts, goDuration, runHelm } from '@veloz/shared/helm/cli';
 import { markRevisionFailed, PENDING_STATUSES } from '@veloz/shared/helm/history';
 import {

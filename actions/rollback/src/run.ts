@@ -1,4 +1,4 @@
-import type { RunContext, RunResult } from '@veloz/shared/action';
+import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
 import { HelmError } from '@veloz/shared/helm/cli';
 import { LockHeldError } from '@veloz/shared/kube/lock';
