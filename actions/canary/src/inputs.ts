@@ -30,6 +30,8 @@ export interface CanarySettings {
   lockTtlMs: number;
   lockWaitMs: number;
   records: RecordSettings;
+  /** `plan: true`: report what would be done, change nothing. */
+  plan: boolean;
 }
 
 // Helm value paths: dotted keys, optionally indexed (`engine.image.tag`, `containers[0].image`).
@@ -99,5 +101,6 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
     lockTtlMs,
     lockWaitMs,
     records,
+    plan: reader.boolean('plan'),
   };
 }

@@ -15,6 +15,8 @@ export interface RollbackSettings {
   postgresUrl?: string;
   consistencyQuery: string;
   records: RecordSettings;
+  /** `plan: true`: report what would be done, change nothing. */
+  plan: boolean;
   incident?: string;
   force: boolean;
   lockTtlMs: number;
@@ -94,6 +96,7 @@ export function parseRollbackInputs(
     postgresUrl,
     consistencyQuery,
     records,
+    plan: reader.boolean('plan'),
     incident,
     force,
     lockTtlMs,
