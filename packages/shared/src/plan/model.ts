@@ -21,12 +21,21 @@ export function commandLine(argv: readonly string[]): string {
   return argv.map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
+/** A field one side does not set (a chart leaves replicas to the autoscaler). */
+const UNSET = '(unset)';
+
 export function planSections(plan: DeployPlan, heading = `Plan: ${plan.operation}`): Section[] {
   const rows: string[][] = [];
   for (const c of plan.changes) {
     if (c.fields.length === 0) rows.push([c.object, c.change, '', '', '']);
     for (const [i, f] of c.fields.entries())
-      rows.push([i === 0 ? c.object : '', i === 0 ? c.change : '', f.path, f.before ?? '', f.after ?? '']);
+      rows.push([
+        i === 0 ? c.object : '',
+        i === 0 ? c.change : '',
+        f.path,
+        f.before ?? (c.change === 'changed' ? UNSET : ''),
+        f.after ?? (c.change === 'changed' ? UNSET : ''),
+      ]);
   }
   const sections: Section[] = [{ heading, lines: [...plan.commands.map((c) => `$ ${c}`), `Leads to: ${plan.target}`] }];
   sections.push(
