@@ -128,6 +128,16 @@ describe('cli() from source', () => {
     expect(err.text()).not.toContain('s3cr3t-token-value');
   });
 
+  test('a VELOZ_<INPUT> variable stands for a flag not given (secrets off the command line)', async () => {
+    const path = await kubeconfigFile();
+    const err = capture();
+    const env = { VELOZ_REASON: 'error rate', VELOZ_POSTGRES_URL: 'mysql://user:pw@db/veloz' };
+    expect(await cli(['rollback', '--kubeconfig', path], { stdout: err.out, stderr: err.out, env, root: '.' })).toBe(2);
+    expect(err.text()).toBe(
+      "error: Input 'postgres-url' has value ***: expected a URL starting with postgres:// or postgresql://.\n",
+    );
+  });
+
   test('the subcommand sets phase and plan; setting them again is refused', async () => {
     const err = capture();
     expect(await cli(['promote', '--phase', 'canary'], { stdout: err.out, stderr: err.out, env: {}, root: '.' })).toBe(

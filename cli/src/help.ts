@@ -18,7 +18,8 @@ ${columns([
 ]).join('\n')}
 
 Flags are the actions' inputs by name (--to-revision 3, --database-restore pitr, --force); a flag
-without a value is true. Every command also takes:
+without a value is true; VELOZ_<INPUT> variables (VELOZ_GITHUB_TOKEN, VELOZ_POSTGRES_URL) stand for
+flags not given, so secrets stay off the command line. Every command also takes:
 ${columns([
   [
     '--kubeconfig FILE',

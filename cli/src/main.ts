@@ -104,7 +104,7 @@ function inputSource(
     values.set(name, value);
   }
   values.set('kubeconfig', kubeconfigContent(args.flags.get('kubeconfig'), args.flags.get('context'), env));
-  return (name) => values.get(name) ?? inputs[name]?.default ?? '';
+  return (name) => values.get(name) ?? env[envName(name)] ?? inputs[name]?.default ?? '';
 }
 
 async function execute(
@@ -133,6 +133,14 @@ async function execute(
   for (const warning of result.warnings ?? []) io.stderr.write(`${paint.yellow(`warning: ${flagText(warning)}`)}\n`);
   if (result.outputs.verdict === 'rollback') return EXIT.rollbackVerdict;
   return result.failure ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * `VELOZ_GITHUB_TOKEN` for `--github-token`: secrets (tokens, database and webhook URLs) need not be
+ * typed on a command line other users of the host can read in `ps`.
+ */
+export function envName(input: string): string {
+  return `VELOZ_${input.toUpperCase().replace(/-/g, '_')}`;
 }
 
 /** The action's advice names inputs as workflow YAML (`force: true`); at a terminal that is a flag. */
