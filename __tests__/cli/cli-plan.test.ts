@@ -106,3 +106,54 @@ describe('veloz-deploy plan: what would change, changing nothing', () => {
     expect(writesSince(since)).toEqual([]);
   }, 120_000);
 });
+
+describe('veloz-deploy plan with the kubectl driver: the API writes and the Deployment and autoscaler specs', () => {
+  let kubectlCluster: Cluster;
+  beforeAll(async () => {
+    kubectlCluster = await startCluster();
+    await kubectlCluster.install('1.0.0');
+  }, 120_000);
+  afterAll(async () => kubectlCluster?.stop());
+
+  const KUBECTL = ['--driver', 'kubectl', '--image', 'veloz/engine', '--version', '1.1.0', '--strategy', 'in-place'];
+  const writes = (since: number) =>
+    kubectlCluster.sandbox.journal
+      .list({ since })
+      .filter((e) => MUTATING.has(e.verb))
+      .map((e) => `${e.verb} ${e.resource}/${e.name ?? ''}`);
+
+  test('plan canary, the canary, then plan rollback', async () => {
+    let since = Date.now();
+    const canaryPlan = await runCli(['plan', 'canary', ...KUBECTL], kubectlCluster.env);
+    expect(canaryPlan.code).toBe(0);
+    expect(canaryPlan.stdout).toContain(
+      '$ patch Deployment veloz-engine -n veloz: image veloz/engine:1.1.0, replicas 1',
+    );
+    expect(canaryPlan.stdout).toContain(
+      '$ delete HorizontalPodAutoscaler veloz-engine -n veloz (kept in an annotation)',
+    );
+    expect(canaryPlan.stdout).toMatch(row('spec.replicas', '2', '1'));
+    expect(canaryPlan.stdout).toMatch(
+      row('spec.template.spec.containers[0].image', 'veloz/engine:1.0.0', 'veloz/engine:1.1.0'),
+    );
+    expect(canaryPlan.stdout).toMatch(/HorizontalPodAutoscaler\/veloz-engine\s+removed/);
+    expect(writes(since)).toEqual([]);
+
+    const canary = await runCli(['canary', ...KUBECTL, '--timeout', '60s'], kubectlCluster.env);
+    expect(canary.code).toBe(0);
+
+    since = Date.now();
+    const rollbackPlan = await runCli(
+      ['plan', 'rollback', '--driver', 'kubectl', '--reason', 'bad'],
+      kubectlCluster.env,
+    );
+    expect(rollbackPlan.code).toBe(0);
+    expect(rollbackPlan.stdout).toMatch(
+      /\$ update Deployment veloz-engine -n veloz: the pod template of ReplicaSet veloz-engine-\S+ \(revision 1 \(v1\.0\.0\)\)/,
+    );
+    expect(rollbackPlan.stdout).toContain('$ create HorizontalPodAutoscaler veloz-engine -n veloz (restored)');
+    expect(rollbackPlan.stdout).toMatch(row('spec.replicas', '1', '2'));
+    expect(rollbackPlan.stdout).toMatch(/HorizontalPodAutoscaler\/veloz-engine\s+added/);
+    expect(writes(since)).toEqual([]);
+  }, 240_000);
+});

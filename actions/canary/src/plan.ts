@@ -9,7 +9,7 @@ import type { RunResult } from '@veloz/shared/contract';
 import { findGreen, greenName } from '@veloz/shared/kube/green';
 import type { Step } from '@veloz/shared/pipeline';
 import { openReadSession } from '@veloz/shared/plan/read-session';
-import { diffManifests, objectKey, parseManifest, type KubeManifest } from '@veloz/shared/plan/diff';
+import { diffManifests, parseManifest, type KubeManifest } from '@veloz/shared/plan/diff';
 import { asManifest, suspendedHpa } from '@veloz/shared/plan/deployment-edit';
 import { commandLine, planSections, type DeployPlan } from '@veloz/shared/plan/model';
 import { helmUpgradeArgs, releaseArgs } from './apply';
@@ -84,7 +84,7 @@ function planKubectlEdit(state: CanaryState, want: Desired): DeployPlan {
   } else if (want.autoscaling && before.hpa) next.push(asManifest('HorizontalPodAutoscaler', before.hpa));
   else if (before.hpa)
     commands.push(
-      `delete HorizontalPodAutoscaler ${objectKey(now[1]!).split('/')[1]} -n ${namespace} (kept in an annotation)`,
+      `delete HorizontalPodAutoscaler ${before.hpa.metadata?.name} -n ${namespace} (kept in an annotation)`,
     );
   return {
     operation: s.phase,
