@@ -1,5 +1,5 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { ParseError, parseDnsLabel } from '@veloz/shared/parse';
+import { ParseError, parseBoolean, parseDnsLabel } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import type { CanaryTraffic } from '@veloz/shared/kube/green';
@@ -101,6 +101,6 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
     lockTtlMs,
     lockWaitMs,
     records,
-    plan: reader.boolean('plan'),
+    plan: reader.parsed('plan', parseBoolean) ?? false,
   };
 }

@@ -1,5 +1,5 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { parseInteger, parseIsoTime } from '@veloz/shared/parse';
+import { parseBoolean, parseInteger, parseIsoTime } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { singleLine } from '@veloz/shared/secrets';
@@ -96,7 +96,7 @@ export function parseRollbackInputs(
     postgresUrl,
     consistencyQuery,
     records,
-    plan: reader.boolean('plan'),
+    plan: reader.parsed('plan', parseBoolean) ?? false,
     incident,
     force,
     lockTtlMs,
