@@ -104,7 +104,13 @@ function inputSource(
     values.set(name, value);
   }
   values.set('kubeconfig', kubeconfigContent(args.flags.get('kubeconfig'), args.flags.get('context'), env));
-  return (name) => values.get(name) ?? env[envName(name)] ?? inputs[name]?.default ?? '';
+  const source = (name: string): string => values.get(name) ?? env[envName(name)] ?? inputs[name]?.default ?? '';
+  // In a workflow the run's commit is known; from a terminal GitHub needs to be told what to record on.
+  if (source('github-token') && !env.GITHUB_SHA && !env.GITHUB_REF)
+    throw new UsageError(
+      'a GitHub token records deployments on a commit or tag: set GITHUB_SHA or GITHUB_REF (e.g. GITHUB_REF=refs/tags/v1.1.0) and GITHUB_REPOSITORY',
+    );
+  return source;
 }
 
 async function execute(
