@@ -16,7 +16,11 @@ export default {
   globalSetup: '<rootDir>/scripts/jest-global-setup.js',
   // `npm test -- --coverage`: scripts/test.js adds the bundles' coverage to this and prints both together.
   coverageProvider: 'v8',
-  collectCoverageFrom: ['<rootDir>/actions/**/*.ts', '<rootDir>/packages/shared/src/**/*.ts'],
+  collectCoverageFrom: [
+    '<rootDir>/actions/**/*.ts',
+    '<rootDir>/cli/src/**/*.ts',
+    '<rootDir>/packages/shared/src/**/*.ts',
+  ],
   coverageReporters: ['json'],
   coverageDirectory: '<rootDir>/coverage',
   testTimeout: 120000,

@@ -25,3 +25,6 @@ export async function main(action: string): Promise<void> {
       throw new Error(`unknown action '${action}'`);
   }
 }
+
+/** The `veloz-deploy` CLI (bin/veloz-deploy.js) shares this bundle: same code as the actions. */
+export { cliMain } from '../cli/src/bin';

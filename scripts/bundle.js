@@ -36,7 +36,7 @@ execFileSync(
   },
 );
 
-const OURS = /(?:^|\/)((?:actions|packages\/shared\/src)\/.+\.ts)$/;
+const OURS = /(?:^|\/)((?:actions|cli\/src|packages\/shared\/src)\/.+\.ts)$/;
 
 /** Our sources as paths from dist/ (../actions/…); a map that holds none of them is not kept. */
 function slimMap(map) {

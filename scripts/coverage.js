@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import v8ToIstanbul from 'v8-to-istanbul';
 
 const ROOT = resolve('.');
-const OURS = /^(actions|packages\/shared\/src)\/.+\.ts$/;
+const OURS = /^(actions|cli\/src|packages\/shared\/src)\/.+\.ts$/;
 
 /** Coverage of the bundles, from the raw V8 files the bundle processes wrote. */
 async function bundleCoverage(dir) {

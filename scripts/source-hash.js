@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 export const SOURCE_ROOTS = [
   'actions',
+  'cli/src',
   'packages/shared/src',
   'scripts/bundle.js',
   'package-lock.json',

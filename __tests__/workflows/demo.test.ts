@@ -37,6 +37,11 @@ test('both stories end as expected: a good release promoted, a bad one rolled ba
   expect(output).toMatch(
     /pods after the canary[^\n]*\n(\s+blue +veloz-engine-[a-z0-9-]+ +veloz\/engine:1\.0\.0 +Ready\n){2}\s+green +veloz-engine-green-[a-z0-9-]+ +veloz\/engine:1\.1\.0 +Ready\n/,
   );
+  // the canary's report ends with what the approver of the promotion is about to allow
+  expect(output).toContain('Plan of the coming promote');
+  expect(output).toMatch(
+    /\$ helm upgrade veloz \S+ -n veloz .*--set-string engine\.image\.tag=1\.1\.0 --set engine\.replicaCount=2 --set autoscaling\.enabled=true/,
+  );
   expect(output).toContain('verdict ROLLBACK');
   expect(output).toMatch(/✓ Both stories ended as expected in \d+\.\ds\./);
   expect(output).not.toContain('\x1b['); // no colour when not a TTY

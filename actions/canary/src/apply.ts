@@ -37,7 +37,7 @@ export function helmTemplateArgs(s: Readonly<CanarySettings>): string[] {
 }
 
 /** The release, chart, values and the phase's version, size and autoscaling: one shape for both commands. */
-function releaseArgs(command: 'upgrade' | 'template', s: Readonly<CanarySettings>, want: Desired): string[] {
+export function releaseArgs(command: 'upgrade' | 'template', s: Readonly<CanarySettings>, want: Desired): string[] {
   return [
     command,
     s.target.release,

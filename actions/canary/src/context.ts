@@ -1,5 +1,5 @@
 import type * as k8s from '@kubernetes/client-node';
-import type { RunContext } from '@veloz/shared/action';
+import type { RunContext } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
 import type { Kube } from '@veloz/shared/kube/client';
 import type { RolloutResult } from '@veloz/shared/kube/rollout';

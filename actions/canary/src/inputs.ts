@@ -1,5 +1,5 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { ParseError, parseDnsLabel } from '@veloz/shared/parse';
+import { ParseError, parseBoolean, parseDnsLabel } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readRunLimits, type RunLimits } from '@veloz/shared/run-limits';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
@@ -28,6 +28,8 @@ export interface CanarySettings extends RunLimits {
   image?: string;
   container?: string;
   records: RecordSettings;
+  /** `plan: true`: report what would be done, change nothing. */
+  plan: boolean;
 }
 
 // Helm value paths: dotted keys, optionally indexed (`engine.image.tag`, `containers[0].image`).
@@ -91,5 +93,6 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
     container,
     ...limits,
     records,
+    plan: reader.parsed('plan', parseBoolean) ?? false,
   };
 }

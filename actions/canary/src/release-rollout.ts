@@ -58,7 +58,7 @@ export const nameInPlaceCanary: Step<CanaryState> = {
  * Side by side, blue may stand above `replicas` (its autoscaler scaled it): promotion never shrinks it,
  * so no moment has fewer pods than blue had.
  */
-function promotionSize(state: CanaryState): Desired {
+export function promotionSize(state: CanaryState): Desired {
   if (!sideBySide(state)) return state.want;
   const current = beforeOf(state).deployment.spec?.replicas ?? 1;
   return { ...state.want, replicas: Math.max(state.want.replicas, current) };

@@ -1,4 +1,4 @@
-import type { RunContext, RunResult } from '@veloz/shared/action';
+import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
 import { HelmError } from '@veloz/shared/helm/cli';
 import { ActionRun, runSteps, type Step } from '@veloz/shared/pipeline';
@@ -6,6 +6,7 @@ import { recordStatus, type CanaryState } from './context';
 import type { CanarySettings } from './inputs';
 import { nameInPlaceCanary, rollOutRelease } from './release-rollout';
 import { nameGreenPod, removeGreenAfterPromotion, renderGreen, sideBySideRerun, startGreen } from './side-by-side';
+import { appendPromotePlan, connectForPlan, reportPlan } from './plan';
 import { desiredFor } from './state';
 import { announce, checkPromotion, inPlaceRerun, readRelease, recordDeployment, takeLock } from './steps';
 
@@ -35,12 +36,15 @@ const STEPS: readonly Step<CanaryState>[] = [
   checkPromotion,
 ];
 
+/** `plan: true`: read the release, render what the phase would apply, report it; no lock, no write. */
+const PLAN_STEPS: readonly Step<CanaryState>[] = [connectForPlan, readRelease, renderGreen, reportPlan];
+
 export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise<RunResult> {
   const want = desiredFor(s);
   const action = new ActionRun('canary', title(s, want.replicas), ctx, s.records.notifyWebhook);
   const state: CanaryState = { s, ctx, run: action, want };
   try {
-    return await runSteps(action, STEPS, state, {
+    const result = await runSteps(action, s.plan ? PLAN_STEPS : STEPS, state, {
       // Fencing: a run that lost the release lock (a rollback took it over) stops before its next step.
       beforeStep: (next) => state.session?.fence(next),
       explain: (error) => ({
@@ -51,6 +55,8 @@ export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise
       }),
       onFailure: (message) => recordStatus(state, 'failure', message),
     });
+    if (s.phase === 'canary' && !s.plan && !result.failure) await appendPromotePlan(state, result);
+    return result;
   } finally {
     await state.session?.close();
   }

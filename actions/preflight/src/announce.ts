@@ -3,7 +3,7 @@
  * notified") and the §1.3 maintenance window to the status page. Best effort, like every chat message:
  * an undelivered one is a warning and shows in the checklist, it never fails the preflight.
  */
-import type { RunContext } from '@veloz/shared/action';
+import type { RunContext } from '@veloz/shared/contract';
 import { deploymentStartedText } from '@veloz/shared/notifications';
 import { postNotification } from '@veloz/shared/records/webhook';
 import type { Announced } from './checklist';

@@ -1,4 +1,4 @@
-import type { RunContext, RunResult } from '@veloz/shared/action';
+import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError, runChecks, type Check, type CheckResult } from '@veloz/shared/checks';
 import type { Clock } from '@veloz/shared/clock';
 import { connectKube, type Kube } from '@veloz/shared/kube/client';

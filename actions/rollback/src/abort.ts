@@ -4,7 +4,7 @@
  * whose pods have served throughout. A re-run finds the abort recorded on blue and does nothing.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { RunContext } from '@veloz/shared/action';
+import type { RunContext } from '@veloz/shared/contract';
 import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { annotate } from '@veloz/shared/kube/deployment-edits';
 import { isNotFound } from '@veloz/shared/kube/errors';

@@ -2,7 +2,7 @@
  * The rollback itself (§4.2–4.3): `helm rollback` for the helm driver, or what `kubectl rollout undo`
  * does through the API, each tracked on the watch API so a bad target fails fast.
  */
-import type { RunContext } from '@veloz/shared/action';
+import type { RunContext } from '@veloz/shared/contract';
 import { detectHelm, forceConflicts, goDuration, runHelm } from '@veloz/shared/helm/cli';
 import { markRevisionFailed, PENDING_STATUSES } from '@veloz/shared/helm/history';
 import {
@@ -58,17 +58,7 @@ export async function helmRollback(
   ctx: RunContext,
 ): Promise<RolloutResult> {
   const helm = await detectHelm();
-  const args = [
-    'rollback',
-    s.target.release,
-    String(plan.to.revision),
-    '-n',
-    s.target.namespace,
-    '--wait',
-    '--timeout',
-    goDuration(s.timeoutMs),
-    ...forceConflicts(helm.major, plan.latestApplyMethod),
-  ];
+  const args = helmRollbackArgs(s, plan, helm.major);
   return applyTracked(session.kube, {
     ...trackOptions(s, ctx),
     generationBefore: plan.deployment.metadata?.generation ?? 0,
@@ -77,6 +67,21 @@ export async function helmRollback(
       await runHelm(helm, args, { env: session.toolEnv, signal, onLine: (line) => ctx.log.info(`helm: ${line}`) });
     },
   });
+}
+
+/** Runbook §4.2–4.3's `helm rollback`, as argv (also what a plan shows). */
+export function helmRollbackArgs(s: Readonly<RollbackSettings>, plan: Plan, helmMajor: number): string[] {
+  return [
+    'rollback',
+    s.target.release,
+    String(plan.to.revision),
+    '-n',
+    s.target.namespace,
+    '--wait',
+    '--timeout',
+    goDuration(s.timeoutMs),
+    ...forceConflicts(helmMajor, plan.latestApplyMethod),
+  ];
 }
 
 /** What `kubectl rollout undo` does, through the API: the chosen ReplicaSet's template goes back on. */

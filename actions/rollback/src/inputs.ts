@@ -1,5 +1,5 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { parseInteger, parseIsoTime } from '@veloz/shared/parse';
+import { parseBoolean, parseInteger, parseIsoTime } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readRunLimits, type RunLimits } from '@veloz/shared/run-limits';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
@@ -15,6 +15,8 @@ export interface RollbackSettings extends RunLimits {
   postgresUrl?: string;
   consistencyQuery: string;
   records: RecordSettings;
+  /** `plan: true`: report what would be done, change nothing. */
+  plan: boolean;
   incident?: string;
   force: boolean;
 }
@@ -88,6 +90,7 @@ export function parseRollbackInputs(
     postgresUrl,
     consistencyQuery,
     records,
+    plan: reader.parsed('plan', parseBoolean) ?? false,
     incident,
     force,
   };

@@ -1,5 +1,5 @@
 /** Runbook §4.5 step 4: what a rollback leaves behind — the annotation, the log line, GitHub statuses. */
-import type { RunContext } from '@veloz/shared/action';
+import type { RunContext } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
 import { ROLLED_BACK_ANNOTATION, annotate } from '@veloz/shared/kube/deployment-edits';
 import type { Kube } from '@veloz/shared/kube/client';

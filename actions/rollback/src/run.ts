@@ -1,4 +1,4 @@
-import type { RunContext, RunResult } from '@veloz/shared/action';
+import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
 import { HelmError } from '@veloz/shared/helm/cli';
 import { LockHeldError } from '@veloz/shared/kube/lock';
@@ -16,7 +16,10 @@ import { runRestoreCommands, scaleToZero } from './database';
 import { describeRevision as describe, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
 import { NothingToRollBackToError, UnknownRevisionError, planRollback, type Plan } from './plan';
+import { planRollbackChanges } from './plan-changes';
 import { alreadyRolledBack, recordRollback } from './records';
+import { planSections } from '@veloz/shared/plan/model';
+import { openReadSession } from '@veloz/shared/plan/read-session';
 import { consistencyQuery, verifyHealth } from './verify';
 
 /** Everything the rollback steps share: the settings, the run's report, the session, what was found. */
@@ -43,14 +46,21 @@ interface Rollback {
  * database,) roll back, (scale back,) verify, query, record. A failing step stops the sequence and
  * says exactly where it left things.
  */
+const LOOK_FOR_CANARY: Step<Rollback> = {
+  name: 'Look for a side-by-side canary to abort',
+  quiet: true,
+  run: lookForCanary,
+};
+const CHOOSE_TARGET: Step<Rollback> = { name: 'Choose the revision to return to', quiet: true, run: chooseTarget };
+
 const STEPS: readonly Step<Rollback>[] = [
-  { name: 'Look for a side-by-side canary to abort', quiet: true, run: lookForCanary },
+  LOOK_FOR_CANARY,
   {
     name: (r) => `Abort the canary: remove ${r.abort?.green?.metadata?.name ?? 'green'}, leave the release as it is`,
     when: (r) => r.abort !== undefined,
     run: (r) => abortCanary(r, r.abort!),
   },
-  { name: 'Choose the revision to return to', quiet: true, run: chooseTarget },
+  CHOOSE_TARGET,
   { name: 'Announce the rollback (§5.4)', quiet: true, run: (r) => announce(r, 'IN PROGRESS') },
   {
     name: 'Stop the engine: scale to 0 and wait until no pod remains (§4.4 step 1)',
@@ -87,6 +97,13 @@ const STEPS: readonly Step<Rollback>[] = [
   { name: 'Record and announce the rollback (§4.5 steps 3–4)', quiet: true, run: finish },
 ];
 
+/** `plan: true`: find what the rollback would do and report it; no lock, no write, no notification. */
+const PLAN_STEPS: readonly Step<Rollback>[] = [
+  LOOK_FOR_CANARY,
+  { ...CHOOSE_TARGET, when: (r) => !r.abort },
+  { name: 'Plan the rollback', quiet: true, run: reportPlan },
+];
+
 export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promise<RunResult> {
   const { namespace, release } = s.target;
   const run = new ActionRun('rollback', `Rollback: ${release} in ${namespace}`, ctx, s.records.notifyWebhook);
@@ -98,7 +115,9 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
 
   let session: KubeSession;
   try {
-    session = await openSession(s.target, ctx, 'rollback', s.lockTtlMs, s.force, s.lockWaitMs);
+    session = s.plan
+      ? await openReadSession(s.target, ctx)
+      : await openSession(s.target, ctx, 'rollback', s.lockTtlMs, s.force, s.lockWaitMs);
   } catch (error) {
     if (error instanceof LockHeldError) {
       return timed(
@@ -118,7 +137,7 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
   const state: Rollback = { s, ctx, run, session, replicasBefore: 1, scaledToZero: false, announced: false };
   try {
     return timed(
-      await runSteps(run, STEPS, state, {
+      await runSteps(run, s.plan ? PLAN_STEPS : STEPS, state, {
         // Fencing: a run that lost the release lock to another stops before its next step.
         beforeStep: (next) => session.fence(next),
         explain: (error) => explainFailure(state, error),
@@ -130,6 +149,13 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
   } finally {
     await session.close();
   }
+}
+
+async function reportPlan(r: Rollback): Promise<void> {
+  const plan = await planRollbackChanges(r);
+  r.run.report.title = `Plan only — ${r.run.report.title}`;
+  r.run.report.sections.push(...planSections(plan));
+  r.headline = `Plan of the ${plan.operation}: ${plan.changes.length} object(s) would change; nothing was changed (plan: true).`;
 }
 
 async function lookForCanary(r: Rollback): Promise<void> {

@@ -1,5 +1,5 @@
 /** Runbook §4.5 steps 1–2: the restored version answers its health checks; the data looks sane. */
-import type { RunContext } from '@veloz/shared/action';
+import type { RunContext } from '@veloz/shared/contract';
 import { describeError, runChecks, type CheckResult } from '@veloz/shared/checks';
 import { healthCheck } from '@veloz/shared/endpoint-checks/health';
 import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';

@@ -1,4 +1,4 @@
-import type { RunContext, RunResult } from '@veloz/shared/action';
+import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError, type Check, type CheckResult } from '@veloz/shared/checks';
 import { urlEndpoint } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';

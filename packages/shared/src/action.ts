@@ -1,63 +1,18 @@
+/** The @actions/core adapter of the action contract (contract.ts): inputs, log, outputs, summary, exit code. */
 import * as core from '@actions/core';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from './checks';
-import { systemClock, type Clock } from './clock';
-import { freeze, readInputs, type InputReader } from './inputs';
-import { renderJson, renderLogLines, renderSummary, type ActionName, type Report } from './report';
+import { systemClock } from './clock';
+import type { ActionDefinition, Logger, RunInfo, RunResult } from './contract';
+import { guardStream } from './guard-stream';
+import { freeze, readInputs } from './inputs';
+import { renderJson, renderLogLines, renderSummary, type ActionName } from './report';
 import { redact, secretRegistry } from './secrets';
 
-/** What the chapter logic hands back; main turns it into outputs, summary, report file and exit code. */
-export interface RunResult {
-  report: Report;
-  outputs: Record<string, string>;
-  /** Set when the step must fail: what failed, where, and the next command to run. */
-  failure?: string;
-  warnings?: string[];
-}
-
-/** Log sink handed to the chapter logic so it never imports @actions/core. */
-export interface Logger {
-  info(message: string): void;
-  warning(message: string): void;
-  debug(message: string): void;
-  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
-}
-
-/** Facts about the workflow run, read from the runner's GITHUB_* variables. */
-export interface RunInfo {
-  repository: string;
-  runId: string;
-  runAttempt: string;
-  runUrl: string;
-  actor: string;
-  sha: string;
-  ref: string;
-  workflow: string;
-  job: string;
-  serverUrl: string;
-  apiUrl: string;
-}
-
-export interface RunContext {
-  clock: Clock;
-  log: Logger;
-  run: RunInfo;
-  /** A directory the action may write to (RUNNER_TEMP). */
-  tempDir: string;
-}
-
-export interface ActionDefinition<S> {
-  name: ActionName;
-  /**
-   * Reads and validates every input. runAction hands it a collecting reader, so every bad input is
-   * reported in one run; a cross-field check may still `throw new InputError`.
-   */
-  parse(reader: InputReader, mask: (secret: string) => void): S | Promise<S>;
-  /** Loads the chapter logic lazily, so a bad input never pays for the Kubernetes client. */
-  load(): Promise<(settings: Readonly<S>, context: RunContext) => Promise<RunResult>>;
-}
+export { guardStream } from './guard-stream';
+export type { ActionDefinition, Logger, RunContext, RunInfo, RunResult } from './contract';
 
 export function runInfoFromEnv(env: NodeJS.ProcessEnv = process.env): RunInfo {
   const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
@@ -84,24 +39,6 @@ export const coreLogger: Logger = {
   debug: (m) => core.debug(redact(m)),
   group: (name, fn) => core.group(redact(name), fn),
 };
-
-/**
- * The last line of the one redaction pass: whatever reaches stdout or stderr (a library's own
- * console output, an uncaught error) is redacted line by line; only `::add-mask::` lines, which
- * must carry the secret to the runner, pass as they are.
- */
-export function guardStream(stream: NodeJS.WriteStream): void {
-  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) return write(chunk, ...rest);
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    const safe = text
-      .split('\n')
-      .map((line) => (line.startsWith('::add-mask::') ? line : redact(line)))
-      .join('\n');
-    return write(safe, ...rest);
-  }) as typeof stream.write;
-}
 
 /** The whole life of one action step: inputs -> settings -> run -> outputs, summary, report, exit code. */
 export async function runAction<S>(definition: ActionDefinition<S>): Promise<void> {

@@ -4,7 +4,7 @@
  * still write (the release lock), and on a failure stops there, marks what did not run, and says what
  * state things were left in and the next command to run.
  */
-import type { RunContext, RunResult } from './action';
+import type { RunContext, RunResult } from './contract';
 import { describeError } from './checks';
 import { postNotification } from './records/webhook';
 import { emptyReport, type ActionName, type Report, type Step as ReportStep, type StepStatus } from './report';

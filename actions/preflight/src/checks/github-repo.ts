@@ -1,5 +1,5 @@
 /** The repository and release commit the GitHub checks ask about, and how they name failures. */
-import type { RunInfo } from '@veloz/shared/action';
+import type { RunInfo } from '@veloz/shared/contract';
 import { describeError, type CheckOutcome } from '@veloz/shared/checks';
 import { githubClient, type GithubClient } from '@veloz/shared/records/github';
 

@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunContext } from '../action';
+import type { RunContext } from '../contract';
 import type { TargetSettings } from '../target';
 import { connectKube, type Kube } from './client';
 import { acquireReleaseLock, type HeldLock } from './lock';

@@ -4,7 +4,7 @@
  * cluster. @actions/github is loaded only when a token is given.
  */
 import type { getOctokit } from '@actions/github';
-import type { RunInfo } from '../action';
+import type { RunInfo } from '../contract';
 import { redact, secretRegistry, singleLine } from '../secrets';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'error' | 'queued' | 'pending';

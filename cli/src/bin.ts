@@ -1,0 +1,16 @@
+import { guardStream } from '@veloz/shared/guard-stream';
+import { cli } from './main';
+
+/** What bin/veloz-deploy.js runs: the process's own streams, redacted, and its exit code. */
+export async function cliMain(root: string): Promise<void> {
+  // Bundled dependencies use APIs Node 24 deprecates; the warnings are noise at 3 a.m.
+  process.noDeprecation = true;
+  guardStream(process.stdout);
+  guardStream(process.stderr);
+  process.exitCode = await cli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    root,
+  });
+}
