@@ -4,7 +4,8 @@
  * the deployment bookkeeping of records/github.ts, and the retry policy of records/webhook.ts.
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { runInfoFromEnv, type RunInfo } from '@veloz/shared/action';
+import { runInfoFromEnv } from '@veloz/shared/action';
+import type { RunInfo } from '@veloz/shared/contract';
 import type { Clock } from '@veloz/shared/clock';
 import { githubDeployments } from '@veloz/shared/records/github';
 import { postNotification } from '@veloz/shared/records/webhook';

@@ -1,4 +1,5 @@
-import { runAction, type ActionDefinition, type RunContext, type RunResult } from './action';
+import { runAction } from './action';
+import type { ActionDefinition, RunContext, RunResult } from './contract';
 import type { InputReader } from './inputs';
 
 type ActionRunner<S> = (settings: Readonly<S>, context: RunContext) => Promise<RunResult>;

@@ -11,9 +11,6 @@ import { freeze, readInputs } from './inputs';
 import { renderJson, renderLogLines, renderSummary, type ActionName } from './report';
 import { redact, secretRegistry } from './secrets';
 
-export { guardStream } from './guard-stream';
-export type { ActionDefinition, Logger, RunContext, RunInfo, RunResult } from './contract';
-
 export function runInfoFromEnv(env: NodeJS.ProcessEnv = process.env): RunInfo {
   const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
   const repository = env.GITHUB_REPOSITORY || 'local/run';
