@@ -16,6 +16,7 @@ import { describeRevision as describe, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
 import { NothingToRollBackToError, UnknownRevisionError, planRollback, type Plan } from './plan';
 import { alreadyRolledBack, recordRollback } from './records';
+import { rejectRolledBackVersion, rejectedVersionOf } from './reject';
 import { consistencyQuery, verifyHealth } from './verify';
 
 /** Everything the rollback steps share: the settings, the run's report, the session, what was found. */
@@ -64,6 +65,10 @@ const STEPS: readonly Step<Rollback>[] = [
   {
     name: (r) => `Roll back to ${describe(r.plan!.to)} (§4.${r.s.toRevision === undefined ? '2' : '3'})`,
     run: rollBack,
+  },
+  {
+    name: (r) => `Mark v${rejectedVersionOf(r.plan!)} as rejected: preflight refuses it without override-reason`,
+    run: rejectRolledBackVersion,
   },
   {
     name: (r) => `Scale back to ${r.replicasBefore} replica(s) (§4.4 step 5)`,
