@@ -1,5 +1,6 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { parseInteger, parseIsoTime } from '@veloz/shared/parse';
+import { parseInteger } from '@veloz/shared/parse';
+import { readDatabase, type DatabaseRestore, type SchemaGuard } from './database-inputs';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { singleLine } from '@veloz/shared/secrets';
@@ -11,7 +12,8 @@ export interface RollbackSettings {
   timeoutMs: number;
   verifyUrl?: string;
   healthPaths: string[];
-  database?: { recoveryTime: Date; restoreCommands: string[]; restoreTimeoutMs: number };
+  database?: DatabaseRestore;
+  schema?: SchemaGuard;
   postgresUrl?: string;
   consistencyQuery: string;
   records: RecordSettings;
@@ -37,14 +39,7 @@ export function parseRollbackInputs(
     if (!path.startsWith('/'))
       throw new InputError('health-paths', healthPaths.join(', '), 'paths starting with /, such as /health');
   }
-  const databaseRestore = reader.choice('database-restore', ['none', 'pitr'] as const);
-  const recoveryTime = reader.parsed('recovery-time', parseIsoTime);
-  const restoreCommands = reader.lines('restore-commands');
-  const restoreTimeoutMs = reader.duration('restore-timeout');
-  const postgresUrl = reader.optional('postgres-url', { secret: true });
-  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
-    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
-  }
+  const { postgresUrl, database, schema } = readDatabase(reader, now);
   const consistencyQuery = reader.text('consistency-query', { required: true });
   const records = readRecords(reader);
   const incident = reader.parsed('incident', singleLine);
@@ -54,35 +49,6 @@ export function parseRollbackInputs(
 
   if (timeoutMs <= 0) throw new InputError('timeout', reader.text('timeout'), 'a duration above zero, such as 5m');
   if (lockTtlMs < 10_000) throw new InputError('lock-ttl', reader.text('lock-ttl'), 'a duration of at least 10s');
-  let database: RollbackSettings['database'];
-  if (databaseRestore === 'pitr') {
-    if (!recoveryTime) {
-      throw new InputError(
-        'recovery-time',
-        '',
-        'an ISO-8601 UTC time before the deployment, because database-restore is pitr',
-      );
-    }
-    if (recoveryTime.getTime() >= now.getTime()) {
-      throw new InputError(
-        'recovery-time',
-        reader.text('recovery-time'),
-        `a time in the past (now is ${now.toISOString()})`,
-      );
-    }
-    if (restoreCommands.length === 0) {
-      throw new InputError('restore-commands', '', 'at least one restore command, because database-restore is pitr');
-    }
-    database = { recoveryTime, restoreCommands, restoreTimeoutMs };
-  } else if (recoveryTime || restoreCommands.length > 0) {
-    const input = recoveryTime ? 'recovery-time' : 'restore-commands';
-    throw new InputError(
-      input,
-      reader.text(input),
-      'nothing unless database-restore is pitr (set database-restore: pitr to restore the database)',
-    );
-  }
-
   return {
     target,
     reason,
@@ -91,6 +57,7 @@ export function parseRollbackInputs(
     verifyUrl,
     healthPaths,
     database,
+    schema,
     postgresUrl,
     consistencyQuery,
     records,

@@ -12,6 +12,8 @@ import { findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
 import { abortCanary, canaryToAbort, type CanaryToAbort } from './abort';
 import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './apply';
 import { runRestoreCommands, scaleToZero } from './database';
+import type { DatabaseRestore } from './database-inputs';
+import { compareSchema } from './schema';
 import { describeRevision as describe, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
 import { NothingToRollBackToError, UnknownRevisionError, planRollback, type Plan } from './plan';
@@ -36,6 +38,9 @@ interface Rollback {
   /** Green running the release's own version: removed after the rollback. */
   greenLeft?: boolean;
   headline?: string;
+  /** The §4.4 restore to run: from `pitr` inputs, or set by the schema comparison (`auto`). */
+  database?: DatabaseRestore;
+  databaseNote?: string;
 }
 
 /**
@@ -44,6 +49,11 @@ interface Rollback {
  * says exactly where it left things.
  */
 const STEPS: readonly Step<Rollback>[] = [
+  {
+    name: 'Compare the schema with the version recorded before the deploy (§4.4)',
+    when: (r) => r.s.schema !== undefined,
+    run: compareSchema,
+  },
   { name: 'Look for a side-by-side canary to abort', quiet: true, run: lookForCanary },
   {
     name: (r) => `Abort the canary: remove ${r.abort?.green?.metadata?.name ?? 'green'}, leave the release as it is`,
@@ -54,12 +64,12 @@ const STEPS: readonly Step<Rollback>[] = [
   { name: 'Announce the rollback (§5.4)', quiet: true, run: (r) => announce(r, 'IN PROGRESS') },
   {
     name: 'Stop the engine: scale to 0 and wait until no pod remains (§4.4 step 1)',
-    when: (r) => r.s.database !== undefined,
+    when: (r) => r.database !== undefined,
     run: stopEngine,
   },
   {
-    name: (r) => `Restore the database to ${r.s.database!.recoveryTime.toISOString()} (§4.4 steps 2–3)`,
-    when: (r) => r.s.database !== undefined,
+    name: (r) => `Restore the database to ${r.database!.recoveryTime.toISOString()} (§4.4 steps 2–3)`,
+    when: (r) => r.database !== undefined,
     run: restoreDatabase,
   },
   {
@@ -119,7 +129,16 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
       `Release lock taken over from ${took.identity}${took.expired ? ' (expired)' : ' (force: true)'}.`,
     );
 
-  const state: Rollback = { s, ctx, run, session, replicasBefore: 1, scaledToZero: false, announced: false };
+  const state: Rollback = {
+    s,
+    ctx,
+    run,
+    session,
+    replicasBefore: 1,
+    scaledToZero: false,
+    announced: false,
+    database: s.database,
+  };
   try {
     return timed(
       await runSteps(run, STEPS, state, {
@@ -137,7 +156,8 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
 }
 
 async function lookForCanary(r: Rollback): Promise<void> {
-  r.abort = await canaryToAbort(r);
+  // A migrated database is restored by the full §4.4 sequence, never by removing green alone.
+  r.abort = r.database ? undefined : await canaryToAbort(r);
   const { namespace, deployment } = r.s.target;
   r.greenLeft = !r.abort && (await findGreen(r.session.kube, namespace, deployment)) !== undefined;
 }
@@ -204,7 +224,7 @@ async function stopEngine(r: Rollback): Promise<void> {
 }
 
 async function restoreDatabase(r: Rollback): Promise<void> {
-  const database = r.s.database!;
+  const database = r.database!;
   const restore = await runRestoreCommands(
     database.restoreCommands,
     database.recoveryTime,
@@ -213,7 +233,10 @@ async function restoreDatabase(r: Rollback): Promise<void> {
   );
   for (const c of restore) r.run.substep(c.command, c.ok ? 'done' : 'failed', c.durationMs, c.summary);
   const failed = restore.find((c) => !c.ok);
-  if (!failed) return;
+  if (!failed) {
+    r.run.outputs['database-restored'] = 'true';
+    return;
+  }
   for (const c of database.restoreCommands.slice(restore.length)) r.run.substep(c, 'not-run');
   const { namespace, deployment } = r.s.target;
   r.run.note(`stopped at ${failed.command}`);
@@ -287,7 +310,7 @@ async function finish(r: Rollback): Promise<void> {
   const plan = r.plan!;
   await recordRollback(r.session.kube, r.run, r.s, plan, r.ctx);
   await announce(r, 'COMPLETE');
-  r.headline = `Rolled back from ${describe(plan.from)} to ${describe(plan.to)} in ${formatDuration(r.ctx.clock.now() - r.run.started)}; health checks pass.`;
+  r.headline = `Rolled back from ${describe(plan.from)} to ${describe(plan.to)} in ${formatDuration(r.ctx.clock.now() - r.run.started)}; health checks pass${r.databaseNote ? `; ${r.databaseNote}` : ''}.`;
 }
 
 /** An unexpected failure: what it was, whether the engine may still be down, and how to finish by hand. */
