@@ -1,5 +1,6 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { parseInteger } from '@veloz/shared/parse';
+import { readIncidentTicket, type IncidentTicket } from './incident-inputs';
 import { readDatabase, type DatabaseRestore, type SchemaGuard } from './database-inputs';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
@@ -18,6 +19,8 @@ export interface RollbackSettings {
   consistencyQuery: string;
   records: RecordSettings;
   incident?: string;
+  /** §4.5 step 5: open (or, on a re-run, update) a GitHub issue from the post-mortem template. */
+  incidentTicket?: IncidentTicket;
   force: boolean;
   lockTtlMs: number;
   lockWaitMs: number;
@@ -43,6 +46,7 @@ export function parseRollbackInputs(
   const consistencyQuery = reader.text('consistency-query', { required: true });
   const records = readRecords(reader);
   const incident = reader.parsed('incident', singleLine);
+  const incidentTicket = readIncidentTicket(reader, records.githubToken);
   const force = reader.boolean('force');
   const lockTtlMs = reader.duration('lock-ttl');
   const lockWaitMs = reader.duration('lock-wait');
@@ -62,6 +66,7 @@ export function parseRollbackInputs(
     consistencyQuery,
     records,
     incident,
+    incidentTicket,
     force,
     lockTtlMs,
     lockWaitMs,

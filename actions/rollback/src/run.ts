@@ -14,6 +14,7 @@ import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './
 import { runRestoreCommands, scaleToZero } from './database';
 import type { DatabaseRestore } from './database-inputs';
 import { compareSchema } from './schema';
+import { fileIncident } from './incident';
 import { describeRevision as describe, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
 import { NothingToRollBackToError, UnknownRevisionError, planRollback, type Plan } from './plan';
@@ -41,6 +42,8 @@ interface Rollback {
   /** The §4.4 restore to run: from `pitr` inputs, or set by the schema comparison (`auto`). */
   database?: DatabaseRestore;
   databaseNote?: string;
+  incidentUrl?: string;
+  incidentNumber?: number;
 }
 
 /**
@@ -61,6 +64,11 @@ const STEPS: readonly Step<Rollback>[] = [
     run: (r) => abortCanary(r, r.abort!),
   },
   { name: 'Choose the revision to return to', quiet: true, run: chooseTarget },
+  {
+    name: 'Open the incident ticket (§4.5 step 5)',
+    when: (r) => r.s.incidentTicket !== undefined,
+    run: (r) => fileIncident(r, 'IN PROGRESS'),
+  },
   { name: 'Announce the rollback (§5.4)', quiet: true, run: (r) => announce(r, 'IN PROGRESS') },
   {
     name: 'Stop the engine: scale to 0 and wait until no pod remains (§4.4 step 1)',
@@ -99,6 +107,12 @@ const STEPS: readonly Step<Rollback>[] = [
   { name: 'Verify health (§4.2, §4.5 step 1)', run: verify },
   { name: 'Data consistency query (§4.5 step 2)', when: (r) => r.s.postgresUrl !== undefined, run: queryData },
   { name: 'Record and announce the rollback (§4.5 steps 3–4)', quiet: true, run: finish },
+  {
+    name: "Bring the incident ticket up to date: the rollback's timeline",
+    quiet: true,
+    when: (r) => r.s.incidentTicket !== undefined,
+    run: (r) => fileIncident(r, 'COMPLETE'),
+  },
 ];
 
 export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promise<RunResult> {
@@ -146,6 +160,7 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
         beforeStep: (next) => session.fence(next),
         explain: (error) => explainFailure(state, error),
         onFailure: async () => {
+          if (state.incidentUrl) await fileIncident(state, 'FAILED');
           if (state.announced) await announce(state, 'FAILED');
         },
       }),
@@ -212,7 +227,7 @@ async function announce(r: Rollback, status: RollbackInitiated['status']): Promi
       reason: r.s.reason,
       time: new Date(r.run.started),
       status,
-      incident: r.s.incident,
+      incident: r.incidentUrl ?? r.s.incident,
     }),
   );
 }
