@@ -17,7 +17,15 @@ describe('deploy.yml', () => {
     expect(call.inputs!.environment).toMatchObject({ type: 'string', required: true });
     expect(call.inputs!.version).toMatchObject({ type: 'string', required: true });
     expect(Object.keys(call.secrets!).sort()).toEqual(
-      ['DATABASE_URL', 'KUBECONFIG', 'NOTIFY_WEBHOOK', 'REGISTRY_PASSWORD', 'REGISTRY_USERNAME', 'TEST_TOKEN'].sort(),
+      [
+        'DATABASE_URL',
+        'KUBECONFIG',
+        'NOTIFY_ROUTES',
+        'NOTIFY_WEBHOOK',
+        'REGISTRY_PASSWORD',
+        'REGISTRY_USERNAME',
+        'TEST_TOKEN',
+      ].sort(),
     );
     expect(call.secrets!.KUBECONFIG!.required).toBe(true);
   });

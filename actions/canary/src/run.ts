@@ -37,7 +37,7 @@ const STEPS: readonly Step<CanaryState>[] = [
 
 export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise<RunResult> {
   const want = desiredFor(s);
-  const action = new ActionRun('canary', title(s, want.replicas), ctx, s.records.notifyWebhook);
+  const action = new ActionRun('canary', title(s, want.replicas), ctx, s.records.notifyWebhook, s.records.notifyRoutes);
   const state: CanaryState = { s, ctx, run: action, want };
   try {
     return await runSteps(action, STEPS, state, {

@@ -5,13 +5,13 @@ import { LockHeldError } from '@veloz/shared/kube/lock';
 import type { RolloutResult } from '@veloz/shared/kube/rollout';
 import { autoscalerOf, scaleTracked } from '@veloz/shared/kube/scale';
 import { openSession, type KubeSession } from '@veloz/shared/kube/session';
-import { rollbackInitiatedText, type RollbackInitiated } from '@veloz/shared/notifications';
+import { rollbackInitiatedText, serviceName, type RollbackInitiated } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
 import { ActionRun, Finished, runSteps, StepFailure, type Step } from '@veloz/shared/pipeline';
 import { findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
 import { abortCanary, canaryToAbort, type CanaryToAbort } from './abort';
 import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './apply';
-import { runRestoreCommands, scaleToZero } from './database';
+import { databaseRestoreText, runRestoreCommands, scaleToZero } from './database';
 import type { DatabaseRestore } from './database-inputs';
 import { compareSchema } from './schema';
 import { fileIncident } from './incident';
@@ -117,7 +117,13 @@ const STEPS: readonly Step<Rollback>[] = [
 
 export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promise<RunResult> {
   const { namespace, release } = s.target;
-  const run = new ActionRun('rollback', `Rollback: ${release} in ${namespace}`, ctx, s.records.notifyWebhook);
+  const run = new ActionRun(
+    'rollback',
+    `Rollback: ${release} in ${namespace}`,
+    ctx,
+    s.records.notifyWebhook,
+    s.records.notifyRoutes,
+  );
   run.fact('Reason', s.reason);
   const timed = (result: RunResult): RunResult => {
     result.outputs['duration-seconds'] = String(Math.round((ctx.clock.now() - run.started) / 100) / 10);
@@ -240,6 +246,17 @@ async function stopEngine(r: Rollback): Promise<void> {
 
 async function restoreDatabase(r: Rollback): Promise<void> {
   const database = r.database!;
+  const tell = (status: 'IN PROGRESS' | 'COMPLETE' | 'FAILED', detail?: string) =>
+    r.run.notify(
+      databaseRestoreText({
+        service: serviceName(r.s.records.environment),
+        recoveryTime: database.recoveryTime,
+        reason: r.s.reason,
+        status,
+        detail,
+      }),
+    );
+  await tell('IN PROGRESS');
   const restore = await runRestoreCommands(
     database.restoreCommands,
     database.recoveryTime,
@@ -248,6 +265,7 @@ async function restoreDatabase(r: Rollback): Promise<void> {
   );
   for (const c of restore) r.run.substep(c.command, c.ok ? 'done' : 'failed', c.durationMs, c.summary);
   const failed = restore.find((c) => !c.ok);
+  await tell(failed ? 'FAILED' : 'COMPLETE', failed ? `${failed.command}: ${failed.summary}` : undefined);
   if (!failed) {
     r.run.outputs['database-restored'] = 'true';
     return;
