@@ -12,6 +12,7 @@ import {
   rejectedConfigMapName,
 } from '@veloz/shared/kube/rejected-versions';
 import type { ActionRun } from '@veloz/shared/pipeline';
+import { redact } from '@veloz/shared/secrets';
 import { describeRevision, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
 import type { Plan } from './plan';
@@ -34,7 +35,7 @@ export async function rejectRolledBackVersion(r: RejectContext): Promise<void> {
   const version = rejectedVersionOf(plan);
   const list = await recordRejectedVersion(r.session.kube, namespace, release, {
     version,
-    reason: r.s.reason,
+    reason: redact(r.s.reason), // a record outlives the run: nothing secret in it
     at: new Date(r.ctx.clock.now()).toISOString(),
     run: r.ctx.run.runUrl,
     rolledBackTo: describeRevision(plan.to),

@@ -74,10 +74,9 @@ export class ActionRun {
     this.report.notifications.push(deliveries.length === 1 ? deliveries[0]!.text : text);
     for (const d of deliveries) {
       const sent = await postNotification(d.url, d.text, this.ctx.clock);
-      if (!sent.ok)
-        this.warnings.push(
-          `Chat notification to ${d.channels.join(' + ')} not delivered after ${sent.attempts} attempts: ${sent.error}.`,
-        );
+      if (sent.ok) continue;
+      const to = Object.keys(this.notifyRoutes).length > 0 ? ` to ${d.channels.join(' + ')}` : '';
+      this.warnings.push(`Chat notification${to} not delivered after ${sent.attempts} attempts: ${sent.error}.`);
     }
   }
 
