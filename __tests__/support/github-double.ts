@@ -28,6 +28,9 @@ const OPERATIONS = [
   'code-scanning/list-alerts-for-repo',
   'dependabot/list-alerts-for-repo',
   'issues/list-for-repo',
+  // the rollback's incident ticket
+  'issues/create',
+  'issues/update',
 ] as const;
 export type OperationId = (typeof OPERATIONS)[number];
 const DOCS = 'https://docs.github.com/rest/deployments';
@@ -397,7 +400,7 @@ export async function startGithubDouble(options: GithubDoubleOptions): Promise<G
     // releases the release script created, else the ones a preflight test set in the repository state
     'repos/get-release-by-tag': (path, query) => {
       const found = releases.find((r) => r.tag_name === path.tag);
-      return found ? { status: 200, body: found } : reads['repos/get-release-by-tag'](path, query);
+      return found ? { status: 200, body: found } : reads['repos/get-release-by-tag'](path, query, {});
     },
     'repos/create-release': (_path, _query, body) => createRelease(body),
   };

@@ -56,6 +56,8 @@ export interface IssueState {
   labels: string[];
   createdAt: Date;
   closed?: boolean;
+  /** How many times issues/update changed it (the incident ticket's re-runs). */
+  updates?: number;
 }
 
 export interface RepoState {
@@ -73,7 +75,7 @@ interface Reply {
   body?: unknown;
   headers?: Record<string, string>;
 }
-type Handler = (path: Record<string, unknown>, query: Record<string, unknown>) => Reply;
+type Handler = (path: Record<string, unknown>, query: Record<string, unknown>, body: Record<string, unknown>) => Reply;
 
 export interface ReadContext {
   api: GithubApiDescription;
@@ -91,7 +93,10 @@ export type ReadOperationId =
   | 'code-scanning/list-alerts-for-repo'
   | 'dependabot/list-alerts-for-repo'
   | 'repos/get-release-by-tag'
-  | 'issues/list-for-repo';
+  | 'issues/list-for-repo'
+  // the rollback's incident ticket
+  | 'issues/create'
+  | 'issues/update';
 
 export function readOperations(state: RepoState, c: ReadContext): Record<ReadOperationId, Handler> {
   const { api } = c;
@@ -117,6 +122,18 @@ export function readOperations(state: RepoState, c: ReadContext): Record<ReadOpe
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+
+  const issueBody = (schema: JsonSchema, i: IssueState): Record<string, unknown> =>
+    make(schema, {
+      number: i.number,
+      title: i.title,
+      body: i.body ?? null,
+      state: i.closed ? 'closed' : 'open',
+      created_at: i.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      labels: i.labels.map((name, n) => ({ id: n + 1, name })),
+      html_url: web(`issues/${i.number}`),
+      user: user('release-manager'),
+    });
 
   return {
     'checks/list-for-ref': (path) => {
@@ -248,19 +265,31 @@ export function readOperations(state: RepoState, c: ReadContext): Record<ReadOpe
         .filter((i) => labels.every((l) => i.labels.includes(l)))
         .filter((i) => wanted === 'all' || (wanted === 'closed') === !!i.closed)
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
-        .map((i) =>
-          make(itemOf(body('issues/list-for-repo')), {
-            number: i.number,
-            title: i.title,
-            body: i.body ?? null,
-            state: i.closed ? 'closed' : 'open',
-            created_at: i.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            labels: i.labels.map((name, n) => ({ id: n + 1, name })),
-            html_url: web(`issues/${i.number}`),
-            user: user('release-manager'),
-          }),
-        );
+        .map((i) => issueBody(itemOf(body('issues/list-for-repo')), i));
       return c.page(issues, query, `${repoPath}/issues`);
+    },
+    'issues/create': (_path, _query, request) => {
+      const labels = ((request.labels ?? []) as (string | { name?: string })[]).map((l) =>
+        typeof l === 'string' ? l : (l.name ?? ''),
+      );
+      const issue: IssueState = {
+        number: Math.max(0, ...state.issues.map((i) => i.number)) + 1,
+        title: String(request.title),
+        body: typeof request.body === 'string' ? request.body : undefined,
+        labels,
+        createdAt: new Date(),
+      };
+      state.issues.push(issue);
+      return { status: 201, body: issueBody(api.operation('issues/create').operation.responses['201']!, issue) };
+    },
+    'issues/update': (path, _query, request) => {
+      const issue = state.issues.find((i) => i.number === Number(path.issue_number));
+      if (!issue) return c.notFound;
+      if (typeof request.title === 'string') issue.title = request.title;
+      if (typeof request.body === 'string') issue.body = request.body;
+      if (request.state === 'closed' || request.state === 'open') issue.closed = request.state === 'closed';
+      issue.updates = (issue.updates ?? 0) + 1;
+      return { status: 200, body: issueBody(body('issues/update'), issue) };
     },
   };
 }

@@ -17,7 +17,15 @@ describe('deploy.yml', () => {
     expect(call.inputs!.environment).toMatchObject({ type: 'string', required: true });
     expect(call.inputs!.version).toMatchObject({ type: 'string', required: true });
     expect(Object.keys(call.secrets!).sort()).toEqual(
-      ['DATABASE_URL', 'KUBECONFIG', 'NOTIFY_WEBHOOK', 'REGISTRY_PASSWORD', 'REGISTRY_USERNAME', 'TEST_TOKEN'].sort(),
+      [
+        'DATABASE_URL',
+        'KUBECONFIG',
+        'NOTIFY_ROUTES',
+        'NOTIFY_WEBHOOK',
+        'REGISTRY_PASSWORD',
+        'REGISTRY_USERNAME',
+        'TEST_TOKEN',
+      ].sort(),
     );
     expect(call.secrets!.KUBECONFIG!.required).toBe(true);
   });
@@ -33,8 +41,10 @@ describe('deploy.yml', () => {
       'security-events': 'read',
       issues: 'read',
     });
+    // Only the automatic rollback writes issues: the incident ticket (issue 17).
+    expect(deploy.jobs.rollback?.permissions).toEqual({ contents: 'read', deployments: 'write', issues: 'write' });
     for (const [name, job] of Object.entries(deploy.jobs))
-      if (name !== 'preflight') expect([name, job.permissions]).toEqual([name, undefined]);
+      if (name !== 'preflight' && name !== 'rollback') expect([name, job.permissions]).toEqual([name, undefined]);
   });
 
   test('one deploy per environment at a time, never cancelled by the next', () => {
@@ -81,7 +91,12 @@ describe('rollback.yml', () => {
     expect(dispatch.environment).toMatchObject({ type: 'environment', required: true });
     expect(dispatch.reason).toMatchObject({ required: true });
     expect(dispatch.revision?.required ?? false).toBe(false);
-    expect(dispatch['database-restore']).toMatchObject({ type: 'choice', options: ['none', 'pitr'], default: 'none' });
+    expect(dispatch['database-restore']).toMatchObject({
+      type: 'choice',
+      options: ['none', 'pitr', 'auto'],
+      default: 'none',
+    });
+    expect(dispatch['allow-schema-mismatch']).toMatchObject({ type: 'boolean', default: false });
     expect(dispatch['recovery-time']).toBeDefined();
   });
 
@@ -96,6 +111,8 @@ describe('rollback.yml', () => {
       queue: 'max',
     });
     expect(rollback.permissions).toEqual({ contents: 'read', deployments: 'write' });
+    // the incident ticket (incident: github) is the job's only write beyond deployments
+    expect(jobs[0]!.permissions).toEqual({ contents: 'read', deployments: 'write', issues: 'write' });
   });
 
   test('takes the release lock over and records reason, actor and run link', () => {

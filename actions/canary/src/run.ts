@@ -41,7 +41,7 @@ const PLAN_STEPS: readonly Step<CanaryState>[] = [connectForPlan, readRelease, r
 
 export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise<RunResult> {
   const want = desiredFor(s);
-  const action = new ActionRun('canary', title(s, want.replicas), ctx, s.records.notifyWebhook);
+  const action = new ActionRun('canary', title(s, want.replicas), ctx, s.records.notifyWebhook, s.records.notifyRoutes);
   const state: CanaryState = { s, ctx, run: action, want };
   try {
     const result = await runSteps(action, s.plan ? PLAN_STEPS : STEPS, state, {

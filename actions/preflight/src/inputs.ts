@@ -17,9 +17,11 @@ export const PREFLIGHT_CHECKS = [
   'cluster',
   'capacity',
   'release',
+  'rejected',
   'rbac',
   'image',
   'postgres',
+  'migration',
   'redis',
   'network-policy',
   'backup',
@@ -37,7 +39,14 @@ export interface PreflightSettings {
   checkTimeoutMs: number;
   replicas?: number;
   image?: { repository: string; version: string; username?: string; password?: string };
-  postgres?: { url: string; minStandbys: number; maxReplicationLagBytes: number; maxWalAgeMs: number };
+  postgres?: {
+    url: string;
+    minStandbys: number;
+    maxReplicationLagBytes: number;
+    maxWalAgeMs: number;
+    /** `migration-version-query`: the schema version recorded before the deploy (runbook §4.4). */
+    migrationQuery?: string;
+  };
   backup: { verifyCommand?: string[]; path?: string; maxAgeMs: number };
   redis?: { sentinels: HostPort[]; master: string; password?: string; minReplicas: number };
   window: { policy: WindowPolicy; overrideReason?: string; evaluateAt?: Date };
@@ -52,8 +61,89 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const failOn = reader.choice('fail-on', ['fail', 'warn'] as const);
   const checkTimeoutMs = reader.duration('check-timeout');
   const replicas = reader.parsed('replicas', (t) => parseInteger(t, 0, 10_000));
+  const image = readImage(reader);
+  const postgres = readPostgres(reader);
+  const backup = readBackup(reader);
+  const redis = readRedis(reader);
+  const policy = parseWindowPolicy(reader);
+  const overrideReason = reader.parsed('override-reason', singleLine);
+  const evaluateAt = reader.parsed('evaluate-at', parseIsoTime);
+  const snapshot = readSnapshot(reader);
+  const readiness = readReadiness(reader);
+  const version = image.version;
+  const configured = { ...image, postgres, backup, redis, snapshot, readiness };
+  const checks = selectChecks(reader, PREFLIGHT_CHECKS, (name) => missingConfig(name, configured));
+  return {
+    target,
+    checks,
+    failOn,
+    checkTimeoutMs,
+    replicas,
+    image: image.repository && version ? { ...image, repository: image.repository, version } : undefined,
+    postgres,
+    backup,
+    redis,
+    window: { policy, overrideReason, evaluateAt },
+    snapshot,
+    version,
+    readiness,
+  };
+}
 
-  const imageRepository = reader.parsed('image', (text) => {
+interface Configured {
+  repository?: string;
+  version?: string;
+  postgres?: PreflightSettings['postgres'];
+  backup: PreflightSettings['backup'];
+  redis?: PreflightSettings['redis'];
+  snapshot: PreflightSettings['snapshot'];
+  readiness: ReadinessSettings;
+}
+
+/** What a check named in `checks` still needs, or undefined when it can run (`auto` keeps those). */
+function missingConfig(name: PreflightCheckName, c: Configured): string | undefined {
+  const { github, monitoring, releaseNotesPath } = c.readiness;
+  switch (name) {
+    case 'image':
+      return c.repository && c.version ? undefined : 'set `image` and `version`';
+    case 'rejected':
+      return c.version ? undefined : 'set `version`';
+    case 'postgres':
+      return c.postgres ? undefined : 'set `postgres-url`';
+    case 'migration':
+      return c.postgres?.migrationQuery ? undefined : 'set `postgres-url` and `migration-version-query`';
+    case 'backup':
+      return c.backup.verifyCommand || c.backup.path ? undefined : 'set `backup-verify-command` or `backup-path`';
+    case 'redis':
+      return c.redis ? undefined : 'set `sentinel-addresses`';
+    case 'snapshot':
+      return c.snapshot.commands.length > 0 ? undefined : 'set `snapshot-commands`';
+    case 'ci':
+    case 'reviews':
+    case 'security':
+      return github ? undefined : 'set `github-token`';
+    case 'release-notes':
+      return (github || releaseNotesPath) && c.version
+        ? undefined
+        : 'set `version` and `github-token` or `release-notes-path`';
+    case 'notice':
+      return github && c.version ? undefined : 'set `github-token` and `version`';
+    case 'monitoring':
+      return monitoring.prometheusUrl || monitoring.dashboardUrls.length > 0 || monitoring.drRunbookUrl
+        ? undefined
+        : 'set `prometheus-url`, `dashboard-urls` or `dr-runbook-url`';
+    default:
+      return undefined;
+  }
+}
+
+function readImage(reader: InputReader): {
+  repository?: string;
+  version?: string;
+  username?: string;
+  password?: string;
+} {
+  const repository = reader.parsed('image', (text) => {
     try {
       parseImageRepository(text);
     } catch (error) {
@@ -66,30 +156,42 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const version = reader.optional('version');
   const username = reader.optional('registry-username');
   const password = reader.optional('registry-password', { secret: true });
+  return { repository, version, username, password };
+}
 
-  const postgresUrl = reader.optional('postgres-url', { secret: true });
-  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
-    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
+function readPostgres(reader: InputReader): PreflightSettings['postgres'] {
+  const url = reader.optional('postgres-url', { secret: true });
+  if (url && !/^postgres(ql)?:\/\//.test(url)) {
+    throw new InputError('postgres-url', url, 'a URL starting with postgres:// or postgresql://', true);
   }
   const minStandbys = reader.integer('min-standbys', 0, 32);
   const maxReplicationLagBytes = reader.byteSize('max-replication-lag');
   const maxWalAgeMs = reader.duration('max-wal-age');
+  const migrationQuery = reader.parsed('migration-version-query', (text) => text.trim());
+  if (migrationQuery && !url) {
+    throw new InputError('migration-version-query', migrationQuery, 'nothing unless `postgres-url` is set too');
+  }
+  return url ? { url, minStandbys, maxReplicationLagBytes, maxWalAgeMs, migrationQuery } : undefined;
+}
 
-  const backupVerifyCommand = reader.parsed('backup-verify-command', commandLine);
-  const backupPath = reader.optional('backup-path');
-  const maxBackupAgeMs = reader.duration('max-backup-age');
+function readBackup(reader: InputReader): PreflightSettings['backup'] {
+  const verifyCommand = reader.parsed('backup-verify-command', commandLine);
+  const path = reader.optional('backup-path');
+  const maxAgeMs = reader.duration('max-backup-age');
+  return { verifyCommand, path, maxAgeMs };
+}
 
+function readRedis(reader: InputReader): PreflightSettings['redis'] {
   const sentinels = reader.hostPorts('sentinel-addresses');
   const master = reader.text('sentinel-master', { required: true });
-  const sentinelPassword = reader.optional('sentinel-password', { secret: true });
-  const minRedisReplicas = reader.integer('min-redis-replicas', 0, 32);
+  const password = reader.optional('sentinel-password', { secret: true });
+  const minReplicas = reader.integer('min-redis-replicas', 0, 32);
+  return sentinels.length > 0 ? { sentinels, master, password, minReplicas } : undefined;
+}
 
-  const policy = parseWindowPolicy(reader);
-  const overrideReason = reader.parsed('override-reason', singleLine);
-  const evaluateAt = reader.parsed('evaluate-at', parseIsoTime);
-
-  const snapshotLines = reader.lines('snapshot-commands');
-  const snapshotCommands = snapshotLines.map((line) => {
+function readSnapshot(reader: InputReader): PreflightSettings['snapshot'] {
+  const lines = reader.lines('snapshot-commands');
+  const commands = lines.map((line) => {
     try {
       return commandLine(line);
     } catch (error) {
@@ -97,59 +199,7 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
       throw error;
     }
   });
-  const snapshotTimeoutMs = reader.duration('snapshot-timeout');
-  const readiness = readReadiness(reader);
-  const { github, monitoring } = readiness;
-
-  const checks = selectChecks(reader, PREFLIGHT_CHECKS, (name) => {
-    switch (name) {
-      case 'image':
-        return imageRepository && version ? undefined : 'set `image` and `version`';
-      case 'postgres':
-        return postgresUrl ? undefined : 'set `postgres-url`';
-      case 'backup':
-        return backupVerifyCommand || backupPath ? undefined : 'set `backup-verify-command` or `backup-path`';
-      case 'redis':
-        return sentinels.length > 0 ? undefined : 'set `sentinel-addresses`';
-      case 'snapshot':
-        return snapshotCommands.length > 0 ? undefined : 'set `snapshot-commands`';
-      case 'ci':
-      case 'reviews':
-      case 'security':
-        return github ? undefined : 'set `github-token`';
-      case 'release-notes':
-        return (github || readiness.releaseNotesPath) && version
-          ? undefined
-          : 'set `version` and `github-token` or `release-notes-path`';
-      case 'notice':
-        return github && version ? undefined : 'set `github-token` and `version`';
-      case 'monitoring':
-        return monitoring.prometheusUrl || monitoring.dashboardUrls.length > 0 || monitoring.drRunbookUrl
-          ? undefined
-          : 'set `prometheus-url`, `dashboard-urls` or `dr-runbook-url`';
-      default:
-        return undefined;
-    }
-  });
-
-  return {
-    target,
-    checks,
-    failOn,
-    checkTimeoutMs,
-    replicas,
-    image: imageRepository && version ? { repository: imageRepository, version, username, password } : undefined,
-    postgres: postgresUrl ? { url: postgresUrl, minStandbys, maxReplicationLagBytes, maxWalAgeMs } : undefined,
-    backup: { verifyCommand: backupVerifyCommand, path: backupPath, maxAgeMs: maxBackupAgeMs },
-    redis:
-      sentinels.length > 0
-        ? { sentinels, master, password: sentinelPassword, minReplicas: minRedisReplicas }
-        : undefined,
-    window: { policy, overrideReason, evaluateAt },
-    snapshot: { commands: snapshotCommands, timeoutMs: snapshotTimeoutMs },
-    version,
-    readiness,
-  };
+  return { commands, timeoutMs: reader.duration('snapshot-timeout') };
 }
 
 /** One command line, split the way a shell would tokenize it (it is then run without a shell). */

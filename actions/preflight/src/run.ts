@@ -2,7 +2,10 @@ import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError, runChecks, type Check, type CheckResult } from '@veloz/shared/checks';
 import type { Clock } from '@veloz/shared/clock';
 import { connectKube, type Kube } from '@veloz/shared/kube/client';
-import { emptyReport, statusOf } from '@veloz/shared/report';
+import { emptyReport, statusOf, type Report } from '@veloz/shared/report';
+import { recordSchemaVersion } from '@veloz/shared/schema-version';
+import { migrationCheck } from './checks/migration';
+import { rejectedCheck } from './checks/rejected';
 import { backupCheck } from './checks/backup';
 import { capacityCheck } from './checks/capacity';
 import { clusterCheck } from './checks/cluster';
@@ -29,6 +32,7 @@ const KUBE_CHECKS: ReadonlySet<PreflightCheckName> = new Set([
   'cluster',
   'capacity',
   'release',
+  'rejected',
   'rbac',
   'network-policy',
 ]);
@@ -42,91 +46,23 @@ const GITHUB_CHECKS: ReadonlySet<PreflightCheckName> = new Set([
 
 /**
  * Runbook §1: every selected check concurrently, then — only when the checklist passed — the
- * pre-deployment snapshot (a backup is a change; it is not taken for a deploy that will not happen).
+ * pre-deployment snapshot (a backup is a change; it is not taken for a deploy that will not happen)
+ * and the record of the schema version the deploy starts from.
  */
 export async function run(settings: Readonly<PreflightSettings>, context: RunContext): Promise<RunResult> {
   const started = new Date(context.clock.now());
-  const { target } = settings;
-  const wanted = settings.checks.filter((name) => name !== 'snapshot');
-
-  let kube: Kube | undefined;
-  let kubeError: unknown;
-  if (wanted.some((name) => KUBE_CHECKS.has(name))) {
-    try {
-      kube = await connectKube(target.kubeconfig, (line) => context.log.info(line));
-    } catch (error) {
-      kubeError = error;
-    }
-  }
-
-  const { github } = settings.readiness;
-  const gh =
-    github && wanted.some((n) => GITHUB_CHECKS.has(n))
-      ? await githubRepo(github.token, context.run, github.sha)
-      : undefined;
-  const checks = wanted.map((name) => buildCheck(name, settings, { kube, kubeError, gh }, context.clock));
-  const results = await context.log.group('Pre-deployment checklist (runbook §1)', () =>
-    runChecks(checks, {
-      clock: context.clock,
-      onResult: (r) => context.log.info(`${r.status.toUpperCase().padEnd(6)} ${r.name}: ${r.observed ?? ''}`),
-    }),
-  );
-
+  const clients = await openClients(settings, context);
+  const results = await runChecklist(settings, clients, context);
   const blocking = (r: CheckResult): boolean =>
     r.status === 'fail' || (settings.failOn === 'warn' && r.status !== 'pass' && r.status !== 'skip');
-  if (settings.checks.includes('snapshot')) {
-    const snapshot = snapshotCheck({
-      commands: settings.snapshot.commands,
-      commandTimeoutMs: settings.snapshot.timeoutMs,
-      timeoutMs: settings.snapshot.timeoutMs * settings.snapshot.commands.length + 5_000,
-    });
-    if (results.some(blocking)) {
-      results.push({
-        name: 'snapshot',
-        title: snapshot.title,
-        status: 'skip',
-        observed: 'not taken',
-        detail: 'The checklist did not pass, so no pre-deployment snapshot was taken.',
-        durationMs: 0,
-      });
-    } else {
-      results.push(
-        ...(await context.log.group('Pre-deployment snapshot', () => runChecks([snapshot], { clock: context.clock }))),
-      );
-    }
-  }
-
-  const report = emptyReport(
-    'preflight',
-    `Preflight: runbook §1 checklist for ${target.release} in ${target.namespace}`,
-    started,
-  );
-  report.checks = results;
-  report.status = statusOf(results, settings.failOn);
+  if (settings.checks.includes('snapshot')) results.push(await takeSnapshot(settings, results.some(blocking), context));
   const failed = results.filter(blocking).map((r) => r.name);
   const ready = failed.length === 0;
-  report.headline = ready
-    ? `Ready to deploy${settings.image ? ` ${settings.image.version}` : ''}: ${results.filter((r) => r.status === 'pass').length} of ${results.length} checks passed${report.status === 'warning' ? ', with warnings' : ''}.`
-    : `Do not deploy: ${failed.join(', ')} ${failed.length === 1 ? 'is' : 'are'} not ready. Fix what the table says, then re-run this job.`;
 
-  const cluster = results.find((r) => r.name === 'cluster')?.data;
-  const release = results.find((r) => r.name === 'release')?.data;
-  const currentImage = Array.isArray(cluster?.images) ? (cluster.images as string[]).join(',') : '';
-  const currentRevision = String(release?.revision ?? cluster?.revision ?? '');
-  report.facts.push(
-    { label: 'Release', value: `${target.release} (${target.driver}) in ${target.namespace}` },
-    { label: 'Running now', value: currentImage ? `${currentImage}, revision ${currentRevision}` : 'unknown' },
-  );
-  if (settings.image)
-    report.facts.push({ label: 'To deploy', value: `${settings.image.repository}:${settings.image.version}` });
-
-  const warnings: string[] = [];
-  const window = results.find((r) => r.name === 'window');
-  if (window?.data?.override) {
-    warnings.push(`Deployment window overridden: ${String(window.data.override)} (${window.observed ?? ''})`);
-  }
-  const notice = results.find((r) => r.name === 'notice');
-  if (notice?.data?.override) warnings.push(`Advance notice overridden: ${String(notice.data.override)}`);
+  const report = buildReport(settings, results, failed, started);
+  const outputs = checklistOutputs(results, ready, failed);
+  const warnings = overrideWarnings(results);
+  if (ready) await recordSchema(settings, clients, results, { outputs, warnings, report });
   let announced: Announced = { oncall: 'not-sent', statusPage: 'not-sent' };
   if (ready && settings.version) {
     const done = await announceDeployment(settings.readiness, settings.version, context);
@@ -137,12 +73,7 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
   report.sections.push(checklistSection(results, announced));
   return {
     report,
-    outputs: {
-      ready: String(ready),
-      'failed-checks': failed.join(','),
-      'current-image': currentImage,
-      'current-revision': currentRevision,
-    },
+    outputs,
     warnings,
     failure: ready
       ? undefined
@@ -151,6 +82,147 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
           .map((r) => `${r.name}: ${r.detail ?? r.observed ?? ''}`)
           .join(' | ')}`,
   };
+}
+
+async function openClients(s: Readonly<PreflightSettings>, context: RunContext): Promise<Clients> {
+  const wanted = s.checks.filter((name) => name !== 'snapshot');
+  const clients: Clients = { kubeError: undefined };
+  if (wanted.some((name) => KUBE_CHECKS.has(name))) {
+    try {
+      clients.kube = await connectKube(s.target.kubeconfig, (line) => context.log.info(line));
+    } catch (error) {
+      clients.kubeError = error;
+    }
+  }
+  const { github } = s.readiness;
+  if (github && wanted.some((n) => GITHUB_CHECKS.has(n)))
+    clients.gh = await githubRepo(github.token, context.run, github.sha);
+  return clients;
+}
+
+function runChecklist(s: Readonly<PreflightSettings>, clients: Clients, context: RunContext): Promise<CheckResult[]> {
+  const checks = s.checks
+    .filter((name) => name !== 'snapshot')
+    .map((name) => buildCheck(name, s, clients, context.clock));
+  return context.log.group('Pre-deployment checklist (runbook §1)', () =>
+    runChecks(checks, {
+      clock: context.clock,
+      onResult: (r) => context.log.info(`${r.status.toUpperCase().padEnd(6)} ${r.name}: ${r.observed ?? ''}`),
+    }),
+  );
+}
+
+async function takeSnapshot(
+  s: Readonly<PreflightSettings>,
+  blocked: boolean,
+  context: RunContext,
+): Promise<CheckResult> {
+  const snapshot = snapshotCheck({
+    commands: s.snapshot.commands,
+    commandTimeoutMs: s.snapshot.timeoutMs,
+    timeoutMs: s.snapshot.timeoutMs * s.snapshot.commands.length + 5_000,
+  });
+  if (blocked) {
+    return {
+      name: 'snapshot',
+      title: snapshot.title,
+      status: 'skip',
+      observed: 'not taken',
+      detail: 'The checklist did not pass, so no pre-deployment snapshot was taken.',
+      durationMs: 0,
+    };
+  }
+  const [result] = await context.log.group('Pre-deployment snapshot', () =>
+    runChecks([snapshot], { clock: context.clock }),
+  );
+  return result!;
+}
+
+function buildReport(s: Readonly<PreflightSettings>, results: CheckResult[], failed: string[], started: Date): Report {
+  const { target } = s;
+  const report = emptyReport(
+    'preflight',
+    `Preflight: runbook §1 checklist for ${target.release} in ${target.namespace}`,
+    started,
+  );
+  report.checks = results;
+  report.status = statusOf(results, s.failOn);
+  report.headline =
+    failed.length === 0
+      ? `Ready to deploy${s.image ? ` ${s.image.version}` : ''}: ${results.filter((r) => r.status === 'pass').length} of ${results.length} checks passed${report.status === 'warning' ? ', with warnings' : ''}.`
+      : `Do not deploy: ${failed.join(', ')} ${failed.length === 1 ? 'is' : 'are'} not ready. Fix what the table says, then re-run this job.`;
+  const { image, revision } = runningNow(results);
+  report.facts.push(
+    { label: 'Release', value: `${target.release} (${target.driver}) in ${target.namespace}` },
+    { label: 'Running now', value: image ? `${image}, revision ${revision}` : 'unknown' },
+  );
+  if (s.image) report.facts.push({ label: 'To deploy', value: `${s.image.repository}:${s.image.version}` });
+  return report;
+}
+
+function runningNow(results: readonly CheckResult[]): { image: string; revision: string } {
+  const cluster = results.find((r) => r.name === 'cluster')?.data;
+  const release = results.find((r) => r.name === 'release')?.data;
+  return {
+    image: Array.isArray(cluster?.images) ? (cluster.images as string[]).join(',') : '',
+    revision: String(release?.revision ?? cluster?.revision ?? ''),
+  };
+}
+
+function checklistOutputs(results: readonly CheckResult[], ready: boolean, failed: string[]): Record<string, string> {
+  const { image, revision } = runningNow(results);
+  const outputs: Record<string, string> = {
+    ready: String(ready),
+    'failed-checks': failed.join(','),
+    'current-image': image,
+    'current-revision': revision,
+  };
+  const rejected = results.find((r) => r.name === 'rejected')?.data?.rejected;
+  if (typeof rejected === 'string') outputs['rejected-versions'] = rejected;
+  return outputs;
+}
+
+/** Every override (window, notice, rejected version) is a warning with its reason, besides the report row. */
+function overrideWarnings(results: readonly CheckResult[]): string[] {
+  const label: Record<string, string> = {
+    window: 'Deployment window overridden',
+    notice: 'Advance notice overridden',
+    rejected: 'Rejected version deployed',
+  };
+  return results
+    .filter((r) => label[r.name] && r.data?.override)
+    .map((r) =>
+      r.name === 'window'
+        ? `${label[r.name]}: ${String(r.data!.override)} (${r.observed ?? ''})`
+        : `${label[r.name]}: ${String(r.data!.override)}`,
+    );
+}
+
+/**
+ * Runbook §4.4: the schema version this deploy starts from, on the Deployment (a rollback compares
+ * it) and as outputs. Only once the checklist passed: a deploy that will not happen records nothing.
+ */
+async function recordSchema(
+  s: Readonly<PreflightSettings>,
+  clients: Clients,
+  results: readonly CheckResult[],
+  into: { outputs: Record<string, string>; warnings: string[]; report: Report },
+): Promise<void> {
+  const found = results.find((r) => r.name === 'migration')?.data;
+  if (!found) return;
+  const record = { version: String(found.version), at: String(found.at), query: s.postgres!.migrationQuery! };
+  into.outputs['schema-version'] = record.version;
+  into.outputs['schema-recorded-at'] = record.at;
+  const { namespace, deployment } = s.target;
+  try {
+    const kube = clients.kube ?? (await connectKube(s.target.kubeconfig));
+    await recordSchemaVersion(kube, namespace, deployment, record);
+    into.report.facts.push({ label: 'Schema before deploy', value: `${record.version} at ${record.at}` });
+  } catch (error) {
+    into.warnings.push(
+      `Schema version ${record.version} not recorded on deployment/${deployment} in ${namespace} (${describeError(error)}): a rollback with database-restore: auto cannot compare it.`,
+    );
+  }
 }
 
 interface Clients {
@@ -177,6 +249,16 @@ function buildCheck(name: PreflightCheckName, s: Readonly<PreflightSettings>, c:
       return imageCheck({ ...s.image!, tag: s.image!.version, timeoutMs });
     case 'postgres':
       return postgresCheck({ ...s.postgres!, timeoutMs });
+    case 'migration':
+      return migrationCheck({ url: s.postgres!.url, query: s.postgres!.migrationQuery!, timeoutMs });
+    case 'rejected':
+      return rejectedCheck({
+        kube: kube!,
+        target: s.target,
+        version: s.version!,
+        overrideReason: s.window.overrideReason,
+        timeoutMs,
+      });
     case 'backup':
       return backupCheck({
         maxAgeMs: s.backup.maxAgeMs,

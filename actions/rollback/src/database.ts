@@ -8,6 +8,7 @@ import type { Kube } from '@veloz/shared/kube/client';
 import { mutateDeployment } from '@veloz/shared/kube/deployment-edits';
 import { labelSelector } from '@veloz/shared/kube/pods';
 import { splitCommandLine } from '@veloz/shared/command';
+import { singleLine } from '@veloz/shared/secrets';
 
 export async function scaleToZero(
   kube: Kube,
@@ -65,4 +66,22 @@ export async function runRestoreCommands(
     if (!result.ok) break;
   }
   return steps;
+}
+
+/** Runbook §5.2: a database restore is the database on-call's (L3) business; notify-routes sends it there. */
+export function databaseRestoreText(o: {
+  service: string;
+  recoveryTime: Date;
+  reason: string;
+  status: 'IN PROGRESS' | 'COMPLETE' | 'FAILED';
+  detail?: string;
+}): string {
+  return [
+    'DATABASE RESTORE',
+    `Service: ${o.service}`,
+    `Recovery Time: ${o.recoveryTime.toISOString()}`,
+    `Reason: ${singleLine(o.reason)}`,
+    `Status: ${o.status}`,
+    ...(o.detail ? [`Detail: ${singleLine(o.detail)}`] : []),
+  ].join('\n');
 }

@@ -1,5 +1,7 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { parseBoolean, parseInteger, parseIsoTime } from '@veloz/shared/parse';
+import { parseBoolean, parseInteger } from '@veloz/shared/parse';
+import { readIncidentTicket, type IncidentTicket } from './incident-inputs';
+import { readDatabase, type DatabaseRestore, type SchemaGuard } from './database-inputs';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readRunLimits, type RunLimits } from '@veloz/shared/run-limits';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
@@ -11,13 +13,16 @@ export interface RollbackSettings extends RunLimits {
   toRevision?: number;
   verifyUrl?: string;
   healthPaths: string[];
-  database?: { recoveryTime: Date; restoreCommands: string[]; restoreTimeoutMs: number };
+  database?: DatabaseRestore;
+  schema?: SchemaGuard;
   postgresUrl?: string;
   consistencyQuery: string;
   records: RecordSettings;
   /** `plan: true`: report what would be done, change nothing. */
   plan: boolean;
   incident?: string;
+  /** §4.5 step 5: open (or, on a re-run, update) a GitHub issue from the post-mortem template. */
+  incidentTicket?: IncidentTicket;
   force: boolean;
 }
 
@@ -37,47 +42,12 @@ export function parseRollbackInputs(
     if (!path.startsWith('/'))
       throw new InputError('health-paths', healthPaths.join(', '), 'paths starting with /, such as /health');
   }
-  const databaseRestore = reader.choice('database-restore', ['none', 'pitr'] as const);
-  const recoveryTime = reader.parsed('recovery-time', parseIsoTime);
-  const restoreCommands = reader.lines('restore-commands');
-  const restoreTimeoutMs = reader.duration('restore-timeout');
-  const postgresUrl = reader.optional('postgres-url', { secret: true });
-  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
-    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
-  }
+  const { postgresUrl, database, schema } = readDatabase(reader, now);
   const consistencyQuery = reader.text('consistency-query', { required: true });
   const records = readRecords(reader);
   const incident = reader.parsed('incident', singleLine);
+  const incidentTicket = readIncidentTicket(reader, records.githubToken);
   const force = reader.boolean('force');
-
-  let database: RollbackSettings['database'];
-  if (databaseRestore === 'pitr') {
-    if (!recoveryTime) {
-      throw new InputError(
-        'recovery-time',
-        '',
-        'an ISO-8601 UTC time before the deployment, because database-restore is pitr',
-      );
-    }
-    if (recoveryTime.getTime() >= now.getTime()) {
-      throw new InputError(
-        'recovery-time',
-        reader.text('recovery-time'),
-        `a time in the past (now is ${now.toISOString()})`,
-      );
-    }
-    if (restoreCommands.length === 0) {
-      throw new InputError('restore-commands', '', 'at least one restore command, because database-restore is pitr');
-    }
-    database = { recoveryTime, restoreCommands, restoreTimeoutMs };
-  } else if (recoveryTime || restoreCommands.length > 0) {
-    const input = recoveryTime ? 'recovery-time' : 'restore-commands';
-    throw new InputError(
-      input,
-      reader.text(input),
-      'nothing unless database-restore is pitr (set database-restore: pitr to restore the database)',
-    );
-  }
 
   return {
     target,
@@ -87,11 +57,13 @@ export function parseRollbackInputs(
     verifyUrl,
     healthPaths,
     database,
+    schema,
     postgresUrl,
     consistencyQuery,
     records,
     plan: reader.parsed('plan', parseBoolean) ?? false,
     incident,
+    incidentTicket,
     force,
   };
 }

@@ -6,13 +6,16 @@ import type { RolloutResult } from '@veloz/shared/kube/rollout';
 import { autoscalerOf } from '@veloz/shared/kube/autoscaler';
 import { scaleTracked } from '@veloz/shared/kube/scale';
 import { openSession, type KubeSession } from '@veloz/shared/kube/session';
-import { rollbackInitiatedText, type RollbackInitiated } from '@veloz/shared/notifications';
+import { rollbackInitiatedText, serviceName, type RollbackInitiated } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
 import { ActionRun, Finished, runSteps, StepFailure, type Step } from '@veloz/shared/pipeline';
 import { findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
 import { abortCanary, canaryToAbort, type CanaryToAbort } from './abort';
 import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './apply';
-import { runRestoreCommands, scaleToZero } from './database';
+import { databaseRestoreText, runRestoreCommands, scaleToZero } from './database';
+import type { DatabaseRestore } from './database-inputs';
+import { compareSchema } from './schema';
+import { fileIncident } from './incident';
 import { describeRevision as describe, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
 import { NothingToRollBackToError, UnknownRevisionError, planRollback, type Plan } from './plan';
@@ -20,6 +23,7 @@ import { planRollbackChanges } from './plan-changes';
 import { alreadyRolledBack, recordRollback } from './records';
 import { planSections } from '@veloz/shared/plan/model';
 import { openReadSession } from '@veloz/shared/plan/read-session';
+import { rejectRolledBackVersion, rejectedVersionOf } from './reject';
 import { consistencyQuery, verifyHealth } from './verify';
 
 /** Everything the rollback steps share: the settings, the run's report, the session, what was found. */
@@ -39,6 +43,11 @@ interface Rollback {
   /** Green running the release's own version: removed after the rollback. */
   greenLeft?: boolean;
   headline?: string;
+  /** The §4.4 restore to run: from `pitr` inputs, or set by the schema comparison (`auto`). */
+  database?: DatabaseRestore;
+  databaseNote?: string;
+  incidentUrl?: string;
+  incidentNumber?: number;
 }
 
 /**
@@ -54,6 +63,11 @@ const LOOK_FOR_CANARY: Step<Rollback> = {
 const CHOOSE_TARGET: Step<Rollback> = { name: 'Choose the revision to return to', quiet: true, run: chooseTarget };
 
 const STEPS: readonly Step<Rollback>[] = [
+  {
+    name: 'Compare the schema with the version recorded before the deploy (§4.4)',
+    when: (r) => r.s.schema !== undefined,
+    run: compareSchema,
+  },
   LOOK_FOR_CANARY,
   {
     name: (r) => `Abort the canary: remove ${r.abort?.green?.metadata?.name ?? 'green'}, leave the release as it is`,
@@ -61,20 +75,29 @@ const STEPS: readonly Step<Rollback>[] = [
     run: (r) => abortCanary(r, r.abort!),
   },
   CHOOSE_TARGET,
+  {
+    name: 'Open the incident ticket (§4.5 step 5)',
+    when: (r) => r.s.incidentTicket !== undefined,
+    run: (r) => fileIncident(r, 'IN PROGRESS'),
+  },
   { name: 'Announce the rollback (§5.4)', quiet: true, run: (r) => announce(r, 'IN PROGRESS') },
   {
     name: 'Stop the engine: scale to 0 and wait until no pod remains (§4.4 step 1)',
-    when: (r) => r.s.database !== undefined,
+    when: (r) => r.database !== undefined,
     run: stopEngine,
   },
   {
-    name: (r) => `Restore the database to ${r.s.database!.recoveryTime.toISOString()} (§4.4 steps 2–3)`,
-    when: (r) => r.s.database !== undefined,
+    name: (r) => `Restore the database to ${r.database!.recoveryTime.toISOString()} (§4.4 steps 2–3)`,
+    when: (r) => r.database !== undefined,
     run: restoreDatabase,
   },
   {
     name: (r) => `Roll back to ${describe(r.plan!.to)} (§4.${r.s.toRevision === undefined ? '2' : '3'})`,
     run: rollBack,
+  },
+  {
+    name: (r) => `Mark v${rejectedVersionOf(r.plan!)} as rejected: preflight refuses it without override-reason`,
+    run: rejectRolledBackVersion,
   },
   {
     name: (r) => `Scale back to ${r.replicasBefore} replica(s) (§4.4 step 5)`,
@@ -95,6 +118,12 @@ const STEPS: readonly Step<Rollback>[] = [
   { name: 'Verify health (§4.2, §4.5 step 1)', run: verify },
   { name: 'Data consistency query (§4.5 step 2)', when: (r) => r.s.postgresUrl !== undefined, run: queryData },
   { name: 'Record and announce the rollback (§4.5 steps 3–4)', quiet: true, run: finish },
+  {
+    name: "Bring the incident ticket up to date: the rollback's timeline",
+    quiet: true,
+    when: (r) => r.s.incidentTicket !== undefined,
+    run: (r) => fileIncident(r, 'COMPLETE'),
+  },
 ];
 
 /** `plan: true`: find what the rollback would do and report it; no lock, no write, no notification. */
@@ -106,7 +135,13 @@ const PLAN_STEPS: readonly Step<Rollback>[] = [
 
 export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promise<RunResult> {
   const { namespace, release } = s.target;
-  const run = new ActionRun('rollback', `Rollback: ${release} in ${namespace}`, ctx, s.records.notifyWebhook);
+  const run = new ActionRun(
+    'rollback',
+    `Rollback: ${release} in ${namespace}`,
+    ctx,
+    s.records.notifyWebhook,
+    s.records.notifyRoutes,
+  );
   run.fact('Reason', s.reason);
   const timed = (result: RunResult): RunResult => {
     result.outputs['duration-seconds'] = String(Math.round((ctx.clock.now() - run.started) / 100) / 10);
@@ -134,7 +169,16 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
       `Release lock taken over from ${took.identity}${took.expired ? ' (expired)' : ' (force: true)'}.`,
     );
 
-  const state: Rollback = { s, ctx, run, session, replicasBefore: 1, scaledToZero: false, announced: false };
+  const state: Rollback = {
+    s,
+    ctx,
+    run,
+    session,
+    replicasBefore: 1,
+    scaledToZero: false,
+    announced: false,
+    database: s.database,
+  };
   try {
     return timed(
       await runSteps(run, s.plan ? PLAN_STEPS : STEPS, state, {
@@ -142,6 +186,7 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
         beforeStep: (next) => session.fence(next),
         explain: (error) => explainFailure(state, error),
         onFailure: async () => {
+          if (state.incidentUrl) await fileIncident(state, 'FAILED');
           if (state.announced) await announce(state, 'FAILED');
         },
       }),
@@ -159,7 +204,8 @@ async function reportPlan(r: Rollback): Promise<void> {
 }
 
 async function lookForCanary(r: Rollback): Promise<void> {
-  r.abort = await canaryToAbort(r);
+  // A migrated database is restored by the full §4.4 sequence, never by removing green alone.
+  r.abort = r.database ? undefined : await canaryToAbort(r);
   const { namespace, deployment } = r.s.target;
   r.greenLeft = !r.abort && (await findGreen(r.session.kube, namespace, deployment)) !== undefined;
 }
@@ -214,7 +260,7 @@ async function announce(r: Rollback, status: RollbackInitiated['status']): Promi
       reason: r.s.reason,
       time: new Date(r.run.started),
       status,
-      incident: r.s.incident,
+      incident: r.incidentUrl ?? r.s.incident,
     }),
   );
 }
@@ -226,7 +272,18 @@ async function stopEngine(r: Rollback): Promise<void> {
 }
 
 async function restoreDatabase(r: Rollback): Promise<void> {
-  const database = r.s.database!;
+  const database = r.database!;
+  const tell = (status: 'IN PROGRESS' | 'COMPLETE' | 'FAILED', detail?: string) =>
+    r.run.notify(
+      databaseRestoreText({
+        service: serviceName(r.s.records.environment),
+        recoveryTime: database.recoveryTime,
+        reason: r.s.reason,
+        status,
+        detail,
+      }),
+    );
+  await tell('IN PROGRESS');
   const restore = await runRestoreCommands(
     database.restoreCommands,
     database.recoveryTime,
@@ -235,7 +292,11 @@ async function restoreDatabase(r: Rollback): Promise<void> {
   );
   for (const c of restore) r.run.substep(c.command, c.ok ? 'done' : 'failed', c.durationMs, c.summary);
   const failed = restore.find((c) => !c.ok);
-  if (!failed) return;
+  await tell(failed ? 'FAILED' : 'COMPLETE', failed ? `${failed.command}: ${failed.summary}` : undefined);
+  if (!failed) {
+    r.run.outputs['database-restored'] = 'true';
+    return;
+  }
   for (const c of database.restoreCommands.slice(restore.length)) r.run.substep(c, 'not-run');
   const { namespace, deployment } = r.s.target;
   r.run.note(`stopped at ${failed.command}`);
@@ -309,7 +370,7 @@ async function finish(r: Rollback): Promise<void> {
   const plan = r.plan!;
   await recordRollback(r.session.kube, r.run, r.s, plan, r.ctx);
   await announce(r, 'COMPLETE');
-  r.headline = `Rolled back from ${describe(plan.from)} to ${describe(plan.to)} in ${formatDuration(r.ctx.clock.now() - r.run.started)}; health checks pass.`;
+  r.headline = `Rolled back from ${describe(plan.from)} to ${describe(plan.to)} in ${formatDuration(r.ctx.clock.now() - r.run.started)}; health checks pass${r.databaseNote ? `; ${r.databaseNote}` : ''}.`;
 }
 
 /** An unexpected failure: what it was, whether the engine may still be down, and how to finish by hand. */

@@ -6,6 +6,7 @@
  */
 import type { RunContext, RunResult } from './contract';
 import { describeError } from './checks';
+import { deliveriesFor, type NotifyRoutes } from './records/routes';
 import { postNotification } from './records/webhook';
 import { emptyReport, type ActionName, type Report, type Step as ReportStep, type StepStatus } from './report';
 
@@ -56,6 +57,8 @@ export class ActionRun {
     title: string,
     readonly ctx: RunContext,
     private readonly notifyWebhook?: string,
+    /** §5.1–5.2 routing by notification kind; channels without a route fall back to notifyWebhook. */
+    private readonly notifyRoutes: NotifyRoutes = {},
   ) {
     this.started = ctx.clock.now();
     this.report = emptyReport(action, title, new Date(this.started));
@@ -67,10 +70,14 @@ export class ActionRun {
 
   /** Records the §5.4 text in the report and posts it; a chat outage is a warning, never a failure. */
   async notify(text: string): Promise<void> {
-    this.report.notifications.push(text);
-    if (!this.notifyWebhook) return;
-    const sent = await postNotification(this.notifyWebhook, text, this.ctx.clock);
-    if (!sent.ok) this.warnings.push(`Chat notification not delivered after ${sent.attempts} attempts: ${sent.error}.`);
+    const deliveries = deliveriesFor(text, this.notifyRoutes, this.notifyWebhook);
+    this.report.notifications.push(deliveries.length === 1 ? deliveries[0]!.text : text);
+    for (const d of deliveries) {
+      const sent = await postNotification(d.url, d.text, this.ctx.clock);
+      if (sent.ok) continue;
+      const to = Object.keys(this.notifyRoutes).length > 0 ? ` to ${d.channels.join(' + ')}` : '';
+      this.warnings.push(`Chat notification${to} not delivered after ${sent.attempts} attempts: ${sent.error}.`);
+    }
   }
 
   /** Adds a row to the steps table for work done inside a step (a restore command, say). */

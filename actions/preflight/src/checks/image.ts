@@ -115,161 +115,187 @@ export function imageCheck(s: ImageCheckSettings): Check {
       } catch (e) {
         return { status: 'fail', observed: 'invalid image reference', detail: (e as Error).message };
       }
-      const display = `${ref.registry}/${ref.name}:${s.tag}`;
-      const threshold = 'manifest exists';
-      const scheme = (s.plainHttp ?? isLoopback(ref.apiHost)) ? 'http' : 'https';
-      const endpoint = `${scheme}://${ref.apiHost}`;
-      const manifestUrl = `${endpoint}/v2/${ref.name}/manifests/${encodeURIComponent(s.tag).replace(/%3A/gi, ':')}`;
-      const basic =
-        s.username !== undefined && s.password !== undefined
-          ? `Basic ${Buffer.from(`${s.username}:${s.password}`).toString('base64')}`
-          : undefined;
-      const secrets = [s.password ?? ''].filter(Boolean);
-
-      const head = (authorization?: string): Promise<Response> =>
-        fetch(manifestUrl, {
-          method: 'HEAD',
-          headers: { accept: ACCEPT, ...(authorization ? { authorization } : {}) },
-          signal,
-          // Credentials are never carried through a redirect; an anonymous request may follow one.
-          redirect: authorization ? 'manual' : 'follow',
-        });
-
-      let res: Response;
-      let authUsed = 'anonymous';
+      const p = probeOf(s, ref, signal);
+      let answer: Answer | CheckOutcome;
       try {
-        res = await head();
-        if (res.status === 401) {
-          const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
-          if (challenge?.scheme === 'bearer') {
-            const realm = challenge.params.realm;
-            if (!realm)
-              return {
-                status: 'fail',
-                observed: 'registry sent a Bearer challenge without realm',
-                threshold,
-                detail: `${endpoint} answered 401 with an unusable WWW-Authenticate header`,
-              };
-            const tokenUrl = tokenRealm(realm, endpoint);
-            if (typeof tokenUrl === 'string')
-              return {
-                status: 'fail',
-                observed: 'registry named an untrusted token realm',
-                threshold,
-                detail: `${endpoint} answered 401 and ${tokenUrl}: no credentials were sent there. Check the registry's token auth settings.`,
-              };
-            if (challenge.params.service) tokenUrl.searchParams.set('service', challenge.params.service);
-            tokenUrl.searchParams.set('scope', challenge.params.scope ?? `repository:${ref.name}:pull`);
-            let tokenRes: Response;
-            try {
-              const headers: Record<string, string> = basic ? { authorization: basic } : {};
-              tokenRes = await fetch(tokenUrl, { headers, signal, redirect: basic ? 'manual' : 'follow' });
-            } catch (e) {
-              return unreachable(`the registry token service`, tokenUrl.host, e, secrets, display, threshold, signal);
-            }
-            if (tokenRes.status === 401 || tokenRes.status === 403) {
-              await tokenRes.arrayBuffer();
-              return {
-                status: 'fail',
-                observed: `token service refused the credentials (${tokenRes.status})`,
-                threshold,
-                detail: `${tokenUrl.host} rejected registry-username "${s.username ?? ''}" for ${display}: check registry-username/registry-password.`,
-              };
-            }
-            if (!tokenRes.ok) {
-              await tokenRes.arrayBuffer();
-              return {
-                status: 'fail',
-                observed: `token service answered ${tokenRes.status}`,
-                threshold,
-                detail: `GET ${tokenUrl.origin}${tokenUrl.pathname} failed for ${display}`,
-              };
-            }
-            const body = (await tokenRes.json()) as { token?: string; access_token?: string };
-            const token = body.token ?? body.access_token;
-            secretRegistry.add(token);
-            if (!token)
-              return {
-                status: 'fail',
-                observed: 'token service returned no token',
-                threshold,
-                detail: `${tokenUrl.host} answered without token/access_token`,
-              };
-            authUsed = basic ? `bearer token as ${s.username}` : 'anonymous bearer token';
-            res = await head(`Bearer ${token}`);
-          } else if (challenge?.scheme === 'basic') {
-            if (!basic) {
-              return {
-                status: 'fail',
-                observed: `${ref.registry} requires credentials`,
-                threshold,
-                detail: `${endpoint} asks for Basic auth: set registry-username and registry-password to check ${display}.`,
-              };
-            }
-            authUsed = `basic as ${s.username}`;
-            res = await head(basic);
-          }
-        }
+        answer = await authenticate(p, await p.head());
       } catch (e) {
-        return unreachable('the registry', ref.apiHost, e, secrets, display, threshold, signal);
+        return unreachable('the registry', ref.apiHost, e, p.secrets, p.display, THRESHOLD, signal);
       }
-
-      const data = {
-        image: display,
-        registry: ref.registry,
-        name: ref.name,
-        tag: s.tag,
-        auth: authUsed,
-        status: res.status,
-      };
-      switch (res.status) {
-        case 200: {
-          const digest = res.headers.get('docker-content-digest') ?? undefined;
-          const mediaType = res.headers.get('content-type') ?? undefined;
-          return {
-            status: 'pass',
-            observed: `${display} ${digest ?? '(no digest header)'}`,
-            threshold,
-            data: { ...data, digest, mediaType, size: Number(res.headers.get('content-length') ?? NaN) || undefined },
-          };
-        }
-        case 404:
-          return {
-            status: 'fail',
-            observed: `${display} not found (404)`,
-            threshold,
-            detail: `No manifest for tag "${s.tag}" in ${ref.registry}/${ref.name}: was the release image pushed, and is the version right? Check with: docker manifest inspect ${display}`,
-            data,
-          };
-        case 401:
-          return {
-            status: 'fail',
-            observed: `${display}: unauthorized (401, ${authUsed})`,
-            threshold,
-            detail: basic
-              ? `${ref.registry} rejected the credentials for ${ref.name}: check registry-username/registry-password and their pull permission.`
-              : `${ref.registry} requires credentials for ${ref.name}: set registry-username and registry-password.`,
-            data,
-          };
-        case 403:
-          return {
-            status: 'fail',
-            observed: `${display}: denied (403, ${authUsed})`,
-            threshold,
-            detail: `the account has no pull access to ${ref.name}`,
-            data,
-          };
-        default:
-          return {
-            status: 'fail',
-            observed: `${display}: registry answered ${res.status}`,
-            threshold,
-            detail: `HEAD ${manifestUrl} → ${res.status} ${res.statusText}`,
-            data,
-          };
-      }
+      return 'res' in answer ? judgeManifest(p, answer) : answer;
     },
   };
+}
+
+const THRESHOLD = 'manifest exists';
+
+/** One manifest lookup: where it goes, with which credentials, and how to ask again. */
+interface Probe {
+  s: ImageCheckSettings;
+  ref: ImageReference;
+  display: string;
+  endpoint: string;
+  manifestUrl: string;
+  basic?: string;
+  secrets: string[];
+  signal: AbortSignal;
+  head(authorization?: string): Promise<Response>;
+}
+
+/** The registry's final answer to the HEAD, and which authentication got it. */
+interface Answer {
+  res: Response;
+  authUsed: string;
+}
+
+function probeOf(s: ImageCheckSettings, ref: ImageReference, signal: AbortSignal): Probe {
+  const scheme = (s.plainHttp ?? isLoopback(ref.apiHost)) ? 'http' : 'https';
+  const endpoint = `${scheme}://${ref.apiHost}`;
+  const manifestUrl = `${endpoint}/v2/${ref.name}/manifests/${encodeURIComponent(s.tag).replace(/%3A/gi, ':')}`;
+  return {
+    s,
+    ref,
+    display: `${ref.registry}/${ref.name}:${s.tag}`,
+    endpoint,
+    manifestUrl,
+    basic:
+      s.username !== undefined && s.password !== undefined
+        ? `Basic ${Buffer.from(`${s.username}:${s.password}`).toString('base64')}`
+        : undefined,
+    secrets: [s.password ?? ''].filter(Boolean),
+    signal,
+    head: (authorization) =>
+      fetch(manifestUrl, {
+        method: 'HEAD',
+        headers: { accept: ACCEPT, ...(authorization ? { authorization } : {}) },
+        signal,
+        // Credentials are never carried through a redirect; an anonymous request may follow one.
+        redirect: authorization ? 'manual' : 'follow',
+      }),
+  };
+}
+
+/** Answers a 401 challenge (Bearer through the token service, or Basic) and asks again. */
+async function authenticate(p: Probe, res: Response): Promise<Answer | CheckOutcome> {
+  if (res.status !== 401) return { res, authUsed: 'anonymous' };
+  const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
+  if (challenge?.scheme === 'bearer') {
+    const token = await bearerToken(p, challenge.params);
+    if (typeof token !== 'string') return token;
+    const authUsed = p.basic ? `bearer token as ${p.s.username}` : 'anonymous bearer token';
+    return { res: await p.head(`Bearer ${token}`), authUsed };
+  }
+  if (challenge?.scheme === 'basic') {
+    if (!p.basic) {
+      return {
+        status: 'fail',
+        observed: `${p.ref.registry} requires credentials`,
+        threshold: THRESHOLD,
+        detail: `${p.endpoint} asks for Basic auth: set registry-username and registry-password to check ${p.display}.`,
+      };
+    }
+    return { res: await p.head(p.basic), authUsed: `basic as ${p.s.username}` };
+  }
+  return { res, authUsed: 'anonymous' };
+}
+
+/** The registry token service's token for pulling this repository, or why there is none. */
+async function bearerToken(p: Probe, params: Record<string, string>): Promise<string | CheckOutcome> {
+  const fail = (observed: string, detail: string): CheckOutcome => ({
+    status: 'fail',
+    observed,
+    threshold: THRESHOLD,
+    detail,
+  });
+  if (!params.realm)
+    return fail(
+      'registry sent a Bearer challenge without realm',
+      `${p.endpoint} answered 401 with an unusable WWW-Authenticate header`,
+    );
+  const tokenUrl = tokenRealm(params.realm, p.endpoint);
+  if (typeof tokenUrl === 'string')
+    return fail(
+      'registry named an untrusted token realm',
+      `${p.endpoint} answered 401 and ${tokenUrl}: no credentials were sent there. Check the registry's token auth settings.`,
+    );
+  if (params.service) tokenUrl.searchParams.set('service', params.service);
+  tokenUrl.searchParams.set('scope', params.scope ?? `repository:${p.ref.name}:pull`);
+  let tokenRes: Response;
+  try {
+    const headers: Record<string, string> = p.basic ? { authorization: p.basic } : {};
+    tokenRes = await fetch(tokenUrl, { headers, signal: p.signal, redirect: p.basic ? 'manual' : 'follow' });
+  } catch (e) {
+    return unreachable(`the registry token service`, tokenUrl.host, e, p.secrets, p.display, THRESHOLD, p.signal);
+  }
+  if (tokenRes.status === 401 || tokenRes.status === 403) {
+    await tokenRes.arrayBuffer();
+    return fail(
+      `token service refused the credentials (${tokenRes.status})`,
+      `${tokenUrl.host} rejected registry-username "${p.s.username ?? ''}" for ${p.display}: check registry-username/registry-password.`,
+    );
+  }
+  if (!tokenRes.ok) {
+    await tokenRes.arrayBuffer();
+    return fail(
+      `token service answered ${tokenRes.status}`,
+      `GET ${tokenUrl.origin}${tokenUrl.pathname} failed for ${p.display}`,
+    );
+  }
+  const body = (await tokenRes.json()) as { token?: string; access_token?: string };
+  const token = body.token ?? body.access_token;
+  secretRegistry.add(token);
+  return token ?? fail('token service returned no token', `${tokenUrl.host} answered without token/access_token`);
+}
+
+function judgeManifest(p: Probe, { res, authUsed }: Answer): CheckOutcome {
+  const { ref, display, s } = p;
+  const threshold = THRESHOLD;
+  const data = {
+    image: display,
+    registry: ref.registry,
+    name: ref.name,
+    tag: s.tag,
+    auth: authUsed,
+    status: res.status,
+  };
+  const fail = (observed: string, detail: string): CheckOutcome => ({
+    status: 'fail',
+    observed,
+    threshold,
+    detail,
+    data,
+  });
+  switch (res.status) {
+    case 200: {
+      const digest = res.headers.get('docker-content-digest') ?? undefined;
+      const mediaType = res.headers.get('content-type') ?? undefined;
+      return {
+        status: 'pass',
+        observed: `${display} ${digest ?? '(no digest header)'}`,
+        threshold,
+        data: { ...data, digest, mediaType, size: Number(res.headers.get('content-length') ?? NaN) || undefined },
+      };
+    }
+    case 404:
+      return fail(
+        `${display} not found (404)`,
+        `No manifest for tag "${s.tag}" in ${ref.registry}/${ref.name}: was the release image pushed, and is the version right? Check with: docker manifest inspect ${display}`,
+      );
+    case 401:
+      return fail(
+        `${display}: unauthorized (401, ${authUsed})`,
+        p.basic
+          ? `${ref.registry} rejected the credentials for ${ref.name}: check registry-username/registry-password and their pull permission.`
+          : `${ref.registry} requires credentials for ${ref.name}: set registry-username and registry-password.`,
+      );
+    case 403:
+      return fail(`${display}: denied (403, ${authUsed})`, `the account has no pull access to ${ref.name}`);
+    default:
+      return fail(
+        `${display}: registry answered ${res.status}`,
+        `HEAD ${p.manifestUrl} → ${res.status} ${res.statusText}`,
+      );
+  }
 }
 
 function unreachable(

@@ -1,0 +1,35 @@
+/**
+ * The schema version before the deploy (`migration-version-query`): read now, recorded on the
+ * Deployment once the checklist passed, so a rollback can tell whether this deploy migrated the
+ * database (runbook §4.4) and to which time a point-in-time recovery goes back.
+ */
+import { describeError, type Check, type CheckOutcome } from '@veloz/shared/checks';
+import { readSchemaVersion } from '@veloz/shared/schema-version';
+
+export interface MigrationOptions {
+  url: string;
+  query: string;
+  timeoutMs: number;
+}
+
+export function migrationCheck(o: MigrationOptions): Check {
+  return {
+    name: 'migration',
+    title: 'Schema version before the deploy',
+    timeoutMs: o.timeoutMs,
+    async run({ clock, signal }): Promise<CheckOutcome> {
+      const at = new Date(clock.now()).toISOString();
+      try {
+        const version = await readSchemaVersion(o.url, o.query, signal);
+        return { status: 'pass', observed: `schema version ${version}`, threshold: 'readable', data: { version, at } };
+      } catch (error) {
+        return {
+          status: 'fail',
+          observed: 'unreadable',
+          threshold: 'readable',
+          detail: `The migration-version-query \`${o.query}\` failed: ${describeError(error)}. Without it a rollback cannot tell whether this deploy migrated the database. Try it with \`psql -c '${o.query}'\`.`,
+        };
+      }
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * The version this rollback rolled back from is rejected: recorded in the cluster next to the release
+ * (with the reason, the time and this run), so preflight refuses to deploy it again unless someone
+ * gives an `override-reason`.
+ */
+import type { RunContext } from '@veloz/shared/contract';
+import type { KubeSession } from '@veloz/shared/kube/session';
+import {
+  listRejected,
+  normalizeVersion,
+  recordRejectedVersion,
+  rejectedConfigMapName,
+} from '@veloz/shared/kube/rejected-versions';
+import type { ActionRun } from '@veloz/shared/pipeline';
+import { redact } from '@veloz/shared/secrets';
+import { describeRevision, versionOf } from './describe';
+import type { RollbackSettings } from './inputs';
+import type { Plan } from './plan';
+
+export interface RejectContext {
+  s: Readonly<RollbackSettings>;
+  ctx: RunContext;
+  run: ActionRun;
+  session: KubeSession;
+  plan?: Plan;
+}
+
+export function rejectedVersionOf(plan: Plan): string {
+  return normalizeVersion(versionOf(plan.from.image));
+}
+
+export async function rejectRolledBackVersion(r: RejectContext): Promise<void> {
+  const plan = r.plan!;
+  const { namespace, release } = r.s.target;
+  const version = rejectedVersionOf(plan);
+  const list = await recordRejectedVersion(r.session.kube, namespace, release, {
+    version,
+    reason: redact(r.s.reason), // a record outlives the run: nothing secret in it
+    at: new Date(r.ctx.clock.now()).toISOString(),
+    run: r.ctx.run.runUrl,
+    rolledBackTo: describeRevision(plan.to),
+  });
+  r.run.outputs['rejected-versions'] = listRejected(list);
+  r.run.fact('Rejected', `v${version} (ConfigMap ${rejectedConfigMapName(release)} in ${namespace})`);
+  r.run.note(`preflight refuses v${version} unless override-reason is given`);
+}
