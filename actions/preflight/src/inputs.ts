@@ -3,6 +3,13 @@ import { splitCommandLine } from '@veloz/shared/command';
 import { ParseError, parseInteger, parseIsoTime, type HostPort } from '@veloz/shared/parse';
 import { parseImageRepository } from './checks/image';
 import { selectChecks } from '@veloz/shared/selection';
+import {
+  readEngineSessions,
+  readPostgresUrl,
+  readSentinels,
+  type EngineSessions,
+  type SentinelInputs,
+} from '@veloz/shared/data-tier/inputs';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { readReadiness, type ReadinessSettings } from './readiness-inputs';
 import { singleLine } from '@veloz/shared/secrets';
@@ -37,9 +44,15 @@ export interface PreflightSettings {
   checkTimeoutMs: number;
   replicas?: number;
   image?: { repository: string; version: string; username?: string; password?: string };
-  postgres?: { url: string; minStandbys: number; maxReplicationLagBytes: number; maxWalAgeMs: number };
+  postgres?: {
+    url: string;
+    minStandbys: number;
+    maxReplicationLagBytes: number;
+    maxWalAgeMs: number;
+    sessions: EngineSessions;
+  };
   backup: { verifyCommand?: string[]; path?: string; maxAgeMs: number };
-  redis?: { sentinels: HostPort[]; master: string; password?: string; minReplicas: number };
+  redis?: SentinelInputs;
   window: { policy: WindowPolicy; overrideReason?: string; evaluateAt?: Date };
   snapshot: { commands: string[][]; timeoutMs: number };
   /** Release version, for the image, release-notes and notice checks and the notifications. */
@@ -67,22 +80,17 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const username = reader.optional('registry-username');
   const password = reader.optional('registry-password', { secret: true });
 
-  const postgresUrl = reader.optional('postgres-url', { secret: true });
-  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
-    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
-  }
+  const postgresUrl = readPostgresUrl(reader);
   const minStandbys = reader.integer('min-standbys', 0, 32);
   const maxReplicationLagBytes = reader.byteSize('max-replication-lag');
   const maxWalAgeMs = reader.duration('max-wal-age');
+  const sessions = readEngineSessions(reader);
 
   const backupVerifyCommand = reader.parsed('backup-verify-command', commandLine);
   const backupPath = reader.optional('backup-path');
   const maxBackupAgeMs = reader.duration('max-backup-age');
 
-  const sentinels = reader.hostPorts('sentinel-addresses');
-  const master = reader.text('sentinel-master', { required: true });
-  const sentinelPassword = reader.optional('sentinel-password', { secret: true });
-  const minRedisReplicas = reader.integer('min-redis-replicas', 0, 32);
+  const redis = readSentinels(reader);
 
   const policy = parseWindowPolicy(reader);
   const overrideReason = reader.parsed('override-reason', singleLine);
@@ -110,7 +118,7 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
       case 'backup':
         return backupVerifyCommand || backupPath ? undefined : 'set `backup-verify-command` or `backup-path`';
       case 'redis':
-        return sentinels.length > 0 ? undefined : 'set `sentinel-addresses`';
+        return redis ? undefined : 'set `sentinel-addresses`';
       case 'snapshot':
         return snapshotCommands.length > 0 ? undefined : 'set `snapshot-commands`';
       case 'ci':
@@ -139,12 +147,11 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
     checkTimeoutMs,
     replicas,
     image: imageRepository && version ? { repository: imageRepository, version, username, password } : undefined,
-    postgres: postgresUrl ? { url: postgresUrl, minStandbys, maxReplicationLagBytes, maxWalAgeMs } : undefined,
+    postgres: postgresUrl
+      ? { url: postgresUrl, minStandbys, maxReplicationLagBytes, maxWalAgeMs, sessions }
+      : undefined,
     backup: { verifyCommand: backupVerifyCommand, path: backupPath, maxAgeMs: maxBackupAgeMs },
-    redis:
-      sentinels.length > 0
-        ? { sentinels, master, password: sentinelPassword, minReplicas: minRedisReplicas }
-        : undefined,
+    redis,
     window: { policy, overrideReason, evaluateAt },
     snapshot: { commands: snapshotCommands, timeoutMs: snapshotTimeoutMs },
     version,

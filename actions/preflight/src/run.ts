@@ -7,9 +7,9 @@ import { backupCheck } from './checks/backup';
 import { capacityCheck } from './checks/capacity';
 import { clusterCheck } from './checks/cluster';
 import { imageCheck } from './checks/image';
-import { postgresCheck } from './checks/postgres';
+import { postgresCheck } from '@veloz/shared/data-tier/postgres';
 import { rbacCheck } from './checks/rbac';
-import { redisCheck } from './checks/redis';
+import { redisCheck } from '@veloz/shared/data-tier/redis';
 import { releaseCheck } from './checks/release';
 import { snapshotCheck } from './checks/snapshot';
 import { windowCheck } from './checks/window';
@@ -142,6 +142,8 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
       'failed-checks': failed.join(','),
       'current-image': currentImage,
       'current-revision': currentRevision,
+      // The engine's sessions before the deploy: validate's "database connections stable" baseline.
+      'postgres-connections': String(connectionsOf(results) ?? ''),
     },
     warnings,
     failure: ready
@@ -151,6 +153,12 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
           .map((r) => `${r.name}: ${r.detail ?? r.observed ?? ''}`)
           .join(' | ')}`,
   };
+}
+
+function connectionsOf(results: CheckResult[]): number | undefined {
+  const engine = (results.find((r) => r.name === 'postgres')?.data?.connections as { engine?: number } | undefined)
+    ?.engine;
+  return typeof engine === 'number' ? engine : undefined;
 }
 
 interface Clients {
@@ -176,7 +184,7 @@ function buildCheck(name: PreflightCheckName, s: Readonly<PreflightSettings>, c:
     case 'image':
       return imageCheck({ ...s.image!, tag: s.image!.version, timeoutMs });
     case 'postgres':
-      return postgresCheck({ ...s.postgres!, timeoutMs });
+      return postgresCheck({ ...s.postgres!, connections: s.postgres!.sessions, timeoutMs });
     case 'backup':
       return backupCheck({
         maxAgeMs: s.backup.maxAgeMs,
