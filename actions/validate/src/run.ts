@@ -8,7 +8,15 @@ import { createDecider, type CriterionMet, type Decider } from './decision';
 import { resolveTarget, type ResolvedTarget } from './engine-endpoint';
 import type { ValidateSettings } from './inputs';
 import { monitor, type MonitorOutcome, type Pass } from './monitor';
-import { addChecklist, addEvidence, addMetricsTable, headline, passLine, type Verdict } from './validate-summary';
+import {
+  addCharts,
+  addChecklist,
+  addEvidence,
+  addMetricsTable,
+  headline,
+  passLine,
+  type Verdict,
+} from './validate-summary';
 
 export type { Verdict } from './validate-summary';
 
@@ -157,6 +165,7 @@ function buildReport(
   addEvidence(report, j.rollbackMet.concat(j.warnMet), windowStart);
   if (j.notes.length > 0) report.sections.push({ heading: 'Runbook §4.1 criteria', lines: j.notes });
   addMetricsTable(report, last.results, s);
+  addCharts(report, outcome.passes, s, verdictMoment(j, last), windowStart);
   if (j.comparison) report.sections.push(j.comparison.section);
   addChecklist(report, last.results);
   if (j.verdict === 'rollback') {
@@ -167,6 +176,12 @@ function buildReport(
     );
   }
   return report;
+}
+
+/** A rollback is marked where its first criterion was met; pass and warn where the window ended. */
+function verdictMoment(j: Judged, last: Pass): { label: string; at: number } {
+  const at = j.verdict === 'rollback' ? Math.min(...j.rollbackMet.map((m) => m.metAt)) : last.at;
+  return { label: j.verdict.toUpperCase(), at };
 }
 
 function resultOf(s: Readonly<ValidateSettings>, j: Judged, last: Pass): Omit<RunResult, 'report'> {

@@ -4,7 +4,9 @@
  */
 import type { CheckResult } from '@veloz/shared/checks';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
+import type { ChartSeries, TimeChart } from '@veloz/shared/charts';
 import type { Report } from '@veloz/shared/report';
+import { BASELINE_CHECK } from './baseline';
 import type { CriterionMet } from './decision';
 import type { ValidateSettings } from './inputs';
 import type { Pass } from './monitor';
@@ -155,4 +157,56 @@ export function addChecklist(report: Report, results: CheckResult[]): void {
     return `- [${bad.length === 0 ? 'x' : ' '}] ${item}${bad.length ? ` — ${bad.map((r) => `${r.name}: ${r.status}${r.status === 'fail' && r.observed ? ` (${r.observed})` : ''}`).join(', ')}` : ''}`;
   });
   report.sections.push({ heading: 'Validation checklist (runbook §3.4)', lines });
+}
+
+/**
+ * Error rate and p99 per pass as charts of the report (the summary draws them, terminals print them as
+ * sparklines): the §4.1 rollback and §3.3 alert thresholds as lines, the verdict's moment marked, the
+ * baseline beside the canary when one was measured.
+ */
+export function addCharts(
+  report: Report,
+  passes: readonly Pass[],
+  s: Readonly<ValidateSettings>,
+  verdict: { label: string; at: number },
+  started: number,
+): void {
+  const series = (name: string, pick: (p: Pass) => unknown): ChartSeries => ({
+    name,
+    points: passes.map((p) => {
+      const v = pick(p);
+      return { at: p.at - started, value: typeof v === 'number' && Number.isFinite(v) ? v : null };
+    }),
+  });
+  const baselineOf = (p: Pass): Record<string, unknown> | undefined =>
+    p.results.find((r) => r.name === BASELINE_CHECK)?.data;
+  const target = s.baseline ? 'canary' : 'target';
+  const charts: TimeChart[] = [
+    {
+      title: 'Error rate per pass',
+      unit: 'fraction',
+      series: [series(target, (p) => p.sample.errorRate)],
+      thresholds: [
+        { name: 'rollback (§4.1)', value: s.decision.errorRate },
+        { name: 'alert (§3.3)', value: s.thresholds.alert.errorRate },
+      ],
+      verdict: { label: verdict.label, at: verdict.at - started },
+    },
+    {
+      title: 'P99 latency per pass',
+      unit: 'ms',
+      series: [series(target, (p) => p.sample.p99Ms)],
+      thresholds: [
+        { name: 'rollback (§4.1)', value: s.decision.p99Ms },
+        { name: 'alert (§3.3)', value: s.thresholds.alert.p99Ms },
+      ],
+      verdict: { label: verdict.label, at: verdict.at - started },
+    },
+  ];
+  if (s.baseline) {
+    charts[0]!.series.push(series(`baseline ${s.baseline}`, (p) => baselineOf(p)?.errorRate));
+    charts[1]!.series.push(series(`baseline ${s.baseline}`, (p) => baselineOf(p)?.p99Ms));
+  }
+  const measured = charts.filter((c) => c.series.some((x) => x.points.some((p) => p.value !== null)));
+  if (measured.length > 0) report.charts = measured;
 }
