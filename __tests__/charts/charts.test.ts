@@ -66,9 +66,9 @@ describe('Mermaid text of every chart type passes the real Mermaid parser', () =
     expect(xs).toHaveLength(120);
     expect(xs.filter((x) => x.includes('ROLLBACK'))).toEqual(['ROLLBACK +20m']);
     // the series' maximum (9%) and the rollback threshold (5%) as drawn values
-    expect(lines[5]).toContain(', 9, ');
-    expect(lines[6]).toBe(`  line [${Array(120).fill(5).join(', ')}]`);
-    expect(lines.at(-1)).toMatch(/^ {2}bar \[(0, )+10(, 0)+\]$/);
+    expect(lines[5]).toMatch(/^ {2}bar \[(0, )+10(, 0)+\]$/);
+    expect(lines[6]).toContain(', 9, ');
+    expect(lines[7]).toBe(`  line [${Array(120).fill(5).join(', ')}]`);
     expect(chartLegend(errorChart())).toMatch(/1800 passes shown as 120 points, each the maximum of its passes/);
   });
 

@@ -35,7 +35,8 @@ export const MAX_POINTS = 120;
 export const SPARK_WIDTH = 60;
 
 const SERIES_COLOURS = ['#d62728', '#1f77b4', '#7f7f7f', '#ff7f0e', '#2ca02c', '#9467bd'];
-const MARKER_COLOUR = '#9467bd';
+// Light, and drawn first, so the lines stay visible across the verdict's bar.
+const MARKER_COLOUR = '#d9c8ec';
 
 /** Buckets of consecutive points, each keeping its first time and the maximum value (nulls ignored). */
 export function downsample(points: readonly SeriesPoint[], max = MAX_POINTS): SeriesPoint[] {
@@ -80,9 +81,9 @@ export function mermaidXyChart(chart: TimeChart): string {
     i === verdictIndex ? `${chart.verdict!.label} +${formatDuration(t)}` : `+${formatDuration(t)}`,
   );
   const palette = [
+    ...(verdictIndex >= 0 ? [MARKER_COLOUR] : []),
     ...chart.series.map((_, i) => SERIES_COLOURS[i % 2]!),
     ...chart.thresholds.map((_, i) => SERIES_COLOURS[2 + (i % 4)]!),
-    ...(verdictIndex >= 0 ? [MARKER_COLOUR] : []),
   ];
   const unit = chart.unit === 'fraction' ? '%' : 'ms';
   return [
@@ -91,9 +92,9 @@ export function mermaidXyChart(chart: TimeChart): string {
     `  title ${quoted(chart.title)}`,
     `  x-axis ${quoted('time since the window began')} [${labels.map(quoted).join(', ')}]`,
     `  y-axis ${quoted(`${chart.title} (${unit})`)} 0 --> ${top}`,
+    ...(verdictIndex >= 0 ? [`  bar [${times.map((_, i) => (i === verdictIndex ? top : 0)).join(', ')}]`] : []),
     ...series.map((values) => `  line [${values.join(', ')}]`),
     ...thresholds.map((value) => `  line [${times.map(() => value).join(', ')}]`),
-    ...(verdictIndex >= 0 ? [`  bar [${times.map((_, i) => (i === verdictIndex ? top : 0)).join(', ')}]`] : []),
   ].join('\n');
 }
 
@@ -104,7 +105,9 @@ export function chartLegend(chart: TimeChart): string {
     ...chart.thresholds.map(
       (t, i) => `${['grey', 'orange', 'green', 'purple'][i % 4]}: ${t.name} ${formatValue(chart, t.value)}`,
     ),
-    ...(chart.verdict ? [`purple bar: ${chart.verdict.label} at +${formatDuration(chart.verdict.at)}`] : []),
+    ...(chart.verdict
+      ? [`light purple bar: verdict ${chart.verdict.label} at +${formatDuration(chart.verdict.at)}`]
+      : []),
   ];
   const total = Math.max(0, ...chart.series.map((s) => s.points.length));
   const shown = mergeSeries(chart.series).times.length;
