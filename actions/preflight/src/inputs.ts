@@ -1,6 +1,6 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { splitCommandLine } from '@veloz/shared/command';
-import { ParseError, parseInteger, parseIsoTime, type HostPort } from '@veloz/shared/parse';
+import { ParseError, parseInteger, parseIsoTime } from '@veloz/shared/parse';
 import { parseImageRepository } from './checks/image';
 import { selectChecks } from '@veloz/shared/selection';
 import {
