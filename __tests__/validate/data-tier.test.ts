@@ -15,6 +15,8 @@ import { dataTierCriterion, type Sample } from '../../actions/validate/src/decis
 import { startPostgres, type PgCluster } from '../support/postgres';
 import { startRedisSentinel, type RedisSentinelCluster } from '../support/redis';
 import { inputsWithDefaults } from '../support/settings';
+import { readInputs } from '@veloz/shared/inputs';
+import { loadActionMetadata } from '@veloz/harness';
 
 const ENGINE_USER = 'veloz_engine';
 const ENGINE_PASSWORD = 'engine-pw-7d1f';
@@ -228,5 +230,39 @@ describe('§4.1 data inconsistency from the data tier (the rule alone)', () => {
   test('postgres then redis failing are two blips, not a repeated failure; a single-pass run decides on its pass', () => {
     expect(dataTierCriterion([sample(0, { postgres: 'x' }), sample(1, { redis: 'y' })], false)).toBeUndefined();
     expect(dataTierCriterion([sample(0, { redis: 'y' })], true)?.reason).toMatch(/in the only validation pass/);
+  });
+});
+
+describe('bad data-tier inputs: one clear error each, naming input, value and what is expected', () => {
+  test('postgres-connections, connections-band, max-replication-lag and redis-test-prefix', async () => {
+    const meta = await loadActionMetadata('validate');
+    const values: Record<string, string> = {
+      ...Object.fromEntries(Object.entries(meta.inputs).map(([name, input]) => [name, input.default ?? ''])),
+      kubeconfig: 'in-cluster',
+      url: 'http://127.0.0.1:9',
+      'postgres-url': 'postgres://veloz:hunter2@db:5432/veloz',
+      'postgres-connections': 'ten',
+      'connections-band': '150%',
+      'max-replication-lag': '1 lightyear',
+      'sentinel-addresses': 'redis-sentinel-0:26379',
+      'redis-test-prefix': 'deploy check:',
+    };
+    const source = (name: string): string => values[name] ?? '';
+    const { settings, errors } = await readInputs(parseValidateInputs, source);
+    expect(settings).toBeUndefined();
+    expect(errors.map((e) => e.input)).toEqual([
+      'max-replication-lag',
+      'postgres-connections',
+      'connections-band',
+      'redis-test-prefix',
+    ]);
+    expect(errors.map((e) => e.message).join('\n')).toMatch(/Input 'postgres-connections' has value "ten": expected/);
+    expect(errors.map((e) => e.message).join('\n')).toMatch(
+      /Input 'connections-band' has value "150%": expected .*at most 100%/,
+    );
+    expect(errors.map((e) => e.message).join('\n')).toMatch(
+      /Input 'redis-test-prefix' has value "deploy check:": expected a key prefix without spaces/,
+    );
+    expect(errors.map((e) => e.message).join('\n')).not.toContain('hunter2');
   });
 });
