@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { postgresCheck, type PostgresCheckSettings } from '../../actions/preflight/src/checks/postgres';
+import { postgresCheck, type PostgresCheckSettings } from '@veloz/shared/data-tier/postgres';
 import { startPostgres, type PgCluster } from '../support/postgres';
 import { freePort } from '../support/server-process';
 import { expectNoStack, outcomeText, runCheck, silentServer } from './helpers';

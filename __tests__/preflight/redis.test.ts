@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { redisCheck, type RedisCheckSettings } from '../../actions/preflight/src/checks/redis';
+import { redisCheck, type RedisCheckSettings } from '@veloz/shared/data-tier/redis';
 import { startRedisSentinel, type RedisSentinelCluster } from '../support/redis';
 import { freePort } from '../support/server-process';
 import { expectNoStack, outcomeText, runCheck, silentServer } from './helpers';

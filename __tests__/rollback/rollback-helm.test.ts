@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
 import { startCluster, type Cluster } from '../support/cluster';
+import { parseMermaid } from '../support/mermaid';
 
 let cluster: Cluster;
 
@@ -41,6 +42,10 @@ describe('helm 3 rollback', () => {
     expect(run.summary).toContain('ROLLBACK INITIATED');
     expect(run.summary).toContain('Reason: error rate above 5% for 5 minutes');
     expect(run.summary).toMatch(/Health of pod veloz-engine-\S+:8080/);
+    // its steps as a Mermaid gantt with their real durations, accepted by the real Mermaid parser
+    const gantt = /```mermaid\n(gantt\n[\s\S]*?)\n```/.exec(run.summary)?.[1];
+    expect(gantt).toMatch(/\n {2}Roll back[^\n]*\(\d[\d.]*m?s\) :done, s\d+, \d+, \d+\n/);
+    expect(await parseMermaid(gantt!)).toBe('gantt');
     const history = await cluster.helmRevisions();
     expect(history.at(-1)).toMatchObject({ revision: 5, status: 'deployed' });
   });

@@ -53,7 +53,9 @@ describe('profile syntax', () => {
       /unknown profile "sleepy"; expected one of healthy, never-ready, crashloop, missing, oom, degrade/,
     );
     expect(() => parseProfileSpec('crashloop:speed=2')).toThrow(/unknown parameter "speed"/);
-    expect(() => parseProfileSpec('oom:after=soon')).toThrow(/after=soon is not valid; expected a duration such as 500ms/);
+    expect(() => parseProfileSpec('oom:after=soon')).toThrow(
+      /after=soon is not valid; expected a duration such as 500ms/,
+    );
     expect(() => parseProfileAssignment('no-equals-sign')).toThrow(/IMAGE=PROFILE/);
   });
 

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RespError, respConnect, toRecord, type RespValue } from '../../actions/preflight/src/checks/resp';
+import { RespError, respConnect, toRecord, type RespValue } from '@veloz/shared/data-tier/resp';
 import { freePort, killOnExit, stopChild, waitFor } from './server-process';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { runActionBundle } from '@veloz/harness';
 import { parseDegrade } from '../../packages/sandbox/src/engine/index';
 import { startCluster, type Cluster } from '../support/cluster';
+import { parseMermaid } from '../support/mermaid';
 import { startPrometheus, type Prometheus } from '../support/prometheus';
 
 let cluster: Cluster;
@@ -202,6 +203,12 @@ describe('canary vs baseline (Mann-Whitney U)', () => {
     expect(run.outputs.verdict).toBe('rollback');
     expect(run.outputs.reasons).toContain('significantly worse than the baseline on P99 latency');
     expect(run.summary).toMatch(/\| P99 latency \| fail \| U=\d/);
+    // canary and baseline on one chart, each pass's p99, the verdict's pass marked
+    const chart = /### P99 latency per pass\n\n```mermaid\n([\s\S]*?)\n```\n\n(.*)\n/.exec(run.summary);
+    expect(chart?.[1]?.split('\n').filter((l) => l.startsWith('  line ['))).toHaveLength(4);
+    expect(chart?.[1]).toMatch(/"ROLLBACK \+\d/);
+    expect(chart?.[2]).toContain(`red: canary · blue: baseline ${pods[1]!}`);
+    expect(await parseMermaid(chart![1]!)).toBe('xychart');
   });
 });
 

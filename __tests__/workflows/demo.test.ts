@@ -43,6 +43,17 @@ test('both stories end as expected: a good release promoted, a bad one rolled ba
     /\$ helm upgrade veloz \S+ -n veloz .*--set-string engine\.image\.tag=1\.1\.0 --set engine\.replicaCount=2 --set autoscaling\.enabled=true/,
   );
   expect(output).toContain('verdict ROLLBACK');
+  // the data tier is configured: preflight counted the engine's sessions, and the window's summary
+  // decides all ten §3.4 items (none "not checked by this step")
+  expect(job(good, 'preflight').outputs['postgres-connections']).toBe('4');
+  const checklist = job(good, 'validate').report!.sections.find((s) =>
+    s.heading.startsWith('Validation checklist'),
+  )!.lines!;
+  expect(checklist).toHaveLength(10);
+  expect(checklist.filter((l) => l.startsWith('- [x]'))).toHaveLength(10);
+  // and the terminal shows the window's error rate and p99 as sparklines with min/max
+  expect(output).toMatch(/Error rate per pass, target: [▁▂▃▄▅▆▇█ ]+ min [\d.]+% max [\d.]+%/);
+  expect(output).toMatch(/P99 latency per pass, target: [▁▂▃▄▅▆▇█ ]+ min \d+ms max \d+ms/);
   expect(output).toMatch(/✓ Both stories ended as expected in \d+\.\ds\./);
   expect(output).not.toContain('\x1b['); // no colour when not a TTY
 }, 240_000);

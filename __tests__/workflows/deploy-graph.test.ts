@@ -56,9 +56,9 @@ describe('deploy.yml job graph', () => {
       'rollback',
     ]);
     expect(needsOf(jobs.canary!)).toEqual(['preflight']);
-    expect(needsOf(jobs['validate-canary']!)).toEqual(['canary']);
+    expect(needsOf(jobs['validate-canary']!)).toEqual(['preflight', 'canary']);
     expect(needsOf(jobs.promote!)).toEqual(['canary', 'validate-canary']);
-    expect(needsOf(jobs.validate!)).toEqual(['promote']);
+    expect(needsOf(jobs.validate!)).toEqual(['preflight', 'promote']);
     expect(needsOf(jobs.rollback!).sort()).toEqual(['canary', 'preflight', 'promote', 'validate', 'validate-canary']);
   });
 

@@ -4,6 +4,7 @@
  * committed dist bundles for two stories, printing each job's report as terminal text.
  */
 import { startDemoCluster, type DemoCluster, type Driver } from './cluster';
+import { startDemoDataTier } from './data-tier';
 import { runDeploy, type JobRun } from './pipeline';
 import { Progress, type Terminal } from './progress';
 import { makeStyle, renderJob, seconds, type Style } from './render';
@@ -44,12 +45,21 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
 
   print(s.bold('VeloZ deploy demo: the runbook as .github/workflows/deploy.yml runs it'));
   print(s.dim(`driver ${DRIVER_LABEL[driver]} · each job runs its action's dist bundle through the runner protocol`));
-  const cluster = await startDemoCluster(driver);
+  const [clusterStart, dataTierStart] = await Promise.allSettled([startDemoCluster(driver), startDemoDataTier()]);
+  if (clusterStart.status === 'rejected' || dataTierStart.status === 'rejected') {
+    if (clusterStart.status === 'fulfilled') await clusterStart.value.stop();
+    if (dataTierStart.status === 'fulfilled') await dataTierStart.value.stop();
+    throw clusterStart.status === 'rejected' ? clusterStart.reason : (dataTierStart as PromiseRejectedResult).reason;
+  }
+  const cluster = clusterStart.value;
+  const dataTier = dataTierStart.value;
   const results: StoryResult[] = [];
   try {
     await cluster.install('1.0.0');
     print(s.dim(`sandbox API server ${cluster.sandbox.url} · release veloz 1.0.0 installed with ${cluster.helmBin}`));
-    for (const story of stories(driver)) results.push(await runStory(story, cluster, out, s, tty, print));
+    print(s.dim(`data tier: ${dataTier.describe}`));
+    for (const story of stories(driver, dataTier.inputs))
+      results.push(await runStory(story, cluster, out, s, tty, print));
 
     const ok = results.every((r) => r.ok);
     print();
@@ -61,7 +71,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
     if (options.keep) await keepRunning(cluster, print, s, options.untilStopped);
     return { ok, stories: results, durationMs: Date.now() - started };
   } finally {
-    await cluster.stop();
+    await Promise.all([cluster.stop(), dataTier.stop()]);
   }
 }
 

@@ -46,6 +46,8 @@ export interface DeployInputs {
   validationInterval: string;
   /** Shortened timings for the demo (SSE/WebSocket timeouts, rollback-error-rate-for …). */
   validateExtra: Record<string, string>;
+  /** PostgreSQL and Redis inputs (postgres-url, postgres-application-name, sentinel-addresses). */
+  dataTier?: Record<string, string>;
 }
 
 export interface JobRun extends JobOutcome {
@@ -63,6 +65,13 @@ export interface PipelineHooks {
   onJobEnd?(job: JobRun): void;
   /** The promote job's environment gate; the demo approves at once. */
   onApproval?(environment: string): void;
+}
+
+/** deploy.yml's data-tier inputs of both validations: preflight's connection count is the baseline. */
+function dataTierAfter(d: DeployInputs, needs: Needs): Record<string, string> {
+  if (!d.dataTier) return {};
+  const counted = needs.preflight?.outputs['postgres-connections'];
+  return { ...d.dataTier, ...(counted ? { 'postgres-connections': counted } : {}) };
 }
 
 /** The `with:` blocks of deploy.yml for this deploy (secrets and GitHub-only inputs left out). */
@@ -84,11 +93,12 @@ export function jobInputs(job: JobName, d: DeployInputs, needs: Needs): Record<s
         version: d.version,
         ...(d.image ? { image: d.image } : {}),
         ...d.window,
+        ...d.dataTier,
       };
     case 'canary':
       return { ...deploy, phase: 'canary' };
     case 'validate-canary':
-      return { ...target, pod: 'canary', duration: '0', ...d.validateExtra };
+      return { ...target, pod: 'canary', duration: '0', ...d.validateExtra, ...dataTierAfter(d, needs) };
     case 'promote':
       return { ...deploy, phase: 'promote' };
     case 'validate':
@@ -99,6 +109,7 @@ export function jobInputs(job: JobName, d: DeployInputs, needs: Needs): Record<s
         interval: d.validationInterval,
         'fail-on-rollback': 'false',
         ...d.validateExtra,
+        ...dataTierAfter(d, needs),
       };
     case 'rollback': {
       const reasons = needs.validate?.outputs.reasons;

@@ -3,6 +3,7 @@
  * from): one header line per job, then facts, checks, steps and tables, with ✓/✗ marks. Colour is
  * applied only when asked (stdout is a TTY and NO_COLOR is unset).
  */
+import { sparkline } from '@veloz/shared/charts';
 import type { Report, Section } from '@veloz/shared/report';
 import type { JobRun } from './pipeline';
 
@@ -105,6 +106,7 @@ export function renderReport(report: Report, s: Style): string[] {
       `${mark(STEP_MARK[st.status] ?? 'none', s)} ${st.name.padEnd(stepWidth)}${took}${st.detail ? `  ${st.detail}` : ''}`,
     );
   }
+  for (const chart of report.charts ?? []) for (const series of chart.series) lines.push(sparkline(chart, series));
   for (const section of report.sections) lines.push(...renderSection(section, s));
   for (const next of report.nextSteps.slice(0, 2)) lines.push(`${s.cyan('→')} ${next}`);
   return lines;

@@ -24,14 +24,16 @@ export function rehearsalTime(now = new Date()): string {
   return first.toISOString();
 }
 
-// Degrades this long after each pod starts: after the canary's one validation pass, during the window.
-const DEGRADE_AFTER = '6s';
+// Degrades this long after each pod starts: after the canary's one validation pass (with its data-tier
+// checks, a few seconds after the pod starts), during the window.
+const DEGRADE_AFTER = '10s';
 
-export function stories(driver: Driver): Story[] {
+export function stories(driver: Driver, dataTier?: Record<string, string>): Story[] {
   const base = {
     environment: 'production',
     driver: driver === 'kubectl' ? ('kubectl' as const) : ('helm' as const),
-    preflightChecks: 'cluster, capacity, release, rbac, network-policy, window',
+    preflightChecks: `cluster, capacity, release, rbac, network-policy, window${dataTier ? ', postgres, redis' : ''}`,
+    dataTier,
     window: { 'evaluate-at': rehearsalTime() },
     validationInterval: '1s',
     validateExtra: {

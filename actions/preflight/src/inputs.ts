@@ -1,6 +1,13 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { splitCommandLine } from '@veloz/shared/command';
-import { ParseError, parseInteger, parseIsoTime, type HostPort } from '@veloz/shared/parse';
+import { ParseError, parseInteger, parseIsoTime } from '@veloz/shared/parse';
+import {
+  readEngineSessions,
+  readPostgresUrl,
+  readSentinels,
+  type EngineSessions,
+  type SentinelInputs,
+} from '@veloz/shared/data-tier/inputs';
 import { parseImageRepository } from './checks/image';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
@@ -46,9 +53,10 @@ export interface PreflightSettings {
     maxWalAgeMs: number;
     /** `migration-version-query`: the schema version recorded before the deploy (runbook §4.4). */
     migrationQuery?: string;
+    sessions: EngineSessions;
   };
   backup: { verifyCommand?: string[]; path?: string; maxAgeMs: number };
-  redis?: { sentinels: HostPort[]; master: string; password?: string; minReplicas: number };
+  redis?: SentinelInputs;
   window: { policy: WindowPolicy; overrideReason?: string; evaluateAt?: Date };
   snapshot: { commands: string[][]; timeoutMs: number };
   /** Release version, for the image, release-notes and notice checks and the notifications. */
@@ -64,7 +72,7 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const image = readImage(reader);
   const postgres = readPostgres(reader);
   const backup = readBackup(reader);
-  const redis = readRedis(reader);
+  const redis = readSentinels(reader);
   const policy = parseWindowPolicy(reader);
   const overrideReason = reader.parsed('override-reason', singleLine);
   const evaluateAt = reader.parsed('evaluate-at', parseIsoTime);
@@ -160,18 +168,16 @@ function readImage(reader: InputReader): {
 }
 
 function readPostgres(reader: InputReader): PreflightSettings['postgres'] {
-  const url = reader.optional('postgres-url', { secret: true });
-  if (url && !/^postgres(ql)?:\/\//.test(url)) {
-    throw new InputError('postgres-url', url, 'a URL starting with postgres:// or postgresql://', true);
-  }
+  const url = readPostgresUrl(reader);
   const minStandbys = reader.integer('min-standbys', 0, 32);
   const maxReplicationLagBytes = reader.byteSize('max-replication-lag');
   const maxWalAgeMs = reader.duration('max-wal-age');
+  const sessions = readEngineSessions(reader);
   const migrationQuery = reader.parsed('migration-version-query', (text) => text.trim());
   if (migrationQuery && !url) {
     throw new InputError('migration-version-query', migrationQuery, 'nothing unless `postgres-url` is set too');
   }
-  return url ? { url, minStandbys, maxReplicationLagBytes, maxWalAgeMs, migrationQuery } : undefined;
+  return url ? { url, minStandbys, maxReplicationLagBytes, maxWalAgeMs, migrationQuery, sessions } : undefined;
 }
 
 function readBackup(reader: InputReader): PreflightSettings['backup'] {
@@ -179,14 +185,6 @@ function readBackup(reader: InputReader): PreflightSettings['backup'] {
   const path = reader.optional('backup-path');
   const maxAgeMs = reader.duration('max-backup-age');
   return { verifyCommand, path, maxAgeMs };
-}
-
-function readRedis(reader: InputReader): PreflightSettings['redis'] {
-  const sentinels = reader.hostPorts('sentinel-addresses');
-  const master = reader.text('sentinel-master', { required: true });
-  const password = reader.optional('sentinel-password', { secret: true });
-  const minReplicas = reader.integer('min-redis-replicas', 0, 32);
-  return sentinels.length > 0 ? { sentinels, master, password, minReplicas } : undefined;
 }
 
 function readSnapshot(reader: InputReader): PreflightSettings['snapshot'] {

@@ -10,9 +10,9 @@ import { backupCheck } from './checks/backup';
 import { capacityCheck } from './checks/capacity';
 import { clusterCheck } from './checks/cluster';
 import { imageCheck } from './checks/image';
-import { postgresCheck } from './checks/postgres';
+import { postgresCheck } from '@veloz/shared/data-tier/postgres';
 import { rbacCheck } from './checks/rbac';
-import { redisCheck } from './checks/redis';
+import { redisCheck } from '@veloz/shared/data-tier/redis';
 import { releaseCheck } from './checks/release';
 import { snapshotCheck } from './checks/snapshot';
 import { windowCheck } from './checks/window';
@@ -176,10 +176,18 @@ function checklistOutputs(results: readonly CheckResult[], ready: boolean, faile
     'failed-checks': failed.join(','),
     'current-image': image,
     'current-revision': revision,
+    // The engine's sessions before the deploy: validate's "database connections stable" baseline.
+    'postgres-connections': String(connectionsOf(results) ?? ''),
   };
   const rejected = results.find((r) => r.name === 'rejected')?.data?.rejected;
   if (typeof rejected === 'string') outputs['rejected-versions'] = rejected;
   return outputs;
+}
+
+function connectionsOf(results: readonly CheckResult[]): number | undefined {
+  const engine = (results.find((r) => r.name === 'postgres')?.data?.connections as { engine?: number } | undefined)
+    ?.engine;
+  return typeof engine === 'number' ? engine : undefined;
 }
 
 /** Every override (window, notice, rejected version) is a warning with its reason, besides the report row. */
@@ -248,7 +256,7 @@ function buildCheck(name: PreflightCheckName, s: Readonly<PreflightSettings>, c:
     case 'image':
       return imageCheck({ ...s.image!, tag: s.image!.version, timeoutMs });
     case 'postgres':
-      return postgresCheck({ ...s.postgres!, timeoutMs });
+      return postgresCheck({ ...s.postgres!, connections: s.postgres!.sessions, timeoutMs });
     case 'migration':
       return migrationCheck({ url: s.postgres!.url, query: s.postgres!.migrationQuery!, timeoutMs });
     case 'rejected':

@@ -10,7 +10,7 @@ import type { Section } from '@veloz/shared/report';
 import type { ValidateSettings } from './inputs';
 import { compareCanary, type ComparisonResult } from './mann-whitney';
 import type { Pass } from './monitor';
-import type { ResolvedTarget } from './target';
+import type { ResolvedTarget } from './engine-endpoint';
 
 export const BASELINE_CHECK = 'baseline';
 

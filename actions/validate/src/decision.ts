@@ -41,6 +41,8 @@ export interface Sample {
   consistent?: boolean;
   /** User-impacting functional failures in this pass (check name -> what failed). */
   functionalFailures: Record<string, string>;
+  /** Data-tier failures in this pass (postgres, redis -> what failed); absent in older samples. */
+  dataTierFailures?: Record<string, string>;
 }
 
 export type CriterionName =
@@ -117,6 +119,7 @@ export function createDecider(settings: DecisionSettings, _intervalMs: number, s
       samples.push(sample);
       const met: CriterionMet[] = [];
       report(consistencyCriterion(sample), met);
+      report(dataTierCriterion(samples, singlePass), met);
       report(fastBurnCriterion(samples, settings), met);
       report(criticalBugCriterion(samples, singlePass), met);
       report(healthCriterion(samples, settings.consecutiveHealthFailures, singlePass), met);
@@ -212,6 +215,32 @@ function consistencyCriterion(sample: Sample): CriterionMet | undefined {
     since: sample.at,
     reason: 'Data inconsistency detected (runbook §4.1: any detected → immediate rollback).',
     evidence: [sample],
+  };
+}
+
+/**
+ * The data tier after the deploy (replication, connections, Redis operations) failing in two passes in
+ * a row is §4.1 "data inconsistency": one pass can catch a failover or a checkpoint mid-way; the same
+ * failure again means writes are being lost or refused. A single-pass validation decides on its one pass.
+ */
+export function dataTierCriterion(samples: readonly Sample[], singlePass: boolean): CriterionMet | undefined {
+  const last = samples.at(-1);
+  const before = samples.at(-2);
+  if (!last?.dataTierFailures) return undefined;
+  const failures = Object.entries(last.dataTierFailures).filter(
+    ([check]) => singlePass || before?.dataTierFailures?.[check] !== undefined,
+  );
+  if (failures.length === 0) return undefined;
+  const evidence = singlePass || !before ? [last] : [before, last];
+  return {
+    criterion: 'data-inconsistency',
+    action: 'rollback',
+    metAt: last.at,
+    since: evidence[0]!.at,
+    reason: `Data tier failing ${singlePass ? 'in the only validation pass' : 'in two passes in a row'} (runbook §4.1 data inconsistency → immediate rollback): ${failures
+      .map(([check, what]) => `${check}: ${what}`)
+      .join('; ')}.`,
+    evidence,
   };
 }
 

@@ -1,5 +1,20 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { ParseError, parseDnsSubdomain, parseIsoTime, parseJson, parsePercentage, parseUrl } from '@veloz/shared/parse';
+import {
+  ParseError,
+  parseDnsSubdomain,
+  parseInteger,
+  parseIsoTime,
+  parseJson,
+  parsePercentage,
+  parseUrl,
+} from '@veloz/shared/parse';
+import {
+  readEngineSessions,
+  readPostgresUrl,
+  readSentinels,
+  type EngineSessions,
+  type SentinelInputs,
+} from '@veloz/shared/data-tier/inputs';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { secretRegistry } from '@veloz/shared/secrets';
@@ -14,6 +29,8 @@ export const VALIDATE_CHECKS = [
   'slo',
   'logs',
   'consistency',
+  'postgres',
+  'redis',
 ] as const;
 export type ValidateCheckName = (typeof VALIDATE_CHECKS)[number];
 
@@ -64,6 +81,20 @@ export interface DecisionSettings {
   fastBurn?: FastBurnSettings;
 }
 
+/** The data tier after the deploy (runbook §3.4 items 8–10). */
+export interface DataTierSettings {
+  postgres?: {
+    url: string;
+    minStandbys: number;
+    maxReplicationLagBytes: number;
+    sessions: EngineSessions;
+    /** The engine's sessions before the deploy (preflight's output); unset: the first pass's count. */
+    baselineConnections?: number;
+    band: number;
+  };
+  redis?: SentinelInputs & { testPrefix: string };
+}
+
 export interface ValidateSettings {
   target: TargetSettings;
   endpoint: Endpoint;
@@ -80,6 +111,7 @@ export interface ValidateSettings {
   thresholds: MonitoringThresholds;
   logs: { pattern: string; threshold: number; since?: Date; limitBytes: number };
   consistency: { postgresUrl?: string; query?: string; url?: string };
+  dataTier: DataTierSettings;
   durationMs: number;
   intervalMs: number;
   decision: DecisionSettings;
@@ -98,6 +130,67 @@ export async function parseValidateInputs(
   mask: (secret: string) => void,
 ): Promise<ValidateSettings> {
   const target = readTarget(reader, mask);
+  const endpoint = readEndpoint(reader);
+  const checkTimeoutMs = reader.duration('check-timeout');
+  const functional = await readFunctional(reader);
+  const monitoring = readMonitoring(reader);
+  const logs = readLogs(reader);
+  const postgresUrl = readPostgresUrl(reader);
+  const consistency = readConsistency(reader, postgresUrl);
+  const dataTier = readDataTier(reader, postgresUrl);
+  const durationMs = reader.duration('duration');
+  const intervalMs = reader.duration('interval');
+  if (intervalMs <= 0) throw new InputError('interval', reader.text('interval'), 'a duration above zero, such as 30s');
+  const decision = readDecision(reader);
+  const baseline = reader.parsed('baseline', parseDnsSubdomain);
+  const baselineGate = reader.boolean('baseline-gate');
+  const failOnRollback = reader.boolean('fail-on-rollback');
+  if (baselineGate && !baseline)
+    throw new InputError('baseline', '', 'a baseline target because baseline-gate is true');
+
+  const checks = selectChecks(reader, VALIDATE_CHECKS, (name) => {
+    switch (name) {
+      case 'order':
+        return functional.testToken ? undefined : 'set `test-token`';
+      case 'slo':
+        return monitoring.slo ? undefined : 'set `prometheus-url`';
+      case 'logs':
+        return endpoint.kind === 'url'
+          ? 'a `pod` or `service` target (logs are read through the API server)'
+          : undefined;
+      case 'consistency':
+        return (postgresUrl && consistency.query) || consistency.url
+          ? undefined
+          : 'set `postgres-url` with `consistency-query`, or `consistency-url`';
+      case 'postgres':
+        return dataTier.postgres ? undefined : 'set `postgres-url`';
+      case 'redis':
+        return dataTier.redis ? undefined : 'set `sentinel-addresses`';
+      default:
+        return undefined;
+    }
+  });
+
+  return {
+    target,
+    endpoint,
+    checks,
+    checkTimeoutMs,
+    ...functional,
+    ...monitoring,
+    logs,
+    consistency,
+    dataTier,
+    durationMs,
+    intervalMs,
+    decision,
+    baseline,
+    baselineGate,
+    failOnRollback,
+  };
+}
+
+function readEndpoint(reader: InputReader): Endpoint {
   const url = reader.url('url');
   const pod = reader.parsed('pod', parseDnsSubdomain);
   const service = reader.parsed('service', parseDnsSubdomain);
@@ -123,13 +216,15 @@ export async function parseValidateInputs(
       `no second target: \`${first}\` is set too; use exactly one of url, pod or service`,
     );
   }
-  const endpoint: Endpoint = url
+  return url
     ? { kind: 'url', url: url.toString().replace(/\/$/, '') }
     : pod
       ? { kind: 'pod', pod, port }
       : { kind: 'service', service: service ?? '', port };
+}
 
-  const checkTimeoutMs = reader.duration('check-timeout');
+/** Runbook §3.1–3.2: health, smoke, metrics, order, SSE and WebSocket. */
+async function readFunctional(reader: InputReader) {
   const healthPaths = reader.list('health-paths').map((p) => pathOf('health-paths', p));
   const smokeText = reader.optional('smoke');
   const smoke = smokeText === undefined ? DEFAULT_SMOKE : await parseSmoke(smokeText);
@@ -142,7 +237,11 @@ export async function parseValidateInputs(
   });
   const sse = { minEvents: reader.integer('sse-min-events', 1, 10_000), timeoutMs: reader.duration('sse-timeout') };
   const websocketTimeoutMs = reader.duration('websocket-timeout');
+  return { healthPaths, smoke, metricsPrefix, testToken, order, sse, websocketTimeoutMs };
+}
 
+/** Runbook §3.3: the Prometheus queries and both threshold columns (which apply without Prometheus too). */
+function readMonitoring(reader: InputReader): { slo?: SloSettings; thresholds: MonitoringThresholds } {
   const prometheusUrl = reader.url('prometheus-url');
   const queries = {
     errorRate: reader.text('query-error-rate', { required: true }),
@@ -165,7 +264,15 @@ export async function parseValidateInputs(
     connections: reader.integer('alert-connections', 0),
   };
   const nodata = reader.choice('nodata', ['warn', 'fail'] as const);
+  return {
+    slo: prometheusUrl
+      ? { prometheusUrl: prometheusUrl.toString().replace(/\/$/, ''), queries, expected, alert, nodata }
+      : undefined,
+    thresholds: { expected, alert },
+  };
+}
 
+function readLogs(reader: InputReader): ValidateSettings['logs'] {
   const pattern = reader.must('log-pattern', (t) => {
     try {
       new RegExp(t, 'i');
@@ -174,23 +281,43 @@ export async function parseValidateInputs(
     }
     return t;
   });
-  const logThreshold = reader.integer('log-threshold', 0);
-  const logLimit = reader.byteSize('log-limit');
+  const threshold = reader.integer('log-threshold', 0);
+  const limitBytes = reader.byteSize('log-limit');
   const since = reader.parsed('since', parseIsoTime);
+  return { pattern, threshold, since, limitBytes };
+}
 
-  const postgresUrl = reader.optional('postgres-url', { secret: true });
-  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
-    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
-  }
-  const consistencyQuery = reader.optional('consistency-query');
-  const consistencyUrl = reader.optional('consistency-url');
-  if (consistencyUrl && !consistencyUrl.startsWith('/')) parseUrlFor('consistency-url', consistencyUrl);
-  if (consistencyUrl) secretRegistry.addUrl(new URL(consistencyUrl, 'http://path.invalid').href);
+function readConsistency(reader: InputReader, postgresUrl: string | undefined): ValidateSettings['consistency'] {
+  const query = reader.optional('consistency-query');
+  const url = reader.optional('consistency-url');
+  if (url && !url.startsWith('/')) parseUrlFor('consistency-url', url);
+  if (url) secretRegistry.addUrl(new URL(url, 'http://path.invalid').href);
+  return { postgresUrl, query, url };
+}
 
-  const durationMs = reader.duration('duration');
-  const intervalMs = reader.duration('interval');
-  if (intervalMs <= 0) throw new InputError('interval', reader.text('interval'), 'a duration above zero, such as 30s');
-  const decision: DecisionSettings = {
+/** Runbook §3.4 items 8–10 after the deploy: PostgreSQL replication and connections, Redis Sentinel. */
+function readDataTier(reader: InputReader, postgresUrl: string | undefined): DataTierSettings {
+  const minStandbys = reader.integer('min-standbys', 0, 32);
+  const maxReplicationLagBytes = reader.byteSize('max-replication-lag');
+  const sessions = readEngineSessions(reader);
+  const baselineConnections = reader.parsed('postgres-connections', (t) => parseInteger(t, 0));
+  const band = reader.percentage('connections-band');
+  const redis = readSentinels(reader);
+  const testPrefix = reader.must('redis-test-prefix', (t) => {
+    if (/\s/.test(t) || t.length > 200)
+      throw new ParseError('a key prefix without spaces, such as veloz:deploy-check:');
+    return t;
+  });
+  return {
+    postgres: postgresUrl
+      ? { url: postgresUrl, minStandbys, maxReplicationLagBytes, sessions, baselineConnections, band }
+      : undefined,
+    redis: redis ? { ...redis, testPrefix } : undefined,
+  };
+}
+
+function readDecision(reader: InputReader): DecisionSettings {
+  return {
     consecutiveHealthFailures: reader.integer('rollback-consecutive-health-failures', 0, 1000),
     errorRate: reader.percentage('rollback-error-rate'),
     errorRateForMs: reader.duration('rollback-error-rate-for'),
@@ -198,56 +325,6 @@ export async function parseValidateInputs(
     p99ForMs: reader.duration('rollback-p99-for'),
     p99BreachAction: reader.choice('p99-breach-action', ['rollback', 'warn'] as const),
     fastBurn: readFastBurn(reader),
-  };
-  const baseline = reader.parsed('baseline', parseDnsSubdomain);
-  const baselineGate = reader.boolean('baseline-gate');
-  const failOnRollback = reader.boolean('fail-on-rollback');
-  if (baselineGate && !baseline)
-    throw new InputError('baseline', '', 'a baseline target because baseline-gate is true');
-
-  const checks = selectChecks(reader, VALIDATE_CHECKS, (name) => {
-    switch (name) {
-      case 'order':
-        return testToken ? undefined : 'set `test-token`';
-      case 'slo':
-        return prometheusUrl ? undefined : 'set `prometheus-url`';
-      case 'logs':
-        return endpoint.kind === 'url'
-          ? 'a `pod` or `service` target (logs are read through the API server)'
-          : undefined;
-      case 'consistency':
-        return (postgresUrl && consistencyQuery) || consistencyUrl
-          ? undefined
-          : 'set `postgres-url` with `consistency-query`, or `consistency-url`';
-      default:
-        return undefined;
-    }
-  });
-
-  return {
-    target,
-    endpoint,
-    checks,
-    checkTimeoutMs,
-    healthPaths,
-    smoke,
-    metricsPrefix,
-    testToken,
-    order,
-    sse,
-    websocketTimeoutMs,
-    slo: prometheusUrl
-      ? { prometheusUrl: prometheusUrl.toString().replace(/\/$/, ''), queries, expected, alert, nodata }
-      : undefined,
-    thresholds: { expected, alert },
-    logs: { pattern, threshold: logThreshold, since, limitBytes: logLimit },
-    consistency: { postgresUrl, query: consistencyQuery, url: consistencyUrl },
-    durationMs,
-    intervalMs,
-    decision,
-    baseline,
-    baselineGate,
-    failOnRollback,
   };
 }
 

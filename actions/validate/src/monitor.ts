@@ -49,6 +49,9 @@ export async function monitor(o: MonitorOptions): Promise<MonitorOutcome> {
   }
 }
 
+/** The data-tier checks (runbook §3.4 items 8–10): their failures feed §4.1 "data inconsistency". */
+export const DATA_TIER_CHECKS: readonly string[] = ['postgres', 'redis'];
+
 /** What the §4.1 criteria need from one pass. Prometheus figures win over the engine's own /metrics. */
 export function toSample(results: readonly CheckResult[], at: number): Sample {
   const by = (name: string): CheckResult | undefined => results.find((r) => r.name === name);
@@ -59,9 +62,13 @@ export function toSample(results: readonly CheckResult[], at: number): Sample {
   const metrics = by('metrics')?.data;
   const consistency = by('consistency');
   const functionalFailures: Record<string, string> = {};
+  const dataTierFailures: Record<string, string> = {};
   for (const r of results) {
     const failure = r.data?.functionalFailure;
     if (r.status === 'fail' && typeof failure === 'string') functionalFailures[r.name] = failure;
+    if (r.status === 'fail' && DATA_TIER_CHECKS.includes(r.name)) {
+      dataTierFailures[r.name] = r.detail ?? r.observed ?? 'failed';
+    }
   }
   return {
     at,
@@ -72,6 +79,7 @@ export function toSample(results: readonly CheckResult[], at: number): Sample {
     consistent:
       consistency && consistency.data?.consistent !== undefined ? consistency.data.consistent === true : undefined,
     functionalFailures,
+    dataTierFailures,
   };
 }
 

@@ -1,3 +1,4 @@
+import { chartLegend, mermaidGantt, mermaidXyChart, sparkline, type TimeChart } from './charts';
 import type { CheckResult, CheckStatus } from './checks';
 import { formatDuration } from './parse';
 import { escapeMarkdown, fenceFor } from './secrets';
@@ -48,6 +49,8 @@ export interface Report {
   /** Commands or actions to take next, most useful first. */
   nextSteps: string[];
   notifications: string[];
+  /** Figures over time (validate: error rate and p99 per pass), drawn from these numbers only. */
+  charts?: TimeChart[];
 }
 
 export function emptyReport(action: ActionName, title: string, startedAt: Date): Report {
@@ -115,6 +118,10 @@ export function renderSummary(report: Report): string {
       '',
     );
   }
+  for (const chart of report.charts ?? []) {
+    out.push(`### ${escapeInline(chart.title)}`, '', '```mermaid', mermaidXyChart(chart), '```', '');
+    out.push(escapeInline(chartLegend(chart)), '');
+  }
   if (report.steps.length > 0) {
     out.push('### Steps', '');
     out.push(
@@ -129,6 +136,9 @@ export function renderSummary(report: Report): string {
       ),
       '',
     );
+    // The rollback's steps as a timeline: where its minutes went (runbook §4.2 "< 2 minutes").
+    if (report.action === 'rollback' && report.steps.some((s) => s.durationMs !== undefined))
+      out.push('```mermaid', mermaidGantt('Rollback steps', report.steps), '```', '');
   }
   for (const section of report.sections) {
     out.push(`### ${escapeInline(section.heading)}`, '');
@@ -169,6 +179,8 @@ export function renderLogLines(report: Report): string[] {
       `  ${STEP_ICON[s.status]} ${s.name}${s.durationMs === undefined ? '' : ` [${formatDuration(s.durationMs)}]`}${s.detail ? ` — ${s.detail}` : ''}`,
     );
   }
+  for (const chart of report.charts ?? [])
+    for (const series of chart.series) lines.push(`  ${sparkline(chart, series)}`);
   for (const n of report.nextSteps) lines.push(`  next: ${n}`);
   return lines;
 }

@@ -4,7 +4,7 @@
  * measures what happened since the previous scrape — error rate and p99 from the engine's own counters —
  * so the §4.1 error-rate and latency criteria have data even without a Prometheus.
  */
-import type { Check, CheckStatus } from '@veloz/shared/checks';
+import type { Check, CheckOutcome, CheckStatus } from '@veloz/shared/checks';
 import { httpRequest, type HttpEndpoint, type HttpResponse } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import {
@@ -95,47 +95,19 @@ const MAX_METRICS_BYTES = 16 * 1024 * 1024;
 
 export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check {
   const path = opts.path ?? '/metrics';
-  const secrets = secretsOf(ep);
   const limits = opts.thresholds ?? RUNBOOK_SLO;
+  const threshold = `series named ${opts.prefix}*; errors ≤ ${formatPercentage(limits.alert.errorRate)}, p99 ≤ ${formatDuration(limits.alert.p99Ms)} between scrapes`;
   return {
     name: 'metrics',
     title: 'Metrics endpoint',
     timeoutMs: opts.timeoutMs,
     async run({ signal, clock }) {
-      let res: HttpResponse;
-      try {
-        res = await httpRequest(ep, {
-          path,
-          headers: { accept: 'text/plain;version=0.0.4' },
-          timeoutMs: ioTimeout(opts.timeoutMs),
-          signal,
-          maxBodyBytes: MAX_METRICS_BYTES,
-        });
-      } catch (err) {
-        return { status: 'fail', observed: 'no answer', detail: unreachable(ep, path, err, signal, secrets) };
-      }
-      if (!isOk(res.status)) {
-        return {
-          status: 'fail',
-          observed: `HTTP ${res.status}`,
-          detail: `GET ${path} answered ${statusLine(res, secrets)}`,
-        };
-      }
-      let scrape: Scrape;
-      try {
-        scrape = { at: clock.now(), exposition: parseExposition(res.body) };
-      } catch (err) {
-        if (!(err instanceof ExpositionError)) throw err;
-        return {
-          status: 'fail',
-          observed: 'not Prometheus text',
-          detail: `GET ${path} is not valid Prometheus text exposition: ${err.message}`,
-        };
-      }
+      const scraped = await scrapeOnce(ep, path, opts.timeoutMs, signal, () => clock.now());
+      if ('failed' in scraped) return scraped.failed;
+      const { scrape } = scraped;
       const series = scrape.exposition.samples.length;
       const families = [...scrape.exposition.families.values()];
       const matching = families.filter((f) => f.name.startsWith(opts.prefix) && f.samples.length > 0);
-      const threshold = `series named ${opts.prefix}*; errors ≤ ${formatPercentage(limits.alert.errorRate)}, p99 ≤ ${formatDuration(limits.alert.p99Ms)} between scrapes`;
       if (matching.length === 0) {
         const examples = families.slice(0, 3).map((f) => f.name);
         return {
@@ -148,27 +120,7 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
       }
       const prefixed = matching.reduce((n, f) => n + f.samples.length, 0);
       const counted = `${prefixed} ${opts.prefix}* series`;
-      let spans: MeasuredSpans | undefined;
-      // The requests since the previous pass alone: the §4.1 decision pools these, never overlapping spans.
-      let traffic: Record<string, unknown> | undefined;
-      if (opts.holder) {
-        const windowMs = opts.rateWindowMs ?? 30_000;
-        const kept = opts.holder.history ?? [];
-        const history = kept.filter((old) => old.at >= scrape.at - windowMs);
-        // After a gap longer than the window, the last scrape is still better than no rate at all.
-        const last = kept.at(-1);
-        spans = measureSpans(history.length > 0 ? history : last ? [last] : [], scrape, opts);
-        if (last) {
-          const step = rateBetween(last, scrape, opts);
-          traffic = {
-            spanMs: step.seconds * 1000,
-            requests: step.requests,
-            errors: step.errors,
-            buckets: step.buckets,
-          };
-        }
-        opts.holder.history = [...history, scrape];
-      }
+      const { spans, traffic } = opts.holder ? advance(opts.holder, scrape, opts) : {};
       if (!spans) {
         return {
           status: 'pass',
@@ -177,57 +129,11 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
           data: { series, prefixed },
         };
       }
-
       const { errors: errorSpan, latency: latencySpan } = spans;
-      const statuses: CheckStatus[] = ['pass'];
-      const notes: string[] = [];
-      const over = (
-        what: string,
-        span: RateWindow,
-        shown: string,
-        status: CheckStatus,
-        expected: string,
-        alert: string,
-      ): void => {
-        statuses.push(status);
-        if (status === 'fail')
-          notes.push(
-            `${what} ${shown} over the last ${formatDuration(span.seconds * 1000)} is above the alert threshold ${alert}.`,
-          );
-        if (status === 'warn')
-          notes.push(`${what} ${shown} is not below the expected ${expected} (alert above ${alert}).`);
-      };
-      if (errorSpan.errorRate !== undefined) {
-        over(
-          'Error rate',
-          errorSpan,
-          `${formatPercentage(errorSpan.errorRate)} (${errorSpan.errors} of ${errorSpan.requests} requests 5xx)`,
-          judge(errorSpan.errorRate, limits.expected.errorRate, limits.alert.errorRate),
-          formatPercentage(limits.expected.errorRate),
-          formatPercentage(limits.alert.errorRate),
-        );
-      }
-      if (latencySpan.p99Ms !== undefined) {
-        over(
-          'P99 latency',
-          latencySpan,
-          formatDuration(latencySpan.p99Ms),
-          judge(latencySpan.p99Ms, limits.expected.p99Ms, limits.alert.p99Ms),
-          formatDuration(limits.expected.p99Ms),
-          formatDuration(limits.alert.p99Ms),
-        );
-      }
-      if (latencySpan.resets.length > 0)
-        notes.push(`Counters went down since the previous scrape (a restart?): counted from zero.`);
-      const seconds = (span: RateWindow): string => formatDuration(span.seconds * 1000);
-      const measured =
-        latencySpan.requests > 0
-          ? `errors ${formatPercentage(errorSpan.errorRate ?? 0)} of ${errorSpan.requests} requests in ${seconds(errorSpan)}, ` +
-            `p99 ${latencySpan.p99Ms === undefined ? 'n/a' : formatDuration(latencySpan.p99Ms)} of ${latencySpan.requests} in ${seconds(latencySpan)}`
-          : `no requests between scrapes in ${seconds(latencySpan)}`;
+      const { status, notes } = judgeSpans(spans, limits);
       return {
-        status: worst(statuses),
-        observed: `${counted}; ${measured}`,
+        status,
+        observed: `${counted}; ${describeSpans(spans)}`,
         threshold,
         detail: notes.length ? notes.join('\n') : undefined,
         data: {
@@ -246,4 +152,127 @@ export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check
       };
     },
   };
+}
+
+/** GET /metrics and parse it; a failure is the check's outcome, already worded. */
+async function scrapeOnce(
+  ep: HttpEndpoint,
+  path: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  now: () => number,
+): Promise<{ scrape: Scrape } | { failed: CheckOutcome }> {
+  const secrets = secretsOf(ep);
+  let res: HttpResponse;
+  try {
+    res = await httpRequest(ep, {
+      path,
+      headers: { accept: 'text/plain;version=0.0.4' },
+      timeoutMs: ioTimeout(timeoutMs),
+      signal,
+      maxBodyBytes: MAX_METRICS_BYTES,
+    });
+  } catch (err) {
+    return {
+      failed: { status: 'fail', observed: 'no answer', detail: unreachable(ep, path, err, signal, secrets) },
+    };
+  }
+  if (!isOk(res.status)) {
+    return {
+      failed: {
+        status: 'fail',
+        observed: `HTTP ${res.status}`,
+        detail: `GET ${path} answered ${statusLine(res, secrets)}`,
+      },
+    };
+  }
+  try {
+    return { scrape: { at: now(), exposition: parseExposition(res.body) } };
+  } catch (err) {
+    if (!(err instanceof ExpositionError)) throw err;
+    return {
+      failed: {
+        status: 'fail',
+        observed: 'not Prometheus text',
+        detail: `GET ${path} is not valid Prometheus text exposition: ${err.message}`,
+      },
+    };
+  }
+}
+
+/**
+ * Adds this scrape to the window's history and measures against it: the spans the figures are judged
+ * on, and the requests since the previous pass alone (the §4.1 decision pools these, never overlapping spans).
+ */
+function advance(
+  holder: ScrapeHolder,
+  scrape: Scrape,
+  opts: MetricsCheckOptions,
+): { spans?: MeasuredSpans; traffic?: Record<string, unknown> } {
+  const windowMs = opts.rateWindowMs ?? 30_000;
+  const kept = holder.history ?? [];
+  const history = kept.filter((old) => old.at >= scrape.at - windowMs);
+  // After a gap longer than the window, the last scrape is still better than no rate at all.
+  const last = kept.at(-1);
+  const spans = measureSpans(history.length > 0 ? history : last ? [last] : [], scrape, opts);
+  holder.history = [...history, scrape];
+  if (!last) return { spans };
+  const step = rateBetween(last, scrape, opts);
+  return {
+    spans,
+    traffic: { spanMs: step.seconds * 1000, requests: step.requests, errors: step.errors, buckets: step.buckets },
+  };
+}
+
+/** §3.3's two columns applied to the measured spans: the worst status and a note per figure off. */
+function judgeSpans(spans: MeasuredSpans, limits: MetricsThresholds): { status: CheckStatus; notes: string[] } {
+  const { errors: errorSpan, latency: latencySpan } = spans;
+  const statuses: CheckStatus[] = ['pass'];
+  const notes: string[] = [];
+  const over = (
+    what: string,
+    span: RateWindow,
+    shown: string,
+    status: CheckStatus,
+    expected: string,
+    alert: string,
+  ) => {
+    statuses.push(status);
+    if (status === 'fail')
+      notes.push(
+        `${what} ${shown} over the last ${formatDuration(span.seconds * 1000)} is above the alert threshold ${alert}.`,
+      );
+    if (status === 'warn') notes.push(`${what} ${shown} is not below the expected ${expected} (alert above ${alert}).`);
+  };
+  if (errorSpan.errorRate !== undefined) {
+    over(
+      'Error rate',
+      errorSpan,
+      `${formatPercentage(errorSpan.errorRate)} (${errorSpan.errors} of ${errorSpan.requests} requests 5xx)`,
+      judge(errorSpan.errorRate, limits.expected.errorRate, limits.alert.errorRate),
+      formatPercentage(limits.expected.errorRate),
+      formatPercentage(limits.alert.errorRate),
+    );
+  }
+  if (latencySpan.p99Ms !== undefined) {
+    over(
+      'P99 latency',
+      latencySpan,
+      formatDuration(latencySpan.p99Ms),
+      judge(latencySpan.p99Ms, limits.expected.p99Ms, limits.alert.p99Ms),
+      formatDuration(limits.expected.p99Ms),
+      formatDuration(limits.alert.p99Ms),
+    );
+  }
+  if (latencySpan.resets.length > 0)
+    notes.push(`Counters went down since the previous scrape (a restart?): counted from zero.`);
+  return { status: worst(statuses), notes };
+}
+
+function describeSpans({ errors: errorSpan, latency: latencySpan }: MeasuredSpans): string {
+  const seconds = (span: RateWindow): string => formatDuration(span.seconds * 1000);
+  return latencySpan.requests > 0
+    ? `errors ${formatPercentage(errorSpan.errorRate ?? 0)} of ${errorSpan.requests} requests in ${seconds(errorSpan)}, ` +
+        `p99 ${latencySpan.p99Ms === undefined ? 'n/a' : formatDuration(latencySpan.p99Ms)} of ${latencySpan.requests} in ${seconds(latencySpan)}`
+    : `no requests between scrapes in ${seconds(latencySpan)}`;
 }

@@ -52,52 +52,7 @@ const UNSTABLE_MIN_SWING = 20;
 export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
   const { slo, selector } = opts;
   const secrets = secretsOf(prom);
-  const specs: Spec[] = [
-    {
-      key: 'errorRate',
-      label: 'Error rate',
-      query: slo.queries.errorRate,
-      scale: 1,
-      expected: slo.expected.errorRate,
-      alert: slo.alert.errorRate,
-      format: formatPercentage,
-    },
-    {
-      key: 'p99Ms',
-      label: 'P99 latency',
-      query: slo.queries.p99,
-      scale: 1000,
-      expected: slo.expected.p99Ms,
-      alert: slo.alert.p99Ms,
-      format: formatMs,
-    },
-    {
-      key: 'cpu',
-      label: 'CPU usage',
-      query: slo.queries.cpu,
-      scale: 1,
-      expected: slo.expected.cpu,
-      alert: slo.alert.cpu,
-      format: formatPercentage,
-    },
-    {
-      key: 'memory',
-      label: 'Memory usage',
-      query: slo.queries.memory,
-      scale: 1,
-      expected: slo.expected.memory,
-      alert: slo.alert.memory,
-      format: formatPercentage,
-    },
-    {
-      key: 'connections',
-      label: 'Active connections',
-      query: slo.queries.connections,
-      scale: 1,
-      alert: slo.alert.connections,
-      format: (v) => String(Math.round(v)),
-    },
-  ];
+  const specs = sloSpecs(slo);
   const threshold = specs.map((s) => `${s.label.toLowerCase()} ≤ ${s.format(s.alert)}`).join(', ');
   const traffic = opts.traffic && promTraffic(prom, opts.traffic, selector);
 
@@ -106,46 +61,10 @@ export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
     title: 'SLO metrics (Prometheus)',
     timeoutMs: opts.timeoutMs,
     async run({ signal, clock }) {
-      const timeoutMs = ioTimeout(opts.timeoutMs);
-      const measure = async (spec: Spec): Promise<Measured> => {
-        const promql = applySelector(spec.query, selector);
-        let raw: number | undefined;
-        try {
-          raw = await queryValue(prom, promql, { timeoutMs, signal });
-        } catch (err) {
-          // A bad query fails its row; an unreachable Prometheus fails the whole check (below).
-          if (!(err instanceof PrometheusError)) throw err;
-          return { spec, promql, status: 'fail', note: `${spec.label}: ${err.message}` };
-        }
-        if (raw === undefined) {
-          return {
-            spec,
-            promql,
-            status: 'nodata',
-            note: `${spec.label}: \`${promql}\` returned an empty result${selector ? ` (does \`${selector}\` match scraped series?)` : ''}`,
-          };
-        }
-        if (Number.isNaN(raw)) {
-          return {
-            spec,
-            promql,
-            status: 'nodata',
-            note: `${spec.label}: \`${promql}\` returned NaN (0/0: nothing happened in the window)`,
-          };
-        }
-        const value = raw * spec.scale;
-        const status = judge(value, spec.expected, spec.alert);
-        const m: Measured = { spec, promql, value, status };
-        if (status === 'fail')
-          m.note = `${spec.label} ${spec.format(value)} is above the alert threshold ${spec.format(spec.alert)}.`;
-        else if (status === 'warn')
-          m.note = `${spec.label} ${spec.format(value)} is not below the expected ${spec.format(spec.expected ?? 0)} (alert above ${spec.format(spec.alert)}).`;
-        return m;
-      };
-
+      const q: Query = { prom, selector, timeoutMs: ioTimeout(opts.timeoutMs), signal };
       let measured: Measured[];
       try {
-        measured = await Promise.all(specs.map(measure));
+        measured = await Promise.all(specs.map((spec) => measure(q, spec)));
       } catch (err) {
         const detail = unreachable(prom, '/api/v1/query', err, signal, secrets);
         return {
@@ -156,44 +75,22 @@ export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
           data: { error: detail, nodataAs: slo.nodata },
         };
       }
-
       const connections = measured.find((m) => m.spec.key === 'connections') as Measured;
       if (connections.status === 'pass' && connections.value !== undefined) {
-        const swing = await stability(
-          connections.promql,
-          opts.stabilityWindowMs ?? 300_000,
-          clock.now(),
-          signal,
-          timeoutMs,
-        );
+        const swing = await stability(q, connections.promql, opts.stabilityWindowMs ?? 300_000, clock.now());
         if (swing) {
           connections.status = 'warn';
           connections.note = `Active connections are not stable: ${swing}.`;
         }
       }
-
-      const status = worst(measured.map((m) => m.status));
-      const rows: SloRow[] = measured.map((m) => [
-        m.spec.label,
-        m.value === undefined ? 'no data' : m.spec.format(m.value),
-        m.spec.expected === undefined ? 'stable' : `< ${m.spec.format(m.spec.expected)}`,
-        `> ${m.spec.format(m.spec.alert)}`,
-        m.status,
-      ]);
-      const data: Record<string, unknown> = {
-        rows,
-        nodata: measured.filter((m) => m.status === 'nodata').map((m) => m.spec.key),
-        nodataAs: slo.nodata,
-        queries: Object.fromEntries(measured.map((m) => [m.spec.key, m.promql])),
-      };
-      for (const m of measured) if (m.value !== undefined) data[m.spec.key] = m.value;
+      const data = sloData(measured, slo);
       if (traffic) {
         // The counts only feed the §4.1 decision; a failed read leaves that pass without them (no data).
-        data.traffic = await traffic.read({ now: clock.now(), timeoutMs, signal }).catch(() => undefined);
+        data.traffic = await traffic.read({ now: clock.now(), timeoutMs: q.timeoutMs, signal }).catch(() => undefined);
       }
       const notes = measured.flatMap((m) => (m.note ? [m.note] : []));
       return {
-        status,
+        status: worst(measured.map((m) => m.status)),
         observed: measured
           .map((m) => `${m.spec.label.toLowerCase()} ${m.value === undefined ? 'no data' : m.spec.format(m.value)}`)
           .join(', '),
@@ -203,35 +100,113 @@ export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
       };
     },
   };
+}
 
-  /** Undefined when stable (or when the range has too few points to say); else how it swung. */
-  async function stability(
-    promql: string,
-    windowMs: number,
-    now: number,
-    signal: AbortSignal,
-    timeoutMs: number,
-  ): Promise<string | undefined> {
-    let series;
-    try {
-      series = await rangeQuery(prom, promql, {
-        start: now - windowMs,
-        end: now,
-        stepMs: Math.max(1000, windowMs / 30),
-        timeoutMs,
-        signal,
-      });
-    } catch {
-      return undefined; // the instant value already passed; a failed range query is not a finding
-    }
-    const values = (series[0]?.values ?? []).map(([, v]) => v).filter(Number.isFinite);
-    if (series.length !== 1 || values.length < 3) return undefined;
-    const min = Math.min(...values);
-    const max = Math.max(...values);
-    const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    if (max - min <= Math.max(UNSTABLE_MIN_SWING, UNSTABLE_SHARE * mean)) return undefined;
-    return `between ${Math.round(min)} and ${Math.round(max)} over the last ${formatDuration(windowMs)}`;
+/** Runbook §3.3's rows: the query, its unit, and the Expected and Alert Threshold columns. */
+function sloSpecs(slo: SloSettings): Spec[] {
+  const row = (key: SloMetric, label: string, scale: number, format: (v: number) => string): Spec => ({
+    key,
+    label,
+    query: slo.queries[key === 'p99Ms' ? 'p99' : key],
+    scale,
+    expected: key === 'connections' ? undefined : slo.expected[key],
+    alert: slo.alert[key],
+    format,
+  });
+  return [
+    row('errorRate', 'Error rate', 1, formatPercentage),
+    // Prometheus answers seconds for p99; the settings and report use ms.
+    row('p99Ms', 'P99 latency', 1000, formatMs),
+    row('cpu', 'CPU usage', 1, formatPercentage),
+    row('memory', 'Memory usage', 1, formatPercentage),
+    row('connections', 'Active connections', 1, (v) => String(Math.round(v))),
+  ];
+}
+
+interface Query {
+  prom: HttpEndpoint;
+  selector: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+/** One row: its instant value judged against both columns; a bad query fails its row only. */
+async function measure(q: Query, spec: Spec): Promise<Measured> {
+  const promql = applySelector(spec.query, q.selector);
+  let raw: number | undefined;
+  try {
+    raw = await queryValue(q.prom, promql, { timeoutMs: q.timeoutMs, signal: q.signal });
+  } catch (err) {
+    // A bad query fails its row; an unreachable Prometheus fails the whole check (the caller).
+    if (!(err instanceof PrometheusError)) throw err;
+    return { spec, promql, status: 'fail', note: `${spec.label}: ${err.message}` };
   }
+  if (raw === undefined) {
+    return {
+      spec,
+      promql,
+      status: 'nodata',
+      note: `${spec.label}: \`${promql}\` returned an empty result${q.selector ? ` (does \`${q.selector}\` match scraped series?)` : ''}`,
+    };
+  }
+  if (Number.isNaN(raw)) {
+    return {
+      spec,
+      promql,
+      status: 'nodata',
+      note: `${spec.label}: \`${promql}\` returned NaN (0/0: nothing happened in the window)`,
+    };
+  }
+  const value = raw * spec.scale;
+  const status = judge(value, spec.expected, spec.alert);
+  const m: Measured = { spec, promql, value, status };
+  if (status === 'fail')
+    m.note = `${spec.label} ${spec.format(value)} is above the alert threshold ${spec.format(spec.alert)}.`;
+  else if (status === 'warn')
+    m.note = `${spec.label} ${spec.format(value)} is not below the expected ${spec.format(spec.expected ?? 0)} (alert above ${spec.format(spec.alert)}).`;
+  return m;
+}
+
+/** The report's §3.3 table rows and the machine-readable figures. */
+function sloData(measured: Measured[], slo: SloSettings): Record<string, unknown> {
+  const rows: SloRow[] = measured.map((m) => [
+    m.spec.label,
+    m.value === undefined ? 'no data' : m.spec.format(m.value),
+    m.spec.expected === undefined ? 'stable' : `< ${m.spec.format(m.spec.expected)}`,
+    `> ${m.spec.format(m.spec.alert)}`,
+    m.status,
+  ]);
+  const data: Record<string, unknown> = {
+    rows,
+    nodata: measured.filter((m) => m.status === 'nodata').map((m) => m.spec.key),
+    nodataAs: slo.nodata,
+    queries: Object.fromEntries(measured.map((m) => [m.spec.key, m.promql])),
+  };
+  for (const m of measured) if (m.value !== undefined) data[m.spec.key] = m.value;
+  return data;
+}
+
+/** Undefined when stable (or when the range has too few points to say); else how it swung. */
+async function stability(q: Query, promql: string, windowMs: number, now: number): Promise<string | undefined> {
+  let series;
+  try {
+    series = await rangeQuery(q.prom, promql, {
+      start: now - windowMs,
+      end: now,
+      stepMs: Math.max(1000, windowMs / 30),
+      timeoutMs: q.timeoutMs,
+      signal: q.signal,
+    });
+  } catch {
+    return undefined; // the instant value already passed; a failed range query is not a finding
+  }
+  const values = (series[0]?.values ?? []).map(([, v]) => v).filter(Number.isFinite);
+  if (series.length !== 1 || values.length < 3) return undefined;
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (max - min <= Math.max(UNSTABLE_MIN_SWING, UNSTABLE_SHARE * mean)) return undefined;
+  return `between ${Math.round(min)} and ${Math.round(max)} over the last ${formatDuration(windowMs)}`;
 }
 
 /**

@@ -1,3 +1,8 @@
+/**
+ * How validate reaches the engine it judges — a URL, or a pod or service through the API server's proxy —
+ * which pods those are (for their logs) and how Prometheus selects them. (Not the release target:
+ * that is @veloz/shared/target.)
+ */
 import type * as k8s from '@kubernetes/client-node';
 import { urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { connectKube, type Kube } from '@veloz/shared/kube/client';

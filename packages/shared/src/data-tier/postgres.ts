@@ -1,10 +1,19 @@
 /**
  * PostgreSQL replication and WAL archiving on the primary (runbook §1.1 "WAL backup current
- * (< 5 minutes old)", §1.2 step 4, §3.4 "replication lag < 1MB").
+ * (< 5 minutes old)", §1.2 step 4, §3.4 "replication lag < 1MB"), and the engine's connections
+ * (§3.4 "database connections stable"). Preflight runs it before the deploy, validate every pass after.
  */
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
-import { abortable, describeConnectError, redactSecrets, redactUrl } from '@veloz/shared/faults';
-import { formatBytes, formatDuration } from '@veloz/shared/parse';
+import type { Check, CheckOutcome } from '../checks';
+import { abortable, describeConnectError, redactSecrets, redactUrl } from '../faults';
+import { formatBytes, formatDuration } from '../parse';
+import {
+  CONNECTIONS_SQL,
+  connectionParams,
+  judgeConnections,
+  type ConnectionJudgement,
+  type ConnectionRow,
+  type ConnectionSettings,
+} from './pg-connections';
 
 export interface PostgresCheckSettings {
   /** Connection URL of the primary (secret: never echoed; reports show user@host:port/db). */
@@ -13,8 +22,12 @@ export interface PostgresCheckSettings {
   minStandbys: number;
   /** Maximum replay lag per streaming standby, in bytes (default 1MB). */
   maxReplicationLagBytes: number;
-  /** pg_stat_archiver.last_archived_time must be younger than this (default 5 min). */
-  maxWalAgeMs: number;
+  /** pg_stat_archiver.last_archived_time must be younger than this (default 5 min); unset: not checked. */
+  maxWalAgeMs?: number;
+  /** Count and judge the engine's sessions; unset: not counted. */
+  connections?: ConnectionSettings;
+  /** Our session's application_name (default veloz-preflight). */
+  applicationName?: string;
   timeoutMs: number;
 }
 
@@ -53,9 +66,20 @@ SELECT current_setting('archive_mode') AS archive_mode,
 FROM pg_stat_archiver`;
 
 export function postgresCheck(s: PostgresCheckSettings): Check {
+  // Without a recorded baseline, "stable" means: within the band of the first count this check saw.
+  let firstCount: number | undefined;
+  const countConnections = async (query: Query): Promise<ConnectionJudgement | undefined> => {
+    if (!s.connections) return undefined;
+    const row = (await query<ConnectionRow>(CONNECTIONS_SQL, connectionParams(s.connections)))[0]!;
+    firstCount ??= row.engine;
+    return judgeConnections(s.connections, s.connections.baseline ?? firstCount, row);
+  };
   return {
     name: 'postgres',
-    title: 'PostgreSQL replication and WAL archiving',
+    title:
+      s.maxWalAgeMs === undefined
+        ? 'PostgreSQL replication and connections'
+        : 'PostgreSQL replication and WAL archiving',
     timeoutMs: s.timeoutMs,
     async run({ signal }): Promise<CheckOutcome> {
       const where = redactUrl(s.url);
@@ -66,7 +90,7 @@ export function postgresCheck(s: PostgresCheckSettings): Check {
         connectionString: s.url,
         connectionTimeoutMillis: Math.max(1000, s.timeoutMs - 500),
         statement_timeout: Math.max(1000, s.timeoutMs - 500),
-        application_name: 'veloz-preflight',
+        application_name: s.applicationName ?? 'veloz-preflight',
       });
       client.on('error', () => undefined); // a dropped connection surfaces through the pending query
       const kill = (): void => {
@@ -78,6 +102,8 @@ export function postgresCheck(s: PostgresCheckSettings): Check {
       } catch (e) {
         return connectFailure(e, where, secrets, signal);
       }
+      const query: Query = async <R>(sql: string, params?: unknown[]) =>
+        (await abortable(client.query(sql, params), signal, kill)).rows as R[];
       try {
         const recovery = await abortable(client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'), signal, kill);
         if (recovery.rows[0]?.r) {
@@ -89,9 +115,9 @@ export function postgresCheck(s: PostgresCheckSettings): Check {
               'postgres-url points at a standby; replication and archiving are only visible on the primary. Point it at the primary (read-write) service.',
           };
         }
-        const standbys = (await abortable(client.query<Standby>(REPLICATION_SQL), signal, kill)).rows;
-        const archiver = (await abortable(client.query<Archiver>(ARCHIVER_SQL), signal, kill)).rows[0]!;
-        return judge(s, where, standbys, archiver);
+        const standbys = await query<Standby>(REPLICATION_SQL);
+        const archiver = s.maxWalAgeMs === undefined ? undefined : (await query<Archiver>(ARCHIVER_SQL))[0];
+        return judge(s, where, standbys, archiver, await countConnections(query));
       } catch (e) {
         const err = e as { code?: string; message?: string };
         if (err.code && /^[0-9A-Z]{5}$/.test(err.code)) {
@@ -110,10 +136,55 @@ export function postgresCheck(s: PostgresCheckSettings): Check {
   };
 }
 
-function judge(s: PostgresCheckSettings, where: string, standbys: Standby[], a: Archiver): CheckOutcome {
+type Query = <R>(sql: string, params?: unknown[]) => Promise<R[]>;
+
+function judge(
+  s: PostgresCheckSettings,
+  where: string,
+  standbys: Standby[],
+  a: Archiver | undefined,
+  connections: ConnectionJudgement | undefined,
+): CheckOutcome {
+  const replication = judgeReplication(s, standbys);
+  const archiving = a && s.maxWalAgeMs !== undefined ? judgeArchiving(a, s.maxWalAgeMs) : undefined;
+  const problems = [...replication.problems, ...(archiving?.problems ?? []), ...(connections?.problems ?? [])];
+  const notes = replication.notes;
+  return {
+    status: problems.length ? 'fail' : 'pass',
+    observed: [replication.observed, archiving?.observed, connections?.observed].filter(Boolean).join('; '),
+    threshold: [replication.threshold, archiving?.threshold, connections?.threshold].filter(Boolean).join(', '),
+    detail: problems.length ? `${where}: ${[...problems, ...notes].join('; ')}` : notes.join('; ') || undefined,
+    data: {
+      server: where,
+      standbys: standbys.map((r) => ({
+        name: r.application_name,
+        clientAddr: r.client_addr,
+        state: r.state,
+        syncState: r.sync_state,
+        replayLagBytes: r.replay_lag_bytes === null ? null : Number(r.replay_lag_bytes),
+      })),
+      ...(archiving ? { archiving: archiving.data } : {}),
+      ...(connections ? { connections: connections.data } : {}),
+      // Which §3.4 items a failure concerns (validate ticks them apart).
+      failing: {
+        replication: replication.problems.length > 0,
+        archiving: (archiving?.problems.length ?? 0) > 0,
+        connections: (connections?.problems.length ?? 0) > 0,
+      },
+    },
+  };
+}
+
+interface Part {
+  problems: string[];
+  notes: string[];
+  observed: string;
+  threshold: string;
+}
+
+function judgeReplication(s: PostgresCheckSettings, standbys: Standby[]): Part {
   const problems: string[] = [];
   const notes: string[] = [];
-
   // Without pg_monitor (or superuser), pg_stat_replication hides state and LSNs: rows with nulls.
   const hidden = standbys.filter((r) => r.state === null);
   if (hidden.length > 0) {
@@ -135,7 +206,22 @@ function judge(s: PostgresCheckSettings, where: string, standbys: Standby[], a: 
       problems.push(`${label(r)} replay lag ${formatBytes(lag)} exceeds ${formatBytes(s.maxReplicationLagBytes)}`);
     }
   }
+  const standbyText = streaming.length
+    ? lags
+        .map(({ r, lag }) => `${label(r)} ${r.sync_state ?? '?'} lag ${lag === null ? '?' : formatBytes(lag)}`)
+        .join(', ')
+    : 'no standby streaming';
+  if (others.length) notes.push(`other standbys: ${others.map((r) => `${label(r)}=${r.state}`).join(', ')}`);
+  return {
+    problems,
+    notes,
+    observed: `${streaming.length}/${s.minStandbys} streaming (${standbyText})`,
+    threshold: `≥ ${s.minStandbys} streaming, lag ≤ ${formatBytes(s.maxReplicationLagBytes)}`,
+  };
+}
 
+function judgeArchiving(a: Archiver, maxWalAgeMs: number): Part & { data: Record<string, unknown> } {
+  const problems: string[] = [];
   // WAL archiving: off is a fail, not a pass — without an archive there is no point-in-time recovery,
   // which the rollback chapter (§4) relies on; the runbook requires "WAL backup current".
   const archiving = a.archive_mode === 'on' || a.archive_mode === 'always';
@@ -148,47 +234,28 @@ function judge(s: PostgresCheckSettings, where: string, standbys: Standby[], a: 
     );
   } else if (ageMs === null) {
     problems.push('no WAL segment has been archived yet');
-  } else if (ageMs > s.maxWalAgeMs) {
+  } else if (ageMs > maxWalAgeMs) {
     problems.push(
-      `last archived WAL ${a.last_archived_wal} is ${formatDuration(ageMs)} old, limit ${formatDuration(s.maxWalAgeMs)} (set archive_timeout below the limit on quiet databases)`,
+      `last archived WAL ${a.last_archived_wal} is ${formatDuration(ageMs)} old, limit ${formatDuration(maxWalAgeMs)} (set archive_timeout below the limit on quiet databases)`,
     );
   }
-
-  const standbyText = streaming.length
-    ? lags
-        .map(({ r, lag }) => `${label(r)} ${r.sync_state ?? '?'} lag ${lag === null ? '?' : formatBytes(lag)}`)
-        .join(', ')
-    : 'no standby streaming';
-  const walText = !archiving
-    ? 'archiving off'
-    : ageMs === null
-      ? 'nothing archived'
-      : `WAL archived ${formatDuration(ageMs)} ago`;
-  if (others.length) notes.push(`other standbys: ${others.map((r) => `${label(r)}=${r.state}`).join(', ')}`);
-
   return {
-    status: problems.length ? 'fail' : 'pass',
-    observed: `${streaming.length}/${s.minStandbys} streaming (${standbyText}); ${walText}`,
-    threshold: `≥ ${s.minStandbys} streaming, lag ≤ ${formatBytes(s.maxReplicationLagBytes)}, WAL < ${formatDuration(s.maxWalAgeMs)}`,
-    detail: problems.length ? `${where}: ${[...problems, ...notes].join('; ')}` : notes.join('; ') || undefined,
+    problems,
+    notes: [],
+    observed: !archiving
+      ? 'archiving off'
+      : ageMs === null
+        ? 'nothing archived'
+        : `WAL archived ${formatDuration(ageMs)} ago`,
+    threshold: `WAL < ${formatDuration(maxWalAgeMs)}`,
     data: {
-      server: where,
-      standbys: standbys.map((r) => ({
-        name: r.application_name,
-        clientAddr: r.client_addr,
-        state: r.state,
-        syncState: r.sync_state,
-        replayLagBytes: r.replay_lag_bytes === null ? null : Number(r.replay_lag_bytes),
-      })),
-      archiving: {
-        mode: a.archive_mode,
-        archivedCount: Number(a.archived_count),
-        lastArchivedWal: a.last_archived_wal,
-        lastArchivedAgeMs: ageMs,
-        failedCount: Number(a.failed_count),
-        lastFailedWal: a.last_failed_wal,
-        failingNow: a.failed_after_success,
-      },
+      mode: a.archive_mode,
+      archivedCount: Number(a.archived_count),
+      lastArchivedWal: a.last_archived_wal,
+      lastArchivedAgeMs: ageMs,
+      failedCount: Number(a.failed_count),
+      lastFailedWal: a.last_failed_wal,
+      failingNow: a.failed_after_success,
     },
   };
 }

@@ -2,10 +2,11 @@
  * Redis Sentinel health (runbook §1.2 step 5, `sentinel master veloz-master`): every sentinel sees the
  * master with flags exactly `master`, can reach quorum, sees enough live replicas, and they all agree
  * on the master's address. The master itself is probed too: Sentinel's view lags a real failure by
- * down-after-milliseconds, and a deploy must not start on a stale "all good".
+ * down-after-milliseconds, and a deploy must not start on a stale "all good". After the deploy
+ * (validate, runbook §3.4 "Redis operations working") a SET/GET/DEL round trip runs on that master.
  */
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
-import { describeConnectError, errorCode, redactSecrets } from '@veloz/shared/faults';
+import type { Check, CheckOutcome } from '../checks';
+import { describeConnectError, errorCode, redactSecrets } from '../faults';
 import { RespError, respConnect, toRecord, type RespConnection, type RespValue } from './resp';
 
 export interface RedisCheckSettings {
@@ -17,6 +18,8 @@ export interface RedisCheckSettings {
   password?: string;
   /** Replicas that must be up (default 1). */
   minReplicas: number;
+  /** SET (with TTL), GET and DEL one key under this prefix on the master; unset: no round trip. */
+  roundTripPrefix?: string;
   timeoutMs: number;
 }
 
@@ -91,13 +94,25 @@ async function checkSentinels(r: RedisRun): Promise<CheckOutcome> {
     else if (probe.probe === 'unreachable')
       notes.push(`master not reachable from the runner, relying on the sentinels' view: ${probe.note}`);
   }
+  const roundTrip =
+    r.roundTripPrefix === undefined
+      ? undefined
+      : probe?.probe === 'master' || probe?.probe === 'auth-required'
+        ? await roundTripOn(r, first.ip!, Number(first.port), r.roundTripPrefix)
+        : { ok: false, text: 'round trip not tried: no master to run it on' };
+  if (roundTrip && !roundTrip.ok) problems.push(`operation round trip on ${masterAddr}: ${roundTrip.text}`);
   if (r.signal.aborted) problems.push('the check was cancelled (timed out) before the master probe finished');
   return {
     status: problems.length ? 'fail' : 'pass',
-    observed: `master ${masterAddr} flags ${first.flags}; ${minUp} replica(s) up; ${ok.length}/${r.sentinels.length} sentinels answered, ${addresses.size === 1 ? 'agree' : 'DISAGREE'}; quorum ${ok.every((v) => v.quorum!.ok) ? 'OK' : 'NOT OK'}`,
-    threshold,
+    observed: `master ${masterAddr} flags ${first.flags}; ${minUp} replica(s) up; ${ok.length}/${r.sentinels.length} sentinels answered, ${addresses.size === 1 ? 'agree' : 'DISAGREE'}; quorum ${ok.every((v) => v.quorum!.ok) ? 'OK' : 'NOT OK'}${roundTrip ? `; SET/GET/DEL ${roundTrip.ok ? roundTrip.text : 'FAILED'}` : ''}`,
+    threshold: roundTrip ? `${threshold}, SET/GET/DEL round trip on the master` : threshold,
     detail: [...problems, ...notes].join('; ') || undefined,
-    data: { master: masterAddr, masterProbe: probe?.probe, sentinels: views.map(viewData) },
+    data: {
+      master: masterAddr,
+      masterProbe: probe?.probe,
+      sentinels: views.map(viewData),
+      ...(roundTrip ? { roundTrip: roundTrip.ok ? 'ok' : roundTrip.text } : {}),
+    },
   };
 }
 
@@ -171,6 +186,42 @@ async function probeMaster(r: RedisRun, host: string, port: number): Promise<Mas
       probe: code === 'ECONNREFUSED' ? 'refused' : 'unreachable',
       note: describeConnectError('the Redis master', `${host}:${port}`, e, r.secrets, r.signal),
     };
+  }
+}
+
+/**
+ * One key under the prefix, with a TTL so a run killed half-way leaves nothing for ever: SET NX (a key
+ * that already exists is someone else's), GET must return what was set, DEL must delete one key.
+ */
+async function roundTripOn(
+  r: RedisRun,
+  host: string,
+  port: number,
+  prefix: string,
+): Promise<{ ok: boolean; text: string }> {
+  const key = `${prefix}${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  const value = `validate ${new Date().toISOString()}`;
+  const started = performance.now();
+  try {
+    return await withConnection(r, host, port, async (c) => {
+      if (r.password) await c.command('AUTH', r.password);
+      const steps: [string, RespValue, (v: RespValue) => boolean][] = [];
+      const set = await c.command('SET', key, value, 'PX', '60000', 'NX');
+      steps.push(['SET', set, (v) => v === 'OK']);
+      if (set === 'OK') {
+        steps.push(['GET', await c.command('GET', key), (v) => v === value]);
+        steps.push(['DEL', await c.command('DEL', key), (v) => v === 1]);
+      }
+      for (const [name, reply, good] of steps) {
+        if (!good(reply)) {
+          const said = reply instanceof RespError ? redactSecrets(reply.message, r.secrets) : JSON.stringify(reply);
+          return { ok: false, text: `${name} ${key} answered ${said}` };
+        }
+      }
+      return { ok: true, text: `ok in ${Math.round(performance.now() - started)}ms` };
+    });
+  } catch (e) {
+    return { ok: false, text: describeConnectError('the Redis master', `${host}:${port}`, e, r.secrets, r.signal) };
   }
 }
 
