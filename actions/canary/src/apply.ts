@@ -14,16 +14,16 @@ import type { Desired } from './state';
  * --set-string: `--set tag=1.10` would reach the chart as the number 1.1.
  */
 export function helmUpgradeArgs(
-  s: Readonly<CanarySettings>,
+  settings: Readonly<CanarySettings>,
   want: Desired,
   helmMajor = 3,
   previousApplyMethod?: string,
 ): string[] {
   return [
-    ...releaseArgs('upgrade', s, want),
+    ...releaseArgs('upgrade', settings, want),
     '--wait',
     '--timeout',
-    goDuration(s.timeoutMs),
+    goDuration(settings.timeoutMs),
     ...forceConflicts(helmMajor, previousApplyMethod),
   ];
 }
@@ -32,39 +32,47 @@ export function helmUpgradeArgs(
  * Side-by-side canary: the manifests promotion will apply (`helm upgrade`'s chart, values files,
  * --sets, version, full size, autoscaling on) rendered locally, from which green takes its pod spec.
  */
-export function helmTemplateArgs(s: Readonly<CanarySettings>): string[] {
-  return releaseArgs('template', s, { version: s.version, replicas: s.replicas, autoscaling: true });
+export function helmTemplateArgs(settings: Readonly<CanarySettings>): string[] {
+  return releaseArgs('template', settings, {
+    version: settings.version,
+    replicas: settings.replicas,
+    autoscaling: true,
+  });
 }
 
 /** The release, chart, values and the phase's version, size and autoscaling: one shape for both commands. */
-export function releaseArgs(command: 'upgrade' | 'template', s: Readonly<CanarySettings>, want: Desired): string[] {
+export function releaseArgs(
+  command: 'upgrade' | 'template',
+  settings: Readonly<CanarySettings>,
+  want: Desired,
+): string[] {
   return [
     command,
-    s.target.release,
-    s.helm.chart ?? '',
+    settings.target.release,
+    settings.helm.chart ?? '',
     '-n',
-    s.target.namespace,
-    ...s.helm.valuesFiles.flatMap((file) => ['-f', file]),
-    ...s.helm.set.flatMap((entry) => ['--set', entry]),
+    settings.target.namespace,
+    ...settings.helm.valuesFiles.flatMap((file) => ['-f', file]),
+    ...settings.helm.set.flatMap((entry) => ['--set', entry]),
     '--set-string',
-    `${s.helm.imageTagKey}=${want.version}`,
+    `${settings.helm.imageTagKey}=${want.version}`,
     '--set',
-    `${s.helm.replicaKey}=${want.replicas}`,
+    `${settings.helm.replicaKey}=${want.replicas}`,
     '--set',
-    `${s.helm.autoscalingKey}=${want.autoscaling}`,
+    `${settings.helm.autoscalingKey}=${want.autoscaling}`,
   ];
 }
 
 export async function helmUpgrade(
   helm: Helm,
-  s: Readonly<CanarySettings>,
+  settings: Readonly<CanarySettings>,
   want: Desired,
   env: Record<string, string>,
   onLine: (line: string) => void,
   signal: AbortSignal,
   previousApplyMethod: string | undefined,
 ): Promise<void> {
-  await runHelm(helm, helmUpgradeArgs(s, want, helm.major, previousApplyMethod), { env, onLine, signal });
+  await runHelm(helm, helmUpgradeArgs(settings, want, helm.major, previousApplyMethod), { env, onLine, signal });
 }
 
 /**
@@ -74,12 +82,12 @@ export async function helmUpgrade(
  */
 export async function kubectlApply(
   kube: Kube,
-  s: Readonly<CanarySettings>,
+  settings: Readonly<CanarySettings>,
   want: Desired,
   containerName: string,
 ): Promise<void> {
-  const { namespace, deployment: name } = s.target;
-  const image = `${s.image}:${want.version}`;
+  const { namespace, deployment: name } = settings.target;
+  const image = `${settings.image}:${want.version}`;
   if (!want.autoscaling) await suspendHpa(kube, namespace, name);
   await mutateDeployment(kube, namespace, name, (d) => {
     const container = d.spec?.template?.spec?.containers?.find((c) => c.name === containerName);

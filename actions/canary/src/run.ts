@@ -39,23 +39,29 @@ const STEPS: readonly Step<CanaryState>[] = [
 /** `plan: true`: read the release, render what the phase would apply, report it; no lock, no write. */
 const PLAN_STEPS: readonly Step<CanaryState>[] = [connectForPlan, readRelease, renderGreen, reportPlan];
 
-export async function run(s: Readonly<CanarySettings>, ctx: RunContext): Promise<RunResult> {
-  const want = desiredFor(s);
-  const action = new ActionRun('canary', title(s, want.replicas), ctx, s.records.notifyWebhook, s.records.notifyRoutes);
-  const state: CanaryState = { s, ctx, run: action, want };
+export async function run(settings: Readonly<CanarySettings>, ctx: RunContext): Promise<RunResult> {
+  const want = desiredFor(settings);
+  const action = new ActionRun(
+    'canary',
+    title(settings, want.replicas),
+    ctx,
+    settings.records.notifyWebhook,
+    settings.records.notifyRoutes,
+  );
+  const state: CanaryState = { s: settings, ctx, run: action, want };
   try {
-    const result = await runSteps(action, s.plan ? PLAN_STEPS : STEPS, state, {
+    const result = await runSteps(action, settings.plan ? PLAN_STEPS : STEPS, state, {
       // Fencing: a run that lost the release lock (a rollback took it over) stops before its next step.
       beforeStep: (next) => state.session?.fence(next),
       explain: (error) => ({
-        message: `${s.phase === 'canary' ? 'Canary' : 'Promotion'} of ${s.version} failed: ${error instanceof HelmError ? error.message : describeError(error)}`,
+        message: `${settings.phase === 'canary' ? 'Canary' : 'Promotion'} of ${settings.version} failed: ${error instanceof HelmError ? error.message : describeError(error)}`,
         next: [
-          `\`helm status ${s.target.release} -n ${s.target.namespace}\` and \`kubectl rollout status deployment/${s.target.deployment} -n ${s.target.namespace}\``,
+          `\`helm status ${settings.target.release} -n ${settings.target.namespace}\` and \`kubectl rollout status deployment/${settings.target.deployment} -n ${settings.target.namespace}\``,
         ],
       }),
       onFailure: (message) => recordStatus(state, 'failure', message),
     });
-    if (s.phase === 'canary' && !s.plan && !result.failure) await appendPromotePlan(state, result);
+    if (settings.phase === 'canary' && !settings.plan && !result.failure) await appendPromotePlan(state, result);
     return result;
   } finally {
     await state.session?.close();

@@ -31,14 +31,14 @@ export interface Desired {
   autoscaling: boolean;
 }
 
-export function desiredFor(s: Readonly<CanarySettings>): Desired {
-  return s.phase === 'canary'
-    ? { version: s.version, replicas: s.canaryReplicas, autoscaling: false }
-    : { version: s.version, replicas: s.replicas, autoscaling: true };
+export function desiredFor(settings: Readonly<CanarySettings>): Desired {
+  return settings.phase === 'canary'
+    ? { version: settings.version, replicas: settings.canaryReplicas, autoscaling: false }
+    : { version: settings.version, replicas: settings.replicas, autoscaling: true };
 }
 
-export async function readState(kube: Kube, s: Readonly<CanarySettings>): Promise<ReleaseState> {
-  const { namespace, deployment: name, release } = s.target;
+export async function readState(kube: Kube, settings: Readonly<CanarySettings>): Promise<ReleaseState> {
+  const { namespace, deployment: name, release } = settings.target;
   let deployment: k8s.V1Deployment;
   try {
     deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
@@ -52,15 +52,15 @@ export async function readState(kube: Kube, s: Readonly<CanarySettings>): Promis
     throw error;
   }
   const containers = deployment.spec?.template?.spec?.containers ?? [];
-  const container = s.container ? containers.find((c) => c.name === s.container) : containers[0];
+  const container = settings.container ? containers.find((c) => c.name === settings.container) : containers[0];
   if (!container) {
     throw new Error(
-      `Deployment ${name} has no container named ${s.container}; it has ${containers.map((c) => c.name).join(', ')}.`,
+      `Deployment ${name} has no container named ${settings.container}; it has ${containers.map((c) => c.name).join(', ')}.`,
     );
   }
   const hpa = await autoscalerOf(kube, namespace, name);
   let helm: ReleaseState['helm'];
-  if (s.target.driver === 'helm') {
+  if (settings.target.driver === 'helm') {
     const revisions = await listReleaseRevisions(kube, namespace, release);
     const latest = revisions[revisions.length - 1];
     helm = { revisions, current: latest ? await readReleaseRevision(kube, namespace, latest) : undefined };
@@ -85,24 +85,28 @@ export function tagOf(image: string): string {
  * Re-running a phase whose result is already live and healthy ("Re-run failed jobs") must change
  * nothing. Returns why it is already done, or undefined when there is work to do.
  */
-export function alreadyDone(state: ReleaseState, s: Readonly<CanarySettings>, want: Desired): string | undefined {
+export function alreadyDone(
+  state: ReleaseState,
+  settings: Readonly<CanarySettings>,
+  want: Desired,
+): string | undefined {
   const rollout = rolloutStatus(state.deployment);
   if (rollout.state !== 'complete' || tagOf(state.image) !== want.version) return undefined;
-  if (s.target.driver === 'helm') {
+  if (settings.target.driver === 'helm') {
     const current = state.helm?.current;
     if (!current || current.status !== 'deployed') return undefined;
     const values = current.values;
     const same =
-      String(valueAt(values, s.helm.imageTagKey)) === want.version &&
-      Number(valueAt(values, s.helm.replicaKey)) === want.replicas &&
-      String(valueAt(values, s.helm.autoscalingKey)) === String(want.autoscaling);
+      String(valueAt(values, settings.helm.imageTagKey)) === want.version &&
+      Number(valueAt(values, settings.helm.replicaKey)) === want.replicas &&
+      String(valueAt(values, settings.helm.autoscalingKey)) === String(want.autoscaling);
     return same
       ? `Helm revision ${current.revision} already runs ${want.version} with ${want.replicas} replica(s) and autoscaling ${want.autoscaling ? 'on' : 'off'}; nothing to change.`
       : undefined;
   }
   const suspended = state.deployment.metadata?.annotations?.[SUSPENDED_HPA_ANNOTATION] !== undefined;
   const replicasOk = want.autoscaling ? !suspended : state.deployment.spec?.replicas === want.replicas && !state.hpa;
-  return replicasOk && state.image === `${s.image}:${want.version}`
+  return replicasOk && state.image === `${settings.image}:${want.version}`
     ? `Deployment revision ${state.deploymentRevision} already runs ${state.image}${want.autoscaling ? ' with autoscaling on' : ` with ${want.replicas} replica(s), autoscaling off`}; nothing to change.`
     : undefined;
 }
@@ -114,9 +118,9 @@ export function alreadyDone(state: ReleaseState, s: Readonly<CanarySettings>, wa
 export async function previousGoodRevision(
   kube: Kube,
   state: ReleaseState,
-  s: Readonly<CanarySettings>,
+  settings: Readonly<CanarySettings>,
 ): Promise<string> {
-  if (s.target.driver === 'helm') {
+  if (settings.target.driver === 'helm') {
     const candidates = (state.helm?.revisions ?? [])
       .filter((r) => r.status === 'deployed' || r.status === 'superseded')
       .reverse();
@@ -126,15 +130,15 @@ export async function previousGoodRevision(
       const details =
         current?.revision === candidate.revision
           ? current
-          : await readReleaseRevision(kube, s.target.namespace, candidate);
-      if (String(valueAt(details.values, s.helm.imageTagKey) ?? details.appVersion) !== s.version) {
+          : await readReleaseRevision(kube, settings.target.namespace, candidate);
+      if (String(valueAt(details.values, settings.helm.imageTagKey) ?? details.appVersion) !== settings.version) {
         return String(candidate.revision);
       }
     }
     return '';
   }
   const list = await kube.apps.listNamespacedReplicaSet({
-    namespace: s.target.namespace,
+    namespace: settings.target.namespace,
     labelSelector: labelSelector(state.deployment.spec?.selector?.matchLabels),
   });
   const owned = list.items
@@ -145,5 +149,5 @@ export async function previousGoodRevision(
     }))
     .filter((rs) => Number.isInteger(rs.revision))
     .sort((a, b) => b.revision - a.revision);
-  return String(owned.find((rs) => tagOf(rs.image) !== s.version)?.revision ?? '');
+  return String(owned.find((rs) => tagOf(rs.image) !== settings.version)?.revision ?? '');
 }

@@ -169,8 +169,8 @@ async function latestHelmRevision(state: CanaryState): Promise<string> {
   return String(revisions[revisions.length - 1]?.revision ?? '');
 }
 
-export function currentRevision(state: ReleaseState, s: Readonly<CanarySettings>): string {
-  return s.target.driver === 'helm' ? String(state.helm?.current?.revision ?? '') : state.deploymentRevision;
+export function currentRevision(state: ReleaseState, settings: Readonly<CanarySettings>): string {
+  return settings.target.driver === 'helm' ? String(state.helm?.current?.revision ?? '') : state.deploymentRevision;
 }
 
 function revisionLabel(state: ReleaseState, s: Readonly<CanarySettings>): string {

@@ -19,12 +19,12 @@ export interface Announcement {
 }
 
 export async function announceDeployment(
-  r: Readonly<ReadinessSettings>,
+  settings: Readonly<ReadinessSettings>,
   version: string,
   ctx: RunContext,
 ): Promise<Announcement> {
   const now = new Date(ctx.clock.now());
-  const text = deploymentStartedText({ environment: r.environment, version, time: now, contact: ctx.run.actor });
+  const text = deploymentStartedText({ environment: settings.environment, version, time: now, contact: ctx.run.actor });
   const warnings: string[] = [];
   const post = async (
     url: string | undefined,
@@ -49,9 +49,12 @@ export async function announceDeployment(
   };
   const windowText = `Maintenance window: ${window.title}, ${window.starts_at.slice(11, 16)}-${window.ends_at.slice(11, 16)} UTC (${window.impact}).`;
   const [oncall, statusPage] = await Promise.all([
-    post(r.notifyWebhook, 'On-call notification (notify-webhook)', text),
-    post(r.statusPageWebhook, 'Status page update (status-page-webhook)', windowText, { maintenance: window }),
+    post(settings.notifyWebhook, 'On-call notification (notify-webhook)', text),
+    post(settings.statusPageWebhook, 'Status page update (status-page-webhook)', windowText, { maintenance: window }),
   ]);
-  const notifications = [...(r.notifyWebhook ? [text] : []), ...(r.statusPageWebhook ? [windowText] : [])];
+  const notifications = [
+    ...(settings.notifyWebhook ? [text] : []),
+    ...(settings.statusPageWebhook ? [windowText] : []),
+  ];
   return { announced: { oncall, statusPage }, notifications, warnings };
 }

@@ -44,28 +44,29 @@ export interface CanaryToAbort {
  * An abort is due when green runs another version than the release and this rollback asks for no more
  * than that: no database restore, and no `to-revision` other than the one running.
  */
-export async function canaryToAbort(a: AbortContext): Promise<CanaryToAbort | undefined> {
-  const { namespace, deployment } = a.s.target;
-  if (a.s.database) return undefined;
+export async function canaryToAbort(rollback: AbortContext): Promise<CanaryToAbort | undefined> {
+  const { namespace, deployment } = rollback.s.target;
+  if (rollback.s.database) return undefined;
   let blue: k8s.V1Deployment;
   try {
-    blue = await a.session.kube.apps.readNamespacedDeployment({ name: deployment, namespace });
+    blue = await rollback.session.kube.apps.readNamespacedDeployment({ name: deployment, namespace });
   } catch (error) {
     if (isNotFound(error)) return undefined; // choosing the target says what is missing
     throw error;
   }
   const blueImage = blue.spec?.template?.spec?.containers?.[0]?.image ?? '';
-  if (a.s.toRevision !== undefined && String(a.s.toRevision) !== (await currentRevision(a, blue))) return undefined;
-  const green = await findGreen(a.session.kube, namespace, deployment);
+  if (rollback.s.toRevision !== undefined && String(rollback.s.toRevision) !== (await currentRevision(rollback, blue)))
+    return undefined;
+  const green = await findGreen(rollback.session.kube, namespace, deployment);
   if (green) return imageOf(green) === blueImage ? undefined : { blue, blueImage, green };
   const done = abortRecord(blue);
   return done && done.releaseImage === blueImage ? { blue, blueImage, done } : undefined;
 }
 
-export async function abortCanary(a: AbortContext, found: CanaryToAbort): Promise<Finished> {
-  const { s, ctx, run } = a;
+export async function abortCanary(rollback: AbortContext, found: CanaryToAbort): Promise<Finished> {
+  const { s, ctx, run } = rollback;
   const { namespace, deployment, release } = s.target;
-  const revision = await currentRevision(a, found.blue);
+  const revision = await currentRevision(rollback, found.blue);
   const stays = `revision ${revision} (${versionOf(found.blueImage)})`;
   run.outputs['rolled-back-to'] = stays;
   if (found.done) {
@@ -78,7 +79,7 @@ export async function abortCanary(a: AbortContext, found: CanaryToAbort): Promis
   const green = found.green!;
   const version = versionOf(imageOf(green));
   run.outputs['rolled-back-from'] = `green ${greenName(deployment)} (${version})`;
-  const removed = await removeGreen(a.session.kube, {
+  const removed = await removeGreen(rollback.session.kube, {
     namespace,
     deployment,
     clock: ctx.clock,
@@ -91,7 +92,7 @@ export async function abortCanary(a: AbortContext, found: CanaryToAbort): Promis
     run: ctx.run.runUrl,
     at: new Date(ctx.clock.now()).toISOString(),
   };
-  await annotate(a.session.kube, namespace, deployment, { [CANARY_ABORTED_ANNOTATION]: JSON.stringify(record) });
+  await annotate(rollback.session.kube, namespace, deployment, { [CANARY_ABORTED_ANNOTATION]: JSON.stringify(record) });
   run.fact('Aborted', `green ${greenName(deployment)} removed (${removed.pods.join(', ') || 'no pods'})`);
   run.fact('Release', `${release} stays at ${stays}; its pods were not restarted`);
   await run.notify(

@@ -19,11 +19,11 @@ import type { Plan } from './plan';
 
 export type TrackOptions = Omit<TrackedChangeOptions, 'apply' | 'generationBefore'>;
 
-export function trackOptions(s: Readonly<RollbackSettings>, ctx: RunContext): TrackOptions {
+export function trackOptions(settings: Readonly<RollbackSettings>, ctx: RunContext): TrackOptions {
   return {
-    namespace: s.target.namespace,
-    deployment: s.target.deployment,
-    timeoutMs: s.timeoutMs,
+    namespace: settings.target.namespace,
+    deployment: settings.target.deployment,
+    timeoutMs: settings.timeoutMs,
     clock: ctx.clock,
     log: (line: string) => ctx.log.info(line),
     warn: (line: string) => ctx.log.warning(line),
@@ -33,7 +33,7 @@ export function trackOptions(s: Readonly<RollbackSettings>, ctx: RunContext): Tr
 /** A release stuck in pending-* (its helm was killed) is marked failed first, or helm refuses. */
 export async function recoverStuckRelease(
   session: KubeSession,
-  s: Readonly<RollbackSettings>,
+  settings: Readonly<RollbackSettings>,
   plan: Plan,
   ctx: RunContext,
 ): Promise<string | undefined> {
@@ -41,7 +41,7 @@ export async function recoverStuckRelease(
   if (latest && PENDING_STATUSES.has(latest.status)) {
     await markRevisionFailed(
       session.kube,
-      s.target.namespace,
+      settings.target.namespace,
       latest,
       `Marked failed by the rollback action (${ctx.run.runUrl}): stuck in ${latest.status}, its helm process is gone`,
     );
@@ -53,14 +53,14 @@ export async function recoverStuckRelease(
 
 export async function helmRollback(
   session: KubeSession,
-  s: Readonly<RollbackSettings>,
+  settings: Readonly<RollbackSettings>,
   plan: Plan,
   ctx: RunContext,
 ): Promise<RolloutResult> {
   const helm = await detectHelm();
-  const args = helmRollbackArgs(s, plan, helm.major);
+  const args = helmRollbackArgs(settings, plan, helm.major);
   return applyTracked(session.kube, {
-    ...trackOptions(s, ctx),
+    ...trackOptions(settings, ctx),
     generationBefore: plan.deployment.metadata?.generation ?? 0,
     apply: async (signal) => {
       ctx.log.info(`helm ${helm.version}: ${args.join(' ')}`);
@@ -70,16 +70,16 @@ export async function helmRollback(
 }
 
 /** Runbook §4.2–4.3's `helm rollback`, as argv (also what a plan shows). */
-export function helmRollbackArgs(s: Readonly<RollbackSettings>, plan: Plan, helmMajor: number): string[] {
+export function helmRollbackArgs(settings: Readonly<RollbackSettings>, plan: Plan, helmMajor: number): string[] {
   return [
     'rollback',
-    s.target.release,
+    settings.target.release,
     String(plan.to.revision),
     '-n',
-    s.target.namespace,
+    settings.target.namespace,
     '--wait',
     '--timeout',
-    goDuration(s.timeoutMs),
+    goDuration(settings.timeoutMs),
     ...forceConflicts(helmMajor, plan.latestApplyMethod),
   ];
 }
@@ -87,16 +87,16 @@ export function helmRollbackArgs(s: Readonly<RollbackSettings>, plan: Plan, helm
 /** What `kubectl rollout undo` does, through the API: the chosen ReplicaSet's template goes back on. */
 export async function kubectlUndo(
   session: KubeSession,
-  s: Readonly<RollbackSettings>,
+  settings: Readonly<RollbackSettings>,
   plan: Plan,
   ctx: RunContext,
 ): Promise<RolloutResult> {
   const { kube } = session;
-  const { namespace, deployment: name } = s.target;
+  const { namespace, deployment: name } = settings.target;
   const template = structuredClone(plan.replicaSet!.spec!.template!);
   delete template.metadata?.labels?.['pod-template-hash'];
   return applyTracked(kube, {
-    ...trackOptions(s, ctx),
+    ...trackOptions(settings, ctx),
     generationBefore: plan.deployment.metadata?.generation ?? 0,
     apply: async () => {
       await mutateDeployment(kube, namespace, name, (d) => {

@@ -69,7 +69,7 @@ export async function runRestoreCommands(
 }
 
 /** Runbook §5.2: a database restore is the database on-call's (L3) business; notify-routes sends it there. */
-export function databaseRestoreText(o: {
+export function databaseRestoreText(notice: {
   service: string;
   recoveryTime: Date;
   reason: string;
@@ -78,10 +78,10 @@ export function databaseRestoreText(o: {
 }): string {
   return [
     'DATABASE RESTORE',
-    `Service: ${o.service}`,
-    `Recovery Time: ${o.recoveryTime.toISOString()}`,
-    `Reason: ${singleLine(o.reason)}`,
-    `Status: ${o.status}`,
-    ...(o.detail ? [`Detail: ${singleLine(o.detail)}`] : []),
+    `Service: ${notice.service}`,
+    `Recovery Time: ${notice.recoveryTime.toISOString()}`,
+    `Reason: ${singleLine(notice.reason)}`,
+    `Status: ${notice.status}`,
+    ...(notice.detail ? [`Detail: ${singleLine(notice.detail)}`] : []),
   ].join('\n');
 }

@@ -1,8 +1,8 @@
 import type { RevisionInfo } from './plan';
 
 /** "revision 4 (v1.2.0)": how the report, outputs and messages name a revision. */
-export function describeRevision(r: RevisionInfo): string {
-  return `revision ${r.revision} (${versionOf(r.image)})`;
+export function describeRevision(info: RevisionInfo): string {
+  return `revision ${info.revision} (${versionOf(info.image)})`;
 }
 
 /** "veloz/engine:1.1.0" -> "v1.1.0" for notifications and the log line. */

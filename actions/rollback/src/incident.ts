@@ -30,25 +30,25 @@ export interface IncidentContext {
 export type IncidentStatus = 'IN PROGRESS' | 'COMPLETE' | 'FAILED';
 
 /** Opens the ticket, or finds the open one of this failure and brings it up to date. */
-export async function fileIncident(r: IncidentContext, status: IncidentStatus): Promise<void> {
-  const ticket = r.s.incidentTicket!;
-  const [owner = '', repo = ''] = (ticket.repository ?? r.ctx.run.repository).split('/');
-  const marker = `<!-- veloz-incident: ${incidentKey(r)} -->`;
-  const title = `Incident: ${r.s.target.release} ${versionOf(r.plan!.from.image)} rolled back in ${r.s.records.environment}`;
+export async function fileIncident(rollback: IncidentContext, status: IncidentStatus): Promise<void> {
+  const ticket = rollback.s.incidentTicket!;
+  const [owner = '', repo = ''] = (ticket.repository ?? rollback.ctx.run.repository).split('/');
+  const marker = `<!-- veloz-incident: ${incidentKey(rollback)} -->`;
+  const title = `Incident: ${rollback.s.target.release} ${versionOf(rollback.plan!.from.image)} rolled back in ${rollback.s.records.environment}`;
   try {
-    const body = `${redact(renderIncident(ticket.template, await placeholders(r, status)))}\n\n${marker}\n`;
-    const octokit = await githubClient(r.s.records.githubToken!, r.ctx.run);
-    r.incidentNumber ??= await findOpen(octokit, owner, repo, ticket.label, marker);
-    const issue = r.incidentNumber
-      ? await octokit.rest.issues.update({ owner, repo, issue_number: r.incidentNumber, title, body })
+    const body = `${redact(renderIncident(ticket.template, await placeholders(rollback, status)))}\n\n${marker}\n`;
+    const octokit = await githubClient(rollback.s.records.githubToken!, rollback.ctx.run);
+    rollback.incidentNumber ??= await findOpen(octokit, owner, repo, ticket.label, marker);
+    const issue = rollback.incidentNumber
+      ? await octokit.rest.issues.update({ owner, repo, issue_number: rollback.incidentNumber, title, body })
       : await octokit.rest.issues.create({ owner, repo, title, body, labels: [ticket.label] });
-    r.incidentNumber = issue.data.number;
-    r.incidentUrl = issue.data.html_url;
-    r.run.outputs['incident-url'] = issue.data.html_url;
-    r.run.note(`${status === 'IN PROGRESS' ? 'ticket' : 'updated'} ${issue.data.html_url}`);
+    rollback.incidentNumber = issue.data.number;
+    rollback.incidentUrl = issue.data.html_url;
+    rollback.run.outputs['incident-url'] = issue.data.html_url;
+    rollback.run.note(`${status === 'IN PROGRESS' ? 'ticket' : 'updated'} ${issue.data.html_url}`);
   } catch (error) {
-    r.run.warnings.push(
-      `Incident ticket not ${r.incidentNumber ? 'updated' : 'opened'} in ${owner}/${repo}: ${describeError(error)}.`,
+    rollback.run.warnings.push(
+      `Incident ticket not ${rollback.incidentNumber ? 'updated' : 'opened'} in ${owner}/${repo}: ${describeError(error)}.`,
     );
   }
 }

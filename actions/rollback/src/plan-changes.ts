@@ -25,21 +25,21 @@ export interface RollbackPlanInput {
   greenLeft?: boolean;
 }
 
-export async function planRollbackChanges(r: RollbackPlanInput): Promise<DeployPlan> {
-  const { namespace, deployment } = r.s.target;
-  if (r.abort?.green) {
+export async function planRollbackChanges(rollback: RollbackPlanInput): Promise<DeployPlan> {
+  const { namespace, deployment } = rollback.s.target;
+  if (rollback.abort?.green) {
     return {
       operation: 'rollback (abort the canary)',
       commands: [
-        `delete Deployment ${r.abort.green.metadata?.name} -n ${namespace} (green; the release is left as it is)`,
+        `delete Deployment ${rollback.abort.green.metadata?.name} -n ${namespace} (green; the release is left as it is)`,
       ],
       target: 'no new revision: the release keeps running what it runs',
-      changes: diffManifests([asManifest('Deployment', r.abort.green)], []),
+      changes: diffManifests([asManifest('Deployment', rollback.abort.green)], []),
     };
   }
-  const plan = r.plan!;
-  const release = r.s.target.driver === 'helm' ? await planHelm(r, plan) : planKubectl(r, plan);
-  if (r.greenLeft)
+  const plan = rollback.plan!;
+  const release = rollback.s.target.driver === 'helm' ? await planHelm(rollback, plan) : planKubectl(rollback, plan);
+  if (rollback.greenLeft)
     release.commands.push(`delete Deployment ${greenName(deployment)} -n ${namespace} (green left beside the release)`);
   return release;
 }

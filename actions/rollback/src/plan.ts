@@ -47,13 +47,13 @@ export class UnknownRevisionError extends Error {
 
 export class NothingToRollBackToError extends Error {}
 
-export async function planRollback(kube: Kube, s: Readonly<RollbackSettings>): Promise<Plan> {
-  const { namespace, deployment: name } = s.target;
+export async function planRollback(kube: Kube, settings: Readonly<RollbackSettings>): Promise<Plan> {
+  const { namespace, deployment: name } = settings.target;
   const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
   const container = deployment.spec?.template?.spec?.containers?.[0]?.name ?? '';
-  return s.target.driver === 'helm'
-    ? planHelm(kube, s, deployment, container)
-    : planKubectl(kube, s, deployment, container);
+  return settings.target.driver === 'helm'
+    ? planHelm(kube, settings, deployment, container)
+    : planKubectl(kube, settings, deployment, container);
 }
 
 async function planHelm(

@@ -29,20 +29,20 @@ export function previousRollback(plan: Plan): RollbackRecord | undefined {
 }
 
 /** A re-run after a successful rollback finds the release on the version it restored: nothing to do. */
-export function alreadyRolledBack(plan: Plan, s: Readonly<RollbackSettings>): RollbackRecord | undefined {
+export function alreadyRolledBack(plan: Plan, settings: Readonly<RollbackSettings>): RollbackRecord | undefined {
   const previous = previousRollback(plan);
-  const sameTarget = s.toRevision === undefined || s.toRevision === previous?.to.revision;
+  const sameTarget = settings.toRevision === undefined || settings.toRevision === previous?.to.revision;
   return previous && plan.from.image === previous.to.image && sameTarget ? previous : undefined;
 }
 
 export async function recordRollback(
   kube: Kube,
   run: ActionRun,
-  s: Readonly<RollbackSettings>,
+  settings: Readonly<RollbackSettings>,
   plan: Plan,
   ctx: RunContext,
 ): Promise<void> {
-  const { namespace, deployment, release } = s.target;
+  const { namespace, deployment, release } = settings.target;
   const record: RollbackRecord = {
     from: plan.from,
     to: plan.to,
@@ -50,21 +50,21 @@ export async function recordRollback(
     at: new Date(ctx.clock.now()).toISOString(),
   };
   await annotate(kube, namespace, deployment, { [ROLLED_BACK_ANNOTATION]: JSON.stringify(record) });
-  if (s.records.deploymentLog) {
+  if (settings.records.deploymentLog) {
     const line = await appendDeploymentLog(
-      s.records.deploymentLog,
+      settings.records.deploymentLog,
       new Date(ctx.clock.now()),
       `ROLLBACK from ${versionOf(plan.from.image)}`,
     );
     run.fact('Deployment log', line);
   }
-  if (!s.records.githubToken) return;
+  if (!settings.records.githubToken) return;
   try {
-    const github = await githubDeployments(s.records.githubToken, ctx.run, s.records.environment);
+    const github = await githubDeployments(settings.records.githubToken, ctx.run, settings.records.environment);
     const fromVersion = versionOf(plan.from.image).replace(/^v/, '');
     const toVersion = versionOf(plan.to.image).replace(/^v/, '');
     const failed = await github.findLatest((p) => p.version === fromVersion);
-    if (failed !== undefined) await github.status(failed, 'failure', `Rolled back: ${s.reason}`);
+    if (failed !== undefined) await github.status(failed, 'failure', `Rolled back: ${settings.reason}`);
     // The restored version was deployed by an earlier run, from another commit: record on that deployment.
     const restored =
       (await github.findLatest((p) => p.version === toVersion)) ??
@@ -72,7 +72,7 @@ export async function recordRollback(
         { version: toVersion, release, namespace, revision: String(plan.to.revision) },
         `Rollback to ${toVersion}`,
       ));
-    await github.status(restored, 'success', `Restored by rollback: ${s.reason}`);
+    await github.status(restored, 'success', `Restored by rollback: ${settings.reason}`);
   } catch (error) {
     run.warnings.push(`GitHub deployment records not updated: ${describeError(error)}.`);
   }

@@ -29,18 +29,18 @@ export function rejectedVersionOf(plan: Plan): string {
   return normalizeVersion(versionOf(plan.from.image));
 }
 
-export async function rejectRolledBackVersion(r: RejectContext): Promise<void> {
-  const plan = r.plan!;
-  const { namespace, release } = r.s.target;
+export async function rejectRolledBackVersion(rollback: RejectContext): Promise<void> {
+  const plan = rollback.plan!;
+  const { namespace, release } = rollback.s.target;
   const version = rejectedVersionOf(plan);
-  const list = await recordRejectedVersion(r.session.kube, namespace, release, {
+  const list = await recordRejectedVersion(rollback.session.kube, namespace, release, {
     version,
-    reason: redact(r.s.reason), // a record outlives the run: nothing secret in it
-    at: new Date(r.ctx.clock.now()).toISOString(),
-    run: r.ctx.run.runUrl,
+    reason: redact(rollback.s.reason), // a record outlives the run: nothing secret in it
+    at: new Date(rollback.ctx.clock.now()).toISOString(),
+    run: rollback.ctx.run.runUrl,
     rolledBackTo: describeRevision(plan.to),
   });
-  r.run.outputs['rejected-versions'] = listRejected(list);
-  r.run.fact('Rejected', `v${version} (ConfigMap ${rejectedConfigMapName(release)} in ${namespace})`);
-  r.run.note(`preflight refuses v${version} unless override-reason is given`);
+  rollback.run.outputs['rejected-versions'] = listRejected(list);
+  rollback.run.fact('Rejected', `v${version} (ConfigMap ${rejectedConfigMapName(release)} in ${namespace})`);
+  rollback.run.note(`preflight refuses v${version} unless override-reason is given`);
 }

@@ -133,16 +133,16 @@ const PLAN_STEPS: readonly Step<Rollback>[] = [
   { name: 'Plan the rollback', quiet: true, run: reportPlan },
 ];
 
-export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promise<RunResult> {
-  const { namespace, release } = s.target;
+export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext): Promise<RunResult> {
+  const { namespace, release } = settings.target;
   const run = new ActionRun(
     'rollback',
     `Rollback: ${release} in ${namespace}`,
     ctx,
-    s.records.notifyWebhook,
-    s.records.notifyRoutes,
+    settings.records.notifyWebhook,
+    settings.records.notifyRoutes,
   );
-  run.fact('Reason', s.reason);
+  run.fact('Reason', settings.reason);
   const timed = (result: RunResult): RunResult => {
     result.outputs['duration-seconds'] = String(Math.round((ctx.clock.now() - run.started) / 100) / 10);
     return result;
@@ -150,9 +150,9 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
 
   let session: KubeSession;
   try {
-    session = s.plan
-      ? await openReadSession(s.target, ctx)
-      : await openSession(s.target, ctx, 'rollback', s.lockTtlMs, s.force, s.lockWaitMs);
+    session = settings.plan
+      ? await openReadSession(settings.target, ctx)
+      : await openSession(settings.target, ctx, 'rollback', settings.lockTtlMs, settings.force, settings.lockWaitMs);
   } catch (error) {
     if (error instanceof LockHeldError) {
       return timed(
@@ -170,18 +170,18 @@ export async function run(s: Readonly<RollbackSettings>, ctx: RunContext): Promi
     );
 
   const state: Rollback = {
-    s,
+    s: settings,
     ctx,
     run,
     session,
     replicasBefore: 1,
     scaledToZero: false,
     announced: false,
-    database: s.database,
+    database: settings.database,
   };
   try {
     return timed(
-      await runSteps(run, s.plan ? PLAN_STEPS : STEPS, state, {
+      await runSteps(run, settings.plan ? PLAN_STEPS : STEPS, state, {
         // Fencing: a run that lost the release lock to another stops before its next step.
         beforeStep: (next) => session.fence(next),
         explain: (error) => explainFailure(state, error),

@@ -29,10 +29,10 @@ export interface SchemaContext {
   databaseNote?: string;
 }
 
-export async function compareSchema(r: SchemaContext): Promise<void> {
-  const guard = r.s.schema!;
-  const { namespace, deployment } = r.s.target;
-  const record = await recordedSchema(r);
+export async function compareSchema(rollback: SchemaContext): Promise<void> {
+  const guard = rollback.s.schema!;
+  const { namespace, deployment } = rollback.s.target;
+  const record = await recordedSchema(rollback);
   if (!record) {
     if (guard.mode === 'auto') {
       throw new StepFailure(
@@ -43,21 +43,21 @@ export async function compareSchema(r: SchemaContext): Promise<void> {
         ],
       );
     }
-    r.run.note('no schema version recorded before the deploy: not compared');
+    rollback.run.note('no schema version recorded before the deploy: not compared');
     return;
   }
   const query = guard.query || record.query;
   let current: string;
   try {
-    current = await readSchemaVersion(r.s.postgresUrl!, query);
+    current = await readSchemaVersion(rollback.s.postgresUrl!, query);
   } catch (error) {
     throw new StepFailure(
       `Could not read the schema version with \`${query}\`: ${describeError(error)}. Nothing was changed.`,
       [`Check the database and the query (\`psql -c '${query}'\`), then re-run this rollback.`],
     );
   }
-  if (current === record.version) return unchanged(r, record);
-  changed(r, record, current);
+  if (current === record.version) return unchanged(rollback, record);
+  changed(rollback, record, current);
 }
 
 async function recordedSchema(r: SchemaContext): Promise<SchemaRecord | undefined> {

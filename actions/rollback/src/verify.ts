@@ -17,11 +17,18 @@ export interface HealthVerdict {
 }
 
 /** Every Ready pod through pods/proxy (or `verify-url`), each on the health paths. */
-export async function verifyHealth(kube: Kube, s: Readonly<RollbackSettings>, ctx: RunContext): Promise<HealthVerdict> {
-  const endpoints = s.verifyUrl ? [urlEndpoint(s.verifyUrl)] : await readyPodEndpoints(kube, s);
+export async function verifyHealth(
+  kube: Kube,
+  settings: Readonly<RollbackSettings>,
+  ctx: RunContext,
+): Promise<HealthVerdict> {
+  const endpoints = settings.verifyUrl ? [urlEndpoint(settings.verifyUrl)] : await readyPodEndpoints(kube, settings);
   if (endpoints.length === 0) return { ok: false, detail: 'no Ready pod to check', results: [] };
   const results = await runChecks(
-    endpoints.map((ep) => ({ ...healthCheck(ep, { paths: s.healthPaths, timeoutMs: 15_000 }), name: ep.describe })),
+    endpoints.map((ep) => ({
+      ...healthCheck(ep, { paths: settings.healthPaths, timeoutMs: 15_000 }),
+      name: ep.describe,
+    })),
     { clock: ctx.clock },
   );
   const bad = results.filter((r) => r.status !== 'pass');

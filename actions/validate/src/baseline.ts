@@ -15,12 +15,15 @@ import type { ResolvedTarget } from './engine-endpoint';
 export const BASELINE_CHECK = 'baseline';
 
 /** `stable` means a Ready blue pod beside green, or (in place) a Ready pod outside the current ReplicaSet. */
-export async function resolveBaseline(s: Readonly<ValidateSettings>, target: ResolvedTarget): Promise<HttpEndpoint> {
+export async function resolveBaseline(
+  settings: Readonly<ValidateSettings>,
+  target: ResolvedTarget,
+): Promise<HttpEndpoint> {
   const kube = target.kube;
   if (!kube) throw new Error('the baseline is reached through the API server: give a kubeconfig');
-  const { namespace, deployment: name } = s.target;
-  const port = s.endpoint.kind === 'url' ? '8080' : s.endpoint.port;
-  if (s.baseline !== 'stable') return proxyEndpoint(kube, 'pods', namespace, s.baseline ?? '', port);
+  const { namespace, deployment: name } = settings.target;
+  const port = settings.endpoint.kind === 'url' ? '8080' : settings.endpoint.port;
+  if (settings.baseline !== 'stable') return proxyEndpoint(kube, 'pods', namespace, settings.baseline ?? '', port);
   const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
   // Side by side, blue is the stable version, serving the same traffic over the same window.
   if (await findGreen(kube, namespace, name)) {

@@ -18,17 +18,21 @@ import type { ValidateCheckName, ValidateSettings } from './inputs';
 
 /** Every selected check, plus the baseline's metrics when a baseline is set (throws when it cannot be found). */
 export async function buildChecks(
-  s: Readonly<ValidateSettings>,
+  settings: Readonly<ValidateSettings>,
   target: ResolvedTarget,
   since: number,
 ): Promise<Check[]> {
   const holder: ScrapeHolder = {};
-  const checks = s.checks.map((name) => buildCheck(name, s, target, holder, since));
-  if (s.baseline) {
-    const baseline = await resolveBaseline(s, target);
+  const checks = settings.checks.map((name) => buildCheck(name, settings, target, holder, since));
+  if (settings.baseline) {
+    const baseline = await resolveBaseline(settings, target);
     // The canary's own scrapes feed the comparison, so both sides are measured in the same passes.
-    if (!s.checks.includes('metrics')) checks.push(buildCheck('metrics', s, target, holder, since));
-    const check = metricsCheck(baseline, { prefix: s.metricsPrefix, timeoutMs: s.checkTimeoutMs, holder: {} });
+    if (!settings.checks.includes('metrics')) checks.push(buildCheck('metrics', settings, target, holder, since));
+    const check = metricsCheck(baseline, {
+      prefix: settings.metricsPrefix,
+      timeoutMs: settings.checkTimeoutMs,
+      holder: {},
+    });
     checks.push({ ...check, name: BASELINE_CHECK, title: `Baseline metrics (${baseline.describe})` });
   }
   return checks;

@@ -76,8 +76,8 @@ export interface Decider {
   readonly samples: readonly Sample[];
 }
 
-export const errorCounts = (s: Sample): Counts | undefined =>
-  s.traffic ? { bad: s.traffic.errors, total: s.traffic.requests } : undefined;
+export const errorCounts = (sample: Sample): Counts | undefined =>
+  sample.traffic ? { bad: sample.traffic.errors, total: sample.traffic.requests } : undefined;
 
 /** Requests slower than the p99 threshold: "p99 above 1s" is "more than 1% slower than 1s". */
 export const slowCounts =
@@ -249,8 +249,8 @@ export function dataTierCriterion(samples: readonly Sample[], singlePass: boolea
  * the newest samples reaching back at most the burn window, on at least the minimum requests (so three
  * failures of five never decide). Coverage of the whole window is not required: waiting is the risk.
  */
-export function fastBurnCriterion(samples: readonly Sample[], s: DecisionSettings): CriterionMet | undefined {
-  const burn = s.fastBurn;
+export function fastBurnCriterion(samples: readonly Sample[], settings: DecisionSettings): CriterionMet | undefined {
+  const burn = settings.fastBurn;
   const latest = samples.at(-1);
   if (!burn || !latest?.traffic) return undefined;
   const window: Sample[] = [];

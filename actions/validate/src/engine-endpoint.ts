@@ -24,21 +24,21 @@ export interface ResolvedTarget {
 }
 
 export async function resolveTarget(
-  s: Readonly<ValidateSettings>,
+  settings: Readonly<ValidateSettings>,
   needKube: boolean,
   log?: (line: string) => void,
 ): Promise<ResolvedTarget> {
-  const { namespace } = s.target;
-  const e = s.endpoint;
+  const { namespace } = settings.target;
+  const e = settings.endpoint;
   if (e.kind === 'url' && !needKube) {
     return { endpoint: urlEndpoint(e.url), pods: [], selector: '', description: displayUrl(e.url) };
   }
-  const kube = await connectKube(s.target.kubeconfig, log);
+  const kube = await connectKube(settings.target.kubeconfig, log);
   if (e.kind === 'url') {
     return { endpoint: urlEndpoint(e.url), kube, pods: [], selector: '', description: displayUrl(e.url) };
   }
   if (e.kind === 'service') {
-    const deployment = await kube.apps.readNamespacedDeployment({ name: s.target.deployment, namespace });
+    const deployment = await kube.apps.readNamespacedDeployment({ name: settings.target.deployment, namespace });
     const pods = await podsOf(kube, deployment);
     return {
       endpoint: await proxyEndpoint(kube, 'services', namespace, e.service, e.port),
@@ -48,7 +48,7 @@ export async function resolveTarget(
       description: `service ${e.service} (${pods.length} pods)`,
     };
   }
-  const pod = e.pod === 'canary' ? await canaryPod(kube, s) : e.pod;
+  const pod = e.pod === 'canary' ? await canaryPod(kube, settings) : e.pod;
   return {
     endpoint: await proxyEndpoint(kube, 'pods', namespace, pod, e.port),
     kube,

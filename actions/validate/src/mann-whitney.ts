@@ -53,8 +53,8 @@ export function compareCanary(canary: number[], baseline: number[], options: Com
 }
 
 /** U of the first sample, and its z-score (positive when the first sample tends to be larger). */
-export function mannWhitneyU(a: number[], b: number[]): { u: number; z: number } {
-  const all = [...a.map((v) => ({ v, g: 0 })), ...b.map((v) => ({ v, g: 1 }))].sort((x, y) => x.v - y.v);
+export function mannWhitneyU(first: number[], second: number[]): { u: number; z: number } {
+  const all = [...first.map((v) => ({ v, g: 0 })), ...second.map((v) => ({ v, g: 1 }))].sort((x, y) => x.v - y.v);
   const ranks = new Array<number>(all.length);
   let tieTerm = 0;
   for (let i = 0; i < all.length;) {
@@ -66,8 +66,8 @@ export function mannWhitneyU(a: number[], b: number[]): { u: number; z: number }
     tieTerm += t ** 3 - t;
     i = j + 1;
   }
-  const n1 = a.length;
-  const n2 = b.length;
+  const n1 = first.length;
+  const n2 = second.length;
   const rankSumA = all.reduce((sum, item, i) => (item.g === 0 ? sum + ranks[i]! : sum), 0);
   const u = rankSumA - (n1 * (n1 + 1)) / 2;
   const n = n1 + n2;
@@ -78,13 +78,13 @@ export function mannWhitneyU(a: number[], b: number[]): { u: number; z: number }
 }
 
 /** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf approximation, |error| < 1.5e-7). */
-export function normalCdf(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
+export function normalCdf(zScore: number): number {
+  const x = Math.abs(zScore) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const erf =
     1 -
     ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+  return zScore >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
 function median(values: number[]): number {

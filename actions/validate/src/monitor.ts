@@ -31,21 +31,21 @@ export interface MonitorOutcome {
  * The monitoring window of runbook §3: every check each interval, the §4.1 criteria after every
  * sample, and an immediate stop when a rollback criterion is met — it never waits out the window.
  */
-export async function monitor(o: MonitorOptions): Promise<MonitorOutcome> {
-  const start = o.clock.now();
+export async function monitor(options: MonitorOptions): Promise<MonitorOutcome> {
+  const start = options.clock.now();
   const passes: Pass[] = [];
   const met: CriterionMet[] = [];
   for (let index = 0; ; index++) {
-    const at = start + index * o.intervalMs;
-    if (index > 0) await o.clock.sleep(Math.max(0, at - o.clock.now()));
-    const results = await runChecks(o.checks, { clock: o.clock });
+    const at = start + index * options.intervalMs;
+    if (index > 0) await options.clock.sleep(Math.max(0, at - options.clock.now()));
+    const results = await runChecks(options.checks, { clock: options.clock });
     const sample = toSample(results, at);
-    const pass: Pass = { index, at, results, sample, met: o.decider.add(sample) };
+    const pass: Pass = { index, at, results, sample, met: options.decider.add(sample) };
     passes.push(pass);
     met.push(...pass.met);
-    o.onPass?.(pass);
+    options.onPass?.(pass);
     if (met.some((m) => m.action === 'rollback')) return { passes, met, stoppedEarly: true };
-    if (at + o.intervalMs > start + o.durationMs) return { passes, met, stoppedEarly: false };
+    if (at + options.intervalMs > start + options.durationMs) return { passes, met, stoppedEarly: false };
   }
 }
 

@@ -24,16 +24,16 @@ export type { Verdict } from './validate-summary';
  * Runbook §3 and §4.1: run the checks once, or every interval over a monitoring window, and answer
  * one question with evidence — is this deployment good, or must it be rolled back?
  */
-export async function run(s: Readonly<ValidateSettings>, ctx: RunContext): Promise<RunResult> {
+export async function run(settings: Readonly<ValidateSettings>, ctx: RunContext): Promise<RunResult> {
   const started = ctx.clock.now();
-  const prepared = await prepare(s, ctx, started);
+  const prepared = await prepare(settings, ctx, started);
   if ('early' in prepared) return prepared.early;
   const { target, checks } = prepared;
-  const decider = createDecider(s.decision, s.intervalMs, s.durationMs === 0);
-  const { outcome, windowStart } = await watch(s, ctx, target, checks, decider);
-  const judged = judge(s, outcome, decider);
-  const report = buildReport(s, ctx, target, outcome, judged, started, windowStart);
-  return { report, ...resultOf(s, judged, outcome.passes.at(-1)!) };
+  const decider = createDecider(settings.decision, settings.intervalMs, settings.durationMs === 0);
+  const { outcome, windowStart } = await watch(settings, ctx, target, checks, decider);
+  const judged = judge(settings, outcome, decider);
+  const report = buildReport(settings, ctx, target, outcome, judged, started, windowStart);
+  return { report, ...resultOf(settings, judged, outcome.passes.at(-1)!) };
 }
 
 /** What to validate and how: an unreachable target decides `rollback`, an unreachable baseline `warn`. */

@@ -11,8 +11,9 @@ export interface Counts {
 }
 
 /** The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
-export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile: p must be in (0, 1), got ${p}`);
+export function normalQuantile(probability: number): number {
+  if (!(probability > 0 && probability < 1))
+    throw new RangeError(`normalQuantile: p must be in (0, 1), got ${probability}`);
   const a = [
     -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
   ];
@@ -25,9 +26,9 @@ export function normalQuantile(p: number): number {
   const tail = (q: number): number =>
     (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
     ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
-  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
-  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
-  const q = p - 0.5;
+  if (probability < 0.02425) return tail(Math.sqrt(-2 * Math.log(probability)));
+  if (probability > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - probability)));
+  const q = probability - 0.5;
   const r = q * q;
   return (
     ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
@@ -40,11 +41,11 @@ export function normalQuantile(p: number): number {
  * ("Wald") interval it stays inside [0, 1] and is sound at 0 of n and n of n, which is exactly where a
  * quiet canary or a total outage sits. No requests: [0, 1] — nothing is known.
  */
-export function wilsonBounds(c: Counts, confidence: number): { lower: number; upper: number } {
-  if (c.total <= 0) return { lower: 0, upper: 1 };
+export function wilsonBounds(counts: Counts, confidence: number): { lower: number; upper: number } {
+  if (counts.total <= 0) return { lower: 0, upper: 1 };
   const z = normalQuantile(confidence);
-  const n = c.total;
-  const p = Math.min(1, Math.max(0, c.bad / n));
+  const n = counts.total;
+  const p = Math.min(1, Math.max(0, counts.bad / n));
   const z2 = z * z;
   const centre = p + z2 / (2 * n);
   const spread = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));

@@ -74,13 +74,13 @@ export function judgeSustained(
 }
 
 /** When a sample's counts were read (its span's end): the real time, else the scheduled one. */
-export function spanEnd(s: Sample): number {
-  return s.traffic?.end ?? s.at;
+export function spanEnd(sample: Sample): number {
+  return sample.traffic?.end ?? sample.at;
 }
 
 /** Where a sample's counts begin. */
-export function spanStart(s: Sample): number {
-  return spanEnd(s) - (s.traffic?.spanMs ?? 0);
+export function spanStart(sample: Sample): number {
+  return spanEnd(sample) - (sample.traffic?.spanMs ?? 0);
 }
 
 function covers(j: { window: Sample[]; coveredMs: number }, forMs: number): boolean {
@@ -138,10 +138,10 @@ function cleanStretch(
 }
 
 /** "errors 312 of 5,000 requests over the last 5m, 6.2%". */
-export function describeCounts(j: Judgement, what: string): string {
-  const c = j.counts;
+export function describeCounts(judgement: Judgement, what: string): string {
+  const c = judgement.counts;
   const share = c.total > 0 ? `, ${percent(c.bad / c.total)}` : '';
-  return `${what} ${c.bad.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} requests over the last ${formatDuration(j.coveredMs)}${share}`;
+  return `${what} ${c.bad.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} requests over the last ${formatDuration(judgement.coveredMs)}${share}`;
 }
 
 /** A share as people read it in a report: one decimal below 10%, none above ("6.2%", "48%"). */

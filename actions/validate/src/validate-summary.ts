@@ -29,7 +29,7 @@ export function headline(
   verdict: Verdict,
   met: CriterionMet[],
   passes: Pass[],
-  s: Readonly<ValidateSettings>,
+  settings: Readonly<ValidateSettings>,
   started: number,
   reasons: string[],
 ): string {
@@ -38,7 +38,7 @@ export function headline(
     return `ROLL BACK. ${first.reason} Breach since +${formatDuration(first.since - started)}, criterion met at +${formatDuration(first.metAt - started)} (pass ${passes.length}).`;
   }
   if (verdict === 'warn') return `Evaluate before promoting: ${reasons.join('; ')}.`;
-  return `All checks passed${s.durationMs ? ` in every pass of the ${formatDuration(s.durationMs)} window` : ''}; no rollback criterion met.`;
+  return `All checks passed${settings.durationMs ? ` in every pass of the ${formatDuration(settings.durationMs)} window` : ''}; no rollback criterion met.`;
 }
 
 /** Evidence tables show at most this many samples: the first and last few of a long window. */
@@ -78,7 +78,7 @@ export function addEvidence(report: Report, met: CriterionMet[], started: number
 }
 
 /** Runbook §3.3 as a table: what was observed against Expected and the Alert Threshold. */
-export function addMetricsTable(report: Report, results: CheckResult[], s: Readonly<ValidateSettings>): void {
+export function addMetricsTable(report: Report, results: CheckResult[], settings: Readonly<ValidateSettings>): void {
   const slo = results.find((r) => r.name === 'slo')?.data?.rows;
   if (Array.isArray(slo)) {
     report.sections.push({
@@ -90,7 +90,7 @@ export function addMetricsTable(report: Report, results: CheckResult[], s: Reado
   }
   const m = results.find((r) => r.name === 'metrics')?.data;
   if (!m || (m.errorRate === undefined && m.p99Ms === undefined)) return;
-  const { expected, alert } = s.thresholds;
+  const { expected, alert } = settings.thresholds;
   report.sections.push({
     heading: "Monitoring (runbook §3.3, from the engine's /metrics between the last two passes)",
     columns: ['Metric', 'Observed', 'Expected', 'Alert threshold'],
@@ -167,7 +167,7 @@ export function addChecklist(report: Report, results: CheckResult[]): void {
 export function addCharts(
   report: Report,
   passes: readonly Pass[],
-  s: Readonly<ValidateSettings>,
+  settings: Readonly<ValidateSettings>,
   verdict: { label: string; at: number },
   started: number,
 ): void {
@@ -180,33 +180,25 @@ export function addCharts(
   });
   const baselineOf = (p: Pass): Record<string, unknown> | undefined =>
     p.results.find((r) => r.name === BASELINE_CHECK)?.data;
-  const target = s.baseline ? 'canary' : 'target';
-  const charts: TimeChart[] = [
-    {
-      title: 'Error rate per pass',
-      unit: 'fraction',
-      series: [series(target, (p) => p.sample.errorRate)],
-      thresholds: [
-        { name: 'rollback (§4.1)', value: s.decision.errorRate },
-        { name: 'alert (§3.3)', value: s.thresholds.alert.errorRate },
-      ],
-      verdict: { label: verdict.label, at: verdict.at - started },
-    },
-    {
-      title: 'P99 latency per pass',
-      unit: 'ms',
-      series: [series(target, (p) => p.sample.p99Ms)],
-      thresholds: [
-        { name: 'rollback (§4.1)', value: s.decision.p99Ms },
-        { name: 'alert (§3.3)', value: s.thresholds.alert.p99Ms },
-      ],
-      verdict: { label: verdict.label, at: verdict.at - started },
-    },
+  const target = settings.baseline ? 'canary' : 'target';
+  // One chart per §4.1 figure: the measured series, the baseline beside it, the rollback and alert lines.
+  const chartOf = (title: string, unit: TimeChart['unit'], figure: 'errorRate' | 'p99Ms'): TimeChart => ({
+    title,
+    unit,
+    series: [
+      series(target, (p) => p.sample[figure]),
+      ...(settings.baseline ? [series(`baseline ${settings.baseline}`, (p) => baselineOf(p)?.[figure])] : []),
+    ],
+    thresholds: [
+      { name: 'rollback (§4.1)', value: settings.decision[figure] },
+      { name: 'alert (§3.3)', value: settings.thresholds.alert[figure] },
+    ],
+    verdict: { label: verdict.label, at: verdict.at - started },
+  });
+  const charts = [
+    chartOf('Error rate per pass', 'fraction', 'errorRate'),
+    chartOf('P99 latency per pass', 'ms', 'p99Ms'),
   ];
-  if (s.baseline) {
-    charts[0]!.series.push(series(`baseline ${s.baseline}`, (p) => baselineOf(p)?.errorRate));
-    charts[1]!.series.push(series(`baseline ${s.baseline}`, (p) => baselineOf(p)?.p99Ms));
-  }
   const measured = charts.filter((c) => c.series.some((x) => x.points.some((p) => p.value !== null)));
   if (measured.length > 0) report.charts = measured;
 }

@@ -37,6 +37,11 @@ export interface Check {
   run(ctx: CheckContext): Promise<CheckOutcome>;
 }
 
+/** A check as a checklist line: its name in `checks:`, its report title, its deadline, and what it does. */
+export function defineCheck(name: string, title: string, timeoutMs: number, run: Check['run']): Check {
+  return { name, title, timeoutMs, run };
+}
+
 export interface RunChecksOptions {
   clock?: Clock;
   /** Aborts every check still running (e.g. the action is cancelled). */

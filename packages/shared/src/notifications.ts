@@ -29,40 +29,40 @@ export interface RollbackInitiated {
   incident?: string;
 }
 
-export function deploymentStartedText(n: DeploymentStarted): string {
+export function deploymentStartedText(notice: DeploymentStarted): string {
   return [
     'DEPLOYMENT STARTED',
-    `Service: ${serviceName(n.environment)}`,
-    `Version: ${withV(n.version)}`,
-    `Time: ${notificationTime(n.time)}`,
-    `Duration: ${n.duration ?? '~30 minutes'}`,
-    `Impact: ${n.impact ?? 'Minimal (rolling deployment)'}`,
-    `Contact: ${n.contact.startsWith('@') ? n.contact : `@${n.contact}`}`,
+    `Service: ${serviceName(notice.environment)}`,
+    `Version: ${withV(notice.version)}`,
+    `Time: ${notificationTime(notice.time)}`,
+    `Duration: ${notice.duration ?? '~30 minutes'}`,
+    `Impact: ${notice.impact ?? 'Minimal (rolling deployment)'}`,
+    `Contact: ${notice.contact.startsWith('@') ? notice.contact : `@${notice.contact}`}`,
   ].join('\n');
 }
 
-export function deploymentCompleteText(n: DeploymentComplete): string {
+export function deploymentCompleteText(notice: DeploymentComplete): string {
   return [
     'DEPLOYMENT COMPLETE',
-    `Service: ${serviceName(n.environment)}`,
-    `Version: ${withV(n.version)}`,
-    `Time: ${notificationTime(n.time)}`,
-    `Status: ${n.status}`,
-    `Validation: ${n.validation}`,
-    `Release Notes: ${n.releaseNotes ?? 'n/a'}`,
+    `Service: ${serviceName(notice.environment)}`,
+    `Version: ${withV(notice.version)}`,
+    `Time: ${notificationTime(notice.time)}`,
+    `Status: ${notice.status}`,
+    `Validation: ${notice.validation}`,
+    `Release Notes: ${notice.releaseNotes ?? 'n/a'}`,
   ].join('\n');
 }
 
-export function rollbackInitiatedText(n: RollbackInitiated): string {
+export function rollbackInitiatedText(notice: RollbackInitiated): string {
   return [
     'ROLLBACK INITIATED',
-    `Service: ${serviceName(n.environment)}`,
-    `From Version: ${withV(n.fromVersion)}`,
-    `To Version: ${withV(n.toVersion)}`,
-    `Reason: ${singleLine(n.reason)}`,
-    `Time: ${notificationTime(n.time)}`,
-    `Status: ${n.status}`,
-    `Incident: ${n.incident ? singleLine(n.incident) : 'n/a'}`,
+    `Service: ${serviceName(notice.environment)}`,
+    `From Version: ${withV(notice.fromVersion)}`,
+    `To Version: ${withV(notice.toVersion)}`,
+    `Reason: ${singleLine(notice.reason)}`,
+    `Time: ${notificationTime(notice.time)}`,
+    `Status: ${notice.status}`,
+    `Incident: ${notice.incident ? singleLine(notice.incident) : 'n/a'}`,
   ].join('\n');
 }
 

@@ -3,7 +3,7 @@
  * the newest file matching `backup-path` is young enough, and/or `backup-verify-command`
  * (e.g. verify_backup.sh) exits 0. The command runs without a shell and with a timeout.
  */
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { type Check, defineCheck } from '@veloz/shared/checks';
 import { runCommand } from '@veloz/shared/command';
 import { formatBytes, formatDuration } from '@veloz/shared/parse';
 import { globFiles } from './glob';
@@ -29,28 +29,23 @@ interface Part {
   data: Record<string, unknown>;
 }
 
-export function backupCheck(s: BackupCheckSettings): Check {
-  return {
-    name: 'backup',
-    title: 'Database backup',
-    timeoutMs: s.timeoutMs,
-    async run({ signal, clock }): Promise<CheckOutcome> {
-      if (!s.path && !s.verifyCommand?.length) {
-        return { status: 'skip', detail: 'neither backup-path nor backup-verify-command is configured' };
-      }
-      const parts: Part[] = [];
-      if (s.path) parts.push(await newestFile(s.path, s.maxAgeMs, clock.now(), s.cwd));
-      if (s.verifyCommand?.length) parts.push(await verify(s, signal));
-      const failed = parts.filter((p) => !p.ok);
-      return {
-        status: failed.length ? 'fail' : 'pass',
-        observed: parts.map((p) => p.observed).join('; '),
-        threshold: `newest backup < ${formatDuration(s.maxAgeMs)}${s.verifyCommand?.length ? ', verify command exits 0' : ''}`,
-        detail: failed.map((p) => p.detail ?? p.observed).join('; ') || undefined,
-        data: Object.assign({}, ...parts.map((p) => p.data)),
-      };
-    },
-  };
+export function backupCheck(settings: BackupCheckSettings): Check {
+  return defineCheck('backup', 'Database backup', settings.timeoutMs, async ({ signal, clock }) => {
+    if (!settings.path && !settings.verifyCommand?.length) {
+      return { status: 'skip', detail: 'neither backup-path nor backup-verify-command is configured' };
+    }
+    const parts: Part[] = [];
+    if (settings.path) parts.push(await newestFile(settings.path, settings.maxAgeMs, clock.now(), settings.cwd));
+    if (settings.verifyCommand?.length) parts.push(await verify(settings, signal));
+    const failed = parts.filter((p) => !p.ok);
+    return {
+      status: failed.length ? 'fail' : 'pass',
+      observed: parts.map((p) => p.observed).join('; '),
+      threshold: `newest backup < ${formatDuration(settings.maxAgeMs)}${settings.verifyCommand?.length ? ', verify command exits 0' : ''}`,
+      detail: failed.map((p) => p.detail ?? p.observed).join('; ') || undefined,
+      data: Object.assign({}, ...parts.map((p) => p.data)),
+    };
+  });
 }
 
 async function newestFile(pattern: string, maxAgeMs: number, now: number, cwd?: string): Promise<Part> {

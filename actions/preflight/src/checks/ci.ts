@@ -1,5 +1,5 @@
 /** Runbook §1.1 "All CI tests passing on release branch" (and "Performance benchmarks" as a required check). */
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { type Check, type CheckOutcome, defineCheck } from '@veloz/shared/checks';
 import { githubUnavailable, namedList, type GithubRepo } from './github-repo';
 
 interface CiResult {
@@ -12,20 +12,15 @@ const PASSING_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
 const PERMISSION = 'checks: read` and `statuses: read';
 
 export function ciCheck(gh: GithubRepo, requiredChecks: readonly string[], timeoutMs: number): Check {
-  return {
-    name: 'ci',
-    title: 'CI on the release commit',
-    timeoutMs,
-    async run(): Promise<CheckOutcome> {
-      let results: CiResult[];
-      try {
-        results = [...(await checkRuns(gh)), ...(await commitStatuses(gh))];
-      } catch (error) {
-        return githubUnavailable(`the checks of commit ${gh.sha.slice(0, 7)}`, PERMISSION, error);
-      }
-      return judge(gh, results, requiredChecks);
-    },
-  };
+  return defineCheck('ci', 'CI on the release commit', timeoutMs, async () => {
+    let results: CiResult[];
+    try {
+      results = [...(await checkRuns(gh)), ...(await commitStatuses(gh))];
+    } catch (error) {
+      return githubUnavailable(`the checks of commit ${gh.sha.slice(0, 7)}`, PERMISSION, error);
+    }
+    return judge(gh, results, requiredChecks);
+  });
 }
 
 function judge(gh: GithubRepo, results: CiResult[], requiredChecks: readonly string[]): CheckOutcome {

@@ -3,7 +3,7 @@
  * asked the OCI distribution way: HEAD /v2/<name>/manifests/<tag>, following the WWW-Authenticate
  * challenge (Bearer token from the realm, or Basic). No image is pulled.
  */
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { type Check, type CheckOutcome, defineCheck } from '@veloz/shared/checks';
 import { describeConnectError, errorCode } from '@veloz/shared/faults';
 import { secretRegistry } from '@veloz/shared/secrets';
 
@@ -103,28 +103,23 @@ export function tokenRealm(realm: string, endpoint: string): URL | string {
   return `the Bearer realm ${url.protocol}//${url.host} is neither https nor on the registry's own host ${registry.host}`;
 }
 
-export function imageCheck(s: ImageCheckSettings): Check {
-  return {
-    name: 'image',
-    title: 'Release image in registry',
-    timeoutMs: s.timeoutMs,
-    async run({ signal }): Promise<CheckOutcome> {
-      let ref: ImageReference;
-      try {
-        ref = parseImageRepository(s.repository);
-      } catch (e) {
-        return { status: 'fail', observed: 'invalid image reference', detail: (e as Error).message };
-      }
-      const p = probeOf(s, ref, signal);
-      let answer: Answer | CheckOutcome;
-      try {
-        answer = await authenticate(p, await p.head());
-      } catch (e) {
-        return unreachable('the registry', ref.apiHost, e, p.secrets, p.display, THRESHOLD, signal);
-      }
-      return 'res' in answer ? judgeManifest(p, answer) : answer;
-    },
-  };
+export function imageCheck(settings: ImageCheckSettings): Check {
+  return defineCheck('image', 'Release image in registry', settings.timeoutMs, async ({ signal }) => {
+    let ref: ImageReference;
+    try {
+      ref = parseImageRepository(settings.repository);
+    } catch (e) {
+      return { status: 'fail', observed: 'invalid image reference', detail: (e as Error).message };
+    }
+    const p = probeOf(settings, ref, signal);
+    let answer: Answer | CheckOutcome;
+    try {
+      answer = await authenticate(p, await p.head());
+    } catch (e) {
+      return unreachable('the registry', ref.apiHost, e, p.secrets, p.display, THRESHOLD, signal);
+    }
+    return 'res' in answer ? judgeManifest(p, answer) : answer;
+  });
 }
 
 const THRESHOLD = 'manifest exists';

@@ -3,7 +3,7 @@
  * Deployment once the checklist passed, so a rollback can tell whether this deploy migrated the
  * database (runbook §4.4) and to which time a point-in-time recovery goes back.
  */
-import { describeError, type Check, type CheckOutcome } from '@veloz/shared/checks';
+import { type Check, defineCheck, describeError } from '@veloz/shared/checks';
 import { readSchemaVersion } from '@veloz/shared/schema-version';
 
 export interface MigrationOptions {
@@ -12,24 +12,19 @@ export interface MigrationOptions {
   timeoutMs: number;
 }
 
-export function migrationCheck(o: MigrationOptions): Check {
-  return {
-    name: 'migration',
-    title: 'Schema version before the deploy',
-    timeoutMs: o.timeoutMs,
-    async run({ clock, signal }): Promise<CheckOutcome> {
-      const at = new Date(clock.now()).toISOString();
-      try {
-        const version = await readSchemaVersion(o.url, o.query, signal);
-        return { status: 'pass', observed: `schema version ${version}`, threshold: 'readable', data: { version, at } };
-      } catch (error) {
-        return {
-          status: 'fail',
-          observed: 'unreadable',
-          threshold: 'readable',
-          detail: `The migration-version-query \`${o.query}\` failed: ${describeError(error)}. Without it a rollback cannot tell whether this deploy migrated the database. Try it with \`psql -c '${o.query}'\`.`,
-        };
-      }
-    },
-  };
+export function migrationCheck(options: MigrationOptions): Check {
+  return defineCheck('migration', 'Schema version before the deploy', options.timeoutMs, async ({ clock, signal }) => {
+    const at = new Date(clock.now()).toISOString();
+    try {
+      const version = await readSchemaVersion(options.url, options.query, signal);
+      return { status: 'pass', observed: `schema version ${version}`, threshold: 'readable', data: { version, at } };
+    } catch (error) {
+      return {
+        status: 'fail',
+        observed: 'unreadable',
+        threshold: 'readable',
+        detail: `The migration-version-query \`${options.query}\` failed: ${describeError(error)}. Without it a rollback cannot tell whether this deploy migrated the database. Try it with \`psql -c '${options.query}'\`.`,
+      };
+    }
+  });
 }

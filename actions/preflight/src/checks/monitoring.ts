@@ -2,7 +2,7 @@
  * Runbook §1.1 Monitoring and "DR runbook accessible": Prometheus has the engine's alerting rules loaded
  * and healthy, the dashboards answer, the DR runbook answers. Each part is decided on its own (`data`).
  */
-import { describeError, type Check, type CheckOutcome } from '@veloz/shared/checks';
+import { type Check, defineCheck, describeError } from '@veloz/shared/checks';
 import { httpRequest, urlEndpoint } from '@veloz/shared/http/endpoint';
 import type { MonitoringReadiness } from '../readiness-inputs';
 
@@ -16,32 +16,31 @@ interface Part {
   problem?: string;
 }
 
-export function monitoringCheck(m: MonitoringReadiness, timeoutMs: number): Check {
-  return {
-    name: 'monitoring',
-    title: 'Monitoring readiness',
-    timeoutMs,
-    async run({ signal }): Promise<CheckOutcome> {
-      const perRequestMs = Math.max(1000, Math.floor(timeoutMs / 2));
-      const [rules, dashboards, runbook] = await Promise.all([
-        m.prometheusUrl ? alertRulesPart(m.prometheusUrl, m.alertRules, perRequestMs, signal) : unset(),
-        m.dashboardUrls.length
-          ? urlsPart('dashboard', m.dashboardUrls, m.dashboardToken, perRequestMs, signal)
-          : unset(),
-        m.drRunbookUrl ? urlsPart('DR runbook', [m.drRunbookUrl], undefined, perRequestMs, signal) : unset(),
-      ]);
-      const parts = { rules, dashboards, runbook };
-      const set = Object.values(parts).filter((p) => p.status !== 'unset');
-      const problems = set.filter((p) => p.status === 'fail').map((p) => p.problem!);
-      return {
-        status: problems.length ? 'fail' : 'pass',
-        observed: set.map((p) => p.observed).join('; '),
-        threshold: 'rules loaded and healthy; dashboards and DR runbook answer 2xx',
-        detail: problems.length ? problems.join(' ') : undefined,
-        data: { rules: rules.status, dashboards: dashboards.status, runbook: runbook.status },
-      };
-    },
-  };
+export function monitoringCheck(readiness: MonitoringReadiness, timeoutMs: number): Check {
+  return defineCheck('monitoring', 'Monitoring readiness', timeoutMs, async ({ signal }) => {
+    const perRequestMs = Math.max(1000, Math.floor(timeoutMs / 2));
+    const [rules, dashboards, runbook] = await Promise.all([
+      readiness.prometheusUrl
+        ? alertRulesPart(readiness.prometheusUrl, readiness.alertRules, perRequestMs, signal)
+        : unset(),
+      readiness.dashboardUrls.length
+        ? urlsPart('dashboard', readiness.dashboardUrls, readiness.dashboardToken, perRequestMs, signal)
+        : unset(),
+      readiness.drRunbookUrl
+        ? urlsPart('DR runbook', [readiness.drRunbookUrl], undefined, perRequestMs, signal)
+        : unset(),
+    ]);
+    const parts = { rules, dashboards, runbook };
+    const set = Object.values(parts).filter((p) => p.status !== 'unset');
+    const problems = set.filter((p) => p.status === 'fail').map((p) => p.problem!);
+    return {
+      status: problems.length ? 'fail' : 'pass',
+      observed: set.map((p) => p.observed).join('; '),
+      threshold: 'rules loaded and healthy; dashboards and DR runbook answer 2xx',
+      detail: problems.length ? problems.join(' ') : undefined,
+      data: { rules: rules.status, dashboards: dashboards.status, runbook: runbook.status },
+    };
+  });
 }
 
 const unset = async (): Promise<Part> => ({ status: 'unset', observed: '' });

@@ -1,28 +1,23 @@
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { type Check, defineCheck } from '@veloz/shared/checks';
 import type { Kube } from '@veloz/shared/kube/client';
 import { accessQuestions, describeAccess, type AccessQuestion } from '@veloz/shared/kube/permissions';
 
 /** Can these credentials do everything canary, validate and rollback will do? Asked, not guessed. */
 export function rbacCheck(kube: Kube, namespace: string, timeoutMs: number): Check {
-  return {
-    name: 'rbac',
-    title: 'Deploy credentials (RBAC)',
-    timeoutMs,
-    async run(): Promise<CheckOutcome> {
-      const questions = accessQuestions(namespace);
-      const answers = await mapLimited(questions, 8, async (q) => ({ q, allowed: await allowed(kube, q) }));
-      const missing = answers.filter((a) => !a.allowed).map((a) => a.q);
-      const observed = `${questions.length - missing.length}/${questions.length} permissions granted`;
-      if (missing.length === 0) return { status: 'pass', observed, threshold: 'every permission the actions use' };
-      return {
-        status: 'fail',
-        observed,
-        threshold: 'every permission the actions use',
-        detail: `Missing: ${missing.map((q) => `${describeAccess(q)} (${q.why})`).join('; ')}. Grant the Role and ClusterRole in the README ("Least-privilege credentials").`,
-        data: { missing: missing.map(describeAccess) },
-      };
-    },
-  };
+  return defineCheck('rbac', 'Deploy credentials (RBAC)', timeoutMs, async () => {
+    const questions = accessQuestions(namespace);
+    const answers = await mapLimited(questions, 8, async (q) => ({ q, allowed: await allowed(kube, q) }));
+    const missing = answers.filter((a) => !a.allowed).map((a) => a.q);
+    const observed = `${questions.length - missing.length}/${questions.length} permissions granted`;
+    if (missing.length === 0) return { status: 'pass', observed, threshold: 'every permission the actions use' };
+    return {
+      status: 'fail',
+      observed,
+      threshold: 'every permission the actions use',
+      detail: `Missing: ${missing.map((q) => `${describeAccess(q)} (${q.why})`).join('; ')}. Grant the Role and ClusterRole in the README ("Least-privilege credentials").`,
+      data: { missing: missing.map(describeAccess) },
+    };
+  });
 }
 
 async function allowed(kube: Kube, q: AccessQuestion): Promise<boolean> {

@@ -15,12 +15,13 @@ export interface ReleaseNotesOptions {
 export const tagsOf = (version: string): string[] =>
   /^v\d/i.test(version) ? [version, version.slice(1)] : [version, `v${version}`];
 
-export function releaseNotesCheck(o: ReleaseNotesOptions): Check {
+export function releaseNotesCheck(options: ReleaseNotesOptions): Check {
   return {
     name: 'release-notes',
     title: 'Release notes',
-    timeoutMs: o.timeoutMs,
-    run: () => (o.path ? changelogNotes(o.path, o.version) : githubNotes(o.gh!, o.version)),
+    timeoutMs: options.timeoutMs,
+    run: () =>
+      options.path ? changelogNotes(options.path, options.version) : githubNotes(options.gh!, options.version),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { type Check, type CheckOutcome, defineCheck } from '@veloz/shared/checks';
 import { PENDING_STATUSES, listReleaseRevisions, readReleaseRevision } from '@veloz/shared/helm/history';
 import type { Kube } from '@veloz/shared/kube/client';
 import { isNotFound } from '@veloz/shared/kube/errors';
@@ -42,99 +42,89 @@ function withLeftoverGreen(kube: Kube, target: TargetSettings, check: Check): Ch
 
 function helmReleaseCheck(kube: Kube, target: TargetSettings, timeoutMs: number): Check {
   const { namespace, release } = target;
-  return {
-    name: 'release',
-    title: 'Helm release',
-    timeoutMs,
-    async run(): Promise<CheckOutcome> {
-      const revisions = await listReleaseRevisions(kube, namespace, release);
-      const latest = revisions[revisions.length - 1];
-      const threshold = 'status deployed';
-      if (!latest) {
-        return {
-          status: 'fail',
-          observed: 'no release',
-          threshold,
-          detail: `Helm release ${release} was not found in namespace ${namespace}. Check the \`release\` input, or \`helm list -n ${namespace}\`.`,
-        };
-      }
-      const details = await readReleaseRevision(kube, namespace, latest);
-      const observed = `revision ${details.revision} ${details.status} (${details.chart}-${details.chartVersion}, app ${details.appVersion})`;
-      const data = {
-        revision: details.revision,
-        status: details.status,
-        chart: details.chart,
-        appVersion: details.appVersion,
+  return defineCheck('release', 'Helm release', timeoutMs, async () => {
+    const revisions = await listReleaseRevisions(kube, namespace, release);
+    const latest = revisions[revisions.length - 1];
+    const threshold = 'status deployed';
+    if (!latest) {
+      return {
+        status: 'fail',
+        observed: 'no release',
+        threshold,
+        detail: `Helm release ${release} was not found in namespace ${namespace}. Check the \`release\` input, or \`helm list -n ${namespace}\`.`,
       };
-      const lastGood = [...revisions]
-        .reverse()
-        .find((r) => r.revision < latest.revision && ['deployed', 'superseded'].includes(r.status));
-      const rollback = lastGood
-        ? `\`helm rollback ${release} ${lastGood.revision} -n ${namespace}\``
-        : `\`helm history ${release} -n ${namespace}\` to choose a revision`;
-      if (PENDING_STATUSES.has(details.status)) {
-        return {
-          status: 'fail',
-          observed,
-          threshold,
-          detail: `Another operation is in progress (${details.status}, revision ${details.revision}). If no helm process or deploy job is still running, the release is stuck: recover it with ${rollback} (the rollback action does this), then deploy again.`,
-          data,
-        };
-      }
-      if (details.status === 'failed') {
-        return {
-          status: 'fail',
-          observed,
-          threshold,
-          detail: `The last operation failed: ${details.description || 'no description'}. Return to the last good revision with ${rollback}, or investigate with \`helm status ${release} -n ${namespace}\`.`,
-          data,
-        };
-      }
-      if (details.status !== 'deployed') {
-        return { status: 'fail', observed, threshold, detail: `Unexpected release status ${details.status}.`, data };
-      }
-      return { status: 'pass', observed, threshold, data };
-    },
-  };
+    }
+    const details = await readReleaseRevision(kube, namespace, latest);
+    const observed = `revision ${details.revision} ${details.status} (${details.chart}-${details.chartVersion}, app ${details.appVersion})`;
+    const data = {
+      revision: details.revision,
+      status: details.status,
+      chart: details.chart,
+      appVersion: details.appVersion,
+    };
+    const lastGood = [...revisions]
+      .reverse()
+      .find((r) => r.revision < latest.revision && ['deployed', 'superseded'].includes(r.status));
+    const rollback = lastGood
+      ? `\`helm rollback ${release} ${lastGood.revision} -n ${namespace}\``
+      : `\`helm history ${release} -n ${namespace}\` to choose a revision`;
+    if (PENDING_STATUSES.has(details.status)) {
+      return {
+        status: 'fail',
+        observed,
+        threshold,
+        detail: `Another operation is in progress (${details.status}, revision ${details.revision}). If no helm process or deploy job is still running, the release is stuck: recover it with ${rollback} (the rollback action does this), then deploy again.`,
+        data,
+      };
+    }
+    if (details.status === 'failed') {
+      return {
+        status: 'fail',
+        observed,
+        threshold,
+        detail: `The last operation failed: ${details.description || 'no description'}. Return to the last good revision with ${rollback}, or investigate with \`helm status ${release} -n ${namespace}\`.`,
+        data,
+      };
+    }
+    if (details.status !== 'deployed') {
+      return { status: 'fail', observed, threshold, detail: `Unexpected release status ${details.status}.`, data };
+    }
+    return { status: 'pass', observed, threshold, data };
+  });
 }
 
 function rolloutIdleCheck(kube: Kube, target: TargetSettings, timeoutMs: number): Check {
   const { namespace, deployment: name } = target;
-  return {
-    name: 'release',
-    title: 'Deployment not mid-rollout',
-    timeoutMs,
-    async run(): Promise<CheckOutcome> {
-      let deployment;
-      try {
-        deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        return { status: 'fail', observed: 'not found', detail: `Deployment ${namespace}/${name} does not exist.` };
-      }
-      const status = rolloutStatus(deployment);
-      const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '';
-      const observed = `revision ${revision}: ${progressLine(deployment)}`;
-      const data = { revision };
-      if (deployment.spec?.paused) {
-        return {
-          status: 'fail',
-          observed,
-          threshold: 'rollout complete, not paused',
-          detail: `The Deployment is paused: \`kubectl rollout resume deployment/${name} -n ${namespace}\` or finish the change that paused it.`,
-          data,
-        };
-      }
-      if (status.state !== 'complete') {
-        return {
-          status: 'fail',
-          observed,
-          threshold: 'rollout complete, not paused',
-          detail: `A rollout is in progress (${status.message}). Wait for it: \`kubectl rollout status deployment/${name} -n ${namespace}\`.`,
-          data,
-        };
-      }
-      return { status: 'pass', observed, threshold: 'rollout complete, not paused', data };
-    },
-  };
+  return defineCheck('release', 'Deployment not mid-rollout', timeoutMs, async () => {
+    let deployment;
+    try {
+      deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      return { status: 'fail', observed: 'not found', detail: `Deployment ${namespace}/${name} does not exist.` };
+    }
+    const status = rolloutStatus(deployment);
+    const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '';
+    const observed = `revision ${revision}: ${progressLine(deployment)}`;
+    const data = { revision };
+    if (deployment.spec?.paused) {
+      return {
+        status: 'fail',
+        observed,
+        threshold: 'rollout complete, not paused',
+        detail: `The Deployment is paused: \`kubectl rollout resume deployment/${name} -n ${namespace}\` or finish the change that paused it.`,
+        data,
+      };
+    }
+    if (status.state !== 'complete') {
+      return {
+        status: 'fail',
+        observed,
+        threshold: 'rollout complete, not paused',
+        detail: `A rollout is in progress (${status.message}). Wait for it: \`kubectl rollout status deployment/${name} -n ${namespace}\`.`,
+        data,
+      };
+    }
+    return { status: 'pass', observed, threshold: 'rollout complete, not paused', data };
+  });
 }

@@ -1,55 +1,50 @@
 /** Runbook §1.1 "Code review approved by at least 2 reviewers", on the pull request that brought the commit. */
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { type Check, type CheckOutcome, defineCheck } from '@veloz/shared/checks';
 import { githubUnavailable, type GithubRepo } from './github-repo';
 
 /** States that change a reviewer's verdict; a later comment leaves an approval standing, as on GitHub. */
 const VERDICTS = new Set(['APPROVED', 'CHANGES_REQUESTED', 'DISMISSED']);
 
 export function reviewsCheck(gh: GithubRepo, minApprovals: number, timeoutMs: number): Check {
-  return {
-    name: 'reviews',
-    title: 'Code review',
-    timeoutMs,
-    async run(): Promise<CheckOutcome> {
-      const threshold = `>= ${minApprovals} approvals from reviewers other than the author`;
-      const commit = gh.sha.slice(0, 7);
-      let pulls;
-      try {
-        pulls = (
-          await gh.octokit.rest.repos.listPullRequestsAssociatedWithCommit({
-            owner: gh.owner,
-            repo: gh.repo,
-            commit_sha: gh.sha,
-            per_page: 100,
-          })
-        ).data;
-      } catch (error) {
-        return githubUnavailable(`the pull requests of commit ${commit}`, 'pull-requests: read', error);
-      }
-      // The merged one brought the commit to its branch; an open one is a review still under way.
-      const pull = pulls.find((p) => p.merged_at) ?? pulls.find((p) => p.state === 'open');
-      if (!pull) {
-        return {
-          status: 'fail',
-          observed: 'no pull request',
-          threshold,
-          detail: `Commit ${commit} was pushed without a pull request, so nobody reviewed it. Deploy a commit merged through a reviewed pull request.`,
-        };
-      }
-      let reviews;
-      try {
-        reviews = await gh.octokit.paginate(gh.octokit.rest.pulls.listReviews, {
+  return defineCheck('reviews', 'Code review', timeoutMs, async () => {
+    const threshold = `>= ${minApprovals} approvals from reviewers other than the author`;
+    const commit = gh.sha.slice(0, 7);
+    let pulls;
+    try {
+      pulls = (
+        await gh.octokit.rest.repos.listPullRequestsAssociatedWithCommit({
           owner: gh.owner,
           repo: gh.repo,
-          pull_number: pull.number,
+          commit_sha: gh.sha,
           per_page: 100,
-        });
-      } catch (error) {
-        return githubUnavailable(`the reviews of pull request #${pull.number}`, 'pull-requests: read', error);
-      }
-      return judge(pull, reviews, minApprovals, threshold);
-    },
-  };
+        })
+      ).data;
+    } catch (error) {
+      return githubUnavailable(`the pull requests of commit ${commit}`, 'pull-requests: read', error);
+    }
+    // The merged one brought the commit to its branch; an open one is a review still under way.
+    const pull = pulls.find((p) => p.merged_at) ?? pulls.find((p) => p.state === 'open');
+    if (!pull) {
+      return {
+        status: 'fail',
+        observed: 'no pull request',
+        threshold,
+        detail: `Commit ${commit} was pushed without a pull request, so nobody reviewed it. Deploy a commit merged through a reviewed pull request.`,
+      };
+    }
+    let reviews;
+    try {
+      reviews = await gh.octokit.paginate(gh.octokit.rest.pulls.listReviews, {
+        owner: gh.owner,
+        repo: gh.repo,
+        pull_number: pull.number,
+        per_page: 100,
+      });
+    } catch (error) {
+      return githubUnavailable(`the reviews of pull request #${pull.number}`, 'pull-requests: read', error);
+    }
+    return judge(pull, reviews, minApprovals, threshold);
+  });
 }
 
 interface Review {

@@ -1,5 +1,5 @@
 /** Runbook §1.1 "Security scan completed with no critical/high vulnerabilities": open alerts on the release. */
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { type Check, defineCheck } from '@veloz/shared/checks';
 import { SEVERITIES, type Severity } from '../readiness-inputs';
 import { githubMessage, httpStatusOf, namedList, type GithubRepo } from './github-repo';
 
@@ -13,32 +13,27 @@ interface Alert {
 const atOrAbove = (min: Severity): Severity[] => SEVERITIES.slice(SEVERITIES.indexOf(min));
 
 export function securityCheck(gh: GithubRepo, maxSeverity: Severity, timeoutMs: number): Check {
-  return {
-    name: 'security',
-    title: 'Security alerts',
-    timeoutMs,
-    async run(): Promise<CheckOutcome> {
-      const threshold = `no open alert at ${atOrAbove(maxSeverity).join('/')}`;
-      const sources = await Promise.all([
-        source('code scanning', () => codeScanningAlerts(gh, maxSeverity)),
-        source('Dependabot', () => dependabotAlerts(gh, maxSeverity)),
-      ]);
-      const unavailable = sources.filter((s) => s.error).map((s) => s.error!);
-      const alerts = sources.flatMap((s) => s.alerts);
-      const observed = `${alerts.length} open alert${alerts.length === 1 ? '' : 's'} at ${maxSeverity} or above${
-        unavailable.length ? `; ${unavailable.length} source(s) unreadable` : ''
-      }`;
-      const data = { alerts: alerts.map((a) => ({ ...a })), unavailable };
-      if (alerts.length === 0 && unavailable.length === 0) return { status: 'pass', observed, threshold, data };
-      const detail = [
-        alerts.length
-          ? `Open alerts: ${namedList(alerts.map((a) => ({ name: `${a.name} [${a.severity}]`, url: a.url })))}. Fix or dismiss them (with a reason), then re-run this job.`
-          : '',
-        ...unavailable,
-      ].filter(Boolean);
-      return { status: 'fail', observed, threshold, detail: detail.join(' '), data };
-    },
-  };
+  return defineCheck('security', 'Security alerts', timeoutMs, async () => {
+    const threshold = `no open alert at ${atOrAbove(maxSeverity).join('/')}`;
+    const sources = await Promise.all([
+      source('code scanning', () => codeScanningAlerts(gh, maxSeverity)),
+      source('Dependabot', () => dependabotAlerts(gh, maxSeverity)),
+    ]);
+    const unavailable = sources.filter((s) => s.error).map((s) => s.error!);
+    const alerts = sources.flatMap((s) => s.alerts);
+    const observed = `${alerts.length} open alert${alerts.length === 1 ? '' : 's'} at ${maxSeverity} or above${
+      unavailable.length ? `; ${unavailable.length} source(s) unreadable` : ''
+    }`;
+    const data = { alerts: alerts.map((a) => ({ ...a })), unavailable };
+    if (alerts.length === 0 && unavailable.length === 0) return { status: 'pass', observed, threshold, data };
+    const detail = [
+      alerts.length
+        ? `Open alerts: ${namedList(alerts.map((a) => ({ name: `${a.name} [${a.severity}]`, url: a.url })))}. Fix or dismiss them (with a reason), then re-run this job.`
+        : '',
+      ...unavailable,
+    ].filter(Boolean);
+    return { status: 'fail', observed, threshold, detail: detail.join(' '), data };
+  });
 }
 
 async function source(name: string, read: () => Promise<Alert[]>): Promise<{ alerts: Alert[]; error?: string }> {

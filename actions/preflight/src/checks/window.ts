@@ -2,7 +2,7 @@
  * Runbook §1.3 deployment window: weekdays 10:00-14:00 UTC, avoid Fridays, month-end and freezes.
  * Pure logic over clock.now(); all calendar arithmetic is on civil dates in the policy's time zone.
  */
-import type { Check, CheckOutcome } from '@veloz/shared/checks';
+import { type Check, defineCheck } from '@veloz/shared/checks';
 
 export const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 
@@ -299,54 +299,49 @@ function humanDuration(ms: number): string {
   return [d ? `${d}d` : '', h ? `${h}h` : '', m || (!d && !h) ? `${m}m` : ''].filter(Boolean).join(' ');
 }
 
-export function windowCheck(s: WindowCheckSettings): Check {
-  return {
-    name: 'window',
-    title: 'Deployment window',
-    timeoutMs: s.timeoutMs ?? 5_000,
-    async run({ clock }): Promise<CheckOutcome> {
-      const now = clock.now();
-      const ev = evaluateWindow(s.policy, now);
-      const threshold = describePolicy(s.policy);
-      const data: Record<string, unknown> = {
-        open: ev.open,
-        local: ev.local,
-        reasons: ev.reasons,
-        nextOpen: ev.nextOpen === null ? null : new Date(ev.nextOpen).toISOString(),
-      };
-      if (ev.open) {
-        const unused = s.overrideReason ? ' (override-reason given but not needed)' : '';
-        return {
-          status: 'pass',
-          observed: `open: ${ev.local}`,
-          threshold,
-          detail: `inside the deployment window${unused}`,
-          data,
-        };
-      }
-      const why = ev.reasons.join('; ');
-      const next =
-        ev.nextOpen === null
-          ? 'the window does not open within the next three years'
-          : `next window opens ${ev.nextOpenLocal} (in ${humanDuration(ev.nextOpen - now)})`;
-      const override = s.overrideReason?.trim();
-      if (override) {
-        data.override = override;
-        return {
-          status: 'warn',
-          observed: `closed, OVERRIDDEN: ${ev.local}`,
-          threshold,
-          detail: `Deployment window overridden with reason "${override}". Closed because: ${why}; ${next}.`,
-          data,
-        };
-      }
+export function windowCheck(settings: WindowCheckSettings): Check {
+  return defineCheck('window', 'Deployment window', settings.timeoutMs ?? 5_000, async ({ clock }) => {
+    const now = clock.now();
+    const ev = evaluateWindow(settings.policy, now);
+    const threshold = describePolicy(settings.policy);
+    const data: Record<string, unknown> = {
+      open: ev.open,
+      local: ev.local,
+      reasons: ev.reasons,
+      nextOpen: ev.nextOpen === null ? null : new Date(ev.nextOpen).toISOString(),
+    };
+    if (ev.open) {
+      const unused = settings.overrideReason ? ' (override-reason given but not needed)' : '';
       return {
-        status: 'fail',
-        observed: `closed: ${ev.local}`,
+        status: 'pass',
+        observed: `open: ${ev.local}`,
         threshold,
-        detail: `Closed because: ${why}; ${next}. To deploy anyway, set override-reason (it is recorded in the report).`,
+        detail: `inside the deployment window${unused}`,
         data,
       };
-    },
-  };
+    }
+    const why = ev.reasons.join('; ');
+    const next =
+      ev.nextOpen === null
+        ? 'the window does not open within the next three years'
+        : `next window opens ${ev.nextOpenLocal} (in ${humanDuration(ev.nextOpen - now)})`;
+    const override = settings.overrideReason?.trim();
+    if (override) {
+      data.override = override;
+      return {
+        status: 'warn',
+        observed: `closed, OVERRIDDEN: ${ev.local}`,
+        threshold,
+        detail: `Deployment window overridden with reason "${override}". Closed because: ${why}; ${next}.`,
+        data,
+      };
+    }
+    return {
+      status: 'fail',
+      observed: `closed: ${ev.local}`,
+      threshold,
+      detail: `Closed because: ${why}; ${next}. To deploy anyway, set override-reason (it is recorded in the report).`,
+      data,
+    };
+  });
 }

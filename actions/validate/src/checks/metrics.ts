@@ -4,7 +4,7 @@
  * measures what happened since the previous scrape — error rate and p99 from the engine's own counters —
  * so the §4.1 error-rate and latency criteria have data even without a Prometheus.
  */
-import type { Check, CheckOutcome, CheckStatus } from '@veloz/shared/checks';
+import { type Check, type CheckOutcome, type CheckStatus, defineCheck } from '@veloz/shared/checks';
 import { httpRequest, type HttpEndpoint, type HttpResponse } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import {
@@ -93,65 +93,60 @@ export function measureSpans(
 
 const MAX_METRICS_BYTES = 16 * 1024 * 1024;
 
-export function metricsCheck(ep: HttpEndpoint, opts: MetricsCheckOptions): Check {
+export function metricsCheck(endpoint: HttpEndpoint, opts: MetricsCheckOptions): Check {
   const path = opts.path ?? '/metrics';
   const limits = opts.thresholds ?? RUNBOOK_SLO;
   const threshold = `series named ${opts.prefix}*; errors ≤ ${formatPercentage(limits.alert.errorRate)}, p99 ≤ ${formatDuration(limits.alert.p99Ms)} between scrapes`;
-  return {
-    name: 'metrics',
-    title: 'Metrics endpoint',
-    timeoutMs: opts.timeoutMs,
-    async run({ signal, clock }) {
-      const scraped = await scrapeOnce(ep, path, opts.timeoutMs, signal, () => clock.now());
-      if ('failed' in scraped) return scraped.failed;
-      const { scrape } = scraped;
-      const series = scrape.exposition.samples.length;
-      const families = [...scrape.exposition.families.values()];
-      const matching = families.filter((f) => f.name.startsWith(opts.prefix) && f.samples.length > 0);
-      if (matching.length === 0) {
-        const examples = families.slice(0, 3).map((f) => f.name);
-        return {
-          status: 'fail',
-          observed: `0 ${opts.prefix}* series of ${series}`,
-          threshold,
-          detail: `GET ${path} has no series named ${opts.prefix}*${examples.length ? ` (it has ${examples.join(', ')}…)` : ' (it is empty)'}: is metrics-prefix right, and is this the engine?`,
-          data: { series },
-        };
-      }
-      const prefixed = matching.reduce((n, f) => n + f.samples.length, 0);
-      const counted = `${prefixed} ${opts.prefix}* series`;
-      const { spans, traffic } = opts.holder ? advance(opts.holder, scrape, opts) : {};
-      if (!spans) {
-        return {
-          status: 'pass',
-          observed: `${counted}${opts.holder ? '; rates from the next pass' : ''}`,
-          threshold,
-          data: { series, prefixed },
-        };
-      }
-      const { errors: errorSpan, latency: latencySpan } = spans;
-      const { status, notes } = judgeSpans(spans, limits);
+  return defineCheck('metrics', 'Metrics endpoint', opts.timeoutMs, async ({ signal, clock }) => {
+    const scraped = await scrapeOnce(endpoint, path, opts.timeoutMs, signal, () => clock.now());
+    if ('failed' in scraped) return scraped.failed;
+    const { scrape } = scraped;
+    const series = scrape.exposition.samples.length;
+    const families = [...scrape.exposition.families.values()];
+    const matching = families.filter((f) => f.name.startsWith(opts.prefix) && f.samples.length > 0);
+    if (matching.length === 0) {
+      const examples = families.slice(0, 3).map((f) => f.name);
       return {
-        status,
-        observed: `${counted}; ${describeSpans(spans)}`,
+        status: 'fail',
+        observed: `0 ${opts.prefix}* series of ${series}`,
         threshold,
-        detail: notes.length ? notes.join('\n') : undefined,
-        data: {
-          series,
-          prefixed,
-          requests: errorSpan.requests,
-          errors: errorSpan.errors,
-          errorRate: errorSpan.errorRate,
-          intervalMs: errorSpan.seconds * 1000,
-          p99Ms: latencySpan.p99Ms,
-          observations: latencySpan.observations,
-          p99IntervalMs: latencySpan.seconds * 1000,
-          resets: latencySpan.resets.length,
-          traffic,
-        },
+        detail: `GET ${path} has no series named ${opts.prefix}*${examples.length ? ` (it has ${examples.join(', ')}…)` : ' (it is empty)'}: is metrics-prefix right, and is this the engine?`,
+        data: { series },
       };
-    },
-  };
+    }
+    const prefixed = matching.reduce((n, f) => n + f.samples.length, 0);
+    const counted = `${prefixed} ${opts.prefix}* series`;
+    const { spans, traffic } = opts.holder ? advance(opts.holder, scrape, opts) : {};
+    if (!spans) {
+      return {
+        status: 'pass',
+        observed: `${counted}${opts.holder ? '; rates from the next pass' : ''}`,
+        threshold,
+        data: { series, prefixed },
+      };
+    }
+    const { errors: errorSpan, latency: latencySpan } = spans;
+    const { status, notes } = judgeSpans(spans, limits);
+    return {
+      status,
+      observed: `${counted}; ${describeSpans(spans)}`,
+      threshold,
+      detail: notes.length ? notes.join('\n') : undefined,
+      data: {
+        series,
+        prefixed,
+        requests: errorSpan.requests,
+        errors: errorSpan.errors,
+        errorRate: errorSpan.errorRate,
+        intervalMs: errorSpan.seconds * 1000,
+        p99Ms: latencySpan.p99Ms,
+        observations: latencySpan.observations,
+        p99IntervalMs: latencySpan.seconds * 1000,
+        resets: latencySpan.resets.length,
+        traffic,
+      },
+    };
+  });
 }
 
 /** GET /metrics and parse it; a failure is the check's outcome, already worded. */

@@ -52,11 +52,11 @@ interface OrderRun {
   io: number;
 }
 
-export function orderCheck(ep: HttpEndpoint, opts: OrderCheckOptions): Check {
+export function orderCheck(endpoint: HttpEndpoint, opts: OrderCheckOptions): Check {
   const orderPath = opts.orderPath ?? '/api/order';
   const statePath = opts.statePath ?? '/api/orders_state';
   const idFields = opts.idFields ?? ['order_id', 'id', 'orderId'];
-  const secrets = secretsOf(ep, [opts.token]);
+  const secrets = secretsOf(endpoint, [opts.token]);
   const threshold = `POST ${orderPath} 2xx, then the order in ${statePath}`;
   return {
     name: 'order',
@@ -64,7 +64,7 @@ export function orderCheck(ep: HttpEndpoint, opts: OrderCheckOptions): Check {
     timeoutMs: opts.timeoutMs,
     run: (ctx) =>
       placeAndFind({
-        ep,
+        ep: endpoint,
         opts,
         ctx,
         orderPath,

@@ -3,7 +3,7 @@
  * connections, each held to the table's Expected (warn when reached) and Alert Threshold (fail when
  * exceeded). An empty result is `nodata` naming the query — never a silent pass.
  */
-import type { Check, CheckStatus } from '@veloz/shared/checks';
+import { type Check, type CheckStatus, defineCheck } from '@veloz/shared/checks';
 import type { HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import { PrometheusError, queryValue, rangeQuery } from '@veloz/shared/prom/client';
@@ -56,50 +56,45 @@ export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
   const threshold = specs.map((s) => `${s.label.toLowerCase()} ≤ ${s.format(s.alert)}`).join(', ');
   const traffic = opts.traffic && promTraffic(prom, opts.traffic, selector);
 
-  return {
-    name: 'slo',
-    title: 'SLO metrics (Prometheus)',
-    timeoutMs: opts.timeoutMs,
-    async run({ signal, clock }) {
-      const q: Query = { prom, selector, timeoutMs: ioTimeout(opts.timeoutMs), signal };
-      let measured: Measured[];
-      try {
-        measured = await Promise.all(specs.map((spec) => measure(q, spec)));
-      } catch (err) {
-        const detail = unreachable(prom, '/api/v1/query', err, signal, secrets);
-        return {
-          status: 'fail',
-          observed: 'no measurement',
-          threshold,
-          detail,
-          data: { error: detail, nodataAs: slo.nodata },
-        };
-      }
-      const connections = measured.find((m) => m.spec.key === 'connections') as Measured;
-      if (connections.status === 'pass' && connections.value !== undefined) {
-        const swing = await stability(q, connections.promql, opts.stabilityWindowMs ?? 300_000, clock.now());
-        if (swing) {
-          connections.status = 'warn';
-          connections.note = `Active connections are not stable: ${swing}.`;
-        }
-      }
-      const data = sloData(measured, slo);
-      if (traffic) {
-        // The counts only feed the §4.1 decision; a failed read leaves that pass without them (no data).
-        data.traffic = await traffic.read({ now: clock.now(), timeoutMs: q.timeoutMs, signal }).catch(() => undefined);
-      }
-      const notes = measured.flatMap((m) => (m.note ? [m.note] : []));
+  return defineCheck('slo', 'SLO metrics (Prometheus)', opts.timeoutMs, async ({ signal, clock }) => {
+    const q: Query = { prom, selector, timeoutMs: ioTimeout(opts.timeoutMs), signal };
+    let measured: Measured[];
+    try {
+      measured = await Promise.all(specs.map((spec) => measure(q, spec)));
+    } catch (err) {
+      const detail = unreachable(prom, '/api/v1/query', err, signal, secrets);
       return {
-        status: worst(measured.map((m) => m.status)),
-        observed: measured
-          .map((m) => `${m.spec.label.toLowerCase()} ${m.value === undefined ? 'no data' : m.spec.format(m.value)}`)
-          .join(', '),
+        status: 'fail',
+        observed: 'no measurement',
         threshold,
-        detail: notes.length ? notes.join('\n') : undefined,
-        data,
+        detail,
+        data: { error: detail, nodataAs: slo.nodata },
       };
-    },
-  };
+    }
+    const connections = measured.find((m) => m.spec.key === 'connections') as Measured;
+    if (connections.status === 'pass' && connections.value !== undefined) {
+      const swing = await stability(q, connections.promql, opts.stabilityWindowMs ?? 300_000, clock.now());
+      if (swing) {
+        connections.status = 'warn';
+        connections.note = `Active connections are not stable: ${swing}.`;
+      }
+    }
+    const data = sloData(measured, slo);
+    if (traffic) {
+      // The counts only feed the §4.1 decision; a failed read leaves that pass without them (no data).
+      data.traffic = await traffic.read({ now: clock.now(), timeoutMs: q.timeoutMs, signal }).catch(() => undefined);
+    }
+    const notes = measured.flatMap((m) => (m.note ? [m.note] : []));
+    return {
+      status: worst(measured.map((m) => m.status)),
+      observed: measured
+        .map((m) => `${m.spec.label.toLowerCase()} ${m.value === undefined ? 'no data' : m.spec.format(m.value)}`)
+        .join(', '),
+      threshold,
+      detail: notes.length ? notes.join('\n') : undefined,
+      data,
+    };
+  });
 }
 
 /** Runbook §3.3's rows: the query, its unit, and the Expected and Alert Threshold columns. */

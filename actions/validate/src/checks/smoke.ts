@@ -2,7 +2,7 @@
  * Runbook §3.1 API functionality (`curl -s …/api/market | jq '.status'`): GET each path once, then hold its
  * JSON to the assertions. A broken API is user-impacting (§4.1 critical bug): `data.functionalFailure`.
  */
-import type { Check } from '@veloz/shared/checks';
+import { type Check, defineCheck } from '@veloz/shared/checks';
 import { httpRequest, type HttpEndpoint, type HttpResponse } from '@veloz/shared/http/endpoint';
 import type { Comparator, SmokeAssertion } from '../inputs';
 import {
@@ -35,49 +35,44 @@ export interface AssertionResult {
 
 type Fetched = { json: unknown } | { error: string };
 
-export function smokeCheck(ep: HttpEndpoint, opts: SmokeCheckOptions): Check {
-  const secrets = secretsOf(ep);
-  return {
-    name: 'smoke',
-    title: 'API smoke tests',
-    timeoutMs: opts.timeoutMs,
-    async run({ signal }) {
-      const paths = [...new Set(opts.assertions.map((a) => a.path))];
-      const fetched = new Map<string, Fetched>(
-        await Promise.all(
-          paths.map(async (path): Promise<[string, Fetched]> => {
-            let res: HttpResponse;
-            try {
-              res = await httpRequest(ep, {
-                path,
-                headers: { accept: 'application/json' },
-                timeoutMs: ioTimeout(opts.timeoutMs),
-                signal,
-              });
-            } catch (err) {
-              return [path, { error: unreachable(ep, path, err, signal, secrets) }];
-            }
-            if (!isOk(res.status)) return [path, { error: `GET ${path} answered ${statusLine(res, secrets)}` }];
-            try {
-              return [path, { json: JSON.parse(res.body) as unknown }];
-            } catch {
-              return [
-                path,
-                { error: `GET ${path} did not answer JSON (${res.headers['content-type'] ?? 'no content type'})` },
-              ];
-            }
-          }),
-        ),
-      );
-      const results = opts.assertions.map((a) => evaluate(a, fetched.get(a.path) as Fetched));
-      const failed = results.filter((r) => !r.ok);
-      const observed = `${results.length - failed.length}/${results.length} assertions hold`;
-      const threshold = opts.assertions.map(describeAssertion).join('; ');
-      if (failed.length === 0) return { status: 'pass', observed, threshold, data: { results } };
-      const outcome = functionalFailure('smoke', observed, failed.map((r) => r.message).join('\n'), threshold);
-      return { ...outcome, data: { ...outcome.data, results } };
-    },
-  };
+export function smokeCheck(endpoint: HttpEndpoint, opts: SmokeCheckOptions): Check {
+  const secrets = secretsOf(endpoint);
+  return defineCheck('smoke', 'API smoke tests', opts.timeoutMs, async ({ signal }) => {
+    const paths = [...new Set(opts.assertions.map((a) => a.path))];
+    const fetched = new Map<string, Fetched>(
+      await Promise.all(
+        paths.map(async (path): Promise<[string, Fetched]> => {
+          let res: HttpResponse;
+          try {
+            res = await httpRequest(endpoint, {
+              path,
+              headers: { accept: 'application/json' },
+              timeoutMs: ioTimeout(opts.timeoutMs),
+              signal,
+            });
+          } catch (err) {
+            return [path, { error: unreachable(endpoint, path, err, signal, secrets) }];
+          }
+          if (!isOk(res.status)) return [path, { error: `GET ${path} answered ${statusLine(res, secrets)}` }];
+          try {
+            return [path, { json: JSON.parse(res.body) as unknown }];
+          } catch {
+            return [
+              path,
+              { error: `GET ${path} did not answer JSON (${res.headers['content-type'] ?? 'no content type'})` },
+            ];
+          }
+        }),
+      ),
+    );
+    const results = opts.assertions.map((a) => evaluate(a, fetched.get(a.path) as Fetched));
+    const failed = results.filter((r) => !r.ok);
+    const observed = `${results.length - failed.length}/${results.length} assertions hold`;
+    const threshold = opts.assertions.map(describeAssertion).join('; ');
+    if (failed.length === 0) return { status: 'pass', observed, threshold, data: { results } };
+    const outcome = functionalFailure('smoke', observed, failed.map((r) => r.message).join('\n'), threshold);
+    return { ...outcome, data: { ...outcome.data, results } };
+  });
 }
 
 function evaluate(a: SmokeAssertion, fetched: Fetched): AssertionResult {

@@ -44,15 +44,15 @@ export interface ConnectionJudgement {
   data: Record<string, unknown>;
 }
 
-export function connectionParams(c: ConnectionSettings): unknown[] {
-  return [c.applicationName ?? null, c.user ?? null, OWN_APPLICATION_NAMES];
+export function connectionParams(settings: ConnectionSettings): unknown[] {
+  return [settings.applicationName ?? null, settings.user ?? null, OWN_APPLICATION_NAMES];
 }
 
 /** Who the count is about, for messages: `application_name=veloz-engine`, `user veloz`. */
-export function describeSessions(c: ConnectionSettings): string {
+export function describeSessions(settings: ConnectionSettings): string {
   const parts = [
-    c.applicationName ? `application_name=${c.applicationName}` : '',
-    c.user ? `user ${c.user}` : '',
+    settings.applicationName ? `application_name=${settings.applicationName}` : '',
+    settings.user ? `user ${settings.user}` : '',
   ].filter(Boolean);
   return parts.length ? parts.join(', ') : 'all client sessions';
 }
@@ -64,14 +64,18 @@ export function bandOf(baseline: number, band: number): { low: number; high: num
   };
 }
 
-export function judgeConnections(c: ConnectionSettings, baseline: number, row: ConnectionRow): ConnectionJudgement {
-  const { low, high } = c.band === undefined ? { low: 0, high: Infinity } : bandOf(baseline, c.band);
+export function judgeConnections(
+  settings: ConnectionSettings,
+  baseline: number,
+  row: ConnectionRow,
+): ConnectionJudgement {
+  const { low, high } = settings.band === undefined ? { low: 0, high: Infinity } : bandOf(baseline, settings.band);
   const limit = row.max_connections - row.reserved;
-  const who = describeSessions(c);
+  const who = describeSessions(settings);
   const problems: string[] = [];
-  if (c.band !== undefined && (row.engine < low || row.engine > high)) {
+  if (settings.band !== undefined && (row.engine < low || row.engine > high)) {
     problems.push(
-      `engine connections (${who}) moved from ${baseline} before the deploy to ${row.engine}: ${row.engine > high ? 'above' : 'below'} the band ${low}–${high} (±${Math.round(c.band * 100)}%)${row.engine > high ? ' — a connection leak?' : ' — is the pool failing to connect?'}`,
+      `engine connections (${who}) moved from ${baseline} before the deploy to ${row.engine}: ${row.engine > high ? 'above' : 'below'} the band ${low}–${high} (±${Math.round(settings.band * 100)}%)${row.engine > high ? ' — a connection leak?' : ' — is the pool failing to connect?'}`,
     );
   }
   if (row.total >= limit) {
@@ -82,13 +86,13 @@ export function judgeConnections(c: ConnectionSettings, baseline: number, row: C
   return {
     problems,
     observed:
-      c.band === undefined
+      settings.band === undefined
         ? `engine connections ${row.engine}, server ${row.total}/${row.max_connections}`
         : `engine connections ${row.engine} (baseline ${baseline}), server ${row.total}/${row.max_connections}`,
-    threshold: `${c.band === undefined ? '' : `engine connections ${low}–${high}, `}server < ${limit}`,
+    threshold: `${settings.band === undefined ? '' : `engine connections ${low}–${high}, `}server < ${limit}`,
     data: {
       engine: row.engine,
-      ...(c.band === undefined ? {} : { baseline, low, high }),
+      ...(settings.band === undefined ? {} : { baseline, low, high }),
       total: row.total,
       maxConnections: row.max_connections,
       reserved: row.reserved,

@@ -65,32 +65,32 @@ SELECT current_setting('archive_mode') AS archive_mode,
        coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failed_after_success
 FROM pg_stat_archiver`;
 
-export function postgresCheck(s: PostgresCheckSettings): Check {
+export function postgresCheck(settings: PostgresCheckSettings): Check {
   // Without a recorded baseline, "stable" means: within the band of the first count this check saw.
   let firstCount: number | undefined;
   const countConnections = async (query: Query): Promise<ConnectionJudgement | undefined> => {
-    if (!s.connections) return undefined;
-    const row = (await query<ConnectionRow>(CONNECTIONS_SQL, connectionParams(s.connections)))[0]!;
+    if (!settings.connections) return undefined;
+    const row = (await query<ConnectionRow>(CONNECTIONS_SQL, connectionParams(settings.connections)))[0]!;
     firstCount ??= row.engine;
-    return judgeConnections(s.connections, s.connections.baseline ?? firstCount, row);
+    return judgeConnections(settings.connections, settings.connections.baseline ?? firstCount, row);
   };
   return {
     name: 'postgres',
     title:
-      s.maxWalAgeMs === undefined
+      settings.maxWalAgeMs === undefined
         ? 'PostgreSQL replication and connections'
         : 'PostgreSQL replication and WAL archiving',
-    timeoutMs: s.timeoutMs,
+    timeoutMs: settings.timeoutMs,
     async run({ signal }): Promise<CheckOutcome> {
-      const where = redactUrl(s.url);
-      const secrets = urlSecrets(s.url);
+      const where = redactUrl(settings.url);
+      const secrets = urlSecrets(settings.url);
       // Lazy: pg is only loaded when this check actually runs.
       const { default: pg } = await import('pg');
       const client = new pg.Client({
-        connectionString: s.url,
-        connectionTimeoutMillis: Math.max(1000, s.timeoutMs - 500),
-        statement_timeout: Math.max(1000, s.timeoutMs - 500),
-        application_name: s.applicationName ?? 'veloz-preflight',
+        connectionString: settings.url,
+        connectionTimeoutMillis: Math.max(1000, settings.timeoutMs - 500),
+        statement_timeout: Math.max(1000, settings.timeoutMs - 500),
+        application_name: settings.applicationName ?? 'veloz-preflight',
       });
       client.on('error', () => undefined); // a dropped connection surfaces through the pending query
       const kill = (): void => {
@@ -116,8 +116,8 @@ export function postgresCheck(s: PostgresCheckSettings): Check {
           };
         }
         const standbys = await query<Standby>(REPLICATION_SQL);
-        const archiver = s.maxWalAgeMs === undefined ? undefined : (await query<Archiver>(ARCHIVER_SQL))[0];
-        return judge(s, where, standbys, archiver, await countConnections(query));
+        const archiver = settings.maxWalAgeMs === undefined ? undefined : (await query<Archiver>(ARCHIVER_SQL))[0];
+        return judge(settings, where, standbys, archiver, await countConnections(query));
       } catch (e) {
         const err = e as { code?: string; message?: string };
         if (err.code && /^[0-9A-Z]{5}$/.test(err.code)) {

@@ -42,16 +42,16 @@ interface RedisRun extends RedisCheckSettings {
   signal: AbortSignal;
 }
 
-export function redisCheck(s: RedisCheckSettings): Check {
+export function redisCheck(settings: RedisCheckSettings): Check {
   return {
     name: 'redis',
     title: 'Redis Sentinel',
-    timeoutMs: s.timeoutMs,
+    timeoutMs: settings.timeoutMs,
     run: ({ signal }) =>
       checkSentinels({
-        ...s,
-        secrets: s.password ? [s.password] : [],
-        ioTimeout: Math.max(500, Math.min(5000, s.timeoutMs - 500)),
+        ...settings,
+        secrets: settings.password ? [settings.password] : [],
+        ioTimeout: Math.max(500, Math.min(5000, settings.timeoutMs - 500)),
         signal,
       }),
   };

@@ -32,8 +32,8 @@ export function parseManifest(text: string): KubeManifest[] {
     .filter((o): o is KubeManifest => !!o && typeof o === 'object' && typeof o.kind === 'string');
 }
 
-export function objectKey(o: KubeManifest): string {
-  return `${o.kind}/${o.metadata?.name ?? '?'}`;
+export function objectKey(manifest: KubeManifest): string {
+  return `${manifest.kind}/${manifest.metadata?.name ?? '?'}`;
 }
 
 // Written by the API server or by helm for its own bookkeeping: never what a plan changes.
