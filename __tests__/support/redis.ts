@@ -178,17 +178,21 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
       // Started as a master of nothing: Sentinel reconfigures it as a replica of the new master.
       await startNode(node);
     },
-    async waitHealthy(replicas = replicaCount, timeoutMs = 30_000) {
+    // 60 s: a Sentinel that finds its timer late on a loaded machine enters TILT mode for 30 s.
+    async waitHealthy(replicas = replicaCount, timeoutMs = 60_000) {
       await waitFor(
         async () => {
+          // Thrown, not returned: a timeout then says which sentinel saw what.
           for (const s of sentinels) {
             const m = await sentinelMaster(s.port);
-            if (m.flags !== 'master' || Number(m['num-other-sentinels']) < sentinels.length - 1) return false;
+            const others = Number(m['num-other-sentinels']);
+            if (m.flags !== 'master' || others < sentinels.length - 1)
+              throw new Error(`sentinel ${s.port}: master flags '${m.flags}', ${others} other sentinel(s)`);
             const reps = await command(s.port, 'SENTINEL', 'REPLICAS', masterName);
             const up = (Array.isArray(reps) ? reps.map(toRecord) : []).filter(
               (r) => r.flags === 'slave' && r['master-link-status'] === 'ok',
             );
-            if (up.length < replicas) return false;
+            if (up.length < replicas) throw new Error(`sentinel ${s.port}: ${up.length} of ${replicas} replicas up`);
           }
           return true;
         },
