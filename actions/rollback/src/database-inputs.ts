@@ -4,6 +4,7 @@
  */
 import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { parseIsoTime } from '@veloz/shared/parse';
+import { readPostgresUrl } from '@veloz/shared/data-tier/inputs';
 
 export interface DatabaseRestore {
   recoveryTime: Date;
@@ -33,10 +34,7 @@ export function readDatabase(reader: InputReader, now: Date): DatabaseSettings {
   const recoveryTime = reader.parsed('recovery-time', parseIsoTime);
   const restoreCommands = reader.lines('restore-commands');
   const restoreTimeoutMs = reader.duration('restore-timeout');
-  const postgresUrl = reader.optional('postgres-url', { secret: true });
-  if (postgresUrl && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
-    throw new InputError('postgres-url', postgresUrl, 'a URL starting with postgres:// or postgresql://', true);
-  }
+  const postgresUrl = readPostgresUrl(reader);
   const query = reader.parsed('migration-version-query', (text) => text.trim());
   const allowMismatch = reader.boolean('allow-schema-mismatch');
 
