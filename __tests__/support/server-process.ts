@@ -2,16 +2,26 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
-/** A free TCP port on 127.0.0.1 (the OS picks one; we release it right away). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Below Linux's ephemeral range (32768+): a port reserved here and bound a moment later by a server
+// cannot meanwhile become some outgoing connection's source port or another listen(0)'s pick.
+const RESERVED_LOW = 20_000;
+const RESERVED_HIGH = 32_767;
+
+/** A free TCP port on 127.0.0.1 outside the ephemeral range (checked by binding it; released at once). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = RESERVED_LOW + Math.floor(Math.random() * (RESERVED_HIGH - RESERVED_LOW));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${RESERVED_LOW}-${RESERVED_HIGH} after 50 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
