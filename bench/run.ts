@@ -24,6 +24,7 @@ import { machineFacts, renderReport } from './report';
 import { restoreFigure } from './restore';
 import { scaleFigure } from './scale';
 import { runtimes, startupFigure } from './startup';
+import { takeoverFigure } from './takeover';
 
 const FIGURES = [
   'startup',
@@ -36,6 +37,7 @@ const FIGURES = [
   'decision',
   'long-window',
   'blue-green',
+  'takeover',
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     decision: () => decisionFigure({ windows: 1000, rates: [2, 20, 400], intervalMs: 30_000, durationMs: 15 * 60_000 }),
     'long-window': () => longWindowFigure({ durationMs: 30 * 60_000, intervalMs: 1000, edge: 100 }),
     'blue-green': () => blueGreenFigure({ repeats: 3, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
+    takeover: () => takeoverFigure({ repeats: 3, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
   };
   for (const figure of FIGURES) {
     if (!args.only.includes(figure)) continue;

@@ -82,6 +82,13 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
         e.resource !== 'leases',
     );
     expect(canaryWritesAfter).toEqual([]);
+    // the canary said on the lease that it had stopped, after its helm had exited (helm's last write,
+    // marking its release failed on SIGTERM, comes first), and the rollback started on that word
+    const canaryWrites = cluster.sandbox.journal
+      .list()
+      .filter((e) => e.user === 'canary-runner' && ['create', 'update', 'patch'].includes(e.verb));
+    expect(canaryWrites.at(-1)?.resource).toBe('leases');
+    expect(rollback.stdout).toMatch(/canary canary run \S+ by \S+ has stopped \(\d+s\): writing now/);
     // helm history: the canary's revision (interrupted), then the rollback's, and nothing after it
     const revisions = (await cluster.helmRevisions()).filter((r) => r.revision > before);
     expect(revisions.map((r) => r.revision)).toEqual([before + 1, before + 2]);

@@ -65,13 +65,19 @@ const lease = () =>
       { spec?: { renewTime?: string; holderIdentity?: string } } | undefined
   )?.spec;
 
+const stoppedMark = () =>
+  (
+    sb.get('leases', 'veloz', 'veloz-deploy-veloz') as
+      { metadata?: { annotations?: Record<string, string> } } | undefined
+  )?.metadata?.annotations?.['veloz.io/stopped-holder'];
+
 const configMap = (name: string) => ({
   namespace: 'veloz',
   body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'veloz' }, data: {} },
 });
 
 describe('the release lock fences its holder', () => {
-  test('renewals keep it; a forced takeover closes the fence within one renew period and refuses writes', async () => {
+  test('renewals keep it; a forced takeover is seen at once, refuses writes, and the taker starts when the holder says it stopped', async () => {
     const clock = new ManualClock('2026-11-30T03:00:00Z');
     const a = await connectKube(sb.kubeconfig);
     const logs: string[] = [];
@@ -87,29 +93,31 @@ describe('the release lock fences its holder', () => {
 
     const b = await connectKube(sb.kubeconfig);
     await clock.advance(1_000);
-    // a forced takeover waits until the live holder's next renewal could have ended (renewed at :10,
-    // renews every 10 s, each bounded by 5 s: :25) plus 3 s before it returns to write
     let returned = false;
     const takerLogs: string[] = [];
     const taking = hold(b, clock, '2', true, takerLogs).then((l) => ((returned = true), l));
-    await eventually(() => takerLogs.some((l) => l.includes('waiting 17s (until its next renewal)')), 'the takeover');
-    await clock.advance(17_000 - 1);
-    expect(returned).toBe(false);
-    await clock.advance(1);
-    const taker = await taking;
-    expect(taker.tookOverFrom?.identity).toContain('runs/1 by dev1');
+    // the bound is the live holder's next renewal (renewed at :10, every 10 s, each bounded by 5 s: :25) plus 3 s
+    await eventually(() => takerLogs.some((l) => l.includes('at most 17s, its next renewal')), 'the takeover');
     const takenAt = new Date().toISOString();
-    // the holder saw it at its renewal inside that wait (one renew period)
+    // the holder's lease watch sees it with the clock standing still: no renewal was due
     await eventually(() => a.fence.signal.aborted, 'the fence to close');
     expect(a.fence.lost?.holder).toBe('canary canary run https://github.com/veloz/veloz/actions/runs/2 by dev2');
     expect(() => lock.fence.check('Scale to 4 replicas')).toThrow(
-      /^lost the release lock to canary canary run https:\/\/github.com\/veloz\/veloz\/actions\/runs\/2 by dev2 at 2026-11-30T03:00:2\d.000Z: stopped before Scale to 4 replicas$/,
+      /^lost the release lock to canary canary run https:\/\/github.com\/veloz\/veloz\/actions\/runs\/2 by dev2 at 2026-11-30T03:00:11.000Z: stopped before Scale to 4 replicas$/,
     );
     const refused = await a.core.createNamespacedConfigMap(configMap('after-takeover')).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(LockLostError);
     expect((refused as Error).message).toContain(
       'stopped before the API call createNamespacedConfigMap (veloz/after-takeover)',
     );
+    // nothing in flight: the holder marks the lease stopped, and the taker writes at its next look (1 s)
+    await eventually(() => stoppedMark() === 'run-1', 'the stopped mark');
+    await clock.advance(1_000);
+    const taker = await taking;
+    expect(returned).toBe(true);
+    expect(takerLogs.join('\n')).toMatch(/canary canary run \S+runs\/1 by dev1 has stopped \([01]s\): writing now/);
+    expect(taker.tookOverFrom?.identity).toContain('runs/1 by dev1');
+    expect(lease()?.holderIdentity).toBe('run-2');
     expect(writesBy(takenAt)).toEqual([]);
     expect(logs.join('\n')).toContain('was taken over by canary canary run');
     // release() of the loser leaves the new holder's lease alone
@@ -117,6 +125,59 @@ describe('the release lock fences its holder', () => {
     expect(lease()?.holderIdentity).toBe('run-2');
     await taker.release();
     expect(sb.get('leases', 'veloz', 'veloz-deploy-veloz')).toBeUndefined();
+  });
+
+  test('a change still in flight holds the stopped mark back until it ends', async () => {
+    const clock = new ManualClock('2026-11-30T03:00:00Z');
+    const a = await connectKube(sb.kubeconfig);
+    const lock = await hold(a, clock, '1');
+    let finish: () => void = () => {};
+    const change = a.fence.track(new Promise<void>((resolve) => (finish = resolve)));
+    const b = await connectKube(sb.kubeconfig);
+    const taking = hold(b, clock, '2', true);
+    await eventually(() => a.fence.signal.aborted, 'the fence to close');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stoppedMark()).toBeUndefined();
+    finish();
+    await change;
+    await eventually(() => stoppedMark() === 'run-1', 'the stopped mark once the change ended');
+    await clock.advance(1_000);
+    const taker = await taking;
+    await lock.release();
+    await taker.release();
+  });
+
+  test('a holder that never says it stopped (an older release, or its watch down) is waited out to its renewal bound', async () => {
+    const clock = new ManualClock('2026-11-30T03:00:00Z');
+    const b = await connectKube(sb.kubeconfig);
+    await b.coordination.createNamespacedLease({
+      namespace: 'veloz',
+      body: {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'veloz-deploy-veloz', namespace: 'veloz' },
+        spec: {
+          holderIdentity: 'run-old',
+          leaseDurationSeconds: 30,
+          renewTime: '2026-11-30T03:00:00.000000Z' as unknown as Date,
+        },
+      },
+    });
+    let returned = false;
+    const logs: string[] = [];
+    const taking = hold(b, clock, '2', true, logs).then((l) => ((returned = true), l));
+    // renewed at :00, every 10 s, each bounded by 5 s: :15, plus 3 s
+    await eventually(() => logs.some((l) => l.includes('at most 18s, its next renewal')), 'the takeover');
+    for (let s = 0; s < 17; s++) await clock.advance(1_000).then(() => new Promise((r) => setTimeout(r, 20)));
+    await clock.advance(999);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(returned).toBe(false);
+    await clock.advance(1);
+    const taker = await taking;
+    expect(logs.join('\n')).toContain(
+      'run run-old did not mark the lease stopped; its renewal bound has passed: writing now.',
+    );
+    await taker.release();
   });
 
   test('renewals that keep failing close the fence when last renewal + ttl passes, not before', async () => {

@@ -189,6 +189,8 @@ function guarded<T extends object>(api: T, o: { log?: (line: string) => void; fe
       const call = (...args: unknown[]): Promise<unknown> =>
         (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
       const fenced = o.fence && MUTATING.test(name) ? o.fence : undefined;
+      // A write in flight when the lock is lost may still land: the lock waits for it before saying "stopped".
+      const track = <R>(work: Promise<R>): Promise<R> => (fenced ? fenced.track(work) : work);
       return (...args: unknown[]) => {
         // Checked before every attempt: a retry after the lock was lost is a write too.
         const attempt = (): Promise<unknown> => {
@@ -197,19 +199,21 @@ function guarded<T extends object>(api: T, o: { log?: (line: string) => void; fe
           return call(...args);
         };
         let attempts = 0;
-        if (callScope.getStore()?.noRetry) return attempt();
+        if (callScope.getStore()?.noRetry) return track(attempt());
         const started = systemClock.now();
-        return withRetry(attempt, {
-          clock: systemClock,
-          deadline: started + o.budgetMs,
-          onRetry: (f, delay) =>
-            o.log?.(`Kubernetes API ${name}: ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
-        }).catch((error: unknown) => {
-          if (!(error instanceof RequestTimeoutError)) throw error;
-          const tries =
-            attempts > 1 ? `, ${attempts} attempts over ${Math.round((systemClock.now() - started) / 1000)}s` : '';
-          throw new RequestTimeoutError(`Kubernetes API ${name} (${error.request})`, error.timeoutMs, tries);
-        });
+        return track(
+          withRetry(attempt, {
+            clock: systemClock,
+            deadline: started + o.budgetMs,
+            onRetry: (f, delay) =>
+              o.log?.(`Kubernetes API ${name}: ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
+          }).catch((error: unknown) => {
+            if (!(error instanceof RequestTimeoutError)) throw error;
+            const tries =
+              attempts > 1 ? `, ${attempts} attempts over ${Math.round((systemClock.now() - started) / 1000)}s` : '';
+            throw new RequestTimeoutError(`Kubernetes API ${name} (${error.request})`, error.timeoutMs, tries);
+          }),
+        );
       };
     },
   });

@@ -61,6 +61,33 @@ export class Fence {
     this.lostController.abort(new LockLostError(loss, 'the next step'));
   }
 
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  /** Counts a write or a change (helm) in flight, so a run that lost the lock can tell when it has stopped. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight++;
+    return work.finally(() => {
+      if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
+  }
+
+  /** True once nothing tracked is in flight; false if something still is after `limitMs`. */
+  idle(limitMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, limitMs);
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.push(wake);
+    });
+  }
+
   /** Throws LockLostError naming `nextStep` when the run may no longer write. */
   check(nextStep: string): void {
     const loss = this.lost;

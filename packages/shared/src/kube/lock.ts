@@ -8,6 +8,7 @@ import type { Clock } from '../clock';
 import { withinScope, type Kube } from './client';
 import type { Fence, LockLoss } from './fence';
 import { apiFailure, isConflict, isNotFound } from './errors';
+import { ResumableWatch } from './watch';
 
 export interface LockOwner {
   /** Unique per run attempt: the run URL plus attempt. */
@@ -48,6 +49,13 @@ export class LockHeldError extends Error {
 const PREEMPT_MARGIN_MS = 3_000;
 /** A preempted lease with a very long TTL must not keep a rollback waiting for long. */
 const MAX_PREEMPT_WAIT_MS = 60_000;
+/**
+ * Set on the lease by a preempted holder once its helm and writes have ended (value: its identity):
+ * the run that took over starts writing then, not at the latest moment the holder could have noticed.
+ */
+export const STOPPED_ANNOTATION = 'veloz.io/stopped-holder';
+/** How long a preempted holder waits for its helm to exit (SIGKILL comes at 10 s) before giving up on saying so. */
+const STOP_LIMIT_MS = 15_000;
 
 export function leaseName(release: string): string {
   return `veloz-deploy-${release}`.slice(0, 63).replace(/-+$/, '');
@@ -95,6 +103,7 @@ export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): P
   });
 
   let tookOverFrom: HeldLock['tookOverFrom'];
+  let preemptedIdentity = '';
   const waitUntil = options.clock.now() + (options.waitMs ?? 0);
   let waited = false;
   let preemptedRenewMs = 0;
@@ -142,6 +151,7 @@ export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): P
             since: String(existing.spec?.acquireTime ?? ''),
             expired,
           };
+          preemptedIdentity = holder;
           // Its next renewal (bounded by half a renew period) is when it sees the takeover.
           const renewMs = ((existing.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
           const renewed = Date.parse(String(existing.spec?.renewTime ?? ''));
@@ -169,15 +179,49 @@ export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): P
 
   const held = startRenewing(kube, options, name, ttlSeconds, writtenAt, tookOverFrom);
   if (tookOverFrom && !tookOverFrom.expired) {
-    // A live holder sees the takeover at its next renewal (at most one renew period away) and then
-    // interrupts its helm and stops writing: let it, so our first write cannot land beside its last.
-    const waitMs = Math.min(MAX_PREEMPT_WAIT_MS, preemptedRenewMs + PREEMPT_MARGIN_MS);
-    options.log?.(
-      `Took the release lock over from ${tookOverFrom?.identity}: waiting ${Math.round(waitMs / 1000)}s (until its next renewal) for it to stop before writing.`,
+    const boundMs = Math.min(MAX_PREEMPT_WAIT_MS, preemptedRenewMs + PREEMPT_MARGIN_MS);
+    await awaitPreemptedStop(
+      kube,
+      options,
+      name,
+      { identity: preemptedIdentity, label: tookOverFrom.identity },
+      boundMs,
     );
-    await options.clock.sleep(waitMs);
   }
   return held;
+}
+
+/**
+ * A live holder interrupts its helm and stops writing when it sees the takeover: at once through its
+ * lease watch (then it marks the lease stopped), or at its next renewal at the latest (a holder whose
+ * watch is down, or an older release of this suite). Our first write must not land beside its last, so
+ * we start at its mark, or at the renewal bound when no mark comes.
+ */
+async function awaitPreemptedStop(
+  kube: Kube,
+  options: AcquireOptions,
+  name: string,
+  preempted: { identity: string; label: string },
+  boundMs: number,
+): Promise<void> {
+  options.log?.(
+    `Took the release lock over from ${preempted.label}: waiting for it to stop before writing (at most ${Math.round(boundMs / 1000)}s, its next renewal).`,
+  );
+  const started = options.clock.now();
+  const until = started + boundMs;
+  for (let now = started; now < until; now = options.clock.now()) {
+    const lease = await withinScope({ signal: AbortSignal.timeout(LOCK_POLL_MS * 2), noRetry: true }, () =>
+      kube.coordination.readNamespacedLease({ name, namespace: options.namespace }),
+    ).catch(() => undefined);
+    if (lease?.metadata?.annotations?.[STOPPED_ANNOTATION] === preempted.identity) {
+      options.log?.(
+        `${preempted.label} has stopped (${Math.round((options.clock.now() - started) / 1000)}s): writing now.`,
+      );
+      return;
+    }
+    await options.clock.sleep(Math.min(LOCK_POLL_MS, until - options.clock.now()));
+  }
+  options.log?.(`${preempted.label} did not mark the lease stopped; its renewal bound has passed: writing now.`);
 }
 
 /**
@@ -202,6 +246,16 @@ function startRenewing(
   let lastRenewal = renewedAt;
   let lastError = '';
   const loss = (holder: string, at: number): LockLoss => ({ holder, at, lease: name, namespace: o.namespace });
+  let stopped: Promise<void> | undefined;
+  // Seen by the lease watch or a renewal: writes stop at once; the lease says so once helm has exited.
+  const takenOver = (lease: k8s.V1Lease): void => {
+    if (stopped) return;
+    kube.fence.markLost(loss(describeHolder(lease), o.clock.now()));
+    o.log?.(`release lock ${name} was taken over by ${describeHolder(lease)}: stopping this run's writes`);
+    watch.stop();
+    stopped = markStopped(kube, o, name);
+  };
+  const watch = watchForTakeover(kube, o, name, takenOver, stop.signal);
   kube.fence.guard(() =>
     o.clock.now() >= lastRenewal + ttlMs
       ? loss(
@@ -215,11 +269,7 @@ function startRenewing(
     const bound = AbortSignal.any([stop.signal, AbortSignal.timeout(renewalDeadlineMs)]);
     await withinScope({ signal: bound, noRetry: true }, async () => {
       const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
-      if (lease.spec?.holderIdentity !== o.owner.identity) {
-        kube.fence.markLost(loss(describeHolder(lease), o.clock.now()));
-        o.log?.(`release lock ${name} was taken over by ${describeHolder(lease)}: stopping this run's writes`);
-        return;
-      }
+      if (lease.spec?.holderIdentity !== o.owner.identity) return takenOver(lease);
       if (kube.fence.lost) return; // expired meanwhile: renewing now would hide that another run could have held it
       await kube.coordination.replaceNamespacedLease({
         name,
@@ -240,7 +290,8 @@ function startRenewing(
       }
       if (kube.fence.lost) break;
       try {
-        await renewOnce();
+        // A 409 is the lease changing under us (a preempted run marking it stopped): read it again.
+        await renewOnce().catch((error: unknown) => (isConflict(error) ? renewOnce() : Promise.reject(error)));
       } catch (error) {
         if (stop.signal.aborted) return;
         // A missed renewal is survivable until the TTL runs out; say so and keep trying.
@@ -257,7 +308,9 @@ function startRenewing(
     fence: kube.fence,
     async release() {
       stop.abort();
+      watch.stop();
       await loop;
+      await stopped;
       if (kube.fence.lost) return; // not ours any more: never delete another run's lease
       const bound = AbortSignal.timeout(Math.min(10_000, kube.requestTimeoutMs));
       try {
@@ -276,6 +329,79 @@ function startRenewing(
       }
     },
   };
+}
+
+/**
+ * Watches the lease so a takeover is seen when it is written, not at the next renewal (a third of the
+ * TTL away). A watch that cannot be kept up leaves the renewals to notice; that is only slower.
+ */
+function watchForTakeover(
+  kube: Kube,
+  o: AcquireOptions,
+  name: string,
+  takenOver: (lease: k8s.V1Lease) => void,
+  stopped: AbortSignal,
+): ResumableWatch<k8s.V1Lease> {
+  const fieldSelector = `metadata.name=${name}`;
+  const seen = (lease: k8s.V1Lease): void => {
+    const holder = lease.spec?.holderIdentity;
+    if (holder && holder !== o.owner.identity) takenOver(lease);
+  };
+  const watch = new ResumableWatch<k8s.V1Lease>({
+    kube,
+    path: `/apis/coordination.k8s.io/v1/namespaces/${o.namespace}/leases`,
+    query: { fieldSelector },
+    list: async () => {
+      const list = await kube.coordination.listNamespacedLease({ namespace: o.namespace, fieldSelector });
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+    },
+    onSnapshot: (items) => items.forEach(seen),
+    onEvent: (type, lease) => (type === 'DELETED' ? undefined : seen(lease)),
+    clock: o.clock,
+    deadline: Number.MAX_SAFE_INTEGER,
+  });
+  watch.run().catch((error: unknown) => {
+    if (!stopped.aborted)
+      o.log?.(
+        `release lock ${name}: lease watch ended (${apiFailure(error).message}); a takeover is seen at the next renewal`,
+      );
+  });
+  return watch;
+}
+
+/** Marks the lease stopped for the run that took it over, once this run's helm and writes have ended. */
+async function markStopped(kube: Kube, o: AcquireOptions, name: string): Promise<void> {
+  if (!(await kube.fence.idle(STOP_LIMIT_MS))) {
+    o.log?.(
+      `release lock ${name}: this run's change still ran ${STOP_LIMIT_MS / 1000}s after the takeover; the new holder waits out its own bound`,
+    );
+    return;
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await withinScope(
+        { signal: AbortSignal.timeout(Math.min(10_000, kube.requestTimeoutMs)), noRetry: true },
+        async () => {
+          const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
+          const annotations = { ...lease.metadata?.annotations, [STOPPED_ANNOTATION]: o.owner.identity };
+          await kube.coordination.replaceNamespacedLease({
+            name,
+            namespace: o.namespace,
+            body: { ...lease, metadata: { ...lease.metadata, annotations } },
+          });
+        },
+      );
+      return;
+    } catch (error) {
+      if (isConflict(error)) continue; // the new holder renewed meanwhile
+      if (!isNotFound(error))
+        // not found: the new holder has finished already
+        o.log?.(
+          `release lock ${name}: could not mark the lease stopped (${apiFailure(error).message}); the new holder waits out its own bound`,
+        );
+      return;
+    }
+  }
 }
 
 function expiry(lease: k8s.V1Lease): number {

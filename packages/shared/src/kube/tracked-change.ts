@@ -35,7 +35,8 @@ export async function applyTracked(kube: Kube, options: TrackedChangeOptions): P
   };
   kube.fence.signal.addEventListener('abort', onLost, { once: true });
   try {
-    return await applyWhileTracking(kube, options, interrupt, stopTracking);
+    // Tracked as one piece of work: after a loss the lock says "stopped" only once helm has exited.
+    return await kube.fence.track(applyWhileTracking(kube, options, interrupt, stopTracking));
   } finally {
     kube.fence.signal.removeEventListener('abort', onLost);
   }
