@@ -16,6 +16,7 @@ import { postNotification } from '@veloz/shared/records/webhook';
 import { emptyReport, renderSummary } from '@veloz/shared/report';
 import {
   SecretRegistry,
+  displayConnection,
   displayUrl,
   escapeMarkdown,
   escapeMrkdwn,
@@ -70,6 +71,17 @@ describe('SecretRegistry', () => {
       'http://127.0.0.1:8080/api/consistency?token=***&page=2',
     );
     expect(displayUrl('not a url')).toBe('<unparseable URL>');
+  });
+
+  test('displayConnection: who connects where, without the password, the query or the scheme', () => {
+    expect(displayConnection('postgres://veloz%40prod:pa55@db.internal:5432/veloz?sslpassword=x&sslmode=require')).toBe(
+      'veloz@prod@db.internal:5432/veloz',
+    );
+    expect(displayConnection('postgres://db.internal/')).toBe('db.internal');
+    expect(displayConnection('::::')).toBe('<unparseable URL>');
+    // the registry pass as for every other text: a registered value in the user name is hidden too
+    secretRegistry.add('svc-account-7731');
+    expect(displayConnection('postgres://svc-account-7731:pw@db/veloz')).toBe('***@db/veloz');
   });
 });
 

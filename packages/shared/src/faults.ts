@@ -75,18 +75,6 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return out;
 }
 
-/** postgres://user:secret@host:5432/db?x -> user@host:5432/db (never the password or query). */
-export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
-    const port = u.port ? `:${u.port}` : '';
-    return `${user}${u.hostname}${port}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return '<unparseable URL>';
-  }
-}
-
 /** Rejects when the signal aborts; `cleanup` runs then (close a socket, end a client). */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal, cleanup?: () => void): Promise<T> {
   if (signal.aborted) {

@@ -142,6 +142,22 @@ export function displayUrl(raw: string): string {
   return redact(raw.endsWith('/') || url.pathname !== '/' || url.search ? text : text.replace(/\/$/, ''));
 }
 
+/**
+ * A database URL as `user@host:port/db`: who connects where, never the password or the query (which
+ * can carry one too). Shown with the same registry pass as every other URL.
+ */
+export function displayConnection(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return '<unparseable URL>';
+  }
+  const user = url.username ? `${decodeURIComponent(url.username)}@` : '';
+  const port = url.port ? `:${url.port}` : '';
+  return redact(`${user}${url.hostname}${port}${url.pathname === '/' ? '' : url.pathname}`);
+}
+
 /** Free text as one log record: newlines and other control characters become spaces. */
 export function singleLine(text: string): string {
   // eslint-disable-next-line no-control-regex

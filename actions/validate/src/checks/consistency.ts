@@ -1,6 +1,6 @@
 import { type Check, defineCheck } from '@veloz/shared/checks';
-import { describeConnectError, redactUrl } from '@veloz/shared/faults';
-import { displayUrl } from '@veloz/shared/secrets';
+import { describeConnectError } from '@veloz/shared/faults';
+import { displayConnection, displayUrl } from '@veloz/shared/secrets';
 import { httpRequest, urlEndpoint, type HttpEndpoint } from '@veloz/shared/http/endpoint';
 import {
   PG_CONNECT_TIMEOUT_MS,
@@ -53,7 +53,7 @@ export function consistencyCheck(engine: HttpEndpoint, options: ConsistencyOptio
               ? `consistency-query: ${error.message}`
               : describeConnectError(
                   'PostgreSQL',
-                  redactUrl(options.postgresUrl),
+                  displayConnection(options.postgresUrl),
                   error,
                   [options.postgresUrl],
                   signal,

@@ -4,7 +4,8 @@
  * (§3.4 "database connections stable"). Preflight runs it before the deploy, validate every pass after.
  */
 import type { Check, CheckOutcome } from '../checks';
-import { abortable, describeConnectError, redactSecrets, redactUrl } from '../faults';
+import { abortable, describeConnectError, redactSecrets } from '../faults';
+import { displayConnection } from '../secrets';
 import { formatBytes, formatDuration } from '../parse';
 import {
   CONNECTIONS_SQL,
@@ -82,7 +83,7 @@ export function postgresCheck(settings: PostgresCheckSettings): Check {
         : 'PostgreSQL replication and WAL archiving',
     timeoutMs: settings.timeoutMs,
     async run({ signal }): Promise<CheckOutcome> {
-      const where = redactUrl(settings.url);
+      const where = displayConnection(settings.url);
       const secrets = urlSecrets(settings.url);
       // Lazy: pg is only loaded when this check actually runs.
       const { default: pg } = await import('pg');
