@@ -84,111 +84,130 @@ export const LOCK_POLL_MS = 1000;
 export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): Promise<HeldLock> {
   const name = leaseName(options.release);
   const ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
-  const spec = (acquired?: string): k8s.V1LeaseSpec =>
-    ({
+  const { writtenAt, takeover } = await claimLease(kube, options, name, ttlSeconds);
+  const held = startRenewing(kube, options, name, ttlSeconds, writtenAt, takeover?.from);
+  if (takeover && !takeover.from.expired) await awaitPreemptedStop(kube, options, name, takeover);
+  return held;
+}
+
+/** A lease taken from another run: whose it was, and how long that run may still need to notice. */
+interface Takeover {
+  from: NonNullable<HeldLock['tookOverFrom']>;
+  /** The preempted holder's raw identity, as it marks the lease stopped. */
+  identity: string;
+  /** Its next renewal could end by then (+ margin): the longest we wait for it to stop. */
+  boundMs: number;
+}
+
+/**
+ * Reads the lease and writes ourselves in as holder: creating it, renewing our own, taking over an
+ * expired one (or a live one with `force`), or waiting up to `lock-wait` for a live holder to let go.
+ * A conflict (someone else wrote between our read and write) reads and decides again.
+ */
+async function claimLease(
+  kube: Kube,
+  options: AcquireOptions,
+  name: string,
+  ttlSeconds: number,
+): Promise<{ writtenAt: number; takeover?: Takeover }> {
+  const waitUntil = options.clock.now() + (options.waitMs ?? 0);
+  let waited = false;
+  for (let attempt = 0; ; attempt++) {
+    const existing = await readLease(kube, options.namespace, name);
+    const writtenAt = options.clock.now();
+    const state = existing ? holdState(existing, options.owner.identity, writtenAt) : undefined;
+    if (existing && state?.heldByOther && !options.force) {
+      if (writtenAt >= waitUntil) throw lockHeld(existing, name, waited ? options.waitMs : undefined);
+      // Another run (a manual rollback) holds it: wait for its release, up to `lock-wait`.
+      if (!waited) options.log?.(`release lock ${name} is held by ${describeHolder(existing)}; waiting for it`);
+      waited = true;
+      await options.clock.sleep(Math.min(LOCK_POLL_MS, waitUntil - writtenAt));
+      attempt = -1; // a fresh read: conflicts count from here
+      continue;
+    }
+    const body = leaseBody(options, name, ttlSeconds, writtenAt, existing, state?.mine);
+    try {
+      if (!existing) await kube.coordination.createNamespacedLease({ namespace: options.namespace, body });
+      else await kube.coordination.replaceNamespacedLease({ name, namespace: options.namespace, body });
+    } catch (error) {
+      if (isConflict(error) && attempt < 3) continue;
+      throw error;
+    }
+    const takenFrom = existing?.spec?.holderIdentity;
+    if (!existing || !state || state.mine || !takenFrom) return { writtenAt };
+    return { writtenAt, takeover: takeoverOf(existing, takenFrom, state.expired, writtenAt) };
+  }
+}
+
+async function readLease(kube: Kube, namespace: string, name: string): Promise<k8s.V1Lease | undefined> {
+  try {
+    return await kube.coordination.readNamespacedLease({ name, namespace });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+function holdState(lease: k8s.V1Lease, identity: string, now: number) {
+  const holder = lease.spec?.holderIdentity;
+  const expired = !holder || expiry(lease) <= now;
+  const mine = holder === identity;
+  return { mine, expired, heldByOther: !mine && !expired };
+}
+
+function lockHeld(lease: k8s.V1Lease, name: string, waitedMs: number | undefined): LockHeldError {
+  return new LockHeldError(
+    describeHolder(lease),
+    String(lease.spec?.acquireTime ?? '') || undefined,
+    new Date(expiry(lease)).toISOString(),
+    name,
+    waitedMs,
+  );
+}
+
+/** Ours, renewed now; our own lease keeps its acquire time. Stale marks (stopped-holder) are dropped. */
+function leaseBody(
+  options: AcquireOptions,
+  name: string,
+  ttlSeconds: number,
+  writtenAt: number,
+  existing: k8s.V1Lease | undefined,
+  mine: boolean | undefined,
+): k8s.V1Lease {
+  const acquired = mine ? String(existing?.spec?.acquireTime ?? '') || undefined : undefined;
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      name,
+      namespace: options.namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'veloz-deploy-actions', 'veloz.io/release': options.release },
+      annotations: {
+        'veloz.io/run-url': options.owner.runUrl,
+        'veloz.io/actor': options.owner.actor,
+        'veloz.io/action': options.owner.action,
+      },
+      ...(existing ? { resourceVersion: existing.metadata?.resourceVersion } : {}),
+    },
+    spec: {
       holderIdentity: options.owner.identity,
       leaseDurationSeconds: ttlSeconds,
       acquireTime: acquired ?? microTime(writtenAt),
       renewTime: microTime(writtenAt),
-    }) as unknown as k8s.V1LeaseSpec;
-  const metadata = (): k8s.V1ObjectMeta => ({
-    name,
-    namespace: options.namespace,
-    labels: { 'app.kubernetes.io/managed-by': 'veloz-deploy-actions', 'veloz.io/release': options.release },
-    annotations: {
-      'veloz.io/run-url': options.owner.runUrl,
-      'veloz.io/actor': options.owner.actor,
-      'veloz.io/action': options.owner.action,
-    },
-  });
+    } as unknown as k8s.V1LeaseSpec,
+  };
+}
 
-  let tookOverFrom: HeldLock['tookOverFrom'];
-  let preemptedIdentity = '';
-  const waitUntil = options.clock.now() + (options.waitMs ?? 0);
-  let waited = false;
-  let preemptedRenewMs = 0;
-  let writtenAt = options.clock.now();
-  for (let attempt = 0; ; attempt++) {
-    let existing: k8s.V1Lease | undefined;
-    try {
-      existing = await kube.coordination.readNamespacedLease({ name, namespace: options.namespace });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    try {
-      writtenAt = options.clock.now();
-      if (!existing) {
-        await kube.coordination.createNamespacedLease({
-          namespace: options.namespace,
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: metadata(), spec: spec() },
-        });
-      } else {
-        const holder = existing.spec?.holderIdentity;
-        const expiresAt = expiry(existing);
-        const expired = !holder || expiresAt <= options.clock.now();
-        const mine = holder === options.owner.identity;
-        if (!mine && !expired && !options.force) {
-          const now = options.clock.now();
-          if (now < waitUntil) {
-            // Another run (a manual rollback) holds it: wait for its release, up to `lock-wait`.
-            if (!waited) options.log?.(`release lock ${name} is held by ${describeHolder(existing)}; waiting for it`);
-            waited = true;
-            await options.clock.sleep(Math.min(LOCK_POLL_MS, waitUntil - now));
-            attempt = -1; // a fresh read: conflicts count from here
-            continue;
-          }
-          throw new LockHeldError(
-            describeHolder(existing),
-            String(existing.spec?.acquireTime ?? '') || undefined,
-            new Date(expiresAt).toISOString(),
-            name,
-            waited ? options.waitMs : undefined,
-          );
-        }
-        if (!mine && holder) {
-          tookOverFrom = {
-            identity: describeHolder(existing),
-            since: String(existing.spec?.acquireTime ?? ''),
-            expired,
-          };
-          preemptedIdentity = holder;
-          // Its next renewal (bounded by half a renew period) is when it sees the takeover.
-          const renewMs = ((existing.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
-          const renewed = Date.parse(String(existing.spec?.renewTime ?? ''));
-          preemptedRenewMs =
-            expired || Number.isNaN(renewed) ? 0 : Math.max(0, renewed + 1.5 * renewMs - options.clock.now());
-        }
-        await kube.coordination.replaceNamespacedLease({
-          name,
-          namespace: options.namespace,
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: { ...metadata(), resourceVersion: existing.metadata?.resourceVersion },
-            spec: spec(mine ? String(existing.spec?.acquireTime ?? '') || undefined : undefined),
-          },
-        });
-      }
-      break;
-    } catch (error) {
-      // Someone else created or renewed it between our read and write: read again and decide again.
-      if ((isConflict(error) || apiFailure(error).code === 409) && attempt < 3) continue;
-      throw error;
-    }
-  }
-
-  const held = startRenewing(kube, options, name, ttlSeconds, writtenAt, tookOverFrom);
-  if (tookOverFrom && !tookOverFrom.expired) {
-    const boundMs = Math.min(MAX_PREEMPT_WAIT_MS, preemptedRenewMs + PREEMPT_MARGIN_MS);
-    await awaitPreemptedStop(
-      kube,
-      options,
-      name,
-      { identity: preemptedIdentity, label: tookOverFrom.identity },
-      boundMs,
-    );
-  }
-  return held;
+function takeoverOf(lease: k8s.V1Lease, identity: string, expired: boolean, now: number): Takeover {
+  // A holder without a lease watch sees the takeover at its next renewal (bounded by half a renew period).
+  const renewMs = ((lease.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
+  const renewed = Date.parse(String(lease.spec?.renewTime ?? ''));
+  const untilRenewalMs = expired || Number.isNaN(renewed) ? 0 : Math.max(0, renewed + 1.5 * renewMs - now);
+  return {
+    from: { identity: describeHolder(lease), since: String(lease.spec?.acquireTime ?? ''), expired },
+    identity,
+    boundMs: Math.min(MAX_PREEMPT_WAIT_MS, untilRenewalMs + PREEMPT_MARGIN_MS),
+  };
 }
 
 /**
@@ -201,32 +220,30 @@ async function awaitPreemptedStop(
   kube: Kube,
   options: AcquireOptions,
   name: string,
-  preempted: { identity: string; label: string },
-  boundMs: number,
+  takeover: Takeover,
 ): Promise<void> {
+  const label = takeover.from.identity;
   options.log?.(
-    `Took the release lock over from ${preempted.label}: waiting for it to stop before writing (at most ${Math.round(boundMs / 1000)}s, its next renewal).`,
+    `Took the release lock over from ${label}: waiting for it to stop before writing (at most ${Math.round(takeover.boundMs / 1000)}s, its next renewal).`,
   );
   const started = options.clock.now();
-  const until = started + boundMs;
+  const until = started + takeover.boundMs;
   for (let now = started; now < until; now = options.clock.now()) {
     const lease = await withinScope({ signal: AbortSignal.timeout(LOCK_POLL_MS * 2), noRetry: true }, () =>
       kube.coordination.readNamespacedLease({ name, namespace: options.namespace }),
     ).catch(() => undefined);
-    if (lease?.metadata?.annotations?.[STOPPED_ANNOTATION] === preempted.identity) {
-      options.log?.(
-        `${preempted.label} has stopped (${Math.round((options.clock.now() - started) / 1000)}s): writing now.`,
-      );
+    if (lease?.metadata?.annotations?.[STOPPED_ANNOTATION] === takeover.identity) {
+      options.log?.(`${label} has stopped (${Math.round((options.clock.now() - started) / 1000)}s): writing now.`);
       return;
     }
     await options.clock.sleep(Math.min(LOCK_POLL_MS, until - options.clock.now()));
   }
-  options.log?.(`${preempted.label} did not mark the lease stopped; its renewal bound has passed: writing now.`);
+  options.log?.(`${label} did not mark the lease stopped; its renewal bound has passed: writing now.`);
 }
 
 /**
  * Renews the lease every third of its TTL and fences the run as soon as it cannot prove it still
- * holds it: a renewal that finds another holder (a takeover) closes the fence at once; renewals that
+ * holds it: a takeover (seen by the lease watch, or by a renewal) closes the fence at once; renewals that
  * keep failing close it when `last successful renewal + ttl` passes — the moment another run may
  * take the lease. Each renewal is bounded by half a renew period, so a hung API server cannot hold
  * the loop past the expiry, and release() is bounded too.
@@ -312,23 +329,28 @@ function startRenewing(
       await loop;
       await stopped;
       if (kube.fence.lost) return; // not ours any more: never delete another run's lease
-      const bound = AbortSignal.timeout(Math.min(10_000, kube.requestTimeoutMs));
-      try {
-        await withinScope({ signal: bound, noRetry: true }, async () => {
-          const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
-          if (lease.spec?.holderIdentity !== o.owner.identity) return;
-          await kube.coordination.deleteNamespacedLease({
-            name,
-            namespace: o.namespace,
-            body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
-          });
-        });
-      } catch (error) {
-        if (!isNotFound(error))
-          o.log?.(`could not release lock ${name}: ${apiFailure(error).message} (it expires by itself)`);
-      }
+      await deleteIfOurs(kube, o, name);
     },
   };
+}
+
+/** Bounded: a hung API server cannot hold the end of a run; a lease left behind expires by itself. */
+async function deleteIfOurs(kube: Kube, o: AcquireOptions, name: string): Promise<void> {
+  const bound = AbortSignal.timeout(Math.min(10_000, kube.requestTimeoutMs));
+  try {
+    await withinScope({ signal: bound, noRetry: true }, async () => {
+      const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
+      if (lease.spec?.holderIdentity !== o.owner.identity) return;
+      await kube.coordination.deleteNamespacedLease({
+        name,
+        namespace: o.namespace,
+        body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion } },
+      });
+    });
+  } catch (error) {
+    if (!isNotFound(error))
+      o.log?.(`could not release lock ${name}: ${apiFailure(error).message} (it expires by itself)`);
+  }
 }
 
 /**
