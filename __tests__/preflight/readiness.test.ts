@@ -239,4 +239,36 @@ describe('the §1.1 checklist through the preflight bundle', () => {
     for (const secret of [TOKEN, 'dash-s3cret-t0ken', chat.url, statusPage.url])
       expect(everything).not.toContain(secret);
   });
+
+  test('notify-routes: DEPLOYMENT STARTED goes to the §5.1 platform channel with its escalation, not to notify-webhook', async () => {
+    const platform = await startWebhookReceiver();
+    const chatBefore = chat.texts().length;
+    try {
+      const run = await runActionBundle(
+        'preflight',
+        {
+          checks: 'window',
+          version: '1.1.0',
+          'evaluate-at': '2026-11-24T11:00:00Z',
+          'notify-webhook': chat.url,
+          'notify-routes': `platform=${platform.url}\ndatabase=${chat.url}`,
+        },
+        { env: cluster.env, timeoutMs: 120_000 },
+      );
+      expect(run.errors).toEqual([]);
+      expect(platform.texts()).toHaveLength(1);
+      expect(platform.texts()[0]).toMatch(/^DEPLOYMENT STARTED\nService: VeloZ Production\nVersion: v1\.1\.0\n/);
+      expect(platform.texts()[0]).toContain(
+        'Escalation: L2 Platform Engineer (#veloz-platform, PagerDuty rotation), response within 15 minutes',
+      );
+      expect(chat.texts()).toHaveLength(chatBefore);
+      expect(run.summary).toContain(
+        '| Monitoring | On-call engineer notified | ✅ done | preflight posted to `notify-routes` (platform) |',
+      );
+      const everything = `${run.stdout.replace(/^::add-mask::.*$/gm, '')}${run.stderr}${run.summary}${JSON.stringify(run.outputs)}`;
+      for (const secret of [platform.url, chat.url]) expect(everything).not.toContain(secret);
+    } finally {
+      await platform.stop();
+    }
+  });
 });

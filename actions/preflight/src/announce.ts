@@ -1,10 +1,12 @@
 /**
  * Once the checklist passed: runbook §5.4 DEPLOYMENT STARTED to the on-call route ("On-call engineer
- * notified") and the §1.3 maintenance window to the status page. Best effort, like every chat message:
+ * notified": the §5.1 platform channel of `notify-routes`, else `notify-webhook`) and the §1.3
+ * maintenance window to the status page. Best effort, like every chat message:
  * an undelivered one is a warning and shows in the checklist, it never fails the preflight.
  */
 import type { RunContext } from '@veloz/shared/contract';
 import { deploymentStartedText } from '@veloz/shared/notifications';
+import { deliveriesFor } from '@veloz/shared/records/routes';
 import { postNotification } from '@veloz/shared/records/webhook';
 import type { Announced } from './checklist';
 import type { ReadinessSettings } from './readiness-inputs';
@@ -48,13 +50,40 @@ export async function announceDeployment(
     run_url: ctx.run.runUrl,
   };
   const windowText = `Maintenance window: ${window.title}, ${window.starts_at.slice(11, 16)}-${window.ends_at.slice(11, 16)} UTC (${window.impact}).`;
-  const [oncall, statusPage] = await Promise.all([
-    post(settings.notifyWebhook, 'On-call notification (notify-webhook)', text),
+  const [statusPage, oncall] = await Promise.all([
     post(settings.statusPageWebhook, 'Status page update (status-page-webhook)', windowText, { maintenance: window }),
+    tellOnCall(settings, text, post),
   ]);
-  const notifications = [
-    ...(settings.notifyWebhook ? [text] : []),
-    ...(settings.statusPageWebhook ? [windowText] : []),
-  ];
-  return { announced: { oncall, statusPage }, notifications, warnings };
+  const notifications = [...oncall.texts, ...(settings.statusPageWebhook ? [windowText] : [])];
+  const announced: Announced = { oncall: oncall.result, statusPage, ...(oncall.via ? { oncallVia: oncall.via } : {}) };
+  return { announced, notifications, warnings };
+}
+
+type Post = (url: string | undefined, what: string, body: string) => Promise<Announced['oncall']>;
+
+/** DEPLOYMENT STARTED through the §5.1–5.2 routes (the platform channel), or the one notify-webhook. */
+async function tellOnCall(
+  settings: Readonly<ReadinessSettings>,
+  text: string,
+  post: Post,
+): Promise<{ result: Announced['oncall']; via?: string; texts: string[] }> {
+  const routed = Object.keys(settings.notifyRoutes).length > 0;
+  const deliveries = deliveriesFor(text, settings.notifyRoutes, settings.notifyWebhook);
+  const results = await Promise.all(
+    deliveries.map((d) =>
+      post(
+        d.url,
+        `On-call notification (${routed ? `notify-routes: ${d.channels.join(' + ')}` : 'notify-webhook'})`,
+        d.text,
+      ),
+    ),
+  );
+  const result = results.length === 0 ? 'not-sent' : results.includes('failed') ? 'failed' : 'sent';
+  const via = routed
+    ? deliveries
+        .flatMap((d) => d.channels)
+        .map((c) => (settings.notifyRoutes[c] ? `\`notify-routes\` (${c})` : `\`notify-webhook\` (no ${c} route)`))
+        .join(', ')
+    : undefined;
+  return { result, via, texts: deliveries.map((d) => d.text) };
 }

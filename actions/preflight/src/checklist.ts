@@ -9,6 +9,8 @@ import { STATUS_ICON, type Section } from '@veloz/shared/report';
 export interface Announced {
   oncall: 'sent' | 'failed' | 'not-sent';
   statusPage: 'sent' | 'failed' | 'not-sent';
+  /** Where the on-call notice went when `notify-routes` routed it, e.g. "`notify-routes` (platform)". */
+  oncallVia?: string;
 }
 
 interface Item {
@@ -36,13 +38,12 @@ const byCheck =
   };
 
 const byRoute =
-  (route: keyof Announced, input: string) =>
-  (_find: unknown, announced: Announced): Decision | undefined =>
-    announced[route] === 'sent'
-      ? { result: '✅ done', by: `preflight posted to \`${input}\`` }
-      : announced[route] === 'failed'
-        ? { result: '❌ not delivered', by: `preflight posted to \`${input}\`` }
-        : undefined;
+  (route: 'oncall' | 'statusPage', input: string) =>
+  (_find: unknown, announced: Announced): Decision | undefined => {
+    const by = `preflight posted to ${(route === 'oncall' && announced.oncallVia) || `\`${input}\``}`;
+    if (announced[route] === 'sent') return { result: '✅ done', by };
+    return announced[route] === 'failed' ? { result: '❌ not delivered', by } : undefined;
+  };
 
 export const CHECKLIST: readonly Item[] = [
   {
@@ -146,7 +147,7 @@ export const CHECKLIST: readonly Item[] = [
     group: 'Monitoring',
     text: 'On-call engineer notified',
     decide: byRoute('oncall', 'notify-webhook'),
-    input: '`notify-webhook`',
+    input: '`notify-webhook` or `notify-routes`',
   },
   {
     group: 'Monitoring',

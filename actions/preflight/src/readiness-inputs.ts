@@ -4,6 +4,8 @@
  */
 import { InputError, type InputReader } from '@veloz/shared/inputs';
 import { ParseError } from '@veloz/shared/parse';
+import { routeUrls } from '@veloz/shared/records/settings';
+import type { NotifyRoutes } from '@veloz/shared/records/routes';
 
 /** Alert severities, lowest first (GitHub's security severity levels). */
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -35,6 +37,8 @@ export interface ReadinessSettings {
   monitoring: MonitoringReadiness;
   environment: string;
   notifyWebhook?: string;
+  /** `notify-routes`: DEPLOYMENT STARTED goes to the platform channel (§5.1 L2); notify-webhook is the fallback. */
+  notifyRoutes: NotifyRoutes;
   statusPageWebhook?: string;
 }
 
@@ -69,6 +73,7 @@ export function readReadiness(reader: InputReader): ReadinessSettings {
 
   const environment = reader.text('environment', { required: true });
   const notifyWebhook = reader.url('notify-webhook', HTTP, { secret: true })?.toString();
+  const notifyRoutes = reader.parsed('notify-routes', (text) => routeUrls(text, HTTP), { secret: true }) ?? {};
   const statusPageWebhook = reader.url('status-page-webhook', HTTP, { secret: true })?.toString();
 
   return {
@@ -77,6 +82,7 @@ export function readReadiness(reader: InputReader): ReadinessSettings {
     monitoring: { prometheusUrl, alertRules, dashboardUrls, dashboardToken, drRunbookUrl },
     environment,
     notifyWebhook,
+    notifyRoutes,
     statusPageWebhook,
   };
 }

@@ -26,7 +26,7 @@ export function readRecords(reader: InputReader): RecordSettings {
 }
 
 /** Each route's URL is a credential like notify-webhook: same protocols, registered as a secret. */
-function routeUrls(text: string, protocols: readonly string[]): NotifyRoutes {
+export function routeUrls(text: string, protocols: readonly string[]): NotifyRoutes {
   const routes: NotifyRoutes = {};
   for (const [channel, raw] of Object.entries(parseNotifyRoutes(text))) {
     let url: URL;
