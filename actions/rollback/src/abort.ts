@@ -1,13 +1,15 @@
 /**
  * Aborting a side-by-side canary: while green exists and the release still runs the version it ran
  * before, rolling back means removing green and nothing else — no Helm revision, no restart of blue,
- * whose pods have served throughout. A re-run finds the abort recorded on blue and does nothing.
+ * whose pods have served throughout. Green's version is rejected like any rolled-back version. A
+ * re-run finds the abort recorded on blue and does nothing.
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { RunContext } from '@veloz/shared/contract';
 import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { annotate } from '@veloz/shared/kube/deployment-edits';
 import { isNotFound } from '@veloz/shared/kube/errors';
+import { normalizeVersion } from '@veloz/shared/kube/rejected-versions';
 import { CANARY_ABORTED_ANNOTATION, findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { REVISION_ANNOTATION } from '@veloz/shared/kube/pods';
@@ -15,6 +17,7 @@ import { rollbackInitiatedText } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
 import { Finished, type ActionRun } from '@veloz/shared/pipeline';
 import { versionOf } from './describe';
+import { rejectVersion } from './reject';
 import type { RollbackSettings } from './inputs';
 
 interface AbortRecord {
@@ -93,6 +96,7 @@ export async function abortCanary(rollback: AbortContext, found: CanaryToAbort):
     at: new Date(ctx.clock.now()).toISOString(),
   };
   await annotate(rollback.session.kube, namespace, deployment, { [CANARY_ABORTED_ANNOTATION]: JSON.stringify(record) });
+  await rejectVersion(rollback, normalizeVersion(version), stays);
   run.fact('Aborted', `green ${greenName(deployment)} removed (${removed.pods.join(', ') || 'no pods'})`);
   run.fact('Release', `${release} stays at ${stays}; its pods were not restarted`);
   await run.notify(

@@ -8,12 +8,14 @@ import { listReleaseRevisions, PENDING_STATUSES, readReleaseRevision } from '@ve
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { PRE_CANARY_REPLICAS_ANNOTATION } from '@veloz/shared/kube/deployment-edits';
 import { greenName } from '@veloz/shared/kube/green';
+import { normalizeVersion, rejectedConfigMapName } from '@veloz/shared/kube/rejected-versions';
 import { diffManifests, parseManifest } from '@veloz/shared/plan/diff';
 import { asManifest, suspendedHpa } from '@veloz/shared/plan/deployment-edit';
 import { commandLine, type DeployPlan } from '@veloz/shared/plan/model';
 import type { CanaryToAbort } from './abort';
 import { helmRollbackArgs } from './apply';
-import { describeRevision } from './describe';
+import { describeRevision, versionOf } from './describe';
+import { rejectedVersionOf } from './reject';
 import type { RollbackSettings } from './inputs';
 import type { Plan } from './plan';
 
@@ -28,10 +30,15 @@ export interface RollbackPlanInput {
 export async function planRollbackChanges(rollback: RollbackPlanInput): Promise<DeployPlan> {
   const { namespace, deployment } = rollback.s.target;
   if (rollback.abort?.green) {
+    const green = rollback.abort.green;
     return {
       operation: 'rollback (abort the canary)',
       commands: [
-        `delete Deployment ${rollback.abort.green.metadata?.name} -n ${namespace} (green; the release is left as it is)`,
+        `delete Deployment ${green.metadata?.name} -n ${namespace} (green; the release is left as it is)`,
+        rejectionLine(
+          rollback.s,
+          normalizeVersion(versionOf(green.spec?.template?.spec?.containers?.[0]?.image ?? '')),
+        ),
       ],
       target: 'no new revision: the release keeps running what it runs',
       changes: diffManifests([asManifest('Deployment', rollback.abort.green)], []),
@@ -39,9 +46,15 @@ export async function planRollbackChanges(rollback: RollbackPlanInput): Promise<
   }
   const plan = rollback.plan!;
   const release = rollback.s.target.driver === 'helm' ? await planHelm(rollback, plan) : planKubectl(rollback, plan);
+  release.commands.push(rejectionLine(rollback.s, rejectedVersionOf(plan)));
   if (rollback.greenLeft)
     release.commands.push(`delete Deployment ${greenName(deployment)} -n ${namespace} (green left beside the release)`);
   return release;
+}
+
+function rejectionLine(s: Readonly<RollbackSettings>, version: string): string {
+  const { namespace, release } = s.target;
+  return `update ConfigMap ${rejectedConfigMapName(release)} -n ${namespace}: v${version} rejected (preflight refuses it without override-reason)`;
 }
 
 async function planHelm(r: RollbackPlanInput, plan: Plan): Promise<DeployPlan> {

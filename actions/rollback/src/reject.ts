@@ -31,14 +31,18 @@ export function rejectedVersionOf(plan: Plan): string {
 
 export async function rejectRolledBackVersion(rollback: RejectContext): Promise<void> {
   const plan = rollback.plan!;
+  await rejectVersion(rollback, rejectedVersionOf(plan), describeRevision(plan.to));
+}
+
+/** Records `version` as rejected (an aborted canary's too): the next push of it stops at preflight. */
+export async function rejectVersion(rollback: RejectContext, version: string, rolledBackTo: string): Promise<void> {
   const { namespace, release } = rollback.s.target;
-  const version = rejectedVersionOf(plan);
   const list = await recordRejectedVersion(rollback.session.kube, namespace, release, {
     version,
     reason: redact(rollback.s.reason), // a record outlives the run: nothing secret in it
     at: new Date(rollback.ctx.clock.now()).toISOString(),
     run: rollback.ctx.run.runUrl,
-    rolledBackTo: describeRevision(plan.to),
+    rolledBackTo,
   });
   rollback.run.outputs['rejected-versions'] = listRejected(list);
   rollback.run.fact('Rejected', `v${version} (ConfigMap ${rejectedConfigMapName(release)} in ${namespace})`);
