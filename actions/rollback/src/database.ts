@@ -45,16 +45,22 @@ export interface RestoreStep {
   summary: string;
 }
 
+/**
+ * One command after another; `fence` runs before each, so a run that lost the release lock starts no
+ * further command (the one running is left to finish: a restore cut halfway is worse than either end).
+ */
 export async function runRestoreCommands(
   commands: readonly string[],
   recoveryTime: Date,
   timeoutMs: number,
   onLine: (line: string) => void,
+  fence: (nextStep: string) => void = () => {},
 ): Promise<RestoreStep[]> {
   const steps: RestoreStep[] = [];
   const time = recoveryTime.toISOString().replace(/\.000Z$/, 'Z');
   for (const line of commands) {
     const argv = splitCommandLine(line).map((arg) => arg.replaceAll('{recovery-time}', time));
+    fence(`the restore command ${argv[0] ?? line}`);
     const result = await runCommand(argv, { timeoutMs, onLine });
     const step = {
       command: argv.join(' '),

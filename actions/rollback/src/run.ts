@@ -284,11 +284,16 @@ async function restoreDatabase(r: Rollback): Promise<void> {
       }),
     );
   await tell('IN PROGRESS');
-  const restore = await runRestoreCommands(
-    database.restoreCommands,
-    database.recoveryTime,
-    database.restoreTimeoutMs,
-    (line) => r.ctx.log.info(line),
+  // Tracked like helm: a run preempted mid-restore marks the lease stopped only once its command ended.
+  const session = r.session;
+  const restore = await session.kube.fence.track(
+    runRestoreCommands(
+      database.restoreCommands,
+      database.recoveryTime,
+      database.restoreTimeoutMs,
+      (line) => r.ctx.log.info(line),
+      session.fence,
+    ),
   );
   for (const c of restore) r.run.substep(c.command, c.ok ? 'done' : 'failed', c.durationMs, c.summary);
   const failed = restore.find((c) => !c.ok);
