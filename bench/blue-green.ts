@@ -7,15 +7,12 @@
  * `helm rollback`) until no new-version pod serves.
  */
 import { CHART, IMAGE, NAMESPACE, VALUES_PRODUCTION, startBenchCluster, type BenchCluster } from './cluster';
-import { ms, progress, spread, stats, type Section } from './lib';
+import { alternating, ms, spread, stats, type RepeatedRuns, type Section } from './lib';
 
 const STRATEGIES = ['side-by-side', 'in-place'] as const;
 type Strategy = (typeof STRATEGIES)[number];
 
-export interface BlueGreenOptions {
-  repeats: number;
-  podStartupDelayMs: number;
-}
+export type BlueGreenOptions = RepeatedRuns;
 
 interface Sample {
   minCapacity: number;
@@ -95,13 +92,7 @@ async function once(strategy: Strategy, o: BlueGreenOptions): Promise<Sample> {
 }
 
 export async function blueGreenFigure(o: BlueGreenOptions): Promise<Section> {
-  const samples: Record<Strategy, Sample[]> = { 'side-by-side': [], 'in-place': [] };
-  for (let i = 0; i < o.repeats; i++) {
-    for (const strategy of STRATEGIES) {
-      progress(`blue-green: ${strategy} ${i + 1}/${o.repeats}`);
-      samples[strategy].push(await once(strategy, o));
-    }
-  }
+  const samples = await alternating('blue-green', STRATEGIES, o.repeats, (strategy) => once(strategy, o));
   const pct = (v: number) => `${Math.round(v * 100)}%`;
   const rows = STRATEGIES.map((strategy) => {
     const list = samples[strategy];

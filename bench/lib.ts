@@ -21,6 +21,32 @@ export interface Section {
   notes?: string[];
 }
 
+/** Figures that deploy: how many measured runs, each on a fresh sandbox with this pod start-up delay. */
+export interface RepeatedRuns {
+  repeats: number;
+  podStartupDelayMs: number;
+}
+
+/**
+ * `repeats` rounds, each running every mode once in turn: alternating, so a machine that slows down
+ * during the figure slows every mode alike.
+ */
+export async function alternating<M extends string, S>(
+  figure: string,
+  modes: readonly M[],
+  repeats: number,
+  once: (mode: M) => Promise<S>,
+): Promise<Record<M, S[]>> {
+  const samples = Object.fromEntries(modes.map((m) => [m, [] as S[]])) as Record<M, S[]>;
+  for (let i = 0; i < repeats; i++) {
+    for (const mode of modes) {
+      progress(`${figure}: ${mode} ${i + 1}/${repeats}`);
+      samples[mode].push(await once(mode));
+    }
+  }
+  return samples;
+}
+
 export interface Table {
   caption?: string;
   columns: string[];

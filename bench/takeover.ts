@@ -5,16 +5,13 @@
  * exited, against the same run with the canary's Lease watch failing (it then notices at its next
  * renewal, a third of `lock-ttl` away: how every takeover worked before the watch).
  */
-import { CHART, NAMESPACE, VALUES_PRODUCTION, startBenchCluster, type BenchCluster } from './cluster';
-import { ms, progress, sleep, spread, stats, type Section } from './lib';
+import { CHART, NAMESPACE, VALUES_PRODUCTION, withBenchCluster, type BenchCluster } from './cluster';
+import { alternating, ms, sleep, spread, stats, type RepeatedRuns, type Section } from './lib';
 
+const WRITES = ['create', 'update', 'patch', 'delete'];
+const CANARY_USER = 'canary-runner';
 const MODES = ['lease watch', 'watch failing (renewal only)'] as const;
 type Mode = (typeof MODES)[number];
-
-export interface TakeoverOptions {
-  repeats: number;
-  podStartupDelayMs: number;
-}
 
 interface Sample {
   /** Takeover (the rollback's Lease update) to the rollback's first other write. */
@@ -22,9 +19,6 @@ interface Sample {
   /** The rollback action's own time (`duration-seconds`). */
   rollbackMs: number;
 }
-
-const WRITES = ['create', 'update', 'patch', 'delete'];
-const CANARY_USER = 'canary-runner';
 
 async function pendingUpgrade(c: BenchCluster): Promise<void> {
   const until = Date.now() + 60_000;
@@ -37,9 +31,8 @@ async function pendingUpgrade(c: BenchCluster): Promise<void> {
   throw new Error('the canary never reached pending-upgrade');
 }
 
-async function once(mode: Mode, o: TakeoverOptions): Promise<Sample> {
-  const c = await startBenchCluster({ podStartupDelayMs: o.podStartupDelayMs });
-  try {
+function once(mode: Mode, o: RepeatedRuns): Promise<Sample> {
+  return withBenchCluster({ podStartupDelayMs: o.podStartupDelayMs }, async (c) => {
     await c.install('1.1.0');
     await c.install('1.2.0');
     c.sandbox.addToken('canary-token', CANARY_USER);
@@ -76,19 +69,11 @@ async function once(mode: Mode, o: TakeoverOptions): Promise<Sample> {
       waitMs: Date.parse(write.time) - Date.parse(takeover.time),
       rollbackMs: Number(rollback.outputs['duration-seconds']) * 1000,
     };
-  } finally {
-    await c.stop();
-  }
+  });
 }
 
-export async function takeoverFigure(o: TakeoverOptions): Promise<Section> {
-  const samples: Record<Mode, Sample[]> = { 'lease watch': [], 'watch failing (renewal only)': [] };
-  for (let i = 0; i < o.repeats; i++) {
-    for (const mode of MODES) {
-      progress(`takeover: ${mode} ${i + 1}/${o.repeats}`);
-      samples[mode].push(await once(mode, o));
-    }
-  }
+export async function takeoverFigure(o: RepeatedRuns): Promise<Section> {
+  const samples = await alternating('takeover', MODES, o.repeats, (mode) => once(mode, o));
   const wait = (mode: Mode) => stats(samples[mode].map((s) => s.waitMs));
   const own = (mode: Mode) => stats(samples[mode].map((s) => s.rollbackMs));
   const watched = wait('lease watch').median;

@@ -8,7 +8,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { RunContext } from '@veloz/shared/contract';
 import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { annotate } from '@veloz/shared/kube/deployment-edits';
-import { isNotFound } from '@veloz/shared/kube/errors';
+import { unlessNotFound } from '@veloz/shared/kube/errors';
 import { normalizeVersion } from '@veloz/shared/kube/rejected-versions';
 import { CANARY_ABORTED_ANNOTATION, findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
 import type { KubeSession } from '@veloz/shared/kube/session';
@@ -50,13 +50,10 @@ export interface CanaryToAbort {
 export async function canaryToAbort(rollback: AbortContext): Promise<CanaryToAbort | undefined> {
   const { namespace, deployment } = rollback.s.target;
   if (rollback.s.database) return undefined;
-  let blue: k8s.V1Deployment;
-  try {
-    blue = await rollback.session.kube.apps.readNamespacedDeployment({ name: deployment, namespace });
-  } catch (error) {
-    if (isNotFound(error)) return undefined; // choosing the target says what is missing
-    throw error;
-  }
+  const blue = await unlessNotFound(
+    rollback.session.kube.apps.readNamespacedDeployment({ name: deployment, namespace }),
+  );
+  if (!blue) return undefined; // choosing the target says what is missing
   const blueImage = blue.spec?.template?.spec?.containers?.[0]?.image ?? '';
   if (rollback.s.toRevision !== undefined && String(rollback.s.toRevision) !== (await currentRevision(rollback, blue)))
     return undefined;

@@ -6,7 +6,7 @@
  */
 import type { RunContext } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
-import { isNotFound } from '@veloz/shared/kube/errors';
+import { unlessNotFound } from '@veloz/shared/kube/errors';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { StepFailure, type ActionRun } from '@veloz/shared/pipeline';
 import {
@@ -62,13 +62,9 @@ export async function compareSchema(rollback: SchemaContext): Promise<void> {
 
 async function recordedSchema(r: SchemaContext): Promise<SchemaRecord | undefined> {
   const { namespace, deployment: name } = r.s.target;
-  try {
-    const d = await r.session.kube.apps.readNamespacedDeployment({ name, namespace });
-    return schemaRecordOf(d.metadata?.annotations);
-  } catch (error) {
-    if (isNotFound(error)) return undefined; // choosing the target says what is missing
-    throw error;
-  }
+  // none: choosing the target says what is missing
+  const d = await unlessNotFound(r.session.kube.apps.readNamespacedDeployment({ name, namespace }));
+  return d && schemaRecordOf(d.metadata?.annotations);
 }
 
 function unchanged(r: SchemaContext, record: SchemaRecord): void {

@@ -128,12 +128,8 @@ export function redact(text: string): string {
  * replaced by `***`, and nothing registered. Unparseable text is shown as `<unparseable URL>`.
  */
 export function displayUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return '<unparseable URL>';
-  }
+  const url = urlOf(raw);
+  if (!url) return UNPARSEABLE_URL;
   url.username = '';
   url.password = '';
   for (const name of [...url.searchParams.keys()])
@@ -147,15 +143,21 @@ export function displayUrl(raw: string): string {
  * can carry one too). Shown with the same registry pass as every other URL.
  */
 export function displayConnection(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return '<unparseable URL>';
-  }
+  const url = urlOf(raw);
+  if (!url) return UNPARSEABLE_URL;
   const user = url.username ? `${decodeURIComponent(url.username)}@` : '';
   const port = url.port ? `:${url.port}` : '';
   return redact(`${user}${url.hostname}${port}${url.pathname === '/' ? '' : url.pathname}`);
+}
+
+const UNPARSEABLE_URL = '<unparseable URL>';
+
+function urlOf(raw: string): URL | undefined {
+  try {
+    return new URL(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Free text as one log record: newlines and other control characters become spaces. */

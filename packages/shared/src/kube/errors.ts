@@ -50,6 +50,16 @@ export function isNotFound(error: unknown): boolean {
   return apiFailure(error).code === 404;
 }
 
+/** A read whose 404 means "there is none": undefined then; any other failure is thrown as it is. */
+export async function unlessNotFound<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 export function isConflict(error: unknown): boolean {
   return apiFailure(error).code === 409;
 }

@@ -7,7 +7,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Clock } from '../clock';
 import type { Kube } from './client';
-import { isNotFound } from './errors';
+import { isNotFound, unlessNotFound } from './errors';
 import { isPodReady, labelSelector } from './pods';
 import { ResumableWatch } from './watch';
 
@@ -38,12 +38,7 @@ export async function findGreen(
   namespace: string,
   deployment: string,
 ): Promise<k8s.V1Deployment | undefined> {
-  try {
-    return await kube.apps.readNamespacedDeployment({ name: greenName(deployment), namespace });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+  return findGreenByName(kube, namespace, greenName(deployment));
 }
 
 export async function greenPods(kube: Kube, namespace: string, deployment: string): Promise<k8s.V1Pod[]> {
@@ -141,13 +136,8 @@ export async function applyGreen(kube: Kube, green: k8s.V1Deployment): Promise<'
   return 'replaced';
 }
 
-async function findGreenByName(kube: Kube, namespace: string, name: string): Promise<k8s.V1Deployment | undefined> {
-  try {
-    return await kube.apps.readNamespacedDeployment({ name, namespace });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+function findGreenByName(kube: Kube, namespace: string, name: string): Promise<k8s.V1Deployment | undefined> {
+  return unlessNotFound(kube.apps.readNamespacedDeployment({ name, namespace }));
 }
 
 export interface RemovedGreen {

@@ -7,7 +7,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Clock } from '../clock';
 import { withinScope, type Kube } from './client';
 import type { Fence, LockLoss } from './fence';
-import { apiFailure, isConflict, isNotFound } from './errors';
+import { apiFailure, isConflict, isNotFound, unlessNotFound } from './errors';
 import { ResumableWatch } from './watch';
 
 export interface LockOwner {
@@ -139,13 +139,8 @@ async function claimLease(
   }
 }
 
-async function readLease(kube: Kube, namespace: string, name: string): Promise<k8s.V1Lease | undefined> {
-  try {
-    return await kube.coordination.readNamespacedLease({ name, namespace });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+function readLease(kube: Kube, namespace: string, name: string): Promise<k8s.V1Lease | undefined> {
+  return unlessNotFound(kube.coordination.readNamespacedLease({ name, namespace }));
 }
 
 function holdState(lease: k8s.V1Lease, identity: string, now: number) {

@@ -6,7 +6,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { Kube } from './client';
-import { isConflict, isNotFound } from './errors';
+import { isConflict, unlessNotFound } from './errors';
 
 export interface RejectedVersion {
   /** Without a leading `v`: `1.2.0`. */
@@ -73,13 +73,8 @@ export async function recordRejectedVersion(
   }
 }
 
-async function readMap(kube: Kube, namespace: string, release: string): Promise<k8s.V1ConfigMap | undefined> {
-  try {
-    return await kube.core.readNamespacedConfigMap({ name: rejectedConfigMapName(release), namespace });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+function readMap(kube: Kube, namespace: string, release: string): Promise<k8s.V1ConfigMap | undefined> {
+  return unlessNotFound(kube.core.readNamespacedConfigMap({ name: rejectedConfigMapName(release), namespace }));
 }
 
 function newMap(release: string, data: Record<string, string>): k8s.V1ConfigMap {
