@@ -14,7 +14,7 @@ import { sleep, timedRun, type Timed } from './lib';
 
 import { upgradeArgv } from '../__tests__/support/cluster';
 
-export { CHART, VALUES_PRODUCTION, upgradeArgv } from '../__tests__/support/cluster';
+export { CANARY_USER, CHART, VALUES_PRODUCTION, preemptableCanary, upgradeArgv } from '../__tests__/support/cluster';
 export const NAMESPACE = 'veloz';
 export const DEPLOYMENT = 'veloz-engine';
 export const IMAGE = 'veloz/engine';

@@ -5,11 +5,10 @@
  * exited, against the same run with the canary's Lease watch failing (it then notices at its next
  * renewal, a third of `lock-ttl` away: how every takeover worked before the watch).
  */
-import { CHART, NAMESPACE, VALUES_PRODUCTION, withBenchCluster, type BenchCluster } from './cluster';
+import { CANARY_USER, NAMESPACE, preemptableCanary, withBenchCluster, type BenchCluster } from './cluster';
 import { alternating, ms, sleep, spread, stats, type RepeatedRuns, type Section } from './lib';
 
 const WRITES = ['create', 'update', 'patch', 'delete'];
-const CANARY_USER = 'canary-runner';
 const MODES = ['lease watch', 'watch failing (renewal only)'] as const;
 type Mode = (typeof MODES)[number];
 
@@ -35,23 +34,10 @@ function once(mode: Mode, o: RepeatedRuns): Promise<Sample> {
   return withBenchCluster({ podStartupDelayMs: o.podStartupDelayMs }, async (c) => {
     await c.install('1.1.0');
     await c.install('1.2.0');
-    c.sandbox.addToken('canary-token', CANARY_USER);
-    c.sandbox.setProfile('veloz/engine:1.3.0', 'healthy:start=60s');
+    const inputs = preemptableCanary(c.sandbox, '60s', { timeout: '3m' });
     if (mode !== 'lease watch')
       c.sandbox.faults.add({ verbs: ['list', 'watch'], resources: ['leases'], action: { type: 'status', code: 503 } });
-    const canary = c.action(
-      'canary',
-      {
-        version: '1.3.0',
-        chart: CHART,
-        'values-files': VALUES_PRODUCTION,
-        phase: 'canary',
-        strategy: 'in-place',
-        timeout: '3m',
-        kubeconfig: c.sandbox.kubeconfig.replaceAll(c.sandbox.token, 'canary-token'),
-      },
-      { env: { GITHUB_RUN_ID: '1001' } },
-    );
+    const canary = c.action('canary', inputs, { env: { GITHUB_RUN_ID: '1001' } });
     await pendingUpgrade(c);
     const rollback = await c.action('rollback', {
       reason: 'bench: preempt the canary',

@@ -6,7 +6,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
 import pg from 'pg';
-import { CHART, startCluster, VALUES_PRODUCTION, type Cluster } from '../support/cluster';
+import {
+  CANARY_USER,
+  CHART,
+  preemptableCanary,
+  startCluster,
+  VALUES_PRODUCTION,
+  type Cluster,
+} from '../support/cluster';
 import { startPostgres, type PgCluster } from '../support/postgres';
 
 let cluster: Cluster;
@@ -32,25 +39,12 @@ const openConnections = async (): Promise<number> =>
 
 describe('a manual rollback preempts a canary mid-rollout', () => {
   test('the canary is fenced: helm interrupted, no write after the takeover, one revision after the rollback', async () => {
-    // The canary runs as its own user, so the journal tells its requests from the rollback's.
-    cluster.sandbox.addToken('canary-token', 'canary-runner');
-    const canaryKubeconfig = cluster.sandbox.kubeconfig.replaceAll(cluster.sandbox.token, 'canary-token');
-    cluster.sandbox.setProfile('veloz/engine:1.3.0', 'healthy:start=30s');
+    const inputs = preemptableCanary(cluster.sandbox, '30s', { 'lock-ttl': '10s', timeout: '2m' });
     const before = (await cluster.helmRevisions()).at(-1)!.revision;
-    const canary = runActionBundle(
-      'canary',
-      {
-        version: '1.3.0',
-        chart: CHART,
-        'values-files': VALUES_PRODUCTION,
-        phase: 'canary',
-        strategy: 'in-place',
-        'lock-ttl': '10s',
-        timeout: '2m',
-        kubeconfig: canaryKubeconfig,
-      },
-      { env: { ...cluster.env, GITHUB_RUN_ID: '1001' }, timeoutMs: 150_000 },
-    );
+    const canary = runActionBundle('canary', inputs, {
+      env: { ...cluster.env, GITHUB_RUN_ID: '1001' },
+      timeoutMs: 150_000,
+    });
     // mid-rollout: helm has written the new revision and waits for the slow-starting pod
     const until = Date.now() + 60_000;
     while (Date.now() < until && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade') {
@@ -71,11 +65,11 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
     );
     const takeover = cluster.sandbox.journal
       .list({ verb: 'update', resource: 'leases' })
-      .find((e) => e.user !== 'canary-runner');
+      .find((e) => e.user !== CANARY_USER);
     expect(takeover).toBeDefined();
     const canaryWritesAfter = cluster.sandbox.journal.list().filter(
       (e) =>
-        e.user === 'canary-runner' &&
+        e.user === CANARY_USER &&
         e.time > takeover!.time &&
         ['create', 'update', 'patch', 'delete'].includes(e.verb) &&
         !(e.resource === 'secrets' && e.verb === 'update') && // helm marking its own release failed on SIGTERM
@@ -86,7 +80,7 @@ describe('a manual rollback preempts a canary mid-rollout', () => {
     // marking its release failed on SIGTERM, comes first), and the rollback started on that word
     const canaryWrites = cluster.sandbox.journal
       .list()
-      .filter((e) => e.user === 'canary-runner' && ['create', 'update', 'patch'].includes(e.verb));
+      .filter((e) => e.user === CANARY_USER && ['create', 'update', 'patch'].includes(e.verb));
     expect(canaryWrites.at(-1)?.resource).toBe('leases');
     expect(rollback.stdout).toMatch(/canary canary run \S+ by \S+ has stopped \(\d+s\): writing now/);
     // helm history: the canary's revision (interrupted), then the rollback's, and nothing after it
