@@ -2,11 +2,10 @@
  * `plan: true` and the promote plan at the end of every canary: what this phase would run (helm argv
  * or API writes), the revision it leads to and the object diff, computed from reads alone.
  */
-import type * as k8s from '@kubernetes/client-node';
 import { detectHelm, runHelm } from '@veloz/shared/helm/cli';
 import { describeError } from '@veloz/shared/checks';
 import type { RunResult } from '@veloz/shared/contract';
-import { findGreen, greenName } from '@veloz/shared/kube/green';
+import { findGreen, greenName, imageOf } from '@veloz/shared/kube/green';
 import type { Step } from '@veloz/shared/pipeline';
 import { openReadSession } from '@veloz/shared/plan/read-session';
 import { diffManifests, parseManifest, type KubeManifest } from '@veloz/shared/plan/diff';
@@ -92,10 +91,6 @@ function planKubectlEdit(state: CanaryState, want: Desired): DeployPlan {
     target: `Deployment ${name} revision ${Number(before.deploymentRevision || 0) + 1}`,
     changes: diffManifests(now, next),
   };
-}
-
-function imageOf(d: k8s.V1Deployment): string {
-  return d.spec?.template?.spec?.containers?.[0]?.image ?? '';
 }
 
 /** `plan: true`: the API clients without the release lock, and every write refused. */

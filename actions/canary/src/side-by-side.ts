@@ -12,6 +12,7 @@ import {
   findGreen,
   greenName,
   greenPods,
+  imageOf,
   greenSpec,
   readyCount,
   removeGreen,
@@ -69,10 +70,6 @@ function greenMatches(state: CanaryState, green: k8s.V1Deployment): boolean {
     green.metadata?.annotations?.['veloz.io/canary-traffic'] === s.canaryTraffic &&
     rolloutStatus(green).state === 'complete'
   );
-}
-
-function imageOf(d: k8s.V1Deployment): string {
-  return d.spec?.template?.spec?.containers?.[0]?.image ?? '';
 }
 
 export const renderGreen: Step<CanaryState> = {

@@ -10,7 +10,7 @@ import { listReleaseRevisions } from '@veloz/shared/helm/history';
 import { annotate } from '@veloz/shared/kube/deployment-edits';
 import { unlessNotFound } from '@veloz/shared/kube/errors';
 import { normalizeVersion } from '@veloz/shared/kube/rejected-versions';
-import { CANARY_ABORTED_ANNOTATION, findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
+import { CANARY_ABORTED_ANNOTATION, findGreen, greenName, imageOf, removeGreen } from '@veloz/shared/kube/green';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { REVISION_ANNOTATION } from '@veloz/shared/kube/pods';
 import { rollbackInitiatedText } from '@veloz/shared/notifications';
@@ -54,7 +54,7 @@ export async function canaryToAbort(rollback: AbortContext): Promise<CanaryToAbo
     rollback.session.kube.apps.readNamespacedDeployment({ name: deployment, namespace }),
   );
   if (!blue) return undefined; // choosing the target says what is missing
-  const blueImage = blue.spec?.template?.spec?.containers?.[0]?.image ?? '';
+  const blueImage = imageOf(blue);
   if (rollback.s.toRevision !== undefined && String(rollback.s.toRevision) !== (await currentRevision(rollback, blue)))
     return undefined;
   const green = await findGreen(rollback.session.kube, namespace, deployment);
@@ -116,10 +116,6 @@ async function currentRevision(a: AbortContext, blue: k8s.V1Deployment): Promise
   if (a.s.target.driver !== 'helm') return blue.metadata?.annotations?.[REVISION_ANNOTATION] ?? '';
   const revisions = await listReleaseRevisions(a.session.kube, a.s.target.namespace, a.s.target.release);
   return String(revisions[revisions.length - 1]?.revision ?? '');
-}
-
-function imageOf(d: k8s.V1Deployment): string {
-  return d.spec?.template?.spec?.containers?.[0]?.image ?? '';
 }
 
 function abortRecord(blue: k8s.V1Deployment): AbortRecord | undefined {

@@ -7,7 +7,7 @@ import { detectHelm } from '@veloz/shared/helm/cli';
 import { listReleaseRevisions, PENDING_STATUSES, readReleaseRevision } from '@veloz/shared/helm/history';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { PRE_CANARY_REPLICAS_ANNOTATION } from '@veloz/shared/kube/deployment-edits';
-import { greenName } from '@veloz/shared/kube/green';
+import { greenName, imageOf } from '@veloz/shared/kube/green';
 import { normalizeVersion, rejectedConfigMapName } from '@veloz/shared/kube/rejected-versions';
 import { diffManifests, parseManifest } from '@veloz/shared/plan/diff';
 import { asManifest, suspendedHpa } from '@veloz/shared/plan/deployment-edit';
@@ -35,10 +35,7 @@ export async function planRollbackChanges(rollback: RollbackPlanInput): Promise<
       operation: 'rollback (abort the canary)',
       commands: [
         `delete Deployment ${green.metadata?.name} -n ${namespace} (green; the release is left as it is)`,
-        rejectionLine(
-          rollback.s,
-          normalizeVersion(versionOf(green.spec?.template?.spec?.containers?.[0]?.image ?? '')),
-        ),
+        rejectionLine(rollback.s, normalizeVersion(versionOf(imageOf(green)))),
       ],
       target: 'no new revision: the release keeps running what it runs',
       changes: diffManifests([asManifest('Deployment', rollback.abort.green)], []),

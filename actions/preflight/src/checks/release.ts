@@ -2,7 +2,7 @@ import { type Check, type CheckOutcome, defineCheck } from '@veloz/shared/checks
 import { PENDING_STATUSES, listReleaseRevisions, readReleaseRevision } from '@veloz/shared/helm/history';
 import type { Kube } from '@veloz/shared/kube/client';
 import { isNotFound } from '@veloz/shared/kube/errors';
-import { findGreen } from '@veloz/shared/kube/green';
+import { findGreen, imageOf } from '@veloz/shared/kube/green';
 import { progressLine, rolloutStatus } from '@veloz/shared/kube/rollout';
 import type { TargetSettings } from '@veloz/shared/target';
 
@@ -28,7 +28,7 @@ function withLeftoverGreen(kube: Kube, target: TargetSettings, check: Check): Ch
       const green = await findGreen(kube, target.namespace, target.deployment);
       if (!green || outcome.status === 'fail') return outcome;
       const name = green.metadata?.name ?? '';
-      const image = green.spec?.template?.spec?.containers?.[0]?.image ?? '?';
+      const image = imageOf(green) || '?';
       const ready = green.status?.readyReplicas ?? 0;
       return {
         ...outcome,

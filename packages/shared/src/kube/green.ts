@@ -24,6 +24,11 @@ export type CanaryTraffic = 'share' | 'none';
  */
 export const CANARY_ABORTED_ANNOTATION = 'veloz.io/canary-aborted';
 
+/** The image a Deployment runs: its first container's (the engine's), '' when it has none. */
+export function imageOf(deployment: k8s.V1Deployment): string {
+  return deployment.spec?.template?.spec?.containers?.[0]?.image ?? '';
+}
+
 export function greenName(deployment: string): string {
   return `${deployment}-green`;
 }
