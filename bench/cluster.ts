@@ -12,9 +12,9 @@ import { dirname, join } from 'node:path';
 import { snapshotBundles } from './bundles';
 import { sleep, timedRun, type Timed } from './lib';
 
-import { upgradeArgv } from '../__tests__/support/cluster';
+import { upgradeArgv } from '@veloz/harness/fixture-chart';
 
-export { CANARY_USER, CHART, VALUES_PRODUCTION, preemptableCanary, upgradeArgv } from '../__tests__/support/cluster';
+export { CANARY_USER, CHART, VALUES_PRODUCTION, preemptableCanary, upgradeArgv } from '@veloz/harness/fixture-chart';
 export const NAMESPACE = 'veloz';
 export const DEPLOYMENT = 'veloz-engine';
 export const IMAGE = 'veloz/engine';

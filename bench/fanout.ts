@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPrometheus, type Prometheus } from '../__tests__/support/prometheus';
+import { startPrometheus, type Prometheus } from '@veloz/harness/servers/prometheus';
 import { NAMESPACE, startBenchCluster } from './cluster';
 import { ms, progress, ratio, spread, stats, type Section } from './lib';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Rebuilds dist/: one ncc bundle (actions/entry.ts) shared by the four actions, its lazily loaded
+// Rebuilds dist/: one ncc bundle (cli/src/bundle-entry.ts) shared by the four actions, its lazily loaded
 // chunks minified with terser (ncc's --minify skips split chunks), and a thin entry per action that
 // action.yml points at. Fails when dist/ outgrows its budget. Source maps are kept for the files that
 // hold our own code (actions/, packages/shared), without the sources' text, so coverage of the bundles
@@ -20,7 +20,7 @@ execFileSync(
   [
     'ncc',
     'build',
-    'actions/entry.ts',
+    'cli/src/bundle-entry.ts',
     '-o',
     dist,
     '--minify',

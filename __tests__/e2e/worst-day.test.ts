@@ -14,7 +14,7 @@ import {
   VALUES_PRODUCTION,
   type Cluster,
 } from '../support/cluster';
-import { startPostgres, type PgCluster } from '../support/postgres';
+import { startPostgres, type PgCluster } from '@veloz/harness/servers/postgres';
 
 let cluster: Cluster;
 let db: PgCluster;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import type { EngineHandle } from '../../packages/sandbox/src/engine/index';
 import { startStableAndCanary } from '../support/engine-pair';
-import { startPrometheus, type Prometheus } from '../support/prometheus';
+import { startPrometheus, type Prometheus } from '@veloz/harness/servers/prometheus';
 
 let stable: EngineHandle;
 let canary: EngineHandle;

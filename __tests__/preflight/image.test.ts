@@ -5,8 +5,8 @@ import {
   parseImageRepository,
   type ImageCheckSettings,
 } from '../../actions/preflight/src/checks/image';
-import { startRegistry, type TestRegistry } from '../support/registry';
-import { freePort } from '../support/server-process';
+import { startRegistry, type TestRegistry } from '@veloz/harness/servers/registry';
+import { freePort } from '@veloz/harness/servers/server-process';
 import { expectNoStack, outcomeText, runCheck, silentServer } from './helpers';
 
 const NAME = 'veloz/veloz-engine';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { postgresCheck, type PostgresCheckSettings } from '@veloz/shared/data-tier/postgres';
-import { startPostgres, type PgCluster } from '../support/postgres';
-import { freePort } from '../support/server-process';
+import { startPostgres, type PgCluster } from '@veloz/harness/servers/postgres';
+import { freePort } from '@veloz/harness/servers/server-process';
 import { expectNoStack, outcomeText, runCheck, silentServer } from './helpers';
 
 const MB = 1024 * 1024;

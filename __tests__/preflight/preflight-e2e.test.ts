@@ -5,9 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '../support/cluster';
-import { startPostgres, type PgCluster } from '../support/postgres';
-import { startRedisSentinel, type RedisSentinelCluster } from '../support/redis';
-import { startRegistry, type TestRegistry } from '../support/registry';
+import { startPostgres, type PgCluster } from '@veloz/harness/servers/postgres';
+import { startRedisSentinel, type RedisSentinelCluster } from '@veloz/harness/servers/redis';
+import { startRegistry, type TestRegistry } from '@veloz/harness/servers/registry';
 
 const KUBE_CHECKS = { checks: 'cluster, capacity, release, rbac' };
 // A Tuesday inside the runbook's 10:00-14:00 UTC window.

@@ -20,7 +20,7 @@ import { monitoringCheck } from '../../actions/preflight/src/checks/monitoring';
 import { networkPolicyCheck } from '../../actions/preflight/src/checks/network-policy';
 import { startCluster, type Cluster } from '../support/cluster';
 import { startGithubDouble, type GithubDouble } from '../support/github-double';
-import { startPrometheus, type Prometheus } from '../support/prometheus';
+import { startPrometheus, type Prometheus } from '@veloz/harness/servers/prometheus';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 import { runCheck } from './helpers';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { redisCheck, type RedisCheckSettings } from '@veloz/shared/data-tier/redis';
-import { startRedisSentinel, type RedisSentinelCluster } from '../support/redis';
-import { freePort } from '../support/server-process';
+import { startRedisSentinel, type RedisSentinelCluster } from '@veloz/harness/servers/redis';
+import { freePort } from '@veloz/harness/servers/server-process';
 import { expectNoStack, outcomeText, runCheck, silentServer } from './helpers';
 
 const PASSWORD = 'sentinel-s3cret';

@@ -10,8 +10,8 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startCluster, type Cluster } from '../support/cluster';
-import { restoreScriptText } from '../support/pitr-restore';
-import { PG_BIN, startPostgres, type PgCluster } from '../support/postgres';
+import { restoreScriptText } from '@veloz/harness/servers/pitr-restore';
+import { PG_BIN, startPostgres, type PgCluster } from '@veloz/harness/servers/postgres';
 
 const run = promisify(execFile);
 const QUERY = 'SELECT max(version) FROM schema_migrations';

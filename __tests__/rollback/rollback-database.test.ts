@@ -6,8 +6,8 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startCluster, type Cluster } from '../support/cluster';
-import { PG_BIN, startPostgres, type PgCluster } from '../support/postgres';
-import { restoreScriptText } from '../support/pitr-restore';
+import { PG_BIN, startPostgres, type PgCluster } from '@veloz/harness/servers/postgres';
+import { restoreScriptText } from '@veloz/harness/servers/pitr-restore';
 
 const run = promisify(execFile);
 let cluster: Cluster;

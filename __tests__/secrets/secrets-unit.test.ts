@@ -253,14 +253,16 @@ current-context: prod
       driver: 'helm',
     };
     const masked: string[] = [];
-    const target = readTarget(new InputReader((n) => values[n] ?? ''), (s) => masked.push(s), { KUBECONFIG: path });
+    const target = readTarget(new InputReader((n) => values[n] ?? ''), (s) => masked.push(s), {
+      env: { KUBECONFIG: path },
+    });
     expect(target.kubeconfig).toContain(`client-key: ${join(dir, 'key.pem')}`);
     expect(masked).toContain('file-token-1');
     expect(() =>
-      readTarget(new InputReader((n) => values[n] ?? ''), () => {}, { KUBECONFIG: `${path}:${path}` }),
+      readTarget(new InputReader((n) => values[n] ?? ''), () => {}, { env: { KUBECONFIG: `${path}:${path}` } }),
     ).toThrow('KUBECONFIG lists several files');
     expect(() =>
-      readTarget(new InputReader((n) => values[n] ?? ''), () => {}, { KUBECONFIG: join(dir, 'nope') }),
+      readTarget(new InputReader((n) => values[n] ?? ''), () => {}, { env: { KUBECONFIG: join(dir, 'nope') } }),
     ).toThrow('cannot be read (ENOENT)');
     await rm(dir, { recursive: true });
   });
@@ -292,7 +294,7 @@ describe('child environment', () => {
 
   test('command-env refuses forbidden names as an input error', () => {
     const values: Record<string, string> = { 'command-env': 'AWS_PROFILE\nACTIONS_RUNTIME_TOKEN' };
-    expect(() => readTarget(new InputReader((n) => values[n] ?? ''), () => {}, {})).toThrow(
+    expect(() => readTarget(new InputReader((n) => values[n] ?? ''), () => {}, { env: {} })).toThrow(
       'Input \'command-env\' has value "ACTIONS_RUNTIME_TOKEN"',
     );
   });

@@ -76,7 +76,7 @@ describe('shared target inputs', () => {
   });
 
   test('an empty kubeconfig without KUBECONFIG fails instead of reading ~/.kube/config', () => {
-    expect(() => readTarget(reader({ ...defaults, kubeconfig: '' }), () => {}, {})).toThrow(
+    expect(() => readTarget(reader({ ...defaults, kubeconfig: '' }), () => {}, { env: {} })).toThrow(
       "Input 'kubeconfig' is required but was not set: expected kubeconfig content",
     );
   });

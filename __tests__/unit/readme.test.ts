@@ -1,5 +1,6 @@
 import { expect, test } from '@jest/globals';
 import { roleManifests } from '@veloz/shared/kube/permissions';
+import { debianPackages } from '@veloz/harness/prerequisites';
 import { readFileSync } from 'node:fs';
 
 const readme = readFileSync('README.md', 'utf8');
@@ -10,7 +11,19 @@ test("the README's least-privilege Role is the permission list the rbac check as
   expect(block?.trim()).toBe(roleManifests().trim());
 });
 
-test('the README states the fresh-machine test command that .ci/run runs', () => {
-  expect(readme).toContain('npm ci && npm test -- --coverage');
-  expect(readFileSync('.ci/run', 'utf8')).toMatch(/^npm test -- --coverage$/m);
+test("the README states the two fresh-machine commands, and .ci/run runs the test one's parts", () => {
+  expect(readme).toContain('npm ci && npm run setup -- demo && npm run demo');
+  expect(readme).toContain('npm ci && npm run setup && npm test -- --coverage');
+  const ci = readFileSync('.ci/run', 'utf8');
+  expect(ci).toMatch(/^npm ci\b/m);
+  expect(ci).toMatch(/^npm run setup -- demo test lint$/m);
+  expect(ci).toMatch(/^npm test -- --coverage$/m);
+  // the one list: no second apt-get line beside it
+  expect(ci).not.toContain('apt-get install');
+});
+
+test('the README names every Debian package of the one list, and what it is for', () => {
+  const section = readme.slice(readme.indexOf('`npm run setup [-- demo|test|lint|bench]`'));
+  for (const p of debianPackages().filter((p) => !p.for.every((f) => f === 'bench')))
+    expect(section.slice(0, 800)).toContain(p.name);
 });

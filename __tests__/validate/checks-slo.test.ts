@@ -11,7 +11,7 @@ import { promTraffic } from '../../actions/validate/src/checks/prom-traffic';
 import { sloCheck, type SloRow } from '../../actions/validate/src/checks/slo';
 import type { SloSettings } from '../../actions/validate/src/inputs';
 import { startStableAndCanary } from '../support/engine-pair';
-import { startPrometheus, type Prometheus } from '../support/prometheus';
+import { startPrometheus, type Prometheus } from '@veloz/harness/servers/prometheus';
 import { closedPort } from './checks-support';
 
 /** The action's defaults (validate/action.yml) and the runbook §3.3 table. */

@@ -3,7 +3,7 @@ import { runActionBundle } from '@veloz/harness';
 import { parseDegrade } from '../../packages/sandbox/src/engine/index';
 import { startCluster, type Cluster } from '../support/cluster';
 import { parseMermaid } from '../support/mermaid';
-import { startPrometheus, type Prometheus } from '../support/prometheus';
+import { startPrometheus, type Prometheus } from '@veloz/harness/servers/prometheus';
 
 let cluster: Cluster;
 let pods: string[];

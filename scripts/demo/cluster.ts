@@ -2,20 +2,18 @@
  * The demo's deployment target: the sandbox API server with the real helm and kubectl binaries,
  * a kubeconfig file, and the environment the action bundles run with (KUBECONFIG, tools on PATH).
  */
+import { upgradeArgv } from '@veloz/harness/fixture-chart';
+import { killOnExit } from '@veloz/harness/servers/server-process';
 import { startSandbox, toolPath, type Sandbox } from '@veloz/sandbox';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CHART = join(ROOT, '__tests__/fixtures/chart/veloz');
-export const VALUES_PRODUCTION = join(CHART, 'values-production.yaml');
-export const IMAGE = 'veloz/engine';
+export { CHART, IMAGE, VALUES_PRODUCTION } from '@veloz/harness/fixture-chart';
 export const NAMESPACE = 'veloz';
 export const RELEASE = 'veloz';
 
@@ -65,9 +63,9 @@ export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
       kubectlBin,
       env,
       async install(version) {
-        const args = ['upgrade', '--install', RELEASE, CHART, '-n', NAMESPACE, '-f', VALUES_PRODUCTION];
-        args.push('--set-string', `engine.image.tag=${version}`, '--wait', '--timeout', '60s');
-        await execFileAsync(helmBin, args, { env: { ...process.env, ...env } });
+        const helm = execFileAsync(helmBin, upgradeArgv(version, [], '60s', true), { env: { ...process.env, ...env } });
+        killOnExit(helm.child);
+        await helm;
         // The platform team's policy for the engine (runbook §1.1 "Network policies in place"):
         // only the gateway reaches the engine's port.
         sandbox.apply({

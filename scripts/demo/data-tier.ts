@@ -5,8 +5,9 @@
  * count and validate holds every pass to it: all ten runbook §3.4 items are decided.
  */
 import pg from 'pg';
-import { startPostgres } from '../../__tests__/support/postgres';
-import { startRedisSentinel } from '../../__tests__/support/redis';
+import { startPostgres } from '@veloz/harness/servers/postgres';
+import { startRedisSentinel } from '@veloz/harness/servers/redis';
+import { startTogether } from '@veloz/harness/servers/server-process';
 
 export const ENGINE_APPLICATION_NAME = 'veloz-engine';
 const ENGINE_POOL = 4;
@@ -19,7 +20,7 @@ export interface DemoDataTier {
 }
 
 export async function startDemoDataTier(): Promise<DemoDataTier> {
-  const [db, redis] = await Promise.all([startPostgres({ standby: true }), startRedisSentinel()]);
+  const [db, redis] = await startTogether([startPostgres({ standby: true }), startRedisSentinel()]);
   const pool: pg.Client[] = [];
   try {
     for (let i = 0; i < ENGINE_POOL; i++) {

@@ -4,6 +4,8 @@
  * committed dist bundles for two stories, printing each job's report as terminal text.
  */
 import { startDemoCluster, type DemoCluster, type Driver } from './cluster';
+import { requirePrograms } from '@veloz/harness/prerequisites';
+import { startTogether } from '@veloz/harness/servers/server-process';
 import { startDemoDataTier } from './data-tier';
 import { runDeploy, type JobRun } from './pipeline';
 import { Progress, type Terminal } from './progress';
@@ -42,17 +44,12 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
   const print = (line = ''): void => void out.write(`${line}\n`);
   const driver = options.driver ?? 'helm3';
   const started = Date.now();
+  // Before anything starts: a missing program fails here, naming it, its package and `npm run setup`.
+  requirePrograms('the demo', 'demo');
 
   print(s.bold('VeloZ deploy demo: the runbook as .github/workflows/deploy.yml runs it'));
   print(s.dim(`driver ${DRIVER_LABEL[driver]} · each job runs its action's dist bundle through the runner protocol`));
-  const [clusterStart, dataTierStart] = await Promise.allSettled([startDemoCluster(driver), startDemoDataTier()]);
-  if (clusterStart.status === 'rejected' || dataTierStart.status === 'rejected') {
-    if (clusterStart.status === 'fulfilled') await clusterStart.value.stop();
-    if (dataTierStart.status === 'fulfilled') await dataTierStart.value.stop();
-    throw clusterStart.status === 'rejected' ? clusterStart.reason : (dataTierStart as PromiseRejectedResult).reason;
-  }
-  const cluster = clusterStart.value;
-  const dataTier = dataTierStart.value;
+  const [cluster, dataTier] = await startTogether([startDemoCluster(driver), startDemoDataTier()]);
   const results: StoryResult[] = [];
   try {
     await cluster.install('1.0.0');

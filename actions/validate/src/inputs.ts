@@ -16,7 +16,7 @@ import {
   type SentinelInputs,
 } from '@veloz/shared/data-tier/inputs';
 import { selectChecks } from '@veloz/shared/selection';
-import { readTarget, type TargetSettings } from '@veloz/shared/target';
+import { IN_CLUSTER, readTarget, type TargetSettings } from '@veloz/shared/target';
 import { secretRegistry } from '@veloz/shared/secrets';
 
 export const VALIDATE_CHECKS = [
@@ -129,7 +129,8 @@ export async function parseValidateInputs(
   reader: InputReader,
   mask: (secret: string) => void,
 ): Promise<ValidateSettings> {
-  const target = readTarget(reader, mask);
+  // Only pod/service targets, the logs check and a baseline read the cluster: validate by URL needs no credential.
+  const target = readTarget(reader, mask, { kubeconfig: 'optional' });
   const endpoint = readEndpoint(reader);
   const checkTimeoutMs = reader.duration('check-timeout');
   const functional = await readFunctional(reader);
@@ -171,6 +172,8 @@ export async function parseValidateInputs(
     }
   });
 
+  requireClusterWhereNeeded(reader, target, clusterNeeds(endpoint, checks, baseline));
+
   return {
     target,
     endpoint,
@@ -188,6 +191,26 @@ export async function parseValidateInputs(
     baselineGate,
     failOnRollback,
   };
+}
+
+/** What in these settings is read through the Kubernetes API, in words for the error. */
+function clusterNeeds(endpoint: Endpoint, checks: readonly ValidateCheckName[], baseline?: string): string[] {
+  return [
+    endpoint.kind === 'pod' ? `\`pod: ${endpoint.pod}\`` : undefined,
+    endpoint.kind === 'service' ? `\`service: ${endpoint.service}\`` : undefined,
+    checks.includes('logs') ? 'the `logs` check' : undefined,
+    baseline ? `\`baseline: ${baseline}\`` : undefined,
+  ].filter((need): need is string => need !== undefined);
+}
+
+function requireClusterWhereNeeded(reader: InputReader, target: TargetSettings, needs: string[]): void {
+  if (needs.length === 0 || target.kubeconfig !== undefined || target.inCluster) return;
+  const expected =
+    `kubeconfig content (e.g. \${{ secrets.KUBECONFIG }}), a KUBECONFIG variable naming a file, or \`${IN_CLUSTER}\`, ` +
+    `because ${needs.length > 1 ? `${needs.slice(0, -1).join(', ')} and ${needs.at(-1)} are` : `${needs[0]} is`} ` +
+    'read through the Kubernetes API ' +
+    '(a `url` target with its own checks needs no cluster credential)';
+  reader.fail(new InputError('kubeconfig', '', expected));
 }
 
 function readEndpoint(reader: InputReader): Endpoint {

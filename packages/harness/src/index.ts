@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { killOnExit } from './servers/server-process';
 
 export const ACTION_NAMES = ['preflight', 'canary', 'validate', 'rollback'] as const;
 export type ActionName = (typeof ACTION_NAMES)[number];
@@ -128,6 +129,7 @@ export async function runActionBundle(
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  killOnExit(child);
   let stdout = '';
   let stderr = '';
   let pending = '';

@@ -119,7 +119,12 @@ async function start(f: Flags): Promise<number> {
     const shutdown = (): void => {
       process.off('SIGINT', shutdown);
       process.off('SIGTERM', shutdown);
-      void finish(sandbox, journalPath).then(resolve);
+      // Bounded: a client holding a connection open must not keep a stopped sandbox alive.
+      const bound = setTimeout(resolve, 10_000);
+      void finish(sandbox, journalPath).finally(() => {
+        clearTimeout(bound);
+        resolve();
+      });
     };
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);

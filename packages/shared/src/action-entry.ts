@@ -5,7 +5,7 @@ import type { InputReader } from './inputs';
 type ActionRunner<S> = (settings: Readonly<S>, context: RunContext) => Promise<RunResult>;
 
 /**
- * What each action's main.ts exports: its definition (for the bundle's entry.ts and tests) and `run()`,
+ * What each action's main.ts exports: its definition (for the bundle's entry, cli/src/bundle-entry.ts, and tests) and `run()`,
  * the no-argument entry @github/local-action calls. The run module is imported lazily, so a bad input
  * never pays for loading the Kubernetes client.
  */

@@ -70,9 +70,10 @@ export class InputReader {
 
   /**
    * Throws the error, or in collect mode records it (once per input) and returns, so the caller goes
-   * on with a placeholder.
+   * on with a placeholder: a reader of several inputs (the kubeconfig, a cross-field rule) reports
+   * through here so its error joins every other bad input instead of hiding them.
    */
-  private fail(error: InputError): void {
+  fail(error: InputError): void {
     if (!this.options.collect) throw error;
     if (!this.errors.some((e) => e.input === error.input)) this.errors.push(error);
   }

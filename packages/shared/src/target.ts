@@ -14,7 +14,10 @@ export const IN_CLUSTER = 'in-cluster';
 
 /** What every action deploys to: the inputs the four actions share, parsed one way. */
 export interface TargetSettings {
-  /** Kubeconfig content (from the input, or read from $KUBECONFIG); undefined only when inCluster. */
+  /**
+   * Kubeconfig content (from the input, or read from $KUBECONFIG); undefined when inCluster, or when
+   * the action needs no cluster (validate by URL).
+   */
   kubeconfig?: string;
   /** `kubeconfig: in-cluster`: the service account of the pod the runner runs in. */
   inCluster?: boolean;
@@ -26,11 +29,21 @@ export interface TargetSettings {
   commandEnv: string[];
 }
 
+export interface TargetOptions {
+  /**
+   * `optional`: no kubeconfig input and no KUBECONFIG is no error (validate by URL touches no cluster);
+   * the action says which of its inputs need one. Default `required`.
+   */
+  kubeconfig?: 'required' | 'optional';
+  env?: NodeJS.ProcessEnv;
+}
+
 export function readTarget(
   reader: InputReader,
   mask: (secret: string) => void,
-  env: NodeJS.ProcessEnv = process.env,
+  options: TargetOptions = {},
 ): TargetSettings {
+  const env = options.env ?? process.env;
   const commandEnv = reader.lines('command-env');
   for (const name of commandEnv) {
     const problem = commandEnvNameProblem(name);
@@ -38,8 +51,15 @@ export function readTarget(
   }
   allowChildEnv(commandEnv);
   const allowAuthProviderCommands = reader.boolean('allow-auth-provider-commands');
-  const kubeconfig = readKubeconfigInput(reader, mask, env, allowAuthProviderCommands);
-  setChildKubeconfig(kubeconfig.kubeconfig, kubeconfig.inCluster);
+  const kubeconfig = readKubeconfigInput(
+    reader,
+    mask,
+    env,
+    allowAuthProviderCommands,
+    options.kubeconfig ?? 'required',
+  );
+  if (kubeconfig.kubeconfig !== undefined || kubeconfig.inCluster)
+    setChildKubeconfig(kubeconfig.kubeconfig, kubeconfig.inCluster);
   return {
     ...kubeconfig,
     namespace: reader.must('namespace', parseDnsLabel),
@@ -55,6 +75,23 @@ export function readTarget(
  * azure/k8s-set-context does). Never ~/.kube/config or in-cluster without being asked.
  */
 function readKubeconfigInput(
+  reader: InputReader,
+  mask: (secret: string) => void,
+  env: NodeJS.ProcessEnv,
+  allowAuthProviderCommands: boolean,
+  need: 'required' | 'optional',
+): Pick<TargetSettings, 'kubeconfig' | 'inCluster'> {
+  if (need === 'optional' && !reader.optional('kubeconfig', { secret: true }) && !env.KUBECONFIG?.trim()) return {};
+  try {
+    return kubeconfigFrom(reader, mask, env, allowAuthProviderCommands);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    reader.fail(error); // with every other bad input, not instead of them
+    return {};
+  }
+}
+
+function kubeconfigFrom(
   reader: InputReader,
   mask: (secret: string) => void,
   env: NodeJS.ProcessEnv,

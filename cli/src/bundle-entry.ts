@@ -1,12 +1,13 @@
 import { runAction } from '@veloz/shared/action';
-import { canaryAction } from './canary/src/main';
-import { preflightAction } from './preflight/src/main';
-import { rollbackAction } from './rollback/src/main';
-import { validateAction } from './validate/src/main';
+import { canaryAction } from '../../actions/canary/src/main';
+import { preflightAction } from '../../actions/preflight/src/main';
+import { rollbackAction } from '../../actions/rollback/src/main';
+import { validateAction } from '../../actions/validate/src/main';
 
 /**
  * The single bundle entry: dist/<action>/index.js calls main('<action>'). One bundle shares
- * @actions/core and the lazily loaded chunks (Kubernetes client, pg, ioredis) among the four actions.
+ * @actions/core and the lazily loaded chunks (Kubernetes client, pg) among the four actions and the CLI.
+ * It sits with the CLI, the top layer, because it imports every action: nothing in actions/ imports up.
  */
 export async function main(action: string): Promise<void> {
   // Bundled dependencies (the Kubernetes client's HTTP stack) use APIs Node 24 deprecates; the
@@ -27,4 +28,4 @@ export async function main(action: string): Promise<void> {
 }
 
 /** The `veloz-deploy` CLI (bin/veloz-deploy.js) shares this bundle: same code as the actions. */
-export { cliMain } from '../cli/src/bin';
+export { cliMain } from './bin';

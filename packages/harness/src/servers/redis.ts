@@ -7,10 +7,11 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RespError, respConnect, toRecord, type RespValue } from '@veloz/shared/data-tier/resp';
-import { freePort, killOnExit, stopChild, waitFor } from './server-process';
+import { requirePrograms } from '../prerequisites';
+import { freePort, killOnExit, stopChild, throwIfExited, waitFor } from './server-process';
 
-export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
-export const REDIS_SENTINEL = process.env.REDIS_SENTINEL ?? '/usr/bin/redis-sentinel';
+export const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+export const REDIS_SENTINEL = process.env.REDIS_SENTINEL ?? 'redis-sentinel';
 
 export interface RedisNode {
   port: number;
@@ -56,6 +57,7 @@ export interface RedisSentinelCluster {
  * fault, not the behaviour under test).
  */
 export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<RedisSentinelCluster> {
+  requirePrograms('Redis Sentinel', ['redis-server', 'redis-sentinel']);
   try {
     return await startCluster(options, 40_000);
   } catch (e) {
@@ -118,7 +120,8 @@ async function startCluster(options: RedisSentinelOptions, healthyTimeoutMs: num
     if (password) args.push('--requirepass', password, '--masterauth', password);
     if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf));
     launch(node, REDIS_SERVER, args);
-    await waitFor(async () => (await command(node.port, 'PING')) === 'PONG', {
+    // A server that exited (bad binary, port taken) ends the wait at once instead of after its 10 s.
+    await waitFor(async () => throwIfExited(node.process, 'redis') && (await command(node.port, 'PING')) === 'PONG', {
       timeoutMs: 10_000,
       intervalMs: 50,
       what: `redis on ${node.port}`,
@@ -147,11 +150,15 @@ async function startCluster(options: RedisSentinelOptions, healthyTimeoutMs: num
       );
     await writeFile(conf, `${lines.join('\n')}\n`);
     launch(node, REDIS_SENTINEL, [conf]);
-    await waitFor(async () => (await command(node.port, 'PING')) === 'PONG', {
-      timeoutMs: 10_000,
-      intervalMs: 50,
-      what: `sentinel on ${node.port}`,
-    });
+    // A server that exited (bad binary, port taken) ends the wait at once instead of after its 10 s.
+    await waitFor(
+      async () => throwIfExited(node.process, 'sentinel') && (await command(node.port, 'PING')) === 'PONG',
+      {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+        what: `sentinel on ${node.port}`,
+      },
+    );
   };
 
   const sentinelMaster = async (port: number): Promise<Record<string, string>> => {

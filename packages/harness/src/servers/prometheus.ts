@@ -8,7 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { freePort } from './server-process';
+import { requirePrograms } from '../prerequisites';
+import { freePort, killOnExit } from './server-process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -82,6 +83,7 @@ const POLL_MS = 250;
 const LOG_LIMIT = 64 * 1024;
 
 export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Prometheus> {
+  if (!opts.binary && !process.env.PROMETHEUS_BIN) requirePrograms('Prometheus', ['prometheus']);
   const dir = await mkdtemp(join(tmpdir(), 'veloz-prometheus-'));
   try {
     const sdFile = join(dir, 'targets.json');
@@ -102,6 +104,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
+      killOnExit(child);
       let stderr = '';
       child.stderr?.setEncoding('utf8').on('data', (d: string) => {
         stderr = (stderr + d).slice(-LOG_LIMIT);

@@ -3,34 +3,15 @@
  * for tests. PostgreSQL refuses to run as root, so every server binary runs as the `postgres` user
  * (spawn's uid/gid: the server stays our direct child, so stop() and process exit can kill it).
  */
-import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, appendFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postgresBinDir, requirePrograms } from '../prerequisites';
 import { freePort, killOnExit, waitFor } from './server-process';
 
-export const PG_BIN = process.env.PG_BIN || findServerBinaries();
-
-/**
- * The server binaries of whichever major is installed (15 on Debian 12, 16 on ubuntu-24.04): what
- * `pg_config --bindir` names, else the newest /usr/lib/postgresql/<major>/bin. Never a fixed major.
- */
-function findServerBinaries(): string {
-  try {
-    const bindir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', timeout: 10_000 }).trim();
-    if (existsSync(join(bindir, 'postgres'))) return bindir;
-  } catch {
-    // no pg_config (libpq-dev / postgresql-common absent): look in Debian's layout
-  }
-  const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'postgres'))) : [];
-  const newest = majors.sort((a, b) => Number(a) - Number(b)).at(-1);
-  // a path that names the problem when a test tries to start the server
-  return newest
-    ? join(root, newest, 'bin')
-    : join(root, '(no PostgreSQL server installed: apt-get install postgresql)');
-}
+/** The server binaries of whichever major is installed (15 on Debian 12, 16 on ubuntu-24.04). */
+export const PG_BIN = postgresBinDir() ?? '/usr/lib/postgresql/(none installed)/bin';
 
 export interface PgNode {
   /** 'primary', 'standby', or the name given to startServer(). */
@@ -104,7 +85,7 @@ function runAs(
   env?: NodeJS.ProcessEnv,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       join(PG_BIN, bin),
       args,
       { uid: ids.uid, gid: ids.gid, env: { ...process.env, ...env, HOME: tmpdir() }, timeout: 60_000 },
@@ -113,10 +94,18 @@ function runAs(
         else resolve(stdout);
       },
     );
+    killOnExit(child);
   });
 }
 
 export async function startPostgres(options: PgClusterOptions = {}): Promise<PgCluster> {
+  requirePrograms('PostgreSQL', [
+    'postgres',
+    'initdb',
+    'pg_isready',
+    'psql',
+    ...(options.standby ? ['pg_basebackup'] : []),
+  ]);
   const ids = await postgresIds();
   const root = await mkdtemp(join(tmpdir(), 'veloz-pg-'));
   await chown(root, ids.uid, ids.gid);
@@ -186,7 +175,7 @@ export async function startPostgres(options: PgClusterOptions = {}): Promise<PgC
       log = (log + d.toString()).slice(-8000);
     });
     procs.set(node.dataDir, child);
-    unregister.push(killOnExit(child));
+    unregister.push(killOnExit(child, 'SIGINT'));
     node.running = true;
     child.once('exit', () => {
       node.running = false;

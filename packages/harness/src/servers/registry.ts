@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { requirePrograms } from '../prerequisites';
 import { freePort, killOnExit, stopChild, waitFor } from './server-process';
 
 const run = promisify(execFile);
@@ -60,6 +61,7 @@ async function bcrypt(password: string): Promise<string> {
 const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
+  requirePrograms('the OCI registry', [...(process.env.REGISTRY_BIN ? [] : ['docker-registry']), 'openssl', 'perl']);
   const auth = options.auth ?? 'none';
   const username = options.username ?? 'deployer';
   const password = options.password ?? 'registry-s3cret';
