@@ -12,9 +12,12 @@ import { join } from 'node:path';
 export const ACTIONS = ['preflight', 'canary', 'validate', 'rollback'];
 const COPIED = ['.github/workflows/deploy.yml', '.github/workflows/rollback.yml', '.github/workflows/ci.yml'];
 
+// It also leaves the environment it ran with beside the work tree (bundle-env.json), for the test
+// that the release's token never reaches the build.
 const BUILD = `import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 mkdirSync('dist', { recursive: true });
 writeFileSync('dist/index.js', 'export const source = ' + JSON.stringify(readFileSync('src/main.txt', 'utf8')) + ';\\n');
+writeFileSync('../bundle-env.json', JSON.stringify(process.env));
 `;
 
 export interface CommandOutput {

@@ -4,7 +4,7 @@
  * real run against a bare remote and the GitHub REST double (validated by GitHub's OpenAPI description).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { githubReleases } from '../../scripts/release/github';
@@ -139,6 +139,26 @@ describe('npm run release -- X.Y.Z --dry-run', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(message);
     expect(await refs(repo)).toEqual(before);
+  });
+
+  test("the token and git's credential configuration never reach the bundle build", async () => {
+    const env = {
+      GH_TOKEN: TOKEN,
+      GITHUB_TOKEN: TOKEN,
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.https://github.com/.extraheader',
+      GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`,
+    };
+    await rm(join(repo.dir, 'bundle-env.json'), { force: true });
+    const start = await repo.git('rev-parse', 'HEAD');
+    const result = await repo.release(['9.0.0', '--dry-run'], env);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const seen = JSON.parse(await readFile(join(repo.dir, 'bundle-env.json'), 'utf8')) as Record<string, string>;
+    expect(seen.npm_lifecycle_event).toBe('bundle'); // it is the build's environment
+    expect(Object.keys(seen).filter((k) => k in env)).toEqual([]);
+    expect(Object.values(seen).filter((v) => v.includes(TOKEN) || v.includes(env.GIT_CONFIG_VALUE_0))).toEqual([]);
+    await repo.git('reset', '--hard', start);
+    await repo.git('tag', '-d', 'v9.0.0', 'v9');
   });
 
   test('refuses uncommitted changes', async () => {
