@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // `npm test [-- jest args]`: runs Jest. With --coverage, the bundles the end-to-end tests start write V8
 // coverage too, and the line coverage of source and bundle tests together is printed and held to the floor.
+// `npm run test:unit [-- --watch]` (--unit): only the in-process tier (scripts/test-tiers.js), with no
+// dist/ check or rebuild, for every save.
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { combinedCoverage } from './coverage.js';
+import { unitTestFiles } from './test-tiers.js';
 
 const FLOOR = 85;
-const args = process.argv.slice(2);
+const unit = process.argv.includes('--unit');
+const args = process.argv.slice(2).filter((a) => a !== '--unit');
+if (unit) args.push(...unitTestFiles());
 const coverage = args.includes('--coverage');
 const bundleDir = resolve('coverage/bundles');
 const env = {
@@ -15,6 +20,7 @@ const env = {
   NODE_OPTIONS:
     `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --disable-warning=ExperimentalWarning`.trim(),
 };
+if (unit) env.VELOZ_BUNDLE_CHECK = 'off';
 if (coverage) {
   rmSync('coverage', { recursive: true, force: true });
   env.VELOZ_BUNDLE_COVERAGE = bundleDir;

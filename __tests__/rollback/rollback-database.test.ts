@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startCluster, type Cluster } from '../support/cluster';
+import { CHART, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
 import { PG_BIN, startPostgres, type PgCluster } from '@veloz/harness/servers/postgres';
 import { restoreScriptText } from '@veloz/harness/servers/pitr-restore';
 
@@ -40,6 +40,22 @@ afterAll(async () => {
   ]).catch(() => undefined);
   await Promise.all([cluster?.stop(), pg?.stop()]);
 });
+
+const replicas = () =>
+  (cluster.sandbox.get('deployments', 'veloz', 'veloz-engine') as { spec: { replicas: number } }).spec.replicas;
+const pitrRollback = (extra: Record<string, string> = {}) =>
+  runActionBundle(
+    'rollback',
+    {
+      reason: 'migration corrupted orders',
+      timeout: '30s',
+      'database-restore': 'pitr',
+      'recovery-time': new Date(Date.now() - 60_000).toISOString(),
+      'restore-commands': '/bin/true',
+      ...extra,
+    },
+    { env: cluster.env, timeoutMs: 120_000 },
+  );
 
 describe('runbook §4.4 database rollback', () => {
   test('a failing restore stops the sequence and says the service is down', async () => {
@@ -114,4 +130,71 @@ describe('runbook §4.4 database rollback', () => {
       /Stop the engine: scale to 0 and wait until no pod remains \(§4\.4 step 1\) \| ✅ done/,
     );
   });
+
+  test('a green left beside the release is removed before the engine stops, and blue comes back', async () => {
+    await cluster.install('1.3.0'); // a new release to roll back from
+    const canary = await runActionBundle(
+      'canary',
+      { phase: 'canary', version: '1.4.0', chart: CHART, 'values-files': VALUES_PRODUCTION, timeout: '60s' },
+      { env: cluster.env, timeoutMs: 120_000 },
+    );
+    expect(canary.errors).toEqual([]);
+    expect(cluster.sandbox.get('deployments', 'veloz', 'veloz-engine-green')).toBeDefined();
+    const before = replicas();
+
+    const result = await pitrRollback();
+    expect(result.errors).toEqual([]);
+    expect(result.exitCode).toBe(0);
+    // green went first (its pods match blue's selector: "no pod remains" would have waited for them)
+    expect(result.summary).toMatch(
+      /Remove green veloz-engine-green before stopping the engine \(§4\.4 step 1\) \| ✅ done[\s\S]*Stop the engine/,
+    );
+    expect(cluster.sandbox.list('deployments', 'veloz').map((d) => d.metadata.name)).not.toContain(
+      'veloz-engine-green',
+    );
+    expect(replicas()).toBe(before);
+  }, 180_000);
+
+  test('an engine that cannot be stopped is put back before any restore command runs', async () => {
+    await cluster.install('1.5.0');
+    const before = replicas();
+    // A finalizer keeps one of blue's pods terminating: "wait until no pod remains" cannot finish.
+    const [held] = cluster.sandbox
+      .list('pods', 'veloz', 'app.kubernetes.io/name=veloz')
+      .filter((p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp);
+    const name = held!.metadata.name!;
+    await cluster.kubectl([
+      'patch',
+      'pod',
+      name,
+      '-n',
+      'veloz',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":["veloz.io/hold"]}}',
+    ]);
+    try {
+      const result = await pitrRollback({ timeout: '3s', 'restore-commands': '/bin/echo must not run' });
+      expect(result.exitCode).toBe(1);
+      expect(result.errors[0]).toContain(`still running after scaling to 0: ${name}`);
+      expect(result.errors[0]).toContain(
+        `Nothing was restored, so the engine is put back to ${before} replica(s); the release was NOT rolled back.`,
+      );
+      expect(result.summary).toMatch(
+        /\| \s*\/bin\/echo must not run \| ◻️ not-run \||Restore the database[^|]*\| ◻️ not-run/,
+      );
+      expect(replicas()).toBe(before);
+    } finally {
+      await cluster.kubectl([
+        'patch',
+        'pod',
+        name,
+        '-n',
+        'veloz',
+        '--type=merge',
+        '-p',
+        '{"metadata":{"finalizers":null}}',
+      ]);
+    }
+  }, 120_000);
 });

@@ -6,32 +6,37 @@ import { runCommand, summarizeCommand } from '@veloz/shared/command';
 import type { Clock } from '@veloz/shared/clock';
 import type { Kube } from '@veloz/shared/kube/client';
 import { mutateDeployment } from '@veloz/shared/kube/deployment-edits';
-import { labelSelector } from '@veloz/shared/kube/pods';
+import { ownPods } from '@veloz/shared/kube/pods';
 import { splitCommandLine } from '@veloz/shared/command';
 import { singleLine } from '@veloz/shared/secrets';
 
+/**
+ * §4.4 step 1: scale the release to 0 and wait until none of its own pods remains (terminating pods
+ * still hold database connections). `onScaled` hears the replica count before, once the scale is
+ * written, so a wait that fails can be undone.
+ */
 export async function scaleToZero(
   kube: Kube,
   namespace: string,
   name: string,
   clock: Clock,
   timeoutMs: number,
+  onScaled: (replicasBefore: number) => void = () => {},
 ): Promise<number> {
   let before = 0;
   await mutateDeployment(kube, namespace, name, (d) => {
     before = d.spec?.replicas ?? 1;
     if (d.spec) d.spec.replicas = 0;
   });
+  onScaled(before);
   const d = await kube.apps.readNamespacedDeployment({ name, namespace });
-  const selector = labelSelector(d.spec?.selector?.matchLabels);
   const deadline = clock.now() + timeoutMs;
-  // "Wait until no pod remains": terminating pods still hold database connections.
   for (;;) {
-    const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: selector });
-    if (pods.items.length === 0) return before;
+    const pods = await ownPods(kube, d);
+    if (pods.length === 0) return before;
     if (clock.now() > deadline) {
       throw new Error(
-        `${pods.items.length} pod(s) still running after scaling to 0: ${pods.items.map((p) => p.metadata?.name).join(', ')}`,
+        `${pods.length} pod(s) still running after scaling to 0: ${pods.map((p) => p.metadata?.name).join(', ')}`,
       );
     }
     await clock.sleep(250);

@@ -43,6 +43,8 @@ interface Rollback {
   /** Green running the release's own version: removed after the rollback. */
   greenLeft?: boolean;
   headline?: string;
+  /** Set when the first restore command is about to start: before it, a failure puts the engine back. */
+  restoreStarted?: boolean;
   /** The §4.4 restore to run: from `pitr` inputs, or set by the schema comparison (`auto`). */
   database?: DatabaseRestore;
   databaseNote?: string;
@@ -81,6 +83,12 @@ const STEPS: readonly Step<Rollback>[] = [
     run: (r) => fileIncident(r, 'IN PROGRESS'),
   },
   { name: 'Announce the rollback (§5.4)', quiet: true, run: (r) => announce(r, 'IN PROGRESS') },
+  {
+    // Green serves beside blue and holds database connections of its own: it goes before the engine stops.
+    name: (r) => `Remove green ${greenName(r.s.target.deployment)} before stopping the engine (§4.4 step 1)`,
+    when: (r) => r.database !== undefined && r.greenLeft === true,
+    run: removeGreenFirst,
+  },
   {
     name: 'Stop the engine: scale to 0 and wait until no pod remains (§4.4 step 1)',
     when: (r) => r.database !== undefined,
@@ -186,6 +194,11 @@ export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext)
         beforeStep: (next) => session.fence(next),
         explain: (error) => explainFailure(state, error),
         onFailure: async () => {
+          await putEngineBack(state).catch((e: unknown) =>
+            run.warnings.push(
+              `Could not put the engine back to ${state.replicasBefore} replica(s): ${describeError(e)}`,
+            ),
+          );
           if (state.incidentUrl) await fileIncident(state, 'FAILED');
           if (state.announced) await announce(state, 'FAILED');
         },
@@ -265,10 +278,24 @@ async function announce(r: Rollback, status: RollbackInitiated['status']): Promi
   );
 }
 
+async function removeGreenFirst(r: Rollback): Promise<void> {
+  await removeLeftoverGreen(r);
+  r.greenLeft = false;
+}
+
 async function stopEngine(r: Rollback): Promise<void> {
   const { namespace, deployment } = r.s.target;
-  await scaleToZero(r.session.kube, namespace, deployment, r.ctx.clock, r.s.timeoutMs);
-  r.scaledToZero = true;
+  await scaleToZero(r.session.kube, namespace, deployment, r.ctx.clock, r.s.timeoutMs, () => {
+    r.scaledToZero = true;
+  });
+}
+
+/** A failure after the engine stopped but before any restore command ran: nothing to protect, so serve again. */
+async function putEngineBack(r: Rollback): Promise<void> {
+  if (!r.scaledToZero || r.restoreStarted) return;
+  await scaleTo(r, r.replicasBefore);
+  r.scaledToZero = false;
+  r.run.fact('Engine', `put back to ${r.replicasBefore} replica(s): the restore had not started`);
 }
 
 async function restoreDatabase(r: Rollback): Promise<void> {
@@ -284,6 +311,7 @@ async function restoreDatabase(r: Rollback): Promise<void> {
       }),
     );
   await tell('IN PROGRESS');
+  r.restoreStarted = true;
   // Tracked like helm: a run preempted mid-restore marks the lease stopped only once its command ended.
   const session = r.session;
   const restore = await session.kube.fence.track(
@@ -379,11 +407,18 @@ async function finish(r: Rollback): Promise<void> {
 }
 
 /** An unexpected failure: what it was, whether the engine may still be down, and how to finish by hand. */
+function engineState(r: Rollback): string {
+  if (!r.scaledToZero) return '';
+  if (!r.restoreStarted)
+    return ` Nothing was restored, so the engine is put back to ${r.replicasBefore} replica(s); the release was NOT rolled back.`;
+  return ' The engine may still be scaled to 0: the service may be DOWN.';
+}
+
 function explainFailure(r: Rollback, error: unknown): { message: string; next: string[] } {
   const { namespace, release, deployment } = r.s.target;
   const message = error instanceof HelmError ? error.message : describeError(error);
   return {
-    message: `Rollback failed: ${message}${r.scaledToZero ? ' The engine may still be scaled to 0: the service may be DOWN.' : ''}`,
+    message: `Rollback failed: ${message}${engineState(r)}`,
     next: [
       r.s.target.driver === 'helm'
         ? `\`helm history ${release} -n ${namespace}\`, then \`helm rollback ${release} <revision> -n ${namespace} --wait\``

@@ -262,10 +262,15 @@ export class Registry {
     return this.store.remove(key, current.metadata.namespace, name) ?? current;
   }
 
-  /** Removes an object whose deletion was pending (kubelet finished, finalizers gone). */
+  /**
+   * Removes an object whose deletion was pending (kubelet finished, finalizers gone). A pod the kubelet
+   * let go of that still has finalizers stays, terminating, until the last one is removed (as in
+   * Kubernetes: finishesDeletion removes it then).
+   */
   finalizeDeletion(def: ResourceDef, namespace: string | undefined, name: string): void {
     const current = this.tryGet(def, namespace, name);
     if (!current) return;
+    if (def.kind === 'Pod' && (current.metadata.finalizers ?? []).length > 0) return;
     this.forgetApplied(current);
     this.store.remove(resourceKey(def), current.metadata.namespace, name);
   }

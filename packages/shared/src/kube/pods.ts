@@ -34,6 +34,25 @@ export async function currentReplicaSet(
   );
 }
 
+/**
+ * The pods of the Deployment's own ReplicaSets, by owner reference: a label selector also matches a
+ * side-by-side green (it carries blue's selector labels to share the Service), which is not blue's.
+ */
+export async function ownPods(kube: Kube, deployment: k8s.V1Deployment): Promise<k8s.V1Pod[]> {
+  const namespace = deployment.metadata?.namespace ?? '';
+  const selector = labelSelector(deployment.spec?.selector?.matchLabels);
+  const [sets, pods] = await Promise.all([
+    kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }),
+    kube.core.listNamespacedPod({ namespace, labelSelector: selector }),
+  ]);
+  const own = new Set(
+    sets.items
+      .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid))
+      .map((rs) => rs.metadata?.uid),
+  );
+  return pods.items.filter((pod) => pod.metadata?.ownerReferences?.some((o) => own.has(o.uid)));
+}
+
 /** Runbook §2.2 step 3's GREEN_POD: the newest Ready pod of the current ReplicaSet. */
 export async function newestReadyPod(kube: Kube, deployment: k8s.V1Deployment): Promise<k8s.V1Pod | undefined> {
   const rs = await currentReplicaSet(kube, deployment);
