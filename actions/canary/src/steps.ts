@@ -13,7 +13,7 @@ import { appendDeploymentLog } from '@veloz/shared/records/deployment-log';
 import { githubDeployments } from '@veloz/shared/records/github';
 import { beforeOf, kubeOf, notifyComplete, recordStatus, sideBySide, type CanaryState } from './context';
 import type { CanarySettings } from './inputs';
-import { alreadyDone, previousGoodRevision, readState, tagOf, type ReleaseState } from './state';
+import { alreadyDone, previousRevision, readState, tagOf, type ReleaseState } from './state';
 
 export const takeLock: Step<CanaryState> = {
   name: (state) => `Take the release lock of ${state.s.target.release}`,
@@ -40,7 +40,7 @@ export const readRelease: Step<CanaryState> = {
     const kube = kubeOf(state);
     const before = await readState(kube, s);
     state.before = before;
-    run.outputs['previous-revision'] = await previousGoodRevision(kube, before, s);
+    run.outputs['previous-revision'] = await previousRevision(kube, before, s);
     run.fact('Release', `${s.target.release} (${s.target.driver}) in ${s.target.namespace}`);
     run.fact('Before', `${before.image}, ${revisionLabel(before, s)}`);
     if (sideBySide(state)) state.greenBefore = await findGreen(kube, s.target.namespace, s.target.deployment);
