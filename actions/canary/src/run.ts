@@ -1,6 +1,7 @@
 import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
 import { HelmError } from '@veloz/shared/helm/cli';
+import { greenName } from '@veloz/shared/kube/green';
 import { ActionRun, runSteps, type Step } from '@veloz/shared/pipeline';
 import { recordStatus, type CanaryState } from './context';
 import type { CanarySettings } from './inputs';
@@ -72,6 +73,6 @@ function title(s: Readonly<CanarySettings>, replicas: number): string {
   const { release, deployment } = s.target;
   if (s.phase === 'promote') return `Promote: ${release} ${s.version} to ${replicas} replicas, autoscaling on`;
   return s.strategy === 'side-by-side'
-    ? `Canary: ${deployment}-green ${s.version} on ${replicas} replica(s) beside ${release} (traffic: ${s.canaryTraffic})`
+    ? `Canary: ${greenName(deployment)} ${s.version} on ${replicas} replica(s) beside ${release} (traffic: ${s.canaryTraffic})`
     : `Canary: ${release} ${s.version} on ${replicas} replica(s), autoscaling off`;
 }
