@@ -18,6 +18,7 @@ import {
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { secretRegistry } from '@veloz/shared/secrets';
+import { SLO_METRICS, type SloAlert, type SloExpected, type SloQueries, type SloUnit } from '@veloz/shared/runbook';
 
 export const VALIDATE_CHECKS = [
   'health',
@@ -52,9 +53,9 @@ export interface SmokeAssertion {
 
 export interface SloSettings {
   prometheusUrl: string;
-  queries: { errorRate: string; p99: string; cpu: string; memory: string; connections: string };
-  expected: { errorRate: number; p99Ms: number; cpu: number; memory: number };
-  alert: { errorRate: number; p99Ms: number; cpu: number; memory: number; connections: number };
+  queries: SloQueries;
+  expected: SloExpected;
+  alert: SloAlert;
   nodata: 'warn' | 'fail';
 }
 
@@ -243,26 +244,17 @@ async function readFunctional(reader: InputReader) {
 /** Runbook §3.3: the Prometheus queries and both threshold columns (which apply without Prometheus too). */
 function readMonitoring(reader: InputReader): { slo?: SloSettings; thresholds: MonitoringThresholds } {
   const prometheusUrl = reader.url('prometheus-url');
-  const queries = {
-    errorRate: reader.text('query-error-rate', { required: true }),
-    p99: reader.text('query-p99', { required: true }),
-    cpu: reader.text('query-cpu', { required: true }),
-    memory: reader.text('query-memory', { required: true }),
-    connections: reader.text('query-connections', { required: true }),
-  };
-  const expected = {
-    errorRate: reader.percentage('expected-error-rate'),
-    p99Ms: reader.duration('expected-p99'),
-    cpu: reader.percentage('expected-cpu'),
-    memory: reader.percentage('expected-memory'),
-  };
-  const alert = {
-    errorRate: reader.percentage('alert-error-rate'),
-    p99Ms: reader.duration('alert-p99'),
-    cpu: reader.percentage('alert-cpu'),
-    memory: reader.percentage('alert-memory'),
-    connections: reader.integer('alert-connections', 0),
-  };
+  const queries = Object.fromEntries(
+    SLO_METRICS.map((m) => [m.query, reader.text(`query-${m.input}`, { required: true })]),
+  ) as SloQueries;
+  const expected = Object.fromEntries(
+    SLO_METRICS.flatMap((m) =>
+      'expected' in m ? [[m.key, readSloFigure(reader, `expected-${m.input}`, m.unit)]] : [],
+    ),
+  ) as SloExpected;
+  const alert = Object.fromEntries(
+    SLO_METRICS.map((m) => [m.key, readSloFigure(reader, `alert-${m.input}`, m.unit)]),
+  ) as SloAlert;
   const nodata = reader.choice('nodata', ['warn', 'fail'] as const);
   return {
     slo: prometheusUrl
@@ -270,6 +262,12 @@ function readMonitoring(reader: InputReader): { slo?: SloSettings; thresholds: M
       : undefined,
     thresholds: { expected, alert },
   };
+}
+
+function readSloFigure(reader: InputReader, input: string, unit: SloUnit): number {
+  if (unit === 'fraction') return reader.percentage(input);
+  if (unit === 'ms') return reader.duration(input);
+  return reader.integer(input, 0);
 }
 
 function readLogs(reader: InputReader): ValidateSettings['logs'] {

@@ -7,6 +7,7 @@ import { type Check, type CheckStatus, defineCheck } from '@veloz/shared/checks'
 import type { HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import { PrometheusError, queryValue, rangeQuery } from '@veloz/shared/prom/client';
+import { SLO_METRICS, type SloMetric, type SloUnit } from '@veloz/shared/runbook';
 import type { SloSettings } from '../inputs';
 import { ioTimeout, judge, secretsOf, unreachable, worst } from '@veloz/shared/endpoint-checks/common';
 import { promTraffic, type TrafficMetrics } from './prom-traffic';
@@ -22,7 +23,6 @@ export interface SloCheckOptions {
   traffic?: TrafficMetrics;
 }
 
-export type SloMetric = 'errorRate' | 'p99Ms' | 'cpu' | 'memory' | 'connections';
 /** `[metric, observed, expected, alert, status]`, the §3.3 table with a column of observations. */
 export type SloRow = [string, string, string, string, CheckStatus];
 
@@ -97,25 +97,23 @@ export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
   });
 }
 
-/** Runbook §3.3's rows: the query, its unit, and the Expected and Alert Threshold columns. */
+const FORMATS: Record<SloUnit, (v: number) => string> = {
+  fraction: formatPercentage,
+  ms: formatMs,
+  count: (v) => String(Math.round(v)),
+};
+
+/** Runbook §3.3's rows (shared/runbook SLO_METRICS) with this run's queries and thresholds. */
 function sloSpecs(slo: SloSettings): Spec[] {
-  const row = (key: SloMetric, label: string, scale: number, format: (v: number) => string): Spec => ({
-    key,
-    label,
-    query: slo.queries[key === 'p99Ms' ? 'p99' : key],
-    scale,
-    expected: key === 'connections' ? undefined : slo.expected[key],
-    alert: slo.alert[key],
-    format,
-  });
-  return [
-    row('errorRate', 'Error rate', 1, formatPercentage),
-    // Prometheus answers seconds for p99; the settings and report use ms.
-    row('p99Ms', 'P99 latency', 1000, formatMs),
-    row('cpu', 'CPU usage', 1, formatPercentage),
-    row('memory', 'Memory usage', 1, formatPercentage),
-    row('connections', 'Active connections', 1, (v) => String(Math.round(v))),
-  ];
+  return SLO_METRICS.map((m) => ({
+    key: m.key,
+    label: m.label,
+    query: slo.queries[m.query],
+    scale: m.scale,
+    expected: 'expected' in m ? slo.expected[m.key] : undefined,
+    alert: slo.alert[m.key],
+    format: FORMATS[m.unit],
+  }));
 }
 
 interface Query {
