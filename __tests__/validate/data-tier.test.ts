@@ -31,7 +31,7 @@ function context(lines: string[]): RunContext {
       debug: () => undefined,
       group: (_name, fn) => fn(),
     },
-    run: {
+    workflowRun: {
       repository: 'veloz/engine',
       runId: '1',
       runAttempt: '1',

@@ -131,7 +131,7 @@ async function execute(
   const paint = paintFor(io.stderr, io.env);
   const log = terminalLogger(io.stderr, paint, () => clock.now(), Boolean(io.env.VELOZ_DEBUG));
   const run = await definition.load();
-  const context = { clock, log, run: cliRunInfo(io.env, call.label, clock.now()), tempDir: tmpdir() };
+  const context = { clock, log, workflowRun: cliRunInfo(io.env, call.label, clock.now()), tempDir: tmpdir() };
   const result = secretRegistry.redactDeep(await run(freeze(read.settings as object), context)) as RunResult;
   const flagText = (text: string): string => asFlags(text, inputs);
   if (json) io.stdout.write(renderJson(result.report));

@@ -68,7 +68,7 @@ async function openClients(s: Readonly<PreflightSettings>, context: RunContext):
   }
   const { github } = s.readiness;
   if (github && wanted.some((entry) => entry.client === 'github'))
-    clients.gh = await githubRepo(github.token, context.run, github.sha);
+    clients.gh = await githubRepo(github.token, context.workflowRun, github.sha);
   return clients;
 }
 

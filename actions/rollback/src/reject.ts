@@ -41,7 +41,7 @@ export async function rejectVersion(rollback: RejectContext, version: string, ro
     version,
     reason: redact(rollback.s.reason), // a record outlives the run: nothing secret in it
     at: new Date(rollback.ctx.clock.now()).toISOString(),
-    run: rollback.ctx.run.runUrl,
+    run: rollback.ctx.workflowRun.runUrl,
     rolledBackTo,
   });
   rollback.run.outputs['rejected-versions'] = listRejected(list);
