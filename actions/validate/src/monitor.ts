@@ -1,6 +1,7 @@
 import { runChecks, type Check, type CheckResult } from '@veloz/shared/checks';
 import type { Clock } from '@veloz/shared/clock';
-import type { CriterionMet, Decider, Sample, Traffic } from './decision';
+import type { CriterionMet, Decider } from './decision';
+import type { Sample, Traffic } from './sample';
 
 export interface Pass {
   index: number;

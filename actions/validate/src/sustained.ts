@@ -13,7 +13,7 @@
  *   (not sustained).
  */
 import { formatDuration } from '@veloz/shared/parse';
-import type { Sample } from './decision';
+import type { Sample } from './sample';
 import { pool, wilsonBounds, type Counts } from './stats';
 
 export type JudgementState = 'breach' | 'clear' | 'not-sustained' | 'insufficient' | 'short';
