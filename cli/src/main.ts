@@ -22,9 +22,9 @@ import { renderText } from './report-text';
 import { cliRunInfo } from './run-info';
 import { paintFor, terminalLogger, type Out } from './terminal';
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2, rollbackVerdict: 3 } as const;
+const EXIT = { ok: 0, failed: 1, badInput: 2, rollbackVerdict: 3 } as const;
 
-export interface CliIo {
+interface CliIo {
   stdout: Out;
   stderr: Out;
   env: NodeJS.ProcessEnv;
@@ -145,7 +145,7 @@ async function execute(
  * `VELOZ_GITHUB_TOKEN` for `--github-token`: secrets (tokens, database and webhook URLs) need not be
  * typed on a command line other users of the host can read in `ps`.
  */
-export function envName(input: string): string {
+function envName(input: string): string {
   return `VELOZ_${input.toUpperCase().replace(/-/g, '_')}`;
 }
 

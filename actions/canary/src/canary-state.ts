@@ -71,7 +71,7 @@ export async function notifyComplete(
   );
 }
 
-export function phaseWord(state: CanaryState): string {
+function phaseWord(state: CanaryState): string {
   return state.s.phase === 'canary' ? 'Canary' : 'Promotion';
 }
 

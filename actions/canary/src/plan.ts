@@ -16,7 +16,7 @@ import { beforeOf, sideBySide, type CanaryState } from './canary-state';
 import { promotionSize } from './release-rollout';
 import { desiredFor, readState, type Desired } from './release-state';
 
-export async function planPhase(state: CanaryState): Promise<DeployPlan> {
+async function planPhase(state: CanaryState): Promise<DeployPlan> {
   const { s } = state;
   if (sideBySide(state) && s.phase === 'canary') return planGreen(state);
   const want = promotionSize(state);

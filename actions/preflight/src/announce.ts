@@ -12,9 +12,9 @@ import type { Announced } from './checklist';
 import type { ReadinessSettings } from './readiness-inputs';
 
 /** Runbook §1.3: "Maintenance Window | 30 minutes". */
-export const MAINTENANCE_WINDOW_MS = 30 * 60_000;
+const MAINTENANCE_WINDOW_MS = 30 * 60_000;
 
-export interface Announcement {
+interface Announcement {
   announced: Announced;
   notifications: string[];
   warnings: string[];

@@ -9,7 +9,7 @@ import type { SentinelInputs } from '@veloz/shared/data-tier/inputs';
 import type { ReadinessSettings } from './readiness-inputs';
 
 /** The configuration the checks' needs are judged on: the parsed inputs, before selection. */
-export interface Configured {
+interface Configured {
   repository?: string;
   version?: string;
   postgres?: { migrationQuery?: string };
@@ -19,7 +19,7 @@ export interface Configured {
   readiness: ReadinessSettings;
 }
 
-export interface PreflightCheckEntry {
+interface PreflightCheckEntry {
   name: string;
   /** The client it runs on, opened once for every selected check that needs it. */
   client?: 'kube' | 'github';
@@ -33,7 +33,7 @@ export interface PreflightCheckEntry {
 
 const github = (c: Configured): boolean => Boolean(c.readiness.github);
 
-export const PREFLIGHT_REGISTRY = [
+const PREFLIGHT_REGISTRY = [
   { name: 'ci', client: 'github', needs: '`github-token`', configured: github },
   { name: 'reviews', client: 'github', needs: '`github-token`', configured: github },
   { name: 'security', client: 'github', needs: '`github-token`', configured: github },

@@ -27,7 +27,7 @@ interface AbortRecord {
   at: string;
 }
 
-export interface AbortContext {
+interface AbortContext {
   s: Readonly<RollbackSettings>;
   ctx: RunContext;
   run: ActionRun;

@@ -38,7 +38,7 @@ export async function scaleToZero(
   }
 }
 
-export interface RestoreStep {
+interface RestoreStep {
   command: string;
   ok: boolean;
   durationMs: number;

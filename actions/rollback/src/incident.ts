@@ -16,7 +16,7 @@ import { renderIncident, type IncidentPlaceholder } from './incident-template';
 import type { RollbackSettings } from './inputs';
 import type { Plan } from './plan';
 
-export interface IncidentContext {
+interface IncidentContext {
   s: Readonly<RollbackSettings>;
   ctx: RunContext;
   run: ActionRun;
@@ -27,7 +27,7 @@ export interface IncidentContext {
   incidentNumber?: number;
 }
 
-export type IncidentStatus = 'IN PROGRESS' | 'COMPLETE' | 'FAILED';
+type IncidentStatus = 'IN PROGRESS' | 'COMPLETE' | 'FAILED';
 
 /** Opens the ticket, or finds the open one of this failure and brings it up to date. */
 export async function fileIncident(rollback: IncidentContext, status: IncidentStatus): Promise<void> {

@@ -11,14 +11,14 @@ import type { RollbackSettings } from './inputs';
 import type { Plan, RevisionInfo } from './plan';
 
 /** Kept on the Deployment so a re-run knows this rollback already happened. */
-export interface RollbackRecord {
+interface RollbackRecord {
   from: RevisionInfo;
   to: RevisionInfo;
   run: string;
   at: string;
 }
 
-export function previousRollback(plan: Plan): RollbackRecord | undefined {
+function previousRollback(plan: Plan): RollbackRecord | undefined {
   const text = plan.deployment.metadata?.annotations?.[ROLLED_BACK_ANNOTATION];
   if (!text) return undefined;
   try {

@@ -17,7 +17,7 @@ import { describeRevision, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
 import type { Plan } from './plan';
 
-export interface RejectContext {
+interface RejectContext {
   s: Readonly<RollbackSettings>;
   ctx: RunContext;
   run: ActionRun;

@@ -20,7 +20,7 @@ import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { secretRegistry } from '@veloz/shared/secrets';
 import { SLO_METRICS, type SloAlert, type SloExpected, type SloQueries, type SloUnit } from '@veloz/shared/runbook';
 
-export const VALIDATE_CHECKS = [
+const VALIDATE_CHECKS = [
   'health',
   'smoke',
   'metrics',
@@ -36,12 +36,12 @@ export const VALIDATE_CHECKS = [
 export type ValidateCheckName = (typeof VALIDATE_CHECKS)[number];
 
 /** Where the engine is reached: directly, or through the API server's pod or service proxy. */
-export type Endpoint =
+type Endpoint =
   | { kind: 'url'; url: string }
   | { kind: 'pod'; pod: string; port: string }
   | { kind: 'service'; service: string; port: string };
 
-export const COMPARATORS = ['exists', 'number', 'equals', 'not-equals', 'gt', 'gte', 'lt', 'lte', 'contains'] as const;
+const COMPARATORS = ['exists', 'number', 'equals', 'not-equals', 'gt', 'gte', 'lt', 'lte', 'contains'] as const;
 export type Comparator = (typeof COMPARATORS)[number];
 
 export interface SmokeAssertion {
@@ -60,14 +60,14 @@ export interface SloSettings {
 }
 
 /** The fast-burn rule (runbook §4.1 "critical bug: user-impacting"); undefined when switched off. */
-export interface FastBurnSettings {
+interface FastBurnSettings {
   errorRate: number;
   windowMs: number;
   minRequests: number;
 }
 
 /** Runbook §3.3's two columns as set by the inputs; they apply with and without Prometheus. */
-export interface MonitoringThresholds {
+interface MonitoringThresholds {
   expected: SloSettings['expected'];
   alert: SloSettings['alert'];
 }
@@ -83,7 +83,7 @@ export interface DecisionSettings {
 }
 
 /** The data tier after the deploy (runbook §3.4 items 8–10). */
-export interface DataTierSettings {
+interface DataTierSettings {
   postgres?: {
     url: string;
     minStandbys: number;

@@ -30,7 +30,7 @@ export function runInfoFromEnv(env: NodeJS.ProcessEnv = process.env): RunInfo {
   };
 }
 
-export const coreLogger: Logger = {
+const coreLogger: Logger = {
   info: (m) => core.info(redact(m)),
   warning: (m) => core.warning(redact(m)),
   debug: (m) => core.debug(redact(m)),

@@ -61,7 +61,7 @@ export function splitCommandLine(line: string): string[] {
   return words;
 }
 
-export interface RunCommandOptions {
+interface RunCommandOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   /** Additions to the allow-listed child environment (child-env.ts); never the action's own. */

@@ -5,7 +5,7 @@
  * goes there when no `to-revision` is named: one rule, so the two cannot drift apart.
  */
 
-export interface RevisionCandidate {
+interface RevisionCandidate {
   revision: number;
   /** Helm's status of the revision; ReplicaSets have none. */
   status?: string;

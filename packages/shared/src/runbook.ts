@@ -7,7 +7,7 @@
 /** How a §3.3 figure is written: a fraction (inputs take `0.1%`), milliseconds (`100ms`), or a count. */
 export type SloUnit = 'fraction' | 'ms' | 'count';
 
-export interface SloMetricRow {
+interface SloMetricRow {
   /** The figure's key in settings, outputs and report data. */
   key: string;
   /** Its key among the Prometheus queries (`query-<input>`). */

@@ -26,7 +26,7 @@ interface Totals {
   buckets: CumulativeBucket[];
 }
 
-export interface TrafficReader {
+interface TrafficReader {
   /** Counts since the previous call; undefined on the first call or after a counter reset. */
   read(opts: { now: number; timeoutMs: number; signal: AbortSignal }): Promise<Traffic | undefined>;
 }

@@ -13,7 +13,7 @@ import { ioTimeout, judge, secretsOf, unreachable, worst } from '@veloz/shared/e
 import { promTraffic, type TrafficMetrics } from './prom-traffic';
 import { applySelector } from './promql';
 
-export interface SloCheckOptions {
+interface SloCheckOptions {
   slo: SloSettings;
   /** Label matchers replacing `$selector`, e.g. `namespace="veloz",pod="veloz-engine-x"`, or '' for all. */
   selector: string;

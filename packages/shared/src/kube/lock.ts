@@ -10,7 +10,7 @@ import type { Fence, LockLoss } from './fence';
 import { apiFailure, isConflict, isNotFound, unlessNotFound } from './errors';
 import { ResumableWatch } from './watch';
 
-export interface LockOwner {
+interface LockOwner {
   /** Unique per run attempt: the run URL plus attempt. */
   identity: string;
   runUrl: string;
@@ -53,16 +53,16 @@ const MAX_PREEMPT_WAIT_MS = 60_000;
  * Set on the lease by a preempted holder once its helm and writes have ended (value: its identity):
  * the run that took over starts writing then, not at the latest moment the holder could have noticed.
  */
-export const STOPPED_ANNOTATION = 'veloz.io/stopped-holder';
+const STOPPED_ANNOTATION = 'veloz.io/stopped-holder';
 /** How long a preempted holder waits for its helm to exit (SIGKILL comes at 10 s) before giving up on saying so. */
 const STOP_LIMIT_MS = 15_000;
 
-export function leaseName(release: string): string {
+function leaseName(release: string): string {
   return `veloz-deploy-${release}`.slice(0, 63).replace(/-+$/, '');
 }
 
 /** Kubernetes MicroTime is RFC 3339 with exactly six fractional digits. */
-export function microTime(ms: number): string {
+function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 

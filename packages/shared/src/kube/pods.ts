@@ -77,7 +77,7 @@ function time(value: Date | string | undefined): number {
 }
 
 /** A revision of a Deployment as its ReplicaSets keep it: what `kubectl rollout history` lists. */
-export interface ReplicaSetRevision {
+interface ReplicaSetRevision {
   rs: k8s.V1ReplicaSet;
   revision: number;
   /** The image of the named container in that revision's template. */

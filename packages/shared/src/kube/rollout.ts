@@ -11,7 +11,7 @@ import { apiFailure, withRetry } from './errors';
 import { REVISION_ANNOTATION, labelSelector } from './pods';
 import { ResumableWatch } from './watch';
 
-export type RolloutFailureReason =
+type RolloutFailureReason =
   | 'crash-loop'
   | 'image-pull'
   | 'oom-killed'
@@ -22,7 +22,7 @@ export type RolloutFailureReason =
   | 'cancelled'
   | 'api';
 
-export interface PodProblem {
+interface PodProblem {
   pod: string;
   container: string;
   reason: string;
@@ -360,7 +360,7 @@ export function progressLine(deployment: k8s.V1Deployment): string {
 type Problem = PodProblem & { kind: RolloutFailureReason; previous: boolean };
 
 /** The first container of a pod that is certain not to become ready without a new release. */
-export function podProblem(pod: k8s.V1Pod): Problem | undefined {
+function podProblem(pod: k8s.V1Pod): Problem | undefined {
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const c of statuses) {
     const waiting = c.state?.waiting;
