@@ -6,7 +6,8 @@
  */
 import { histogramQuantile } from '@veloz/shared/prom/text';
 import { FAST_BURN_DEFAULT, RUNBOOK_ROLLBACK } from '@veloz/shared/runbook';
-import { createDecider, type Sample } from '../actions/validate/src/decision';
+import { createDecider } from '../actions/validate/src/decision';
+import type { Sample } from '../actions/validate/src/sample';
 import type { DecisionSettings } from '../actions/validate/src/inputs';
 import { Rng, drawInterval, type IntervalCounts, type LogNormal } from '../packages/sandbox/src/engine/noise';
 import type { Section, Table } from './lib';

@@ -81,7 +81,7 @@ test('a validate summary with its charts renders in headless Chromium', async ()
   const ctx = {
     clock: systemClock,
     log: { info: () => undefined, warning: () => undefined, debug: () => undefined, group: (_n, fn) => fn() },
-    run: {} as RunContext['run'],
+    workflowRun: {} as RunContext['workflowRun'],
     tempDir: tmpdir(),
   } satisfies RunContext;
   const result = await runValidate(settings, ctx);

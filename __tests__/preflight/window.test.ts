@@ -1,13 +1,22 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '@veloz/shared/clock';
+import { ManualClock } from '@veloz/harness/clock';
 import {
-  DEFAULT_WINDOW_POLICY,
   evaluateWindow,
   windowCanOpen,
   windowCheck,
   type WindowPolicy,
 } from '../../actions/preflight/src/checks/window';
 import { runCheck } from './helpers';
+
+/** preflight/action.yml's defaults: Monday to Thursday, 10:00–14:00 UTC, one month-end day closed. */
+const DEFAULT_WINDOW_POLICY: WindowPolicy = Object.freeze({
+  days: Object.freeze([1, 2, 3, 4]),
+  startMinute: 10 * 60,
+  endMinute: 14 * 60,
+  timeZone: 'UTC',
+  freeze: Object.freeze([]),
+  monthEndDays: 1,
+});
 
 // 2025-03-03 is a Monday; 2025-03-07 a Friday; 2025-03-31 (Mon) the last business day of March.
 const at = (iso: string, policy: Partial<WindowPolicy> = {}, overrideReason?: string) =>

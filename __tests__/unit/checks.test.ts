@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { describeError, runChecks, type Check } from '@veloz/shared/checks';
-import { ManualClock, systemClock } from '@veloz/shared/clock';
+import { ManualClock } from '@veloz/harness/clock';
+import { systemClock } from '@veloz/shared/clock';
 
 function check(name: string, run: Check['run'], timeoutMs = 1000): Check {
   return { name, title: name, timeoutMs, run };

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { startSandbox, type Sandbox } from '@veloz/sandbox';
-import { ManualClock } from '@veloz/shared/clock';
+import { ManualClock } from '@veloz/harness/clock';
 import { connectKube, RequestTimeoutError, type Kube } from '@veloz/shared/kube/client';
 import { LockLostError } from '@veloz/shared/kube/fence';
 import { acquireReleaseLock, type HeldLock } from '@veloz/shared/kube/lock';

@@ -1,5 +1,5 @@
 import { expect, test } from '@jest/globals';
-import { roleManifests } from '@veloz/shared/kube/permissions';
+import { roleManifests } from '@veloz/harness/role-manifests';
 import { debianPackages } from '@veloz/harness/prerequisites';
 import { readFileSync } from 'node:fs';
 

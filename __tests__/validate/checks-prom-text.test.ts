@@ -8,7 +8,7 @@ import {
   type Scrape,
 } from '@veloz/shared/prom/text';
 import { measureSpans } from '../../actions/validate/src/checks/metrics';
-import { applySelector } from '../../actions/validate/src/checks/slo';
+import { applySelector } from '../../actions/validate/src/checks/promql';
 import { compare } from '../../actions/validate/src/checks/smoke';
 import { lookup } from '@veloz/shared/endpoint-checks/common';
 

@@ -11,7 +11,8 @@ import { parsePreflightInputs } from '../../actions/preflight/src/inputs';
 import { run as runPreflight } from '../../actions/preflight/src/run';
 import { parseValidateInputs } from '../../actions/validate/src/inputs';
 import { run as runValidate } from '../../actions/validate/src/run';
-import { dataTierCriterion, type Sample } from '../../actions/validate/src/decision';
+import { dataTierCriterion } from '../../actions/validate/src/decision';
+import type { Sample } from '../../actions/validate/src/sample';
 import { startPostgres, type PgCluster } from '@veloz/harness/servers/postgres';
 import { startRedisSentinel, type RedisSentinelCluster } from '@veloz/harness/servers/redis';
 import { inputsWithDefaults } from '../support/settings';
@@ -31,7 +32,7 @@ function context(lines: string[]): RunContext {
       debug: () => undefined,
       group: (_name, fn) => fn(),
     },
-    run: {
+    workflowRun: {
       repository: 'veloz/engine',
       runId: '1',
       runAttempt: '1',

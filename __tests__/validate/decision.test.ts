@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { createDecider, type Sample, type Traffic } from '../../actions/validate/src/decision';
+import { createDecider } from '../../actions/validate/src/decision';
+import type { Sample, Traffic } from '../../actions/validate/src/sample';
 import type { DecisionSettings } from '../../actions/validate/src/inputs';
 import { compareCanary, mannWhitneyU, normalCdf } from '../../actions/validate/src/mann-whitney';
 

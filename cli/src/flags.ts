@@ -3,11 +3,11 @@
  * `--to-revision=3`); a flag given without a value is `true` (`--force`). The values are then read by
  * the actions' own input parsers, so a bad value gets the action's own message.
  */
-export const SUBCOMMANDS = ['preflight', 'canary', 'promote', 'validate', 'rollback', 'plan'] as const;
-export type Subcommand = (typeof SUBCOMMANDS)[number];
+const SUBCOMMANDS = ['preflight', 'canary', 'promote', 'validate', 'rollback', 'plan'] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
 /** The actions `plan` can show: what canary, promote or rollback would do. */
-export const PLANNED = ['canary', 'promote', 'rollback'] as const;
-export type Planned = (typeof PLANNED)[number];
+const PLANNED = ['canary', 'promote', 'rollback'] as const;
+type Planned = (typeof PLANNED)[number];
 
 /** Flags of the CLI itself, not inputs of an action. */
 export const CLI_FLAGS = ['kubeconfig', 'context', 'json', 'help'] as const;

@@ -22,9 +22,9 @@ import { renderText } from './report-text';
 import { cliRunInfo } from './run-info';
 import { paintFor, terminalLogger, type Out } from './terminal';
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2, rollbackVerdict: 3 } as const;
+const EXIT = { ok: 0, failed: 1, badInput: 2, rollbackVerdict: 3 } as const;
 
-export interface CliIo {
+interface CliIo {
   stdout: Out;
   stderr: Out;
   env: NodeJS.ProcessEnv;
@@ -131,7 +131,7 @@ async function execute(
   const paint = paintFor(io.stderr, io.env);
   const log = terminalLogger(io.stderr, paint, () => clock.now(), Boolean(io.env.VELOZ_DEBUG));
   const run = await definition.load();
-  const context = { clock, log, run: cliRunInfo(io.env, call.label, clock.now()), tempDir: tmpdir() };
+  const context = { clock, log, workflowRun: cliRunInfo(io.env, call.label, clock.now()), tempDir: tmpdir() };
   const result = secretRegistry.redactDeep(await run(freeze(read.settings as object), context)) as RunResult;
   const flagText = (text: string): string => asFlags(text, inputs);
   if (json) io.stdout.write(renderJson(result.report));
@@ -145,7 +145,7 @@ async function execute(
  * `VELOZ_GITHUB_TOKEN` for `--github-token`: secrets (tokens, database and webhook URLs) need not be
  * typed on a command line other users of the host can read in `ps`.
  */
-export function envName(input: string): string {
+function envName(input: string): string {
   return `VELOZ_${input.toUpperCase().replace(/-/g, '_')}`;
 }
 

@@ -5,7 +5,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { RunInfo } from '@veloz/shared/contract';
 
-export function cliActor(env: NodeJS.ProcessEnv): string {
+function cliActor(env: NodeJS.ProcessEnv): string {
   let user = env.USER || env.LOGNAME || '';
   if (!user) {
     try {

@@ -7,7 +7,7 @@ import {
   restoreHpa,
   suspendHpa,
 } from '@veloz/shared/kube/deployment-edits';
-import type { Desired } from './state';
+import type { Desired } from './release-state';
 
 /**
  * Runbook §2.2 steps 2 and 4, exactly the runbook's command shape, as argv. The tag goes through

@@ -12,11 +12,11 @@ import { diffManifests, parseManifest, type KubeManifest } from '@veloz/shared/p
 import { asManifest, suspendedHpa } from '@veloz/shared/plan/deployment-edit';
 import { commandLine, planSections, type DeployPlan } from '@veloz/shared/plan/model';
 import { helmUpgradeArgs, releaseArgs } from './apply';
-import { beforeOf, sideBySide, type CanaryState } from './context';
+import { beforeOf, sideBySide, type CanaryState } from './canary-state';
 import { promotionSize } from './release-rollout';
-import { desiredFor, readState, type Desired } from './state';
+import { desiredFor, readState, type Desired } from './release-state';
 
-export async function planPhase(state: CanaryState): Promise<DeployPlan> {
+async function planPhase(state: CanaryState): Promise<DeployPlan> {
   const { s } = state;
   if (sideBySide(state) && s.phase === 'canary') return planGreen(state);
   const want = promotionSize(state);
@@ -106,10 +106,10 @@ export const reportPlan: Step<CanaryState> = {
   name: (state) => `Plan the ${state.s.phase}`,
   quiet: true,
   async run(state) {
-    const { run } = state;
+    const { out } = state;
     const plan = await planPhase(state);
-    run.report.title = `Plan only — ${run.report.title}`;
-    run.report.sections.push(...planSections(plan));
+    out.report.title = `Plan only — ${out.report.title}`;
+    out.report.sections.push(...planSections(plan));
     state.headline = `Plan of the ${plan.operation}: ${plan.changes.length} object(s) would change; nothing was changed (plan: true).`;
   },
 };

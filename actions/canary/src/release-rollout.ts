@@ -12,11 +12,10 @@ import { scaleTracked } from '@veloz/shared/kube/scale';
 import { applyTracked } from '@veloz/shared/kube/tracked-change';
 import { StepFailure, type Step } from '@veloz/shared/pipeline';
 import { helmUpgrade, kubectlApply } from './apply';
-import { beforeOf, kubeOf, recordStatus, rolloutFailure, sideBySide, type CanaryState } from './context';
-import type { Desired } from './state';
-import { annotateDeployment, backOutCommand, reportOutcome } from './steps';
-import { readState } from './state';
+import { beforeOf, kubeOf, recordStatus, rolloutFailure, sideBySide, type CanaryState } from './canary-state';
+import { readState, type Desired } from './release-state';
 import { formatDuration } from '@veloz/shared/parse';
+import { annotateDeployment, backOutCommand, reportOutcome } from './steps';
 
 export const rollOutRelease: Step<CanaryState> = {
   name: (state) =>
@@ -37,7 +36,7 @@ export const nameInPlaceCanary: Step<CanaryState> = {
   name: 'Name the canary pod',
   when: (state) => !sideBySide(state) && state.s.phase === 'canary',
   async run(state) {
-    const { s, run } = state;
+    const { s, out } = state;
     const after = await readState(kubeOf(state), s);
     await annotateDeployment(state, s.target.deployment);
     await reportOutcome(state, after, false);
@@ -47,8 +46,8 @@ export const nameInPlaceCanary: Step<CanaryState> = {
         `\`kubectl get pods -n ${s.target.namespace} -o wide\``,
       ]);
     }
-    run.outputs['canary-pod'] = pod.metadata.name;
-    run.fact('Green pod', pod.metadata.name);
+    out.outputs['canary-pod'] = pod.metadata.name;
+    out.fact('Green pod', pod.metadata.name);
     await recordStatus(state, 'in_progress', `canary of ${s.version} complete`);
     state.headline = `Canary of ${s.version} complete. Rolled out in ${formatDuration(state.rolloutMs ?? 0)}.`;
   },

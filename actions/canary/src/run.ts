@@ -1,13 +1,14 @@
 import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
 import { HelmError } from '@veloz/shared/helm/cli';
+import { greenName } from '@veloz/shared/kube/green';
 import { ActionRun, runSteps, type Step } from '@veloz/shared/pipeline';
-import { recordStatus, type CanaryState } from './context';
+import { recordStatus, type CanaryState } from './canary-state';
 import type { CanarySettings } from './inputs';
 import { nameInPlaceCanary, rollOutRelease } from './release-rollout';
 import { nameGreenPod, removeGreenAfterPromotion, renderGreen, sideBySideRerun, startGreen } from './side-by-side';
 import { appendPromotePlan, connectForPlan, reportPlan } from './plan';
-import { desiredFor } from './state';
+import { desiredFor } from './release-state';
 import { announce, checkPromotion, inPlaceRerun, readRelease, recordDeployment, takeLock } from './steps';
 
 /**
@@ -48,7 +49,7 @@ export async function run(settings: Readonly<CanarySettings>, ctx: RunContext): 
     settings.records.notifyWebhook,
     settings.records.notifyRoutes,
   );
-  const state: CanaryState = { s: settings, ctx, run: action, want };
+  const state: CanaryState = { s: settings, ctx, out: action, want };
   try {
     const result = await runSteps(action, settings.plan ? PLAN_STEPS : STEPS, state, {
       // Fencing: a run that lost the release lock (a rollback took it over) stops before its next step.
@@ -72,6 +73,6 @@ function title(s: Readonly<CanarySettings>, replicas: number): string {
   const { release, deployment } = s.target;
   if (s.phase === 'promote') return `Promote: ${release} ${s.version} to ${replicas} replicas, autoscaling on`;
   return s.strategy === 'side-by-side'
-    ? `Canary: ${deployment}-green ${s.version} on ${replicas} replica(s) beside ${release} (traffic: ${s.canaryTraffic})`
+    ? `Canary: ${greenName(deployment)} ${s.version} on ${replicas} replica(s) beside ${release} (traffic: ${s.canaryTraffic})`
     : `Canary: ${release} ${s.version} on ${replicas} replica(s), autoscaling off`;
 }

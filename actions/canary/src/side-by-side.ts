@@ -23,8 +23,8 @@ import { rolloutStatus, trackRollout } from '@veloz/shared/kube/rollout';
 import { Finished, StepFailure, type Step } from '@veloz/shared/pipeline';
 import { formatDuration } from '@veloz/shared/parse';
 import { helmTemplateArgs } from './apply';
-import { beforeOf, kubeOf, recordStatus, rolloutFailure, sideBySide, type CanaryState } from './context';
-import { alreadyDone, tagOf } from './state';
+import { beforeOf, kubeOf, recordStatus, rolloutFailure, sideBySide, type CanaryState } from './canary-state';
+import { alreadyDone, tagOf } from './release-state';
 import { annotateDeployment, backOutCommand, reportOutcome } from './steps';
 
 const sideBySideCanary = (state: CanaryState): boolean => sideBySide(state) && state.s.phase === 'canary';
@@ -35,7 +35,7 @@ export const sideBySideRerun: Step<CanaryState> = {
   quiet: true,
   when: sideBySide,
   async run(state) {
-    const { s, run } = state;
+    const { s, out } = state;
     const before = beforeOf(state);
     if (s.phase === 'promote') {
       const done = alreadyDone(before, s, state.want);
@@ -56,7 +56,7 @@ export const sideBySideRerun: Step<CanaryState> = {
         `Green ${green.metadata?.name} already runs ${s.canaryReplicas} × ${s.version} beside blue; nothing changed (re-run).`,
       );
     }
-    run.warnings.push(
+    out.warnings.push(
       `Replacing a green Deployment ${green.metadata?.name} left by an earlier run (${imageOf(green)}, ${green.spec?.replicas ?? 1} replica(s)).`,
     );
   },
@@ -157,13 +157,13 @@ export const nameGreenPod: Step<CanaryState> = {
   async run(state) {
     await describeGreen(state);
     await recordStatus(state, 'in_progress', `canary of ${state.s.version} complete`);
-    state.headline = `Canary of ${state.s.version} complete: ${state.run.outputs.traffic}. Green started in ${formatDuration(state.rolloutMs ?? 0)}.`;
+    state.headline = `Canary of ${state.s.version} complete: ${state.out.outputs.traffic}. Green started in ${formatDuration(state.rolloutMs ?? 0)}.`;
   },
 };
 
 /** Outputs and the traffic line: "blue 2 × 1.0.0 serving, green 1 × 1.1.0, ~33% of requests". */
 async function describeGreen(state: CanaryState): Promise<void> {
-  const { s, run } = state;
+  const { s, out } = state;
   const kube = kubeOf(state);
   const before = beforeOf(state);
   const green = (await greenPods(kube, s.target.namespace, s.target.deployment)).filter(isPodReady);
@@ -180,11 +180,11 @@ async function describeGreen(state: CanaryState): Promise<void> {
       : 'no production traffic (canary-traffic: none; reach it through pods/proxy)';
   const traffic = `blue ${blue} × ${tagOf(before.image) || before.image} serving, green ${green.length} × ${s.version}, ${share}`;
   await reportOutcome(state, before, true);
-  run.outputs.image = imageOf(state.greenManifest ?? state.greenBefore ?? {}) || `${s.image ?? ''}:${s.version}`;
-  run.outputs['canary-pod'] = newest.metadata.name;
-  run.outputs.traffic = traffic;
-  run.fact('Green pod', newest.metadata.name);
-  run.fact('Traffic', traffic);
+  out.outputs.image = imageOf(state.greenManifest ?? state.greenBefore ?? {}) || `${s.image ?? ''}:${s.version}`;
+  out.outputs['canary-pod'] = newest.metadata.name;
+  out.outputs.traffic = traffic;
+  out.fact('Green pod', newest.metadata.name);
+  out.fact('Traffic', traffic);
 }
 
 function created(pod: k8s.V1Pod): number {
@@ -196,7 +196,7 @@ export const removeGreenAfterPromotion: Step<CanaryState> = {
   name: (state) => `Remove green ${greenName(state.s.target.deployment)}`,
   when: (state) => sideBySide(state) && state.s.phase === 'promote' && state.greenBefore !== undefined,
   async run(state) {
-    const { s, ctx, run } = state;
+    const { s, ctx, out } = state;
     const kube = kubeOf(state);
     if (!(await findGreen(kube, s.target.namespace, s.target.deployment))) return;
     const removed = await removeGreen(kube, {
@@ -206,6 +206,6 @@ export const removeGreenAfterPromotion: Step<CanaryState> = {
       timeoutMs: s.timeoutMs,
       log: (line) => ctx.log.info(line),
     });
-    run.fact('Green', `removed (${removed.pods.join(', ') || 'no pods'}) in ${formatDuration(removed.durationMs)}`);
+    out.fact('Green', `removed (${removed.pods.join(', ') || 'no pods'}) in ${formatDuration(removed.durationMs)}`);
   },
 };

@@ -11,15 +11,15 @@ import { formatDuration } from '@veloz/shared/parse';
 import { Finished, StepFailure, type Step } from '@veloz/shared/pipeline';
 import { appendDeploymentLog } from '@veloz/shared/records/deployment-log';
 import { githubDeployments } from '@veloz/shared/records/github';
-import { beforeOf, kubeOf, notifyComplete, recordStatus, sideBySide, type CanaryState } from './context';
+import { beforeOf, kubeOf, notifyComplete, recordStatus, sideBySide, type CanaryState } from './canary-state';
 import type { CanarySettings } from './inputs';
-import { alreadyDone, previousGoodRevision, readState, tagOf, type ReleaseState } from './state';
+import { alreadyDone, previousRevision, readState, tagOf, type ReleaseState } from './release-state';
 
 export const takeLock: Step<CanaryState> = {
   name: (state) => `Take the release lock of ${state.s.target.release}`,
   quiet: true,
   async run(state) {
-    const { s, ctx, run } = state;
+    const { s, ctx, out } = state;
     try {
       state.session = await openSession(s.target, ctx, `canary ${s.phase}`, s.lockTtlMs, false, s.lockWaitMs);
     } catch (error) {
@@ -28,7 +28,7 @@ export const takeLock: Step<CanaryState> = {
       throw new StepFailure(`Could not start: ${describeError(error)}`);
     }
     const from = state.session.lock.tookOverFrom;
-    if (from) run.warnings.push(`Took over an expired release lock from ${from.identity}.`);
+    if (from) out.warnings.push(`Took over an expired release lock from ${from.identity}.`);
   },
 };
 
@@ -36,13 +36,13 @@ export const readRelease: Step<CanaryState> = {
   name: 'Read the release',
   quiet: true,
   async run(state) {
-    const { s, run } = state;
+    const { s, out } = state;
     const kube = kubeOf(state);
     const before = await readState(kube, s);
     state.before = before;
-    run.outputs['previous-revision'] = await previousGoodRevision(kube, before, s);
-    run.fact('Release', `${s.target.release} (${s.target.driver}) in ${s.target.namespace}`);
-    run.fact('Before', `${before.image}, ${revisionLabel(before, s)}`);
+    out.outputs['previous-revision'] = await previousRevision(kube, before, s);
+    out.fact('Release', `${s.target.release} (${s.target.driver}) in ${s.target.namespace}`);
+    out.fact('Before', `${before.image}, ${revisionLabel(before, s)}`);
     if (sideBySide(state)) state.greenBefore = await findGreen(kube, s.target.namespace, s.target.deployment);
   },
 };
@@ -52,9 +52,9 @@ export const recordDeployment: Step<CanaryState> = {
   quiet: true,
   when: (state) => state.s.records.githubToken !== undefined,
   async run(state) {
-    const { s, ctx, run } = state;
+    const { s, ctx, out } = state;
     try {
-      state.github = await githubDeployments(s.records.githubToken ?? '', ctx.run, s.records.environment);
+      state.github = await githubDeployments(s.records.githubToken ?? '', ctx.workflowRun, s.records.environment);
       state.deploymentId = await state.github.ensure(
         {
           version: s.version,
@@ -64,9 +64,9 @@ export const recordDeployment: Step<CanaryState> = {
         },
         `VeloZ ${s.version} (${s.phase})`,
       );
-      run.outputs['deployment-id'] = String(state.deploymentId);
+      out.outputs['deployment-id'] = String(state.deploymentId);
     } catch (error) {
-      run.warnings.push(`GitHub deployment not recorded: ${describeError(error)}.`);
+      out.warnings.push(`GitHub deployment not recorded: ${describeError(error)}.`);
     }
   },
 };
@@ -88,14 +88,14 @@ export const announce: Step<CanaryState> = {
   name: (state) => `Announce the ${state.s.phase} of ${state.s.version}`,
   quiet: true,
   async run(state) {
-    const { s, ctx, run } = state;
+    const { s, ctx, out } = state;
     if (s.phase === 'canary') {
-      await run.notify(
+      await out.notify(
         deploymentStartedText({
           environment: s.records.environment,
           version: s.version,
-          time: new Date(run.started),
-          contact: ctx.run.actor,
+          time: new Date(out.started),
+          contact: ctx.workflowRun.actor,
         }),
       );
     }
@@ -107,8 +107,8 @@ export const announce: Step<CanaryState> = {
 export function annotateDeployment(state: CanaryState, name: string): Promise<void> {
   return annotate(kubeOf(state), state.s.target.namespace, name, {
     'veloz.io/version': state.s.version,
-    'veloz.io/run-url': state.ctx.run.runUrl,
-    'veloz.io/actor': state.ctx.run.actor,
+    'veloz.io/run-url': state.ctx.workflowRun.runUrl,
+    'veloz.io/actor': state.ctx.workflowRun.actor,
     // a new release supersedes the record of an earlier rollback or abort
     [ROLLED_BACK_ANNOTATION]: null,
     ...(name === state.s.target.deployment ? { [CANARY_ABORTED_ANNOTATION]: null } : {}),
@@ -120,7 +120,7 @@ export const checkPromotion: Step<CanaryState> = {
   name: (state) => `Check every pod runs ${state.s.version}`,
   when: (state) => state.s.phase === 'promote',
   async run(state) {
-    const { s, ctx, run } = state;
+    const { s, ctx, out } = state;
     const after = await readState(kubeOf(state), s);
     const check = await podsNotRunning(kubeOf(state), after.deployment, after.container.name, after.image);
     if (check.wrong.length > 0) {
@@ -131,7 +131,7 @@ export const checkPromotion: Step<CanaryState> = {
     if (tagOf(after.image) !== s.version)
       throw new StepFailure(`${after.deployment.metadata?.name} runs ${after.image}, not ${s.version}.`);
     await annotateDeployment(state, s.target.deployment);
-    run.fact('Pods', `all ${check.pods} run ${after.image}`);
+    out.fact('Pods', `all ${check.pods} run ${after.image}`);
     await reportOutcome(state, after, false);
     await notifyComplete(state, 'SUCCESS', 'Rollout complete; every pod runs the new image');
     if (s.records.deploymentLog) {
@@ -140,7 +140,7 @@ export const checkPromotion: Step<CanaryState> = {
         new Date(ctx.clock.now()),
         `Deployed v${s.version.replace(/^v/, '')} to ${s.records.environment}`,
       );
-      run.fact('Deployment log', line);
+      out.fact('Deployment log', line);
     }
     await recordStatus(state, 'success', `promote of ${s.version} complete`);
     state.headline = `Promotion of ${s.version} complete.${state.rolloutMs !== undefined ? ` Rolled out in ${formatDuration(state.rolloutMs)}.` : ''}`;
@@ -149,16 +149,16 @@ export const checkPromotion: Step<CanaryState> = {
 
 /** Outputs and facts of a finished phase: the revision now running, its image, the rollback target. */
 export async function reportOutcome(state: CanaryState, release: ReleaseState, unchanged: boolean): Promise<void> {
-  const { s, run } = state;
+  const { s, out } = state;
   const revision = currentRevision(release, s) || (await latestHelmRevision(state));
-  run.outputs.revision = revision;
-  run.outputs.image = release.image;
-  run.fact(
+  out.outputs.revision = revision;
+  out.outputs.image = release.image;
+  out.fact(
     'Now',
     `${release.image}, ${s.target.driver === 'helm' ? `Helm revision ${revision}` : `revision ${revision}`}`,
   );
-  const previous = run.outputs['previous-revision'];
-  if (previous) run.fact('Rollback target', `revision ${previous}`);
+  const previous = out.outputs['previous-revision'];
+  if (previous) out.fact('Rollback target', `revision ${previous}`);
   if (unchanged && s.phase === 'promote') await recordStatus(state, 'success', `promote of ${s.version} complete`);
 }
 
@@ -182,7 +182,7 @@ function revisionLabel(state: ReleaseState, s: Readonly<CanarySettings>): string
 /** How to back out of this phase: with green still there, removing it is the whole rollback. */
 export function backOutCommand(state: CanaryState): string {
   const { namespace, release, deployment } = state.s.target;
-  const previous = state.run.outputs['previous-revision'];
+  const previous = state.out.outputs['previous-revision'];
   if (sideBySide(state) && state.s.phase === 'canary') {
     return `Abort: the rollback job of the deploy workflow (removes green only), or \`kubectl delete deployment/${greenName(deployment)} -n ${namespace}\``;
   }

@@ -12,9 +12,9 @@ import type { Announced } from './checklist';
 import type { ReadinessSettings } from './readiness-inputs';
 
 /** Runbook §1.3: "Maintenance Window | 30 minutes". */
-export const MAINTENANCE_WINDOW_MS = 30 * 60_000;
+const MAINTENANCE_WINDOW_MS = 30 * 60_000;
 
-export interface Announcement {
+interface Announcement {
   announced: Announced;
   notifications: string[];
   warnings: string[];
@@ -26,7 +26,12 @@ export async function announceDeployment(
   ctx: RunContext,
 ): Promise<Announcement> {
   const now = new Date(ctx.clock.now());
-  const text = deploymentStartedText({ environment: settings.environment, version, time: now, contact: ctx.run.actor });
+  const text = deploymentStartedText({
+    environment: settings.environment,
+    version,
+    time: now,
+    contact: ctx.workflowRun.actor,
+  });
   const warnings: string[] = [];
   const post = async (
     url: string | undefined,
@@ -47,7 +52,7 @@ export async function announceDeployment(
     starts_at: now.toISOString(),
     ends_at: end.toISOString(),
     impact: 'Minimal (rolling deployment)',
-    run_url: ctx.run.runUrl,
+    run_url: ctx.workflowRun.runUrl,
   };
   const windowText = `Maintenance window: ${window.title}, ${window.starts_at.slice(11, 16)}-${window.ends_at.slice(11, 16)} UTC (${window.impact}).`;
   const [statusPage, oncall] = await Promise.all([

@@ -4,6 +4,7 @@
  */
 import type { CheckResult } from '@veloz/shared/checks';
 import { STATUS_ICON, type Section } from '@veloz/shared/report';
+import { entryOf, type ChecklistCheckName } from './registry';
 
 /** What the announcement after a passing checklist did, per route. */
 export interface Announced {
@@ -28,7 +29,7 @@ interface Decision {
 }
 
 const byCheck =
-  (name: string, part?: string) =>
+  (name: ChecklistCheckName, part?: string) =>
   (find: (n: string) => CheckResult | undefined): Decision | undefined => {
     const r = find(name);
     if (!r) return undefined;
@@ -45,25 +46,18 @@ const byRoute =
     return announced[route] === 'failed' ? { result: '❌ not delivered', by } : undefined;
   };
 
+/** An item one check decides as a whole: the inputs that would check it are that check's needs. */
+const item = (group: string, text: string, check: ChecklistCheckName): Item => ({
+  group,
+  text,
+  decide: byCheck(check),
+  input: entryOf(check).needs ?? `\`checks\` including ${check}`,
+});
+
 export const CHECKLIST: readonly Item[] = [
-  {
-    group: 'Code Quality',
-    text: 'All CI tests passing on release branch',
-    decide: byCheck('ci'),
-    input: '`github-token`',
-  },
-  {
-    group: 'Code Quality',
-    text: 'Code review approved by at least 2 reviewers',
-    decide: byCheck('reviews'),
-    input: '`github-token`',
-  },
-  {
-    group: 'Code Quality',
-    text: 'Security scan completed with no critical/high vulnerabilities',
-    decide: byCheck('security'),
-    input: '`github-token`',
-  },
+  item('Code Quality', 'All CI tests passing on release branch', 'ci'),
+  item('Code Quality', 'Code review approved by at least 2 reviewers', 'reviews'),
+  item('Code Quality', 'Security scan completed with no critical/high vulnerabilities', 'security'),
   {
     group: 'Code Quality',
     text: 'Performance benchmarks meet SLO targets',
@@ -76,49 +70,19 @@ export const CHECKLIST: readonly Item[] = [
     },
     input: 'the benchmark job in `required-checks` (with `github-token`)',
   },
-  {
-    group: 'Code Quality',
-    text: 'Release notes documented',
-    decide: byCheck('release-notes'),
-    input: '`version` and `github-token` or `release-notes-path`',
-  },
-  {
-    group: 'Infrastructure',
-    text: 'Kubernetes cluster healthy',
-    decide: byCheck('cluster'),
-    input: '`checks` including cluster',
-  },
-  {
-    group: 'Infrastructure',
-    text: 'Sufficient cluster resources available',
-    decide: byCheck('capacity'),
-    input: '`checks` including capacity',
-  },
-  {
-    group: 'Infrastructure',
-    text: 'Database connections verified',
-    decide: byCheck('postgres'),
-    input: '`postgres-url`',
-  },
-  { group: 'Infrastructure', text: 'Redis cluster healthy', decide: byCheck('redis'), input: '`sentinel-addresses`' },
-  {
-    group: 'Infrastructure',
-    text: 'Network policies in place',
-    decide: byCheck('network-policy'),
-    input: '`checks` including network-policy',
-  },
+  item('Code Quality', 'Release notes documented', 'release-notes'),
+  item('Infrastructure', 'Kubernetes cluster healthy', 'cluster'),
+  item('Infrastructure', 'Sufficient cluster resources available', 'capacity'),
+  item('Infrastructure', 'Database connections verified', 'postgres'),
+  item('Infrastructure', 'Redis cluster healthy', 'redis'),
+  item('Infrastructure', 'Network policies in place', 'network-policy'),
   {
     group: 'Backup & Recovery',
     text: 'Fresh database backup taken (< 1 hour old)',
     decide: byCheck('backup'),
     input: '`backup-path` or `backup-verify-command`',
   },
-  {
-    group: 'Backup & Recovery',
-    text: 'WAL backup current (< 5 minutes old)',
-    decide: byCheck('postgres'),
-    input: '`postgres-url`',
-  },
+  item('Backup & Recovery', 'WAL backup current (< 5 minutes old)', 'postgres'),
   {
     group: 'Backup & Recovery',
     text: 'Backup verification passed',

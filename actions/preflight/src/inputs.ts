@@ -14,30 +14,7 @@ import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { readReadiness, type ReadinessSettings } from './readiness-inputs';
 import { singleLine } from '@veloz/shared/secrets';
 import { parseWindowPolicy, type WindowPolicy } from './window-policy';
-
-/** Runbook §1 order: the summary lists checks in this order. */
-export const PREFLIGHT_CHECKS = [
-  'ci',
-  'reviews',
-  'security',
-  'release-notes',
-  'cluster',
-  'capacity',
-  'release',
-  'rejected',
-  'rbac',
-  'image',
-  'postgres',
-  'migration',
-  'redis',
-  'network-policy',
-  'backup',
-  'monitoring',
-  'window',
-  'notice',
-  'snapshot',
-] as const;
-export type PreflightCheckName = (typeof PREFLIGHT_CHECKS)[number];
+import { PREFLIGHT_CHECKS, missingConfig, type PreflightCheckName } from './registry';
 
 export interface PreflightSettings {
   target: TargetSettings;
@@ -96,53 +73,6 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
     version,
     readiness,
   };
-}
-
-interface Configured {
-  repository?: string;
-  version?: string;
-  postgres?: PreflightSettings['postgres'];
-  backup: PreflightSettings['backup'];
-  redis?: PreflightSettings['redis'];
-  snapshot: PreflightSettings['snapshot'];
-  readiness: ReadinessSettings;
-}
-
-/** What a check named in `checks` still needs, or undefined when it can run (`auto` keeps those). */
-function missingConfig(name: PreflightCheckName, c: Configured): string | undefined {
-  const { github, monitoring, releaseNotesPath } = c.readiness;
-  switch (name) {
-    case 'image':
-      return c.repository && c.version ? undefined : 'set `image` and `version`';
-    case 'rejected':
-      return c.version ? undefined : 'set `version`';
-    case 'postgres':
-      return c.postgres ? undefined : 'set `postgres-url`';
-    case 'migration':
-      return c.postgres?.migrationQuery ? undefined : 'set `postgres-url` and `migration-version-query`';
-    case 'backup':
-      return c.backup.verifyCommand || c.backup.path ? undefined : 'set `backup-verify-command` or `backup-path`';
-    case 'redis':
-      return c.redis ? undefined : 'set `sentinel-addresses`';
-    case 'snapshot':
-      return c.snapshot.commands.length > 0 ? undefined : 'set `snapshot-commands`';
-    case 'ci':
-    case 'reviews':
-    case 'security':
-      return github ? undefined : 'set `github-token`';
-    case 'release-notes':
-      return (github || releaseNotesPath) && c.version
-        ? undefined
-        : 'set `version` and `github-token` or `release-notes-path`';
-    case 'notice':
-      return github && c.version ? undefined : 'set `github-token` and `version`';
-    case 'monitoring':
-      return monitoring.prometheusUrl || monitoring.dashboardUrls.length > 0 || monitoring.drRunbookUrl
-        ? undefined
-        : 'set `prometheus-url`, `dashboard-urls` or `dr-runbook-url`';
-    default:
-      return undefined;
-  }
 }
 
 function readImage(reader: InputReader): {

@@ -11,7 +11,7 @@ import type { NotifyRoutes } from '@veloz/shared/records/routes';
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export interface GithubReadiness {
+interface GithubReadiness {
   token: string;
   /** Release commit; undefined means the workflow's GITHUB_SHA. */
   sha?: string;

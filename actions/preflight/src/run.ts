@@ -1,48 +1,20 @@
 import type { RunContext, RunResult } from '@veloz/shared/contract';
-import { describeError, runChecks, type Check, type CheckResult } from '@veloz/shared/checks';
-import type { Clock } from '@veloz/shared/clock';
-import { connectKube, type Kube } from '@veloz/shared/kube/client';
+import { describeError, runChecks, type CheckResult } from '@veloz/shared/checks';
+import { connectKube } from '@veloz/shared/kube/client';
 import { emptyReport, statusOf, type Report } from '@veloz/shared/report';
 import { recordSchemaVersion } from '@veloz/shared/schema-version';
-import { migrationCheck } from './checks/migration';
-import { rejectedCheck } from './checks/rejected';
-import { backupCheck } from './checks/backup';
-import { capacityCheck } from './checks/capacity';
-import { clusterCheck } from './checks/cluster';
-import { imageCheck } from './checks/image';
-import { postgresCheck } from '@veloz/shared/data-tier/postgres';
-import { rbacCheck } from './checks/rbac';
-import { redisCheck } from '@veloz/shared/data-tier/redis';
-import { releaseCheck } from './checks/release';
-import { snapshotCheck } from './checks/snapshot';
-import { windowCheck } from './checks/window';
 import { announceDeployment } from './announce';
+import { buildCheck, type Clients } from './build-checks';
 import { checklistSection, type Announced } from './checklist';
-import { ciCheck } from './checks/ci';
-import { githubRepo, type GithubRepo } from './checks/github-repo';
-import { monitoringCheck } from './checks/monitoring';
-import { networkPolicyCheck } from './checks/network-policy';
-import { noticeCheck } from './checks/notice';
-import { releaseNotesCheck } from './checks/release-notes';
-import { reviewsCheck } from './checks/reviews';
-import { securityCheck } from './checks/security';
-import type { PreflightCheckName, PreflightSettings } from './inputs';
+import { githubRepo } from './checks/github-repo';
+import { snapshotCheck } from './checks/snapshot';
+import type { PreflightSettings } from './inputs';
+import { entryOf, type ChecklistCheckName } from './registry';
 
-const KUBE_CHECKS: ReadonlySet<PreflightCheckName> = new Set([
-  'cluster',
-  'capacity',
-  'release',
-  'rejected',
-  'rbac',
-  'network-policy',
-]);
-const GITHUB_CHECKS: ReadonlySet<PreflightCheckName> = new Set([
-  'ci',
-  'reviews',
-  'security',
-  'release-notes',
-  'notice',
-]);
+/** The checks the checklist runs concurrently (the snapshot waits for their verdict). */
+function checklistChecks(s: Readonly<PreflightSettings>): ChecklistCheckName[] {
+  return s.checks.filter((name): name is ChecklistCheckName => !entryOf(name).afterChecklist);
+}
 
 /**
  * Runbook §1: every selected check concurrently, then — only when the checklist passed — the
@@ -85,9 +57,9 @@ export async function run(settings: Readonly<PreflightSettings>, context: RunCon
 }
 
 async function openClients(s: Readonly<PreflightSettings>, context: RunContext): Promise<Clients> {
-  const wanted = s.checks.filter((name) => name !== 'snapshot');
+  const wanted = checklistChecks(s).map(entryOf);
   const clients: Clients = { kubeError: undefined };
-  if (wanted.some((name) => KUBE_CHECKS.has(name))) {
+  if (wanted.some((entry) => entry.client === 'kube')) {
     try {
       clients.kube = await connectKube(s.target.kubeconfig, (line) => context.log.info(line));
     } catch (error) {
@@ -95,15 +67,13 @@ async function openClients(s: Readonly<PreflightSettings>, context: RunContext):
     }
   }
   const { github } = s.readiness;
-  if (github && wanted.some((n) => GITHUB_CHECKS.has(n)))
-    clients.gh = await githubRepo(github.token, context.run, github.sha);
+  if (github && wanted.some((entry) => entry.client === 'github'))
+    clients.gh = await githubRepo(github.token, context.workflowRun, github.sha);
   return clients;
 }
 
 function runChecklist(s: Readonly<PreflightSettings>, clients: Clients, context: RunContext): Promise<CheckResult[]> {
-  const checks = s.checks
-    .filter((name) => name !== 'snapshot')
-    .map((name) => buildCheck(name, s, clients, context.clock));
+  const checks = checklistChecks(s).map((name) => buildCheck(name, s, clients, context.clock));
   return context.log.group('Pre-deployment checklist (runbook §1)', () =>
     runChecks(checks, {
       clock: context.clock,
@@ -231,110 +201,4 @@ async function recordSchema(
       `Schema version ${record.version} not recorded on deployment/${deployment} in ${namespace} (${describeError(error)}): a rollback with database-restore: auto cannot compare it.`,
     );
   }
-}
-
-interface Clients {
-  kube?: Kube;
-  kubeError: unknown;
-  gh?: GithubRepo;
-}
-
-function buildCheck(name: PreflightCheckName, s: Readonly<PreflightSettings>, c: Clients, clock: Clock): Check {
-  const timeoutMs = s.checkTimeoutMs;
-  const { kube } = c;
-  if (KUBE_CHECKS.has(name) && !kube) return unreachable(name, c.kubeError);
-  if (GITHUB_CHECKS.has(name) || name === 'network-policy' || name === 'monitoring') return readinessCheck(name, s, c);
-  switch (name) {
-    case 'cluster':
-      return clusterCheck(kube!, s.target, timeoutMs);
-    case 'capacity':
-      return capacityCheck(kube!, s.target, s.replicas, timeoutMs);
-    case 'release':
-      return releaseCheck(kube!, s.target, timeoutMs);
-    case 'rbac':
-      return rbacCheck(kube!, s.target.namespace, timeoutMs);
-    case 'image':
-      return imageCheck({ ...s.image!, tag: s.image!.version, timeoutMs });
-    case 'postgres':
-      return postgresCheck({ ...s.postgres!, connections: s.postgres!.sessions, timeoutMs });
-    case 'migration':
-      return migrationCheck({ url: s.postgres!.url, query: s.postgres!.migrationQuery!, timeoutMs });
-    case 'rejected':
-      return rejectedCheck({
-        kube: kube!,
-        target: s.target,
-        version: s.version!,
-        overrideReason: s.window.overrideReason,
-        timeoutMs,
-      });
-    case 'backup':
-      return backupCheck({
-        maxAgeMs: s.backup.maxAgeMs,
-        verifyCommand: s.backup.verifyCommand,
-        path: s.backup.path,
-        timeoutMs,
-      });
-    case 'redis':
-      return redisCheck({
-        sentinels: s.redis!.sentinels,
-        masterName: s.redis!.master,
-        password: s.redis!.password,
-        minReplicas: s.redis!.minReplicas,
-        timeoutMs,
-      });
-    case 'window': {
-      const check = windowCheck({ policy: s.window.policy, overrideReason: s.window.overrideReason, timeoutMs });
-      const at = s.window.evaluateAt?.getTime();
-      // Rehearsal: evaluate the window at the given time instead of now.
-      return at === undefined
-        ? check
-        : { ...check, run: (ctx) => check.run({ ...ctx, clock: { ...clock, now: () => at } }) };
-    }
-    default:
-      throw new Error(`${name} is not built here`);
-  }
-}
-
-/** The §1.1 items beyond the cluster and its databases (code quality, network, monitoring, notice). */
-function readinessCheck(name: PreflightCheckName, s: Readonly<PreflightSettings>, c: Clients): Check {
-  const timeoutMs = s.checkTimeoutMs;
-  const github = s.readiness.github;
-  switch (name) {
-    case 'ci':
-      return ciCheck(c.gh!, github!.requiredChecks, timeoutMs);
-    case 'reviews':
-      return reviewsCheck(c.gh!, github!.minApprovals, timeoutMs);
-    case 'security':
-      return securityCheck(c.gh!, github!.maxSeverity, timeoutMs);
-    case 'release-notes':
-      return releaseNotesCheck({ version: s.version!, gh: c.gh, path: s.readiness.releaseNotesPath, timeoutMs });
-    case 'notice':
-      return noticeCheck({
-        gh: c.gh!,
-        version: s.version!,
-        hours: github!.noticeHours,
-        label: github!.noticeLabel,
-        overrideReason: s.window.overrideReason,
-        timeoutMs,
-      });
-    case 'network-policy':
-      return networkPolicyCheck(c.kube!, s.target, timeoutMs);
-    case 'monitoring':
-      return monitoringCheck(s.readiness.monitoring, timeoutMs);
-    default:
-      throw new Error(`${name} is not a readiness check`);
-  }
-}
-
-function unreachable(name: PreflightCheckName, error: unknown): Check {
-  return {
-    name,
-    title: name,
-    timeoutMs: 1000,
-    run: async () => ({
-      status: 'fail',
-      observed: 'no cluster connection',
-      detail: `Could not connect to Kubernetes: ${describeError(error)}`,
-    }),
-  };
 }

@@ -27,7 +27,7 @@ interface AbortRecord {
   at: string;
 }
 
-export interface AbortContext {
+interface AbortContext {
   s: Readonly<RollbackSettings>;
   ctx: RunContext;
   run: ActionRun;
@@ -89,7 +89,7 @@ export async function abortCanary(rollback: AbortContext, found: CanaryToAbort):
   const record: AbortRecord = {
     version,
     releaseImage: found.blueImage,
-    run: ctx.run.runUrl,
+    run: ctx.workflowRun.runUrl,
     at: new Date(ctx.clock.now()).toISOString(),
   };
   await annotate(rollback.session.kube, namespace, deployment, { [CANARY_ABORTED_ANNOTATION]: JSON.stringify(record) });

@@ -43,7 +43,7 @@ export async function recoverStuckRelease(
       session.kube,
       settings.target.namespace,
       latest,
-      `Marked failed by the rollback action (${ctx.run.runUrl}): stuck in ${latest.status}, its helm process is gone`,
+      `Marked failed by the rollback action (${ctx.workflowRun.runUrl}): stuck in ${latest.status}, its helm process is gone`,
     );
     return `Revision ${latest.revision} was stuck in ${latest.status} (a deploy killed mid-way); it was marked failed so helm could roll back.`;
   }

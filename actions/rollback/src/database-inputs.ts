@@ -23,7 +23,7 @@ export interface SchemaGuard {
   allowMismatch: boolean;
 }
 
-export interface DatabaseSettings {
+interface DatabaseSettings {
   postgresUrl?: string;
   database?: DatabaseRestore;
   schema?: SchemaGuard;

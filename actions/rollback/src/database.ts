@@ -43,7 +43,7 @@ export async function scaleToZero(
   }
 }
 
-export interface RestoreStep {
+interface RestoreStep {
   command: string;
   ok: boolean;
   durationMs: number;

@@ -16,7 +16,7 @@ import { renderIncident, type IncidentPlaceholder } from './incident-template';
 import type { RollbackSettings } from './inputs';
 import type { Plan } from './plan';
 
-export interface IncidentContext {
+interface IncidentContext {
   s: Readonly<RollbackSettings>;
   ctx: RunContext;
   run: ActionRun;
@@ -27,17 +27,17 @@ export interface IncidentContext {
   incidentNumber?: number;
 }
 
-export type IncidentStatus = 'IN PROGRESS' | 'COMPLETE' | 'FAILED';
+type IncidentStatus = 'IN PROGRESS' | 'COMPLETE' | 'FAILED';
 
 /** Opens the ticket, or finds the open one of this failure and brings it up to date. */
 export async function fileIncident(rollback: IncidentContext, status: IncidentStatus): Promise<void> {
   const ticket = rollback.s.incidentTicket!;
-  const [owner = '', repo = ''] = (ticket.repository ?? rollback.ctx.run.repository).split('/');
+  const [owner = '', repo = ''] = (ticket.repository ?? rollback.ctx.workflowRun.repository).split('/');
   const marker = `<!-- veloz-incident: ${incidentKey(rollback)} -->`;
   const title = `Incident: ${rollback.s.target.release} ${versionOf(rollback.plan!.from.image)} rolled back in ${rollback.s.records.environment}`;
   try {
     const body = `${redact(renderIncident(ticket.template, await placeholders(rollback, status)))}\n\n${marker}\n`;
-    const octokit = await githubClient(rollback.s.records.githubToken!, rollback.ctx.run);
+    const octokit = await githubClient(rollback.s.records.githubToken!, rollback.ctx.workflowRun);
     rollback.incidentNumber ??= await findOpen(octokit, owner, repo, ticket.label, marker);
     const issue = rollback.incidentNumber
       ? await octokit.rest.issues.update({ owner, repo, issue_number: rollback.incidentNumber, title, body })
@@ -75,7 +75,7 @@ async function findOpen(octokit: Octokit, owner: string, repo: string, label: st
 async function placeholders(r: IncidentContext, status: IncidentStatus): Promise<Record<IncidentPlaceholder, string>> {
   const plan = r.plan!;
   const { namespace, release } = r.s.target;
-  const { serverUrl, repository, runUrl } = r.ctx.run;
+  const { serverUrl, repository, runUrl } = r.ctx.workflowRun;
   return {
     service: `${release} in ${namespace}`,
     environment: r.s.records.environment,

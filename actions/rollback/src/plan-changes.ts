@@ -19,7 +19,7 @@ import { rejectedVersionOf } from './reject';
 import type { RollbackSettings } from './inputs';
 import type { Plan } from './plan';
 
-export interface RollbackPlanInput {
+interface RollbackPlanInput {
   s: Readonly<RollbackSettings>;
   session: KubeSession;
   plan?: Plan;

@@ -12,7 +12,8 @@ import {
   type ReleaseRevision,
 } from '@veloz/shared/helm/history';
 import type { Kube } from '@veloz/shared/kube/client';
-import { REVISION_ANNOTATION, labelSelector } from '@veloz/shared/kube/pods';
+import { REVISION_ANNOTATION, replicaSetHistory } from '@veloz/shared/kube/pods';
+import { previousGoodRevision } from '@veloz/shared/previous-good';
 import type { RollbackSettings } from './inputs';
 
 export interface RevisionInfo {
@@ -79,14 +80,7 @@ async function planHelm(
     to = available.find((r) => r.revision === s.toRevision);
     if (!to) throw new UnknownRevisionError(s.toRevision, available, `helm history ${release} -n ${namespace}`);
   } else {
-    to = [...available]
-      .reverse()
-      .find(
-        (r) =>
-          r.revision < from.revision &&
-          (r.status === 'deployed' || r.status === 'superseded') &&
-          r.image !== from.image,
-      );
+    to = await previousGoodRevision(available, (r) => r.image !== from.image, from.revision);
     if (!to) {
       throw new NothingToRollBackToError(
         `No earlier good revision of ${release} runs something other than ${from.image}; name one with \`to-revision\` (see \`helm history ${release} -n ${namespace}\`).`,
@@ -111,28 +105,14 @@ async function planKubectl(
   container: string,
 ): Promise<Plan> {
   const { namespace, deployment: name } = s.target;
-  const list = await kube.apps.listNamespacedReplicaSet({
-    namespace,
-    labelSelector: labelSelector(deployment.spec?.selector?.matchLabels),
-  });
-  const owned = list.items
-    .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid))
-    .map((rs) => ({
-      rs,
-      info: {
-        revision: Number(rs.metadata?.annotations?.[REVISION_ANNOTATION]),
-        image: rs.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image ?? '',
-      } as RevisionInfo,
-    }))
-    .filter((x) => Number.isInteger(x.info.revision))
-    .sort((a, b) => a.info.revision - b.info.revision);
+  const owned = await replicaSetHistory(kube, namespace, deployment, container);
   const current = Number(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
   const from: RevisionInfo = {
     revision: current,
     image: deployment.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image ?? '',
   };
-  const available = owned.map((x) => x.info);
-  let target = s.toRevision !== undefined ? owned.find((x) => x.info.revision === s.toRevision) : undefined;
+  const available: RevisionInfo[] = owned.map((x) => ({ revision: x.revision, image: x.image }));
+  let target = s.toRevision !== undefined ? owned.find((x) => x.revision === s.toRevision) : undefined;
   if (s.toRevision !== undefined && !target) {
     throw new UnknownRevisionError(
       s.toRevision,
@@ -140,11 +120,18 @@ async function planKubectl(
       `kubectl rollout history deployment/${name} -n ${namespace}`,
     );
   }
-  target ??= [...owned].reverse().find((x) => x.info.revision < current && x.info.image !== from.image);
+  target ??= await previousGoodRevision(owned, (x) => x.image !== from.image, current);
   if (!target) {
     throw new NothingToRollBackToError(
       `Deployment ${name} has no earlier revision running something other than ${from.image} (see \`kubectl rollout history deployment/${name} -n ${namespace}\`).`,
     );
   }
-  return { deployment, container, from, to: target.info, replicaSet: target.rs, available };
+  return {
+    deployment,
+    container,
+    from,
+    to: { revision: target.revision, image: target.image },
+    replicaSet: target.rs,
+    available,
+  };
 }

@@ -11,14 +11,14 @@ import type { RollbackSettings } from './inputs';
 import type { Plan, RevisionInfo } from './plan';
 
 /** Kept on the Deployment so a re-run knows this rollback already happened. */
-export interface RollbackRecord {
+interface RollbackRecord {
   from: RevisionInfo;
   to: RevisionInfo;
   run: string;
   at: string;
 }
 
-export function previousRollback(plan: Plan): RollbackRecord | undefined {
+function previousRollback(plan: Plan): RollbackRecord | undefined {
   const text = plan.deployment.metadata?.annotations?.[ROLLED_BACK_ANNOTATION];
   if (!text) return undefined;
   try {
@@ -46,7 +46,7 @@ export async function recordRollback(
   const record: RollbackRecord = {
     from: plan.from,
     to: plan.to,
-    run: ctx.run.runUrl,
+    run: ctx.workflowRun.runUrl,
     at: new Date(ctx.clock.now()).toISOString(),
   };
   await annotate(kube, namespace, deployment, { [ROLLED_BACK_ANNOTATION]: JSON.stringify(record) });
@@ -60,7 +60,7 @@ export async function recordRollback(
   }
   if (!settings.records.githubToken) return;
   try {
-    const github = await githubDeployments(settings.records.githubToken, ctx.run, settings.records.environment);
+    const github = await githubDeployments(settings.records.githubToken, ctx.workflowRun, settings.records.environment);
     const fromVersion = versionOf(plan.from.image).replace(/^v/, '');
     const toVersion = versionOf(plan.to.image).replace(/^v/, '');
     const failed = await github.findLatest((p) => p.version === fromVersion);

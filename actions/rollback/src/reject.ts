@@ -17,7 +17,7 @@ import { describeRevision, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
 import type { Plan } from './plan';
 
-export interface RejectContext {
+interface RejectContext {
   s: Readonly<RollbackSettings>;
   ctx: RunContext;
   run: ActionRun;
@@ -41,7 +41,7 @@ export async function rejectVersion(rollback: RejectContext, version: string, ro
     version,
     reason: redact(rollback.s.reason), // a record outlives the run: nothing secret in it
     at: new Date(rollback.ctx.clock.now()).toISOString(),
-    run: rollback.ctx.run.runUrl,
+    run: rollback.ctx.workflowRun.runUrl,
     rolledBackTo,
   });
   rollback.run.outputs['rejected-versions'] = listRejected(list);

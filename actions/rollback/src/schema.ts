@@ -18,7 +18,7 @@ import {
 import type { DatabaseRestore } from './database-inputs';
 import type { RollbackSettings } from './inputs';
 
-export interface SchemaContext {
+interface SchemaContext {
   s: Readonly<RollbackSettings>;
   ctx: RunContext;
   run: ActionRun;

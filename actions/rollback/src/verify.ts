@@ -10,7 +10,7 @@ import { readOnlyQuery } from '@veloz/shared/pg-readonly';
 import { redact } from '@veloz/shared/secrets';
 import type { RollbackSettings } from './inputs';
 
-export interface HealthVerdict {
+interface HealthVerdict {
   ok: boolean;
   detail: string;
   results: CheckResult[];

@@ -7,45 +7,11 @@
 import { formatDuration } from '@veloz/shared/parse';
 import { RUNBOOK_RULES } from '@veloz/shared/runbook';
 import type { DecisionSettings } from './inputs';
-import { pool, slowerThan, type Counts, type CumulativeBucket } from './stats';
+import type { Sample } from './sample';
+import { pool, slowerThan, type Counts } from './stats';
 import { describeCounts, judgeSustained, percent, spanEnd, spanStart, type Judgement } from './sustained';
 
-/** The requests a pass measured: what happened in (at − spanMs, at]. */
-export interface Traffic {
-  /**
-   * When the counts were read (ms since epoch), default the sample's scheduled time. Spans are chained
-   * on these real times: a pass that runs late must not leave a hole between scheduled times.
-   */
-  end?: number;
-  spanMs: number;
-  requests: number;
-  /** 5xx answers. */
-  errors: number;
-  /** Cumulative latency histogram of the same requests (seconds), when one was read. */
-  buckets?: CumulativeBucket[];
-}
-
-/** One pass of the checks, reduced to what the criteria look at. */
-export interface Sample {
-  /** Scheduled time of the pass (ms since epoch). */
-  at: number;
-  /** Health endpoints: undefined when the health check did not run. */
-  healthy?: boolean;
-  /** Error rate as a fraction as the checks showed it, undefined when there was no data. */
-  errorRate?: number;
-  /** p99 latency in ms as the checks showed it, undefined when there was no data. */
-  p99Ms?: number;
-  /** Request counts behind this pass, undefined when none were measured. */
-  traffic?: Traffic;
-  /** Data-consistency check outcome, undefined when it did not run. */
-  consistent?: boolean;
-  /** User-impacting functional failures in this pass (check name -> what failed). */
-  functionalFailures: Record<string, string>;
-  /** Data-tier failures in this pass (postgres, redis -> what failed); absent in older samples. */
-  dataTierFailures?: Record<string, string>;
-}
-
-export type CriterionName =
+type CriterionName =
   'health-check-failures' | 'error-rate' | 'p99-latency' | 'data-inconsistency' | 'critical-bug' | 'canary-vs-baseline';
 
 /** A met criterion: what, since when, by how much, and the samples that prove it. */
@@ -61,7 +27,7 @@ export interface CriterionMet {
 }
 
 /** What the end of the window says about the criteria no pass decided. */
-export interface Conclusion {
+interface Conclusion {
   /** Undecided or unsustained rate criteria over the last D: verdict warn. */
   met: CriterionMet[];
   /** Facts for the report that change no verdict (a window shorter than D). */
@@ -76,17 +42,17 @@ export interface Decider {
   readonly samples: readonly Sample[];
 }
 
-export const errorCounts = (sample: Sample): Counts | undefined =>
+const errorCounts = (sample: Sample): Counts | undefined =>
   sample.traffic ? { bad: sample.traffic.errors, total: sample.traffic.requests } : undefined;
 
 /** Requests slower than the p99 threshold: "p99 above 1s" is "more than 1% slower than 1s". */
-export const slowCounts =
+const slowCounts =
   (p99Ms: number) =>
   (s: Sample): Counts | undefined =>
     s.traffic?.buckets ? slowerThan(s.traffic.buckets, p99Ms / 1000) : undefined;
 
 /** The share above which "p99 > L" holds: 1% of requests slower than L. */
-export const P99_SHARE = 0.01;
+const P99_SHARE = 0.01;
 
 interface RateRule {
   criterion: 'error-rate' | 'p99-latency';
@@ -249,7 +215,7 @@ export function dataTierCriterion(samples: readonly Sample[], singlePass: boolea
  * the newest samples reaching back at most the burn window, on at least the minimum requests (so three
  * failures of five never decide). Coverage of the whole window is not required: waiting is the risk.
  */
-export function fastBurnCriterion(samples: readonly Sample[], settings: DecisionSettings): CriterionMet | undefined {
+function fastBurnCriterion(samples: readonly Sample[], settings: DecisionSettings): CriterionMet | undefined {
   const burn = settings.fastBurn;
   const latest = samples.at(-1);
   if (!burn || !latest?.traffic) return undefined;

@@ -18,8 +18,9 @@ import {
 import { selectChecks } from '@veloz/shared/selection';
 import { IN_CLUSTER, readTarget, type TargetSettings } from '@veloz/shared/target';
 import { secretRegistry } from '@veloz/shared/secrets';
+import { SLO_METRICS, type SloAlert, type SloExpected, type SloQueries, type SloUnit } from '@veloz/shared/runbook';
 
-export const VALIDATE_CHECKS = [
+const VALIDATE_CHECKS = [
   'health',
   'smoke',
   'metrics',
@@ -35,12 +36,12 @@ export const VALIDATE_CHECKS = [
 export type ValidateCheckName = (typeof VALIDATE_CHECKS)[number];
 
 /** Where the engine is reached: directly, or through the API server's pod or service proxy. */
-export type Endpoint =
+type Endpoint =
   | { kind: 'url'; url: string }
   | { kind: 'pod'; pod: string; port: string }
   | { kind: 'service'; service: string; port: string };
 
-export const COMPARATORS = ['exists', 'number', 'equals', 'not-equals', 'gt', 'gte', 'lt', 'lte', 'contains'] as const;
+const COMPARATORS = ['exists', 'number', 'equals', 'not-equals', 'gt', 'gte', 'lt', 'lte', 'contains'] as const;
 export type Comparator = (typeof COMPARATORS)[number];
 
 export interface SmokeAssertion {
@@ -52,21 +53,21 @@ export interface SmokeAssertion {
 
 export interface SloSettings {
   prometheusUrl: string;
-  queries: { errorRate: string; p99: string; cpu: string; memory: string; connections: string };
-  expected: { errorRate: number; p99Ms: number; cpu: number; memory: number };
-  alert: { errorRate: number; p99Ms: number; cpu: number; memory: number; connections: number };
+  queries: SloQueries;
+  expected: SloExpected;
+  alert: SloAlert;
   nodata: 'warn' | 'fail';
 }
 
 /** The fast-burn rule (runbook §4.1 "critical bug: user-impacting"); undefined when switched off. */
-export interface FastBurnSettings {
+interface FastBurnSettings {
   errorRate: number;
   windowMs: number;
   minRequests: number;
 }
 
 /** Runbook §3.3's two columns as set by the inputs; they apply with and without Prometheus. */
-export interface MonitoringThresholds {
+interface MonitoringThresholds {
   expected: SloSettings['expected'];
   alert: SloSettings['alert'];
 }
@@ -82,7 +83,7 @@ export interface DecisionSettings {
 }
 
 /** The data tier after the deploy (runbook §3.4 items 8–10). */
-export interface DataTierSettings {
+interface DataTierSettings {
   postgres?: {
     url: string;
     minStandbys: number;
@@ -266,26 +267,17 @@ async function readFunctional(reader: InputReader) {
 /** Runbook §3.3: the Prometheus queries and both threshold columns (which apply without Prometheus too). */
 function readMonitoring(reader: InputReader): { slo?: SloSettings; thresholds: MonitoringThresholds } {
   const prometheusUrl = reader.url('prometheus-url');
-  const queries = {
-    errorRate: reader.text('query-error-rate', { required: true }),
-    p99: reader.text('query-p99', { required: true }),
-    cpu: reader.text('query-cpu', { required: true }),
-    memory: reader.text('query-memory', { required: true }),
-    connections: reader.text('query-connections', { required: true }),
-  };
-  const expected = {
-    errorRate: reader.percentage('expected-error-rate'),
-    p99Ms: reader.duration('expected-p99'),
-    cpu: reader.percentage('expected-cpu'),
-    memory: reader.percentage('expected-memory'),
-  };
-  const alert = {
-    errorRate: reader.percentage('alert-error-rate'),
-    p99Ms: reader.duration('alert-p99'),
-    cpu: reader.percentage('alert-cpu'),
-    memory: reader.percentage('alert-memory'),
-    connections: reader.integer('alert-connections', 0),
-  };
+  const queries = Object.fromEntries(
+    SLO_METRICS.map((m) => [m.query, reader.text(`query-${m.input}`, { required: true })]),
+  ) as SloQueries;
+  const expected = Object.fromEntries(
+    SLO_METRICS.flatMap((m) =>
+      'expected' in m ? [[m.key, readSloFigure(reader, `expected-${m.input}`, m.unit)]] : [],
+    ),
+  ) as SloExpected;
+  const alert = Object.fromEntries(
+    SLO_METRICS.map((m) => [m.key, readSloFigure(reader, `alert-${m.input}`, m.unit)]),
+  ) as SloAlert;
   const nodata = reader.choice('nodata', ['warn', 'fail'] as const);
   return {
     slo: prometheusUrl
@@ -293,6 +285,12 @@ function readMonitoring(reader: InputReader): { slo?: SloSettings; thresholds: M
       : undefined,
     thresholds: { expected, alert },
   };
+}
+
+function readSloFigure(reader: InputReader, input: string, unit: SloUnit): number {
+  if (unit === 'fraction') return reader.percentage(input);
+  if (unit === 'ms') return reader.duration(input);
+  return reader.integer(input, 0);
 }
 
 function readLogs(reader: InputReader): ValidateSettings['logs'] {

@@ -15,7 +15,7 @@ export interface ComparisonResult {
   detail: string;
 }
 
-export interface ComparisonOptions {
+interface ComparisonOptions {
   minSamples?: number;
   /** p below this fails. */
   failP?: number;

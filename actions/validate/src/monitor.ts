@@ -1,6 +1,7 @@
 import { runChecks, type Check, type CheckResult } from '@veloz/shared/checks';
 import type { Clock } from '@veloz/shared/clock';
-import type { CriterionMet, Decider, Sample, Traffic } from './decision';
+import type { CriterionMet, Decider } from './decision';
+import type { Sample, Traffic } from './sample';
 
 export interface Pass {
   index: number;
@@ -11,7 +12,7 @@ export interface Pass {
   met: CriterionMet[];
 }
 
-export interface MonitorOptions {
+interface MonitorOptions {
   checks: readonly Check[];
   clock: Clock;
   durationMs: number;
@@ -50,10 +51,10 @@ export async function monitor(options: MonitorOptions): Promise<MonitorOutcome> 
 }
 
 /** The data-tier checks (runbook §3.4 items 8–10): their failures feed §4.1 "data inconsistency". */
-export const DATA_TIER_CHECKS: readonly string[] = ['postgres', 'redis'];
+const DATA_TIER_CHECKS: readonly string[] = ['postgres', 'redis'];
 
 /** What the §4.1 criteria need from one pass. Prometheus figures win over the engine's own /metrics. */
-export function toSample(results: readonly CheckResult[], at: number): Sample {
+function toSample(results: readonly CheckResult[], at: number): Sample {
   const by = (name: string): CheckResult | undefined => results.find((r) => r.name === name);
   const num = (value: unknown): number | undefined =>
     typeof value === 'number' && Number.isFinite(value) ? value : undefined;

@@ -13,10 +13,10 @@
  *   (not sustained).
  */
 import { formatDuration } from '@veloz/shared/parse';
-import type { Sample } from './decision';
+import type { Sample } from './sample';
 import { pool, wilsonBounds, type Counts } from './stats';
 
-export type JudgementState = 'breach' | 'clear' | 'not-sustained' | 'insufficient' | 'short';
+type JudgementState = 'breach' | 'clear' | 'not-sustained' | 'insufficient' | 'short';
 
 export interface Judgement {
   state: JudgementState;
@@ -38,11 +38,11 @@ export interface Judgement {
  * and at 2 rps (600 requests in 5 m) a true 4.5% reached a 95% lower bound above 5% in ~2% of 15-minute
  * windows; at 99% a true 6% at 20 rps is still caught within D + 2 intervals (bench figure 8).
  */
-export const POOLED_CONFIDENCE = 0.99;
+const POOLED_CONFIDENCE = 0.99;
 /** Family-wise confidence of the "part of the window clearly below" tests. */
-export const PARTS_CONFIDENCE = 0.99;
+const PARTS_CONFIDENCE = 0.99;
 /** The window is cut into at most this many parts for the "throughout D" test. */
-export const MAX_PARTS = 5;
+const MAX_PARTS = 5;
 
 /** Spans may start this share of a span after the previous pass (scheduling jitter) and still join. */
 const JOIN_TOLERANCE = 0.5;

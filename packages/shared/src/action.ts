@@ -30,7 +30,7 @@ export function runInfoFromEnv(env: NodeJS.ProcessEnv = process.env): RunInfo {
   };
 }
 
-export const coreLogger: Logger = {
+const coreLogger: Logger = {
   info: (m) => core.info(redact(m)),
   warning: (m) => core.warning(redact(m)),
   debug: (m) => core.debug(redact(m)),
@@ -56,7 +56,7 @@ export async function runAction<S>(definition: ActionDefinition<S>): Promise<voi
   try {
     const run = await definition.load();
     const tempDir = process.env.RUNNER_TEMP || tmpdir();
-    const result = await run(settings, { clock: systemClock, log: coreLogger, run: runInfoFromEnv(), tempDir });
+    const result = await run(settings, { clock: systemClock, log: coreLogger, workflowRun: runInfoFromEnv(), tempDir });
     await publish(definition.name, result, tempDir);
   } catch (error) {
     core.debug(redact(error instanceof Error && error.stack ? error.stack : String(error)));

@@ -32,7 +32,7 @@ export interface TimeChart {
 /** Points a chart shows at most: readable on a summary page, enough to see a 10 s spike in 30 m. */
 export const MAX_POINTS = 120;
 /** Characters a terminal sparkline uses at most. */
-export const SPARK_WIDTH = 60;
+const SPARK_WIDTH = 60;
 
 const SERIES_COLOURS = ['#d62728', '#1f77b4', '#7f7f7f', '#ff7f0e', '#2ca02c', '#9467bd'];
 // Light, and drawn first, so the lines stay visible across the verdict's bar.

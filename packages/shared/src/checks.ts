@@ -42,7 +42,7 @@ export function defineCheck(name: string, title: string, timeoutMs: number, run:
   return { name, title, timeoutMs, run };
 }
 
-export interface RunChecksOptions {
+interface RunChecksOptions {
   clock?: Clock;
   /** Aborts every check still running (e.g. the action is cancelled). */
   signal?: AbortSignal;
@@ -95,7 +95,7 @@ async function runOne(check: Check, clock: Clock, options: RunChecksOptions): Pr
 }
 
 /** An unexpected throw is a failed check with its cause, never a stack trace in the report. */
-export function failureOf(error: unknown): CheckOutcome {
+function failureOf(error: unknown): CheckOutcome {
   return { status: 'fail', observed: 'error', detail: describeError(error) };
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Always passed through when set. HOME is replaced by a private temp dir unless `command-env` names it. */
-export const BASE_CHILD_ENV = ['PATH', 'TZ', 'LANG'] as const;
+const BASE_CHILD_ENV = ['PATH', 'TZ', 'LANG'] as const;
 
 /** Never passed, even when named in `command-env`: the runner's credentials and our own inputs. */
 const FORBIDDEN = /^(INPUT_|ACTIONS_|RUNNER_|GITHUB_TOKEN$)/i;
@@ -51,11 +51,6 @@ function kubeconfigEnv(parentEnv: NodeJS.ProcessEnv): Record<string, string | un
     writeFileSync(kubeconfig.path, kubeconfig.content, { mode: 0o600 });
   }
   return { KUBECONFIG: kubeconfig.path };
-}
-
-/** The names allowed beyond the base list (for tests and the report). */
-export function allowedChildEnvNames(): string[] {
-  return [...allowed];
 }
 
 /** A private, empty HOME for children, so nothing reads the runner's ~/.kube, ~/.docker or ~/.netrc. */

@@ -3,7 +3,7 @@
  * re-interpreted by `sh` (no globbing, no `$VAR`, no `;`). Used for backup verification, snapshots
  * and restore commands, whose output ends up in reports.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { childEnvironment } from './child-env';
 import { redact } from './secrets';
 
@@ -61,7 +61,7 @@ export function splitCommandLine(line: string): string[] {
   return words;
 }
 
-export interface RunCommandOptions {
+interface RunCommandOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   /** Additions to the allow-listed child environment (child-env.ts); never the action's own. */
@@ -97,109 +97,122 @@ export interface CommandResult {
 
 const MAX_LINE_CHARS = 4000;
 
+type Stream = 'stdout' | 'stderr';
+const STREAMS = ['stdout', 'stderr'] as const;
+
 /** Runs argv; never throws for process-level problems (ENOENT, timeout, non-zero exit). */
 export function runCommand(argv: readonly string[], options: RunCommandOptions): Promise<CommandResult> {
   const started = Date.now();
-  const maxLines = options.maxLines ?? 500;
-  const lines: string[] = [];
-  let droppedLines = 0;
-  let lastLine = '';
-  const pushLine = (raw: string, stream: 'stdout' | 'stderr'): void => {
+  const output = new OutputLines(options.maxLines ?? 500, options.onLine);
+  if (argv.length === 0 || !argv[0]) return Promise.resolve(notStarted(argv, output, false, 'empty command'));
+  if (options.signal?.aborted) return Promise.resolve(notStarted(argv, output, true, 'aborted before start'));
+  return supervise(argv, options, output, started);
+}
+
+/** The output a result keeps: redacted, split into lines, the most recent `maxLines`. */
+class OutputLines {
+  readonly lines: string[] = [];
+  dropped = 0;
+  last = '';
+  private readonly partial: Record<Stream, string> = { stdout: '', stderr: '' };
+
+  constructor(
+    private readonly maxLines: number,
+    private readonly onLine?: (line: string, stream: Stream) => void,
+  ) {}
+
+  write(stream: Stream, chunk: string): void {
+    const parts = (this.partial[stream] + chunk).split('\n');
+    this.partial[stream] = parts.pop() ?? '';
+    for (const p of parts) this.push(p, stream);
+    // A line without newline growing without bound is cut into pieces.
+    if (this.partial[stream].length > MAX_LINE_CHARS) {
+      this.push(this.partial[stream], stream);
+      this.partial[stream] = '';
+    }
+  }
+
+  /** The unterminated last line of each stream, once the process has ended. */
+  flush(): void {
+    for (const stream of STREAMS) {
+      if (this.partial[stream]) this.push(this.partial[stream], stream);
+      this.partial[stream] = '';
+    }
+  }
+
+  private push(raw: string, stream: Stream): void {
     // Redacted as it arrives: a command that prints its environment or a URL must not leak into a report.
     const line = redact(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
     const text = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
-    if (text.trim() !== '') lastLine = text;
-    lines.push(text);
-    if (lines.length > maxLines) {
-      lines.shift();
-      droppedLines++;
+    if (text.trim() !== '') this.last = text;
+    this.lines.push(text);
+    if (this.lines.length > this.maxLines) {
+      this.lines.shift();
+      this.dropped++;
     }
-    options.onLine?.(text, stream);
+    this.onLine?.(text, stream);
+  }
+}
+
+function notStarted(argv: readonly string[], output: OutputLines, aborted: boolean, error: string): CommandResult {
+  return {
+    argv: [...argv],
+    lines: output.lines,
+    lastLine: '',
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    aborted,
+    droppedLines: output.dropped,
+    durationMs: 0,
+    error,
+    ok: false,
   };
+}
 
+/** How a started process ended, as far as the result's `error` is concerned. */
+interface ProcessEnd {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError?: NodeJS.ErrnoException;
+  timedOut: boolean;
+  aborted: boolean;
+}
+
+function supervise(
+  argv: readonly string[],
+  options: RunCommandOptions,
+  output: OutputLines,
+  started: number,
+): Promise<CommandResult> {
   return new Promise<CommandResult>((resolve) => {
-    const base = { argv: [...argv], lines, lastLine: '' };
-    if (argv.length === 0 || !argv[0]) {
-      resolve({
-        ...base,
-        exitCode: null,
-        signal: null,
-        timedOut: false,
-        aborted: false,
-        droppedLines,
-        durationMs: 0,
-        error: 'empty command',
-        ok: false,
-      });
-      return;
-    }
-    if (options.signal?.aborted) {
-      resolve({
-        ...base,
-        exitCode: null,
-        signal: null,
-        timedOut: false,
-        aborted: true,
-        droppedLines,
-        durationMs: 0,
-        error: 'aborted before start',
-        ok: false,
-      });
-      return;
-    }
-
     // detached: the child leads its own process group, so a timeout kills the whole tree
     // (a script's children included) instead of orphaning them.
-    const child = spawn(argv[0], argv.slice(1), {
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: options.cwd,
       env: childEnvironment(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-
+    const end = { timedOut: false, aborted: false, spawnError: undefined as NodeJS.ErrnoException | undefined };
     let settled = false;
-    let timedOut = false;
-    let aborted = false;
-    let spawnError: NodeJS.ErrnoException | undefined;
     let killTimer: NodeJS.Timeout | undefined;
-
-    const killGroup = (sig: NodeJS.Signals): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // group already gone
-      }
-    };
     const terminate = (): void => {
-      killGroup('SIGTERM');
-      killTimer ??= setTimeout(() => killGroup('SIGKILL'), options.killGraceMs ?? 2000);
+      killGroup(child, 'SIGTERM');
+      killTimer ??= setTimeout(() => killGroup(child, 'SIGKILL'), options.killGraceMs ?? 2000);
     };
-
     const timer = setTimeout(() => {
-      timedOut = true;
+      end.timedOut = true;
       terminate();
     }, options.timeoutMs);
     const onAbort = (): void => {
-      aborted = true;
+      end.aborted = true;
       terminate();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const readable = child[stream];
-      readable.setEncoding('utf8');
-      readable.on('data', (chunk: string) => {
-        const parts = (partial[stream] + chunk).split('\n');
-        partial[stream] = parts.pop() ?? '';
-        for (const p of parts) pushLine(p, stream);
-        // A line without newline growing without bound is cut into pieces.
-        if (partial[stream].length > MAX_LINE_CHARS) {
-          pushLine(partial[stream], stream);
-          partial[stream] = '';
-        }
-      });
+    for (const stream of STREAMS) {
+      child[stream].setEncoding('utf8');
+      child[stream].on('data', (chunk: string) => output.write(stream, chunk));
     }
 
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
@@ -207,37 +220,14 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
       settled = true;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      for (const stream of ['stdout', 'stderr'] as const) {
-        if (partial[stream]) pushLine(partial[stream], stream);
-        partial[stream] = '';
-      }
+      output.flush();
       // Make sure nothing of the group survives a timeout or an abort, then stop the SIGKILL timer.
-      if (timedOut || aborted) killGroup('SIGKILL');
+      if (end.timedOut || end.aborted) killGroup(child, 'SIGKILL');
       if (killTimer) clearTimeout(killTimer);
-      const durationMs = Date.now() - started;
-      let error: string | undefined;
-      if (spawnError) error = describeSpawnError(argv[0]!, spawnError);
-      else if (timedOut) error = `timed out after ${options.timeoutMs} ms (process group killed)`;
-      else if (aborted) error = 'aborted (process group killed)';
-      else if (signal) error = `killed by ${signal}`;
-      else if (exitCode !== 0) error = `exited with code ${exitCode}`;
-      resolve({
-        argv: [...argv],
-        exitCode,
-        signal,
-        timedOut,
-        aborted,
-        lines,
-        droppedLines,
-        lastLine,
-        durationMs,
-        error,
-        ok: !error && exitCode === 0,
-      });
+      resolve(resultOf(argv, options, output, started, { ...end, exitCode, signal }));
     };
-
     child.on('error', (err: NodeJS.ErrnoException) => {
-      spawnError = err;
+      end.spawnError = err;
       // A spawn failure may or may not be followed by 'close'; settle now either way.
       if (child.pid === undefined) finish(null, null);
     });
@@ -255,6 +245,44 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
       });
     });
   });
+}
+
+function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    // group already gone
+  }
+}
+
+function resultOf(
+  argv: readonly string[],
+  options: RunCommandOptions,
+  output: OutputLines,
+  started: number,
+  end: ProcessEnd,
+): CommandResult {
+  const { exitCode, signal, timedOut, aborted } = end;
+  let error: string | undefined;
+  if (end.spawnError) error = describeSpawnError(argv[0]!, end.spawnError);
+  else if (timedOut) error = `timed out after ${options.timeoutMs} ms (process group killed)`;
+  else if (aborted) error = 'aborted (process group killed)';
+  else if (signal) error = `killed by ${signal}`;
+  else if (exitCode !== 0) error = `exited with code ${exitCode}`;
+  return {
+    argv: [...argv],
+    exitCode,
+    signal,
+    timedOut,
+    aborted,
+    lines: output.lines,
+    droppedLines: output.dropped,
+    lastLine: output.last,
+    durationMs: Date.now() - started,
+    error,
+    ok: !error && exitCode === 0,
+  };
 }
 
 function describeSpawnError(command: string, err: NodeJS.ErrnoException): string {

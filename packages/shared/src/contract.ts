@@ -42,7 +42,8 @@ export interface RunInfo {
 export interface RunContext {
   clock: Clock;
   log: Logger;
-  run: RunInfo;
+  /** The GitHub workflow run (job, attempt, actor) this action runs in. */
+  workflowRun: RunInfo;
   /** A directory the action may write to (RUNNER_TEMP). */
   tempDir: string;
 }

@@ -19,7 +19,7 @@ const HINTS: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate does not match the host name',
 };
 
-export interface ErrorLike {
+interface ErrorLike {
   code?: string;
   message?: string;
   cause?: unknown;
@@ -65,7 +65,7 @@ export function describeConnectError(
   return `${head}${body}${hint ? ` — ${hint}` : ''}`;
 }
 
-export function firstLine(text: string): string {
+function firstLine(text: string): string {
   return text.split('\n')[0]!.trim();
 }
 

@@ -20,7 +20,7 @@ export class InputError extends Error {
   }
 }
 
-export interface ReadOptions {
+interface ReadOptions {
   required?: boolean;
   /** Masked at parse time (core.setSecret), shown as *** in errors. */
   secret?: boolean;
@@ -29,13 +29,13 @@ export interface ReadOptions {
 }
 
 /** What the reader saw, so tests can prove action.yml and the code agree. */
-export interface InputUse {
+interface InputUse {
   /** The code refuses an empty value (so action.yml must mark it required or give a default). */
   required: boolean;
   secret: boolean;
 }
 
-export interface ReaderOptions {
+interface ReaderOptions {
   /**
    * Record each bad input in `errors` and go on with a placeholder value instead of throwing, so one
    * run reports every bad input at once (runAction). Off by default: a direct call throws the first.
@@ -158,7 +158,7 @@ export class InputReader {
   }
 }
 
-export interface ReadResult<S> {
+interface ReadResult<S> {
   /** Set only when every input is good. */
   settings?: S;
   errors: InputError[];

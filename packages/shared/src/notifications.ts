@@ -1,7 +1,7 @@
 /** The runbook's §5.4 communication templates, filled from what the action actually did. */
 import { singleLine } from './secrets';
 
-export interface DeploymentStarted {
+interface DeploymentStarted {
   environment: string;
   version: string;
   time: Date;
@@ -10,7 +10,7 @@ export interface DeploymentStarted {
   contact: string;
 }
 
-export interface DeploymentComplete {
+interface DeploymentComplete {
   environment: string;
   version: string;
   time: Date;
@@ -73,7 +73,7 @@ export function serviceName(environment: string): string {
 }
 
 /** The runbook's "2026-02-23 12:00 UTC". */
-export function notificationTime(time: Date): string {
+function notificationTime(time: Date): string {
   return `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 

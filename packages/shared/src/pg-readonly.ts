@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import { describeError } from './checks';
 
-export interface ReadOnlyQueryOptions {
+interface ReadOnlyQueryOptions {
   url: string;
   sql: string;
   /** Server-side limit for the statement (default 10 s). */
@@ -22,7 +22,7 @@ export interface ReadOnlyQueryOptions {
 export const PG_STATEMENT_TIMEOUT_MS = 10_000;
 export const PG_CONNECT_TIMEOUT_MS = 10_000;
 /** Seen in pg_stat_activity, so a DBA can tell our sessions apart (and tests can count them). */
-export const PG_APPLICATION_NAME = 'veloz-deploy-actions';
+const PG_APPLICATION_NAME = 'veloz-deploy-actions';
 
 export class QueryTimeoutError extends Error {
   constructor(

@@ -36,7 +36,7 @@ export interface Step<S> {
   run(state: S): Promise<void | Finished>;
 }
 
-export interface StepHooks {
+interface StepHooks {
   /** Called before every step: throws when the run may no longer write (lock lost). */
   beforeStep?(next: string): void | Promise<void>;
   /** What a failure that is not a StepFailure means for the engineer (state left, next command). */

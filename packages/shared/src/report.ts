@@ -4,9 +4,9 @@ import { formatDuration } from './parse';
 import { escapeMarkdown, fenceFor } from './secrets';
 
 export type ActionName = 'preflight' | 'canary' | 'validate' | 'rollback';
-export type ReportStatus = 'success' | 'warning' | 'failure';
+type ReportStatus = 'success' | 'warning' | 'failure';
 
-export interface Fact {
+interface Fact {
   label: string;
   value: string;
 }

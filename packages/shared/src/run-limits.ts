@@ -9,7 +9,7 @@ export interface RunLimits {
 }
 
 /** Below this a Lease renewed at a third of its TTL can lapse on one slow API round trip. */
-export const MIN_LOCK_TTL_MS = 10_000;
+const MIN_LOCK_TTL_MS = 10_000;
 
 /** Bounds are parse errors, not cross-field checks, so a bad limit is reported with every other bad input. */
 export function readRunLimits(reader: InputReader): RunLimits {

@@ -7,7 +7,7 @@
 
 /** Values shorter than this are masked by the runner but not rewritten by `redact` (it would eat words). */
 const MIN_REDACT_CHARS = 3;
-export const REDACTED = '***';
+const REDACTED = '***';
 
 // Query parameters that carry credentials (`?token=`, `?X-Amz-Signature=`, `?sig=`, `?api_key=`).
 const CREDENTIAL_QUERY = /token|secret|passw|pwd|key|sig|auth|credential|session|code/i;

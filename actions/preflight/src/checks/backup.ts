@@ -8,7 +8,7 @@ import { runCommand } from '@veloz/shared/command';
 import { formatBytes, formatDuration } from '@veloz/shared/parse';
 import { globFiles } from './glob';
 
-export interface BackupCheckSettings {
+interface BackupCheckSettings {
   /** Newest backup must be younger than this (default 1 h). */
   maxAgeMs: number;
   /** argv of the verification command (already split); exit 0 = verified. */

@@ -6,7 +6,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 
-export interface GlobMatch {
+interface GlobMatch {
   path: string;
   mtimeMs: number;
   size: number;

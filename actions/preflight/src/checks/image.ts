@@ -20,7 +20,7 @@ export interface ImageCheckSettings {
   timeoutMs: number;
 }
 
-export interface ImageReference {
+interface ImageReference {
   /** Registry as written (docker.io for Hub). */
   registry: string;
   /** host[:port] the API lives at (registry-1.docker.io for Hub). */

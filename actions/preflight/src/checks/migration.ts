@@ -6,7 +6,7 @@
 import { type Check, defineCheck, describeError } from '@veloz/shared/checks';
 import { readSchemaVersion } from '@veloz/shared/schema-version';
 
-export interface MigrationOptions {
+interface MigrationOptions {
   url: string;
   query: string;
   timeoutMs: number;

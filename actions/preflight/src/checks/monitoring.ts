@@ -7,9 +7,9 @@ import { httpRequest, urlEndpoint } from '@veloz/shared/http/endpoint';
 import type { MonitoringReadiness } from '../readiness-inputs';
 
 /** The engine's metrics prefix: what "a rule for the engine" means when no names are given. */
-export const ENGINE_METRIC_PREFIX = 'veloz_';
+const ENGINE_METRIC_PREFIX = 'veloz_';
 
-export type PartStatus = 'pass' | 'fail' | 'unset';
+type PartStatus = 'pass' | 'fail' | 'unset';
 interface Part {
   status: PartStatus;
   observed: string;

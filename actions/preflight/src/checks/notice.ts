@@ -2,7 +2,7 @@
 import { type Check, defineCheck } from '@veloz/shared/checks';
 import { githubUnavailable, type GithubRepo } from './github-repo';
 
-export interface NoticeOptions {
+interface NoticeOptions {
   gh: GithubRepo;
   version: string;
   hours: number;

@@ -12,7 +12,7 @@ import {
 } from '@veloz/shared/kube/rejected-versions';
 import type { TargetSettings } from '@veloz/shared/target';
 
-export interface RejectedOptions {
+interface RejectedOptions {
   kube: Kube;
   target: TargetSettings;
   version: string;

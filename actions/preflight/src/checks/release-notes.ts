@@ -3,7 +3,7 @@ import type { Check, CheckOutcome } from '@veloz/shared/checks';
 import { readFile } from 'node:fs/promises';
 import { githubUnavailable, httpStatusOf, type GithubRepo } from './github-repo';
 
-export interface ReleaseNotesOptions {
+interface ReleaseNotesOptions {
   version: string;
   gh?: GithubRepo;
   /** A CHANGELOG whose section for the version is the notes (checked instead of the GitHub release). */

@@ -6,7 +6,7 @@ import { type Check, defineCheck } from '@veloz/shared/checks';
 import { runCommand, type CommandResult } from '@veloz/shared/command';
 import { formatDuration } from '@veloz/shared/parse';
 
-export interface SnapshotCheckSettings {
+interface SnapshotCheckSettings {
   /** Already-split argv per command, in order. */
   commands: readonly (readonly string[])[];
   /** Timeout for each command. */

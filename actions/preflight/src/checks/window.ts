@@ -7,7 +7,7 @@ import { type Check, defineCheck } from '@veloz/shared/checks';
 export const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 
 /** A local-date range, both ends inclusive, as YYYY-MM-DD in the policy's time zone. */
-export interface FreezeRange {
+interface FreezeRange {
   from: string;
   to: string;
   /** Optional words shown in the report, e.g. "year-end freeze". */
@@ -27,21 +27,12 @@ export interface WindowPolicy {
   monthEndDays: number;
 }
 
-export interface WindowCheckSettings {
+interface WindowCheckSettings {
   policy: WindowPolicy;
   /** Non-empty opens a closed window, loudly (warn + reason in the report). */
   overrideReason?: string;
   timeoutMs?: number;
 }
-
-export const DEFAULT_WINDOW_POLICY: WindowPolicy = Object.freeze({
-  days: Object.freeze([1, 2, 3, 4]),
-  startMinute: 10 * 60,
-  endMinute: 14 * 60,
-  timeZone: 'UTC',
-  freeze: Object.freeze([]),
-  monthEndDays: 1,
-});
 
 /** How far ahead we look for an opening before calling a policy impossible. */
 const HORIZON_DAYS = 3 * 366;
@@ -59,7 +50,7 @@ function civil(day: number): { y: number; m: number; d: number; dow: number } {
 function isoDate(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);
 }
-export function parseIsoDate(text: string): number {
+function parseIsoDate(text: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
   if (!m) throw new Error(`not a YYYY-MM-DD date: ${text}`);
   const day = dayNumber(Number(m[1]), Number(m[2]), Number(m[3]));
@@ -92,7 +83,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 /** False for a zone Intl does not know. */
-export function isValidTimeZone(timeZone: string): boolean {
+function isValidTimeZone(timeZone: string): boolean {
   try {
     formatter(timeZone);
     return true;
@@ -182,7 +173,7 @@ function compileFreeze(policy: WindowPolicy): { from: number; to: number; label:
   });
 }
 
-export function describeDays(days: readonly number[]): string {
+function describeDays(days: readonly number[]): string {
   const sorted = [...new Set(days)].sort((a, b) => a - b);
   // Collapse consecutive runs: [1,2,3,4] -> Mon-Thu.
   const runs: string[] = [];
@@ -202,7 +193,7 @@ export function describeDays(days: readonly number[]): string {
   return runs.join(',') || 'none';
 }
 
-export function describePolicy(policy: WindowPolicy): string {
+function describePolicy(policy: WindowPolicy): string {
   const parts = [
     `${describeDays(policy.days)} ${hhmm(policy.startMinute)}-${hhmm(policy.endMinute)} ${policy.timeZone}`,
   ];
@@ -211,7 +202,7 @@ export function describePolicy(policy: WindowPolicy): string {
   return parts.join('; ');
 }
 
-export interface WindowEvaluation {
+interface WindowEvaluation {
   open: boolean;
   /** Local time in the policy's zone, e.g. "Fri 2025-03-07 11:30 UTC". */
   local: string;

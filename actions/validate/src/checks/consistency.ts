@@ -9,7 +9,7 @@ import {
   readOnlyQuery,
 } from '@veloz/shared/pg-readonly';
 
-export interface ConsistencyOptions {
+interface ConsistencyOptions {
   postgresUrl?: string;
   query?: string;
   /** Path on the engine, or an absolute URL, answering JSON with `consistent: true`. */

@@ -2,7 +2,7 @@ import { type Check, defineCheck } from '@veloz/shared/checks';
 import type { Kube } from '@veloz/shared/kube/client';
 import { formatBytes } from '@veloz/shared/parse';
 
-export interface LogsCheckOptions {
+interface LogsCheckOptions {
   namespace: string;
   pods: readonly string[];
   pattern: string;

@@ -32,12 +32,12 @@ export interface ScrapeHolder {
   history?: Scrape[];
 }
 
-export interface MetricsThresholds {
+interface MetricsThresholds {
   expected: { errorRate: number; p99Ms: number };
   alert: { errorRate: number; p99Ms: number };
 }
 
-export interface MetricsCheckOptions extends RateOptions {
+interface MetricsCheckOptions extends RateOptions {
   /** Series names that must be present, e.g. `veloz_`. */
   prefix: string;
   timeoutMs: number;
@@ -61,7 +61,7 @@ export interface MetricsCheckOptions extends RateOptions {
 }
 
 /** The spans a pass is judged on: each the newest that holds enough requests for its figure. */
-export interface MeasuredSpans {
+interface MeasuredSpans {
   errors: RateWindow;
   latency: RateWindow;
 }

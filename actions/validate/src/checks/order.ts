@@ -18,7 +18,7 @@ import {
   unreachable,
 } from '@veloz/shared/endpoint-checks/common';
 
-export interface OrderCheckOptions {
+interface OrderCheckOptions {
   /** The test account's bearer token (secret). */
   token: string;
   /** The order body (runbook default `{"side":"BUY","symbol":"BTCUSDT","qty":0.0001,"price":50000.0}`). */

@@ -8,9 +8,9 @@
 import type { HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { instantQuery } from '@veloz/shared/prom/client';
 import { parseValue } from '@veloz/shared/prom/text';
-import type { Traffic } from '../decision';
+import type { Traffic } from '../sample';
 import type { CumulativeBucket } from '../stats';
-import { applySelector } from './slo';
+import { applySelector } from './promql';
 
 export interface TrafficMetrics {
   /** Counter of requests by status code, e.g. `veloz_http_requests_total`. */
@@ -26,7 +26,7 @@ interface Totals {
   buckets: CumulativeBucket[];
 }
 
-export interface TrafficReader {
+interface TrafficReader {
   /** Counts since the previous call; undefined on the first call or after a counter reset. */
   read(opts: { now: number; timeoutMs: number; signal: AbortSignal }): Promise<Traffic | undefined>;
 }

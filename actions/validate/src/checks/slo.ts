@@ -7,11 +7,13 @@ import { type Check, type CheckStatus, defineCheck } from '@veloz/shared/checks'
 import type { HttpEndpoint } from '@veloz/shared/http/endpoint';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
 import { PrometheusError, queryValue, rangeQuery } from '@veloz/shared/prom/client';
+import { SLO_METRICS, type SloMetric, type SloUnit } from '@veloz/shared/runbook';
 import type { SloSettings } from '../inputs';
 import { ioTimeout, judge, secretsOf, unreachable, worst } from '@veloz/shared/endpoint-checks/common';
 import { promTraffic, type TrafficMetrics } from './prom-traffic';
+import { applySelector } from './promql';
 
-export interface SloCheckOptions {
+interface SloCheckOptions {
   slo: SloSettings;
   /** Label matchers replacing `$selector`, e.g. `namespace="veloz",pod="veloz-engine-x"`, or '' for all. */
   selector: string;
@@ -22,7 +24,6 @@ export interface SloCheckOptions {
   traffic?: TrafficMetrics;
 }
 
-export type SloMetric = 'errorRate' | 'p99Ms' | 'cpu' | 'memory' | 'connections';
 /** `[metric, observed, expected, alert, status]`, the §3.3 table with a column of observations. */
 export type SloRow = [string, string, string, string, CheckStatus];
 
@@ -97,25 +98,23 @@ export function sloCheck(prom: HttpEndpoint, opts: SloCheckOptions): Check {
   });
 }
 
-/** Runbook §3.3's rows: the query, its unit, and the Expected and Alert Threshold columns. */
+const FORMATS: Record<SloUnit, (v: number) => string> = {
+  fraction: formatPercentage,
+  ms: formatMs,
+  count: (v) => String(Math.round(v)),
+};
+
+/** Runbook §3.3's rows (shared/runbook SLO_METRICS) with this run's queries and thresholds. */
 function sloSpecs(slo: SloSettings): Spec[] {
-  const row = (key: SloMetric, label: string, scale: number, format: (v: number) => string): Spec => ({
-    key,
-    label,
-    query: slo.queries[key === 'p99Ms' ? 'p99' : key],
-    scale,
-    expected: key === 'connections' ? undefined : slo.expected[key],
-    alert: slo.alert[key],
-    format,
-  });
-  return [
-    row('errorRate', 'Error rate', 1, formatPercentage),
-    // Prometheus answers seconds for p99; the settings and report use ms.
-    row('p99Ms', 'P99 latency', 1000, formatMs),
-    row('cpu', 'CPU usage', 1, formatPercentage),
-    row('memory', 'Memory usage', 1, formatPercentage),
-    row('connections', 'Active connections', 1, (v) => String(Math.round(v))),
-  ];
+  return SLO_METRICS.map((m) => ({
+    key: m.key,
+    label: m.label,
+    query: slo.queries[m.query],
+    scale: m.scale,
+    expected: 'expected' in m ? slo.expected[m.key] : undefined,
+    alert: slo.alert[m.key],
+    format: FORMATS[m.unit],
+  }));
 }
 
 interface Query {
@@ -202,61 +201,6 @@ async function stability(q: Query, promql: string, windowMs: number, now: number
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   if (max - min <= Math.max(UNSTABLE_MIN_SWING, UNSTABLE_SHARE * mean)) return undefined;
   return `between ${Math.round(min)} and ${Math.round(max)} over the last ${formatDuration(windowMs)}`;
-}
-
-/**
- * Puts the label matchers where `$selector` stands, then tidies every `{…}`: empty matchers go (an empty
- * selector must not leave `{code=~"5..",}` or `{,}`), and `name{}` becomes `name`. Quoted strings are
- * left alone.
- */
-export function applySelector(query: string, selector: string): string {
-  const text = query.split('$selector').join(selector.trim());
-  let out = '';
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (c === '"' || c === "'" || c === '`') {
-      const end = stringEnd(text, i);
-      out += text.slice(i, end);
-      i = end;
-    } else if (c === '{') {
-      let j = i + 1;
-      const parts: string[] = [];
-      let current = '';
-      while (j < text.length && text[j] !== '}') {
-        const d = text[j] as string;
-        if (d === '"' || d === "'" || d === '`') {
-          const end = stringEnd(text, j);
-          current += text.slice(j, end);
-          j = end;
-        } else {
-          if (d === ',') {
-            parts.push(current);
-            current = '';
-          } else current += d;
-          j++;
-        }
-      }
-      parts.push(current);
-      const matchers = parts.map((p) => p.trim()).filter((p) => p !== '');
-      const named = /[a-zA-Z0-9_:]\s*$/.test(out);
-      if (matchers.length > 0 || !named) out += `{${matchers.join(',')}}`;
-      else out = out.replace(/\s+$/, '');
-      i = j + 1;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
-
-/** Index just past the string literal starting at `start` (backslash escapes except in raw backticks). */
-function stringEnd(text: string, start: number): number {
-  const quote = text[start];
-  let i = start + 1;
-  while (i < text.length && text[i] !== quote) i += quote !== '`' && text[i] === '\\' ? 2 : 1;
-  return Math.min(i + 1, text.length);
 }
 
 function formatMs(ms: number): string {

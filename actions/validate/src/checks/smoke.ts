@@ -16,12 +16,12 @@ import {
   unreachable,
 } from '@veloz/shared/endpoint-checks/common';
 
-export interface SmokeCheckOptions {
+interface SmokeCheckOptions {
   assertions: readonly SmokeAssertion[];
   timeoutMs: number;
 }
 
-export interface AssertionResult {
+interface AssertionResult {
   path: string;
   field: string;
   comparator: Comparator;

@@ -13,7 +13,7 @@ import {
   unreachable,
 } from '@veloz/shared/endpoint-checks/common';
 
-export interface SseCheckOptions {
+interface SseCheckOptions {
   minEvents: number;
   /** How long to listen for the events. */
   timeoutMs: number;

@@ -14,7 +14,7 @@ import {
 } from '@veloz/shared/endpoint-checks/common';
 import { STREAM_MARGIN_MS } from './sse';
 
-export interface WebSocketCheckOptions {
+interface WebSocketCheckOptions {
   /** How long to wait for the first message. */
   timeoutMs: number;
   /** Default /ws/market. */

@@ -1,11 +1,33 @@
 /** The engine's HTTP surface: health probes, trading API, streams and metrics, with the profile's faults. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Engine } from './engine';
+import type { Behaviour } from './behaviour';
+import type { EvenHits, LatencySampler } from './latency';
+import type { EngineLog } from './logs';
 import { snapshot } from './market';
-import { METRICS_CONTENT_TYPE, type ApiRoute } from './metrics';
-import { InvalidOrder, validateOrder } from './orders';
+import { METRICS_CONTENT_TYPE, type ApiRoute, type EngineMetrics } from './metrics';
+import { InvalidOrder, validateOrder, type OrderBook } from './orders';
+import type { MarketStreams } from './streams';
 import { readLimitedBody } from '../util';
+
+/** What the HTTP side needs of an engine (engine.ts's Engine), declared here so engine.ts alone imports the other. */
+interface Engine {
+  readonly config: { readonly podName: string; readonly testToken: string };
+  readonly version: string;
+  readonly startedAt: number;
+  readonly marketPhase: number;
+  readonly behaviour: Behaviour;
+  readonly metrics: EngineMetrics;
+  readonly log: EngineLog;
+  readonly orders: OrderBook;
+  readonly streams: MarketStreams;
+  readonly realLatency: LatencySampler;
+  readonly realErrors: EvenHits;
+  starting(now: number): boolean;
+  trackInFlight(delta: 1 | -1): void;
+  renderMetrics(now: number): string;
+  later(ms: number, fn: () => void): void;
+}
 
 const MAX_BODY_BYTES = 64 * 1024;
 

@@ -16,10 +16,10 @@ export interface ConnectionSettings {
 }
 
 /** Our own sessions: never counted as the engine's. */
-export const OWN_APPLICATION_NAMES = ['veloz-preflight', 'veloz-validate', 'veloz-deploy-actions'];
+const OWN_APPLICATION_NAMES = ['veloz-preflight', 'veloz-validate', 'veloz-deploy-actions'];
 
 /** A band never narrower than this many sessions either way: a pool of 2 may open a third. */
-export const MIN_BAND_SESSIONS = 2;
+const MIN_BAND_SESSIONS = 2;
 
 export const CONNECTIONS_SQL = `
 SELECT count(*) FILTER (WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
@@ -49,7 +49,7 @@ export function connectionParams(settings: ConnectionSettings): unknown[] {
 }
 
 /** Who the count is about, for messages: `application_name=veloz-engine`, `user veloz`. */
-export function describeSessions(settings: ConnectionSettings): string {
+function describeSessions(settings: ConnectionSettings): string {
   const parts = [
     settings.applicationName ? `application_name=${settings.applicationName}` : '',
     settings.user ? `user ${settings.user}` : '',
@@ -57,7 +57,7 @@ export function describeSessions(settings: ConnectionSettings): string {
   return parts.length ? parts.join(', ') : 'all client sessions';
 }
 
-export function bandOf(baseline: number, band: number): { low: number; high: number } {
+function bandOf(baseline: number, band: number): { low: number; high: number } {
   return {
     low: Math.max(0, Math.min(Math.floor(baseline * (1 - band)), baseline - MIN_BAND_SESSIONS)),
     high: Math.max(Math.ceil(baseline * (1 + band)), baseline + MIN_BAND_SESSIONS),

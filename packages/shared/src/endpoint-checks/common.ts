@@ -17,7 +17,7 @@ export function isOk(status: number): boolean {
 }
 
 /** The server's own words from an error body: JSON `message`/`error`, else the start of the text. */
-export function bodyMessage(res: Pick<HttpResponse, 'body'>, secrets: readonly string[] = []): string {
+function bodyMessage(res: Pick<HttpResponse, 'body'>, secrets: readonly string[] = []): string {
   let text = res.body.trim();
   try {
     const json = JSON.parse(text) as { message?: unknown; error?: unknown } | null;

@@ -6,12 +6,12 @@ import { type Check, defineCheck } from '../checks';
 import { httpRequest, type HttpEndpoint } from '../http/endpoint';
 import { formatLatency, ioTimeout, isOk, secretsOf, statusLine, unreachable } from './common';
 
-export interface HealthCheckOptions {
+interface HealthCheckOptions {
   paths: readonly string[];
   timeoutMs: number;
 }
 
-export interface PathHealth {
+interface PathHealth {
   path: string;
   /** Undefined when there was no answer. */
   status?: number;

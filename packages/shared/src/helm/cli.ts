@@ -14,7 +14,7 @@ export interface Helm {
   major: number;
 }
 
-export interface HelmResult {
+interface HelmResult {
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -42,7 +42,7 @@ export async function detectHelm(bin = 'helm'): Promise<Helm> {
   return { bin, version: `${match[1]}.${match[2]}.${match[3]}`, major: Number(match[1]) };
 }
 
-export interface RunHelmOptions {
+interface RunHelmOptions {
   onLine?: (line: string) => void;
   /** Additions to the allow-listed child environment, e.g. KUBECONFIG pointing at a temp file. */
   env?: Record<string, string>;

@@ -6,7 +6,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Kube } from '../kube/client';
 
-export type ReleaseStatus =
+type ReleaseStatus =
   | 'unknown'
   | 'deployed'
   | 'uninstalled'
@@ -106,13 +106,13 @@ export async function markRevisionFailed(
   await kube.core.replaceNamespacedSecret({ name: revision.secretName, namespace, body: secret });
 }
 
-export function encodeRelease(release: Record<string, unknown>): string {
+function encodeRelease(release: Record<string, unknown>): string {
   const helmEncoded = gzipSync(Buffer.from(JSON.stringify(release))).toString('base64');
   return Buffer.from(helmEncoded).toString('base64');
 }
 
 /** The Secret's data is base64 (Kubernetes) of base64 (Helm) of gzip (Helm) of JSON. */
-export function decodeRelease(secretData: string): Record<string, unknown> {
+function decodeRelease(secretData: string): Record<string, unknown> {
   let bytes = Buffer.from(Buffer.from(secretData, 'base64').toString('utf8'), 'base64');
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
   return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;

@@ -12,7 +12,7 @@ import { WebSocket } from 'ws';
 import { describeConnectError } from '../faults';
 import { formatBytes, formatDuration } from '../parse';
 
-export interface EndpointTls {
+interface EndpointTls {
   /** PEM CA bundle to trust (e.g. the cluster CA). */
   ca?: string;
   /** PEM client certificate and key (kubeconfig client-certificate auth). */
@@ -37,7 +37,7 @@ export interface HttpEndpoint {
   describe: string;
 }
 
-export interface HttpRequestOptions {
+interface HttpRequestOptions {
   method?: string;
   /** Appended to the endpoint's base path; may include a query string. */
   path: string;
@@ -58,7 +58,7 @@ export interface HttpResponse {
   durationMs: number;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Error bodies of streams and refused upgrades are read only this far: enough for a message. */
 const SNIPPET_BYTES = 4096;
 
@@ -120,13 +120,13 @@ export function httpRequest(endpoint: HttpEndpoint, opts: HttpRequestOptions): P
   );
 }
 
-export interface EventStreamOptions {
+interface EventStreamOptions {
   minEvents: number;
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
-export interface EventStreamResult {
+interface EventStreamResult {
   /** Events dispatched (blocks with at least one `data:` line). */
   events: number;
   /** From the request to the first event. */
@@ -207,14 +207,14 @@ export class SseCounter {
   }
 }
 
-export interface WebSocketOptions {
+interface WebSocketOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   /** Default 1. */
   minMessages?: number;
 }
 
-export interface WebSocketResult {
+interface WebSocketResult {
   messages: number;
   /** From the connection attempt to the first message. */
   firstMessageMs?: number;

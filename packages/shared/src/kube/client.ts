@@ -29,14 +29,14 @@ export interface Kube {
  * keeps a call pending for ever. Every request gets this long; a call retries a hung request like
  * any transient failure while its budget lasts (two attempts), then fails naming the call.
  */
-export const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 /**
  * How long one API call keeps starting retries of 5xx, 429, resets and hung requests: one and a
  * half request timeouts (45 s), so a hung request is tried twice and the call ends within ~60 s.
  */
 const RETRY_BUDGET_PER_TIMEOUT = 1.5;
 
-export interface KubeOptions {
+interface KubeOptions {
   log?: (line: string) => void;
   requestTimeoutMs?: number;
 }

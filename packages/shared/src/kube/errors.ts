@@ -2,7 +2,7 @@ import { describeError } from '../checks';
 import type { Clock } from '../clock';
 
 /** What an API failure means, read from client-node's ApiException, a watch error or a socket error. */
-export interface ApiFailure {
+interface ApiFailure {
   /** HTTP status, or undefined for transport errors (reset, refused). */
   code?: number;
   reason?: string;
@@ -76,7 +76,7 @@ function parseStatusBody(
   }
 }
 
-export interface RetryOptions {
+interface RetryOptions {
   clock: Clock;
   /** Absolute time (clock ms) after which no retry starts. */
   deadline: number;

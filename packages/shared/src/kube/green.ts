@@ -11,9 +11,9 @@ import { isNotFound, unlessNotFound } from './errors';
 import { isPodReady, labelSelector } from './pods';
 import { ResumableWatch } from './watch';
 
-export const TRACK_LABEL = 'veloz.io/track';
+const TRACK_LABEL = 'veloz.io/track';
 /** Names the blue Deployment a green one belongs to, so green's selector never overlaps another's. */
-export const GREEN_OF_LABEL = 'veloz.io/green-of';
+const GREEN_OF_LABEL = 'veloz.io/green-of';
 
 export type CanaryTraffic = 'share' | 'none';
 
@@ -34,7 +34,7 @@ export function greenName(deployment: string): string {
 }
 
 /** The selector of green's pods: unique to this blue Deployment's green, whatever the traffic mode. */
-export function greenSelector(deployment: string): Record<string, string> {
+function greenSelector(deployment: string): Record<string, string> {
   return { [TRACK_LABEL]: 'green', [GREEN_OF_LABEL]: deployment };
 }
 
@@ -67,7 +67,7 @@ export function readyCount(pods: readonly k8s.V1Pod[]): number {
   return pods.filter(isPodReady).length;
 }
 
-export interface GreenSpecOptions {
+interface GreenSpecOptions {
   /** Blue's name: green is `<deployment>-green`. */
   deployment: string;
   replicas: number;
@@ -145,7 +145,7 @@ function findGreenByName(kube: Kube, namespace: string, name: string): Promise<k
   return unlessNotFound(kube.apps.readNamespacedDeployment({ name, namespace }));
 }
 
-export interface RemovedGreen {
+interface RemovedGreen {
   removed: boolean;
   /** Green's pods at the time of removal. */
   pods: string[];

@@ -10,7 +10,7 @@ import type { Fence, LockLoss } from './fence';
 import { apiFailure, isConflict, isNotFound, unlessNotFound } from './errors';
 import { ResumableWatch } from './watch';
 
-export interface LockOwner {
+interface LockOwner {
   /** Unique per run attempt: the run URL plus attempt. */
   identity: string;
   runUrl: string;
@@ -53,16 +53,16 @@ const MAX_PREEMPT_WAIT_MS = 60_000;
  * Set on the lease by a preempted holder once its helm and writes have ended (value: its identity):
  * the run that took over starts writing then, not at the latest moment the holder could have noticed.
  */
-export const STOPPED_ANNOTATION = 'veloz.io/stopped-holder';
+const STOPPED_ANNOTATION = 'veloz.io/stopped-holder';
 /** How long a preempted holder waits for its helm to exit (SIGKILL comes at 10 s) before giving up on saying so. */
 const STOP_LIMIT_MS = 15_000;
 
-export function leaseName(release: string): string {
+function leaseName(release: string): string {
   return `veloz-deploy-${release}`.slice(0, 63).replace(/-+$/, '');
 }
 
 /** Kubernetes MicroTime is RFC 3339 with exactly six fractional digits. */
-export function microTime(ms: number): string {
+function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
@@ -251,82 +251,110 @@ function startRenewing(
   renewedAt: number,
   tookOverFrom: HeldLock['tookOverFrom'],
 ): HeldLock {
-  const stop = new AbortController();
-  const ttlMs = ttlSeconds * 1000;
-  const renewEveryMs = Math.max(1000, ttlMs / 3);
-  const renewalDeadlineMs = Math.round(renewEveryMs / 2);
-  let lastRenewal = renewedAt;
-  let lastError = '';
-  const loss = (holder: string, at: number): LockLoss => ({ holder, at, lease: name, namespace: o.namespace });
-  let stopped: Promise<void> | undefined;
-  // Seen by the lease watch or a renewal: writes stop at once; the lease says so once helm has exited.
-  const takenOver = (lease: k8s.V1Lease): void => {
-    if (stopped) return;
-    kube.fence.markLost(loss(describeHolder(lease), o.clock.now()));
-    o.log?.(`release lock ${name} was taken over by ${describeHolder(lease)}: stopping this run's writes`);
-    watch.stop();
-    stopped = markStopped(kube, o, name);
+  const renewal = new LeaseRenewal(kube, o, name, ttlSeconds * 1000, renewedAt);
+  const loop = renewal.loop();
+  return {
+    tookOverFrom,
+    fence: kube.fence,
+    async release() {
+      renewal.stop.abort();
+      renewal.watch.stop();
+      await loop;
+      await renewal.stopped;
+      if (kube.fence.lost) return; // not ours any more: never delete another run's lease
+      await deleteIfOurs(kube, o, name);
+    },
   };
-  const watch = watchForTakeover(kube, o, name, takenOver, stop.signal);
-  kube.fence.guard(() =>
-    o.clock.now() >= lastRenewal + ttlMs
-      ? loss(
-          `no one (the lease expired unrenewed${lastError ? `; last renewal error: ${lastError}` : ''})`,
-          lastRenewal + ttlMs,
-        )
-      : undefined,
-  );
-  const renewOnce = async (): Promise<void> => {
-    const sentAt = o.clock.now();
-    const bound = AbortSignal.any([stop.signal, AbortSignal.timeout(renewalDeadlineMs)]);
-    await withinScope({ signal: bound, noRetry: true }, async () => {
-      const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
-      if (lease.spec?.holderIdentity !== o.owner.identity) return takenOver(lease);
-      if (kube.fence.lost) return; // expired meanwhile: renewing now would hide that another run could have held it
-      await kube.coordination.replaceNamespacedLease({
-        name,
-        namespace: o.namespace,
-        body: { ...lease, spec: { ...lease.spec, renewTime: microTime(sentAt) as unknown as Date } },
-      });
-      lastRenewal = sentAt;
-      lastError = '';
-    });
-  };
-  const loop = (async () => {
+}
+
+/** The renewing side of a held lock: its loop, its lease watch, and how it notices losing the lease. */
+class LeaseRenewal {
+  readonly stop = new AbortController();
+  readonly watch: ResumableWatch<k8s.V1Lease>;
+  /** Set once a takeover was seen: resolves when this run has marked the lease stopped. */
+  stopped: Promise<void> | undefined;
+  private readonly renewEveryMs: number;
+  private readonly renewalDeadlineMs: number;
+  private lastError = '';
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly o: AcquireOptions,
+    private readonly name: string,
+    private readonly ttlMs: number,
+    private lastRenewal: number,
+  ) {
+    this.renewEveryMs = Math.max(1000, ttlMs / 3);
+    this.renewalDeadlineMs = Math.round(this.renewEveryMs / 2);
+    this.watch = watchForTakeover(kube, o, name, (lease) => this.takenOver(lease), this.stop.signal);
+    kube.fence.guard(() =>
+      o.clock.now() >= this.lastRenewal + ttlMs
+        ? this.loss(
+            `no one (the lease expired unrenewed${this.lastError ? `; last renewal error: ${this.lastError}` : ''})`,
+            this.lastRenewal + ttlMs,
+          )
+        : undefined,
+    );
+  }
+
+  async loop(): Promise<void> {
+    const { kube, o, name, stop } = this;
     while (!stop.signal.aborted && !kube.fence.lost) {
       try {
         // Wake at the expiry too, so a holder whose renewals fail stops helm the moment the lease lapses.
-        await o.clock.sleep(Math.max(0, Math.min(renewEveryMs, lastRenewal + ttlMs - o.clock.now())), stop.signal);
+        const untilExpiry = this.lastRenewal + this.ttlMs - o.clock.now();
+        await o.clock.sleep(Math.max(0, Math.min(this.renewEveryMs, untilExpiry)), stop.signal);
       } catch {
         return;
       }
       if (kube.fence.lost) break;
       try {
         // A 409 is the lease changing under us (a preempted run marking it stopped): read it again.
-        await renewOnce().catch((error: unknown) => (isConflict(error) ? renewOnce() : Promise.reject(error)));
+        await this.renewOnce().catch((error: unknown) =>
+          isConflict(error) ? this.renewOnce() : Promise.reject(error),
+        );
       } catch (error) {
         if (stop.signal.aborted) return;
         // A missed renewal is survivable until the TTL runs out; say so and keep trying.
-        lastError = apiFailure(error).message;
-        o.log?.(`could not renew release lock ${name}: ${lastError}`);
+        this.lastError = apiFailure(error).message;
+        o.log?.(`could not renew release lock ${name}: ${this.lastError}`);
       }
     }
     const lost = kube.fence.lost;
     if (lost) o.log?.(`release lock ${name} lost to ${lost.holder} at ${new Date(lost.at).toISOString()}`);
-  })();
+  }
 
-  return {
-    tookOverFrom,
-    fence: kube.fence,
-    async release() {
-      stop.abort();
-      watch.stop();
-      await loop;
-      await stopped;
-      if (kube.fence.lost) return; // not ours any more: never delete another run's lease
-      await deleteIfOurs(kube, o, name);
-    },
-  };
+  private loss(holder: string, at: number): LockLoss {
+    return { holder, at, lease: this.name, namespace: this.o.namespace };
+  }
+
+  /** Seen by the lease watch or a renewal: writes stop at once; the lease says so once helm has exited. */
+  private takenOver(lease: k8s.V1Lease): void {
+    if (this.stopped) return;
+    const { kube, o, name } = this;
+    kube.fence.markLost(this.loss(describeHolder(lease), o.clock.now()));
+    o.log?.(`release lock ${name} was taken over by ${describeHolder(lease)}: stopping this run's writes`);
+    this.watch.stop();
+    this.stopped = markStopped(kube, o, name);
+  }
+
+  private async renewOnce(): Promise<void> {
+    const { kube, o, name } = this;
+    const sentAt = o.clock.now();
+    const bound = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.renewalDeadlineMs)]);
+    await withinScope({ signal: bound, noRetry: true }, async () => {
+      const lease = await kube.coordination.readNamespacedLease({ name, namespace: o.namespace });
+      if (lease.spec?.holderIdentity !== o.owner.identity) return this.takenOver(lease);
+      if (kube.fence.lost) return; // expired meanwhile: renewing now would hide that another run could have held it
+      await kube.coordination.replaceNamespacedLease({
+        name,
+        namespace: o.namespace,
+        body: { ...lease, spec: { ...lease.spec, renewTime: microTime(sentAt) as unknown as Date } },
+      });
+      this.lastRenewal = sentAt;
+      this.lastError = '';
+    });
+  }
 }
 
 /** Bounded: a hung API server cannot hold the end of a run; a lease left behind expires by itself. */

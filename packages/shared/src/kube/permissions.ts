@@ -1,9 +1,9 @@
 /**
  * Every Kubernetes permission the actions use, in one place. The preflight `rbac` check asks the
  * API server about each (SelfSubjectAccessReview), and the least-privilege Role and ClusterRole in
- * the README are generated from this list (a test keeps them equal).
+ * the README are generated from this list (by the test harness's role-manifests.ts; a test keeps them equal).
  */
-export interface Permission {
+interface Permission {
   /** API group, '' for the core group. */
   group: string;
   resource: string;
@@ -109,33 +109,4 @@ export function accessQuestions(namespace: string): AccessQuestion[] {
 export function describeAccess(question: AccessQuestion): string {
   const resource = `${question.group ? `${question.group}/` : ''}${question.resource}${question.subresource ? `/${question.subresource}` : ''}`;
   return `${question.verb} ${resource}${question.namespace ? '' : ' (cluster-wide)'}`;
-}
-
-/** The least-privilege Role and ClusterRole, as YAML, for the README and `kubectl apply`. */
-export function roleManifests(namespace = 'veloz', name = 'veloz-deployer'): string {
-  const rules = (cluster: boolean): string =>
-    PERMISSIONS.filter((p) => !!p.cluster === cluster)
-      .map(
-        (p) =>
-          `  - apiGroups: ['${p.group}']\n    resources: ['${p.resource}${p.subresource ? `/${p.subresource}` : ''}']\n    verbs: [${p.verbs
-            .map((v) => `'${v}'`)
-            .join(', ')}]`,
-      )
-      .join('\n');
-  return [
-    'apiVersion: rbac.authorization.k8s.io/v1',
-    'kind: Role',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${namespace}`,
-    'rules:',
-    rules(false),
-    '---',
-    'apiVersion: rbac.authorization.k8s.io/v1',
-    'kind: ClusterRole',
-    'metadata:',
-    `  name: ${name}`,
-    'rules:',
-    rules(true),
-  ].join('\n');
 }

@@ -94,3 +94,33 @@ export async function podsNotRunning(
 function time(value: Date | string | undefined): number {
   return value ? new Date(value).getTime() : 0;
 }
+
+/** A revision of a Deployment as its ReplicaSets keep it: what `kubectl rollout history` lists. */
+interface ReplicaSetRevision {
+  rs: k8s.V1ReplicaSet;
+  revision: number;
+  /** The image of the named container in that revision's template. */
+  image: string;
+}
+
+/** The Deployment's own ReplicaSets with a revision, oldest first. */
+export async function replicaSetHistory(
+  kube: Kube,
+  namespace: string,
+  deployment: k8s.V1Deployment,
+  container: string,
+): Promise<ReplicaSetRevision[]> {
+  const list = await kube.apps.listNamespacedReplicaSet({
+    namespace,
+    labelSelector: labelSelector(deployment.spec?.selector?.matchLabels),
+  });
+  return list.items
+    .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid))
+    .map((rs) => ({
+      rs,
+      revision: Number(rs.metadata?.annotations?.[REVISION_ANNOTATION]),
+      image: rs.spec?.template?.spec?.containers?.find((c) => c.name === container)?.image ?? '',
+    }))
+    .filter((x) => Number.isInteger(x.revision))
+    .sort((a, b) => a.revision - b.revision);
+}

@@ -8,9 +8,10 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Clock } from '../clock';
 import type { Kube } from './client';
 import { apiFailure, withRetry } from './errors';
+import { REVISION_ANNOTATION, labelSelector } from './pods';
 import { ResumableWatch } from './watch';
 
-export type RolloutFailureReason =
+type RolloutFailureReason =
   | 'crash-loop'
   | 'image-pull'
   | 'oom-killed'
@@ -21,7 +22,7 @@ export type RolloutFailureReason =
   | 'cancelled'
   | 'api';
 
-export interface PodProblem {
+interface PodProblem {
   pod: string;
   container: string;
   reason: string;
@@ -77,195 +78,246 @@ export interface TrackOptions {
 const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
 const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
-export async function trackRollout(kube: Kube, options: TrackOptions): Promise<RolloutResult> {
-  const { namespace, deployment: name, clock } = options;
-  const started = clock.now();
-  const deadline = started + options.timeoutMs;
-  let deployment: k8s.V1Deployment | undefined;
-  const pods = new Map<string, k8s.V1Pod>();
-  const replicaSetRevisions = new Map<string, string>();
-  let lastProgress = '';
-  let settled = false;
-  let resolveResult!: (r: RolloutResult) => void;
-  const result = new Promise<RolloutResult>((resolve) => (resolveResult = resolve));
-  const restarts = (): number => deploymentWatch.restarts + (podWatch?.restarts ?? 0);
+export function trackRollout(kube: Kube, options: TrackOptions): Promise<RolloutResult> {
+  return new RolloutTracker(kube, options).track();
+}
 
-  let markListed!: () => void;
-  const listed = new Promise<void>((resolve) => (markListed = resolve));
-  const finish = (r: RolloutResult): void => {
-    if (settled) return;
-    settled = true;
-    resolveResult(r);
-    markListed();
-  };
-  const fail = (reason: RolloutFailureReason, message: string, problem?: PodProblem): void =>
-    finish({
+/**
+ * One tracking run. It moves `listing` (waiting for the Deployment's first list, which gives the pod
+ * selector) -> `watching` (Deployment and pods) -> `settled`; the first verdict settles it and every
+ * later one is ignored. Everything it learns arrives as watch callbacks, so the parts are methods on
+ * the state they share rather than closures.
+ */
+class RolloutTracker {
+  private phase: 'listing' | 'watching' | 'settled' = 'listing';
+  private deployment: k8s.V1Deployment | undefined;
+  private readonly pods = new Map<string, k8s.V1Pod>();
+  /** ReplicaSet name -> revision; cleared when the Deployment's revision changes. */
+  private readonly replicaSetRevisions = new Map<string, string>();
+  private lastProgress = '';
+  /** Pod inspections run one after another: each may read ReplicaSets and logs. */
+  private inspecting = Promise.resolve();
+  private readonly started: number;
+  private readonly deadline: number;
+  private readonly result: Promise<RolloutResult>;
+  private resolveResult!: (r: RolloutResult) => void;
+  private readonly listed: Promise<void>;
+  private markListed!: () => void;
+  private readonly deploymentWatch: ResumableWatch<k8s.V1Deployment>;
+  private podWatch: ResumableWatch<k8s.V1Pod> | undefined;
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly options: TrackOptions,
+  ) {
+    this.started = options.clock.now();
+    this.deadline = this.started + options.timeoutMs;
+    this.result = new Promise<RolloutResult>((resolve) => (this.resolveResult = resolve));
+    this.listed = new Promise<void>((resolve) => (this.markListed = resolve));
+    this.deploymentWatch = this.watchDeployment();
+  }
+
+  private get settled(): boolean {
+    return this.phase === 'settled';
+  }
+
+  async track(): Promise<RolloutResult> {
+    const { options } = this;
+    options.onRecheck?.(() => this.evaluate());
+    options.signal?.addEventListener('abort', () => this.fail('cancelled', 'Tracking was stopped.'), { once: true });
+    const timer = new AbortController();
+    options.clock.sleep(Math.max(0, this.deadline - options.clock.now()), timer.signal).then(
+      () => this.fail('timeout', `The rollout did not complete within ${Math.round(options.timeoutMs / 1000)}s.`),
+      () => undefined,
+    );
+    const watchers: Promise<void>[] = [];
+    try {
+      watchers.push(this.deploymentWatch.run());
+      // The pod selector comes from the deployment, so the pod watch starts once the first list is in.
+      await Promise.race([this.listed, watchers[0]!.catch(() => undefined)]);
+      if (!this.settled && this.deployment) {
+        this.phase = 'watching';
+        this.podWatch = this.watchPods(labelSelector(this.deployment?.spec?.selector?.matchLabels));
+        watchers.push(this.podWatch.run());
+      }
+      for (const w of watchers) w.catch((error: unknown) => this.failWatch(error));
+      return await this.result;
+    } finally {
+      timer.abort();
+      this.deploymentWatch.stop();
+      this.podWatch?.stop();
+      await Promise.allSettled(watchers);
+    }
+  }
+
+  private finish(r: RolloutResult): void {
+    if (this.settled) return;
+    this.phase = 'settled';
+    this.resolveResult(r);
+    this.markListed();
+  }
+
+  private fail(reason: RolloutFailureReason, message: string, problem?: PodProblem): void {
+    this.finish({
       ok: false,
       reason,
       message,
       problem,
-      status: deployment ? progressLine(deployment) : 'unknown',
-      durationMs: clock.now() - started,
-      watchRestarts: restarts(),
+      status: this.deployment ? progressLine(this.deployment) : 'unknown',
+      durationMs: this.options.clock.now() - this.started,
+      watchRestarts: this.restarts(),
     });
+  }
 
-  const retry = <T>(op: () => Promise<T>): Promise<T> =>
-    withRetry(op, {
-      clock,
-      deadline,
-      onRetry: (f, delay) => options.log?.(`API ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
-    });
+  private failWatch(error: unknown): void {
+    const f = apiFailure(error);
+    this.fail('api', `The Kubernetes API failed while watching the rollout: ${f.code ? `${f.code} ` : ''}${f.message}`);
+  }
 
-  /** The ReplicaSet revision of a pod's owner; looked up once per ReplicaSet. */
-  const revisionOfReplicaSet = async (rs: string): Promise<string | undefined> => {
-    if (!replicaSetRevisions.has(rs)) {
-      const list = await retry(() =>
-        kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selectorOf(deployment) }),
-      );
-      for (const item of list.items) {
-        const n = item.metadata?.name;
-        const revision = item.metadata?.annotations?.['deployment.kubernetes.io/revision'];
-        if (n && revision) replicaSetRevisions.set(n, revision);
-      }
-    }
-    return replicaSetRevisions.get(rs);
-  };
+  private restarts(): number {
+    return this.deploymentWatch.restarts + (this.podWatch?.restarts ?? 0);
+  }
 
-  let inspecting = Promise.resolve();
-  const inspectPods = (): void => {
-    inspecting = inspecting.then(async () => {
-      if (settled || !deployment) return;
-      // Until the new spec is in and observed, the revision annotation still names the previous
-      // ReplicaSet: its failing pods (say, a crash-looping canary being rolled back) are not ours.
-      if (options.awaiting?.(deployment) !== undefined) return;
-      if ((deployment.status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return;
-      const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
-      for (const pod of pods.values()) {
-        const problem = podProblem(pod);
-        if (!problem) continue;
-        const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'ReplicaSet')?.name;
-        if (!owner || !revision) continue;
-        const podRevision = await revisionOfReplicaSet(owner);
-        // Only the new ReplicaSet's pods decide: an old pod failing is not this rollout's fault.
-        if (podRevision !== revision || settled) continue;
-        problem.logs = await lastLogs(kube, namespace, problem, options.logLines ?? 20);
-        fail(problem.kind, describeProblem(problem), problem);
-        return;
-      }
-    });
-    inspecting.catch((error: unknown) => fail('api', `Could not inspect pods: ${apiFailure(error).message}`));
-  };
+  private progress(line: string): void {
+    if (line === this.lastProgress) return;
+    this.lastProgress = line;
+    this.options.progress?.(line);
+  }
 
-  const evaluate = (): void => {
-    if (settled || !deployment) return;
-    const line = progressLine(deployment);
-    if (line !== lastProgress) {
-      lastProgress = line;
-      options.progress?.(line);
-    }
+  /** The Deployment's state decides completion and the progress deadline; pods decide fast failures. */
+  private evaluate(): void {
+    const { deployment, options } = this;
+    if (this.settled || !deployment) return;
+    this.progress(progressLine(deployment));
     const missing = options.awaiting?.(deployment);
     if (missing !== undefined) {
-      if (`waiting: ${missing}` !== lastProgress) {
-        lastProgress = `waiting: ${missing}`;
-        options.progress?.(lastProgress);
-      }
+      this.progress(`waiting: ${missing}`);
       return;
     }
     const verdict = rolloutStatus(deployment);
     if (verdict.state === 'complete') {
-      finish({
+      this.finish({
         ok: true,
-        revision: deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '',
-        completedAt: clock.now(),
-        durationMs: clock.now() - started,
-        watchRestarts: restarts(),
+        revision: deployment.metadata?.annotations?.[REVISION_ANNOTATION] ?? '',
+        completedAt: options.clock.now(),
+        durationMs: options.clock.now() - this.started,
+        watchRestarts: this.restarts(),
       });
     } else if (verdict.state === 'failed') {
-      fail('progress-deadline', verdict.message);
+      this.fail('progress-deadline', verdict.message);
     }
-  };
+  }
 
-  const deploymentWatch = new ResumableWatch<k8s.V1Deployment>({
-    kube,
-    path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
-    query: { fieldSelector: `metadata.name=${name}` },
-    list: async () => {
-      const list = await kube.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` });
-      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
-    },
-    onSnapshot: (items) => {
-      deployment = items[0];
-      markListed();
-      if (!deployment) fail('deleted', `Deployment ${namespace}/${name} does not exist.`);
-      else evaluate();
-    },
-    onEvent: (type, object) => {
-      if (type === 'DELETED') return fail('deleted', `Deployment ${namespace}/${name} was deleted during the rollout.`);
-      const previousRevision = deployment?.metadata?.annotations?.['deployment.kubernetes.io/revision'];
-      deployment = object;
-      if (object.metadata?.annotations?.['deployment.kubernetes.io/revision'] !== previousRevision) {
-        replicaSetRevisions.clear();
+  private inspectPods(): void {
+    this.inspecting = this.inspecting.then(() => this.failOnPodProblem());
+    this.inspecting.catch((error: unknown) => this.fail('api', `Could not inspect pods: ${apiFailure(error).message}`));
+  }
+
+  private async failOnPodProblem(): Promise<void> {
+    const { deployment } = this;
+    if (this.settled || !deployment) return;
+    // Until the new spec is in and observed, the revision annotation still names the previous
+    // ReplicaSet: its failing pods (say, a crash-looping canary being rolled back) are not ours.
+    if (this.options.awaiting?.(deployment) !== undefined) return;
+    if ((deployment.status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return;
+    const revision = deployment.metadata?.annotations?.[REVISION_ANNOTATION];
+    for (const pod of this.pods.values()) {
+      const problem = podProblem(pod);
+      if (!problem) continue;
+      const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'ReplicaSet')?.name;
+      if (!owner || !revision) continue;
+      const podRevision = await this.revisionOfReplicaSet(owner);
+      // Only the new ReplicaSet's pods decide: an old pod failing is not this rollout's fault.
+      if (podRevision !== revision || this.settled) continue;
+      problem.logs = await lastLogs(this.kube, this.options.namespace, problem, this.options.logLines ?? 20);
+      this.fail(problem.kind, describeProblem(problem), problem);
+      return;
+    }
+  }
+
+  /** The ReplicaSet revision of a pod's owner; looked up once per ReplicaSet. */
+  private async revisionOfReplicaSet(rs: string): Promise<string | undefined> {
+    if (!this.replicaSetRevisions.has(rs)) {
+      const { kube, options } = this;
+      const list = await withRetry(
+        () =>
+          kube.apps.listNamespacedReplicaSet({
+            namespace: options.namespace,
+            labelSelector: labelSelector(this.deployment?.spec?.selector?.matchLabels),
+          }),
+        {
+          clock: options.clock,
+          deadline: this.deadline,
+          onRetry: (f, delay) => options.log?.(`API ${f.code ?? ''} ${f.message}; retrying in ${delay}ms`),
+        },
+      );
+      for (const item of list.items) {
+        const n = item.metadata?.name;
+        const revision = item.metadata?.annotations?.[REVISION_ANNOTATION];
+        if (n && revision) this.replicaSetRevisions.set(n, revision);
       }
-      evaluate();
-      inspectPods();
-    },
-    clock,
-    deadline,
-    log: options.log,
-  });
-
-  options.onRecheck?.(() => evaluate());
-  options.signal?.addEventListener('abort', () => fail('cancelled', 'Tracking was stopped.'), { once: true });
-  let podWatch: ResumableWatch<k8s.V1Pod> | undefined;
-  const watchers: Promise<void>[] = [];
-  const timer = new AbortController();
-  clock.sleep(Math.max(0, deadline - clock.now()), timer.signal).then(
-    () => fail('timeout', `The rollout did not complete within ${Math.round(options.timeoutMs / 1000)}s.`),
-    () => undefined,
-  );
-
-  try {
-    watchers.push(deploymentWatch.run());
-    // The pod selector comes from the deployment, so the pod watch starts once the first list is in.
-    await Promise.race([listed, watchers[0]!.catch(() => undefined)]);
-    if (!settled && deployment) {
-      const labelSelector = selectorOf(deployment);
-      podWatch = new ResumableWatch<k8s.V1Pod>({
-        kube,
-        path: `/api/v1/namespaces/${namespace}/pods`,
-        query: { labelSelector },
-        list: async () => {
-          const list = await kube.core.listNamespacedPod({ namespace, labelSelector });
-          return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
-        },
-        onSnapshot: (items) => {
-          pods.clear();
-          for (const pod of items) pods.set(pod.metadata?.name ?? '', pod);
-          inspectPods();
-        },
-        onEvent: (type, pod) => {
-          if (type === 'DELETED') pods.delete(pod.metadata?.name ?? '');
-          else pods.set(pod.metadata?.name ?? '', pod);
-          inspectPods();
-        },
-        clock,
-        deadline,
-        log: options.log,
-      });
-      watchers.push(podWatch.run());
     }
-    for (const w of watchers) {
-      w.catch((error: unknown) => {
-        const f = apiFailure(error);
-        fail('api', `The Kubernetes API failed while watching the rollout: ${f.code ? `${f.code} ` : ''}${f.message}`);
-      });
-    }
-    return await result;
-  } finally {
-    timer.abort();
-    deploymentWatch.stop();
-    podWatch?.stop();
-    await Promise.allSettled(watchers);
+    return this.replicaSetRevisions.get(rs);
+  }
+
+  private watchDeployment(): ResumableWatch<k8s.V1Deployment> {
+    const { kube, options } = this;
+    const { namespace, deployment: name } = options;
+    const fieldSelector = `metadata.name=${name}`;
+    return new ResumableWatch<k8s.V1Deployment>({
+      kube,
+      path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      query: { fieldSelector },
+      list: async () => {
+        const list = await kube.apps.listNamespacedDeployment({ namespace, fieldSelector });
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+      },
+      onSnapshot: (items) => {
+        this.deployment = items[0];
+        this.markListed();
+        if (!this.deployment) this.fail('deleted', `Deployment ${namespace}/${name} does not exist.`);
+        else this.evaluate();
+      },
+      onEvent: (type, object) => {
+        if (type === 'DELETED')
+          return this.fail('deleted', `Deployment ${namespace}/${name} was deleted during the rollout.`);
+        const previousRevision = this.deployment?.metadata?.annotations?.[REVISION_ANNOTATION];
+        this.deployment = object;
+        if (object.metadata?.annotations?.[REVISION_ANNOTATION] !== previousRevision) this.replicaSetRevisions.clear();
+        this.evaluate();
+        this.inspectPods();
+      },
+      clock: options.clock,
+      deadline: this.deadline,
+      log: options.log,
+    });
+  }
+
+  private watchPods(labelSelector: string): ResumableWatch<k8s.V1Pod> {
+    const { kube, options, pods } = this;
+    const { namespace } = options;
+    return new ResumableWatch<k8s.V1Pod>({
+      kube,
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      query: { labelSelector },
+      list: async () => {
+        const list = await kube.core.listNamespacedPod({ namespace, labelSelector });
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+      },
+      onSnapshot: (items) => {
+        pods.clear();
+        for (const pod of items) pods.set(pod.metadata?.name ?? '', pod);
+        this.inspectPods();
+      },
+      onEvent: (type, pod) => {
+        if (type === 'DELETED') pods.delete(pod.metadata?.name ?? '');
+        else pods.set(pod.metadata?.name ?? '', pod);
+        this.inspectPods();
+      },
+      clock: options.clock,
+      deadline: this.deadline,
+      log: options.log,
+    });
   }
 }
 
@@ -308,7 +360,7 @@ export function progressLine(deployment: k8s.V1Deployment): string {
 type Problem = PodProblem & { kind: RolloutFailureReason; previous: boolean };
 
 /** The first container of a pod that is certain not to become ready without a new release. */
-export function podProblem(pod: k8s.V1Pod): Problem | undefined {
+function podProblem(pod: k8s.V1Pod): Problem | undefined {
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const c of statuses) {
     const waiting = c.state?.waiting;
@@ -382,11 +434,4 @@ async function lastLogs(kube: Kube, namespace: string, p: Problem, lines: number
     }
   }
   return [];
-}
-
-function selectorOf(d: k8s.V1Deployment | undefined): string {
-  const labels = d?.spec?.selector?.matchLabels ?? {};
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
 }

@@ -38,9 +38,9 @@ export async function openSession(
     namespace: target.namespace,
     release: target.release,
     owner: {
-      identity: `${context.run.runUrl}/attempts/${context.run.runAttempt}#${context.run.job || action}`,
-      runUrl: context.run.runUrl,
-      actor: context.run.actor,
+      identity: `${context.workflowRun.runUrl}/attempts/${context.workflowRun.runAttempt}#${context.workflowRun.job || action}`,
+      runUrl: context.workflowRun.runUrl,
+      actor: context.workflowRun.actor,
       action,
     },
     ttlMs: lockTtlMs,

@@ -6,12 +6,12 @@ interface KubeObject {
   metadata?: { resourceVersion?: string; name?: string };
 }
 
-export interface ListResult<T> {
+interface ListResult<T> {
   items: T[];
   resourceVersion: string;
 }
 
-export interface ResumableWatchOptions<T extends KubeObject> {
+interface ResumableWatchOptions<T extends KubeObject> {
   kube: Kube;
   /** API path of the collection, e.g. /apis/apps/v1/namespaces/veloz/deployments. */
   path: string;

@@ -12,7 +12,7 @@ export interface KubeManifest {
   [key: string]: unknown;
 }
 
-export interface FieldChange {
+interface FieldChange {
   path: string;
   before?: string;
   after?: string;

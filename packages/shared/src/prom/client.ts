@@ -18,7 +18,7 @@ export class PrometheusError extends Error {
   }
 }
 
-export interface InstantSample {
+interface InstantSample {
   metric: Record<string, string>;
   value: number;
   /** Evaluation time, ms since the epoch. */
@@ -31,14 +31,14 @@ export interface RangeSeries {
   values: [number, number][];
 }
 
-export interface QueryOptions {
+interface QueryOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   /** Evaluation time (ms since the epoch); default: Prometheus' now. */
   time?: number;
 }
 
-export interface RangeOptions {
+interface RangeOptions {
   start: number;
   end: number;
   stepMs: number;

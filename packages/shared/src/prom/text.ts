@@ -4,23 +4,23 @@
  * `histogram_quantile()` would. So the rollback decision has real measurements even without a Prometheus.
  */
 
-export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
+type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
-export interface PromSample {
+interface PromSample {
   name: string;
   labels: Readonly<Record<string, string>>;
   value: number;
   timestampMs?: number;
 }
 
-export interface MetricFamily {
+interface MetricFamily {
   name: string;
   type: MetricType;
   help?: string;
   samples: PromSample[];
 }
 
-export interface Exposition {
+interface Exposition {
   /** Every sample, in document order. */
   samples: PromSample[];
   /** By family name; histogram `_bucket`/`_sum`/`_count` samples belong to their family. */
@@ -153,7 +153,7 @@ export function parseValue(text: string): number | undefined {
 }
 
 /** `name{a="1",b="2"}` with labels sorted: identifies a series across scrapes. */
-export function seriesKey(name: string, labels: Readonly<Record<string, string>>, omit?: string): string {
+function seriesKey(name: string, labels: Readonly<Record<string, string>>, omit?: string): string {
   const parts = Object.keys(labels)
     .filter((k) => k !== omit)
     .sort()
@@ -167,7 +167,7 @@ export interface Scrape {
   exposition: Exposition;
 }
 
-export interface SeriesIncrease {
+interface SeriesIncrease {
   labels: Readonly<Record<string, string>>;
   increase: number;
   /** The counter went down between the scrapes: the process restarted, so the increase is the new value. */
@@ -192,7 +192,7 @@ export function counterIncreases(prev: Exposition, next: Exposition, name: strin
   return out;
 }
 
-export interface Bucket {
+interface Bucket {
   /** Upper bound in the metric's unit (`+Inf` for the last). */
   le: number;
   /** Cumulative count. */

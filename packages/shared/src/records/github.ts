@@ -9,7 +9,7 @@ import { redact, secretRegistry, singleLine } from '../secrets';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'error' | 'queued' | 'pending';
 
-export interface DeploymentPayload {
+interface DeploymentPayload {
   version: string;
   release: string;
   namespace: string;
@@ -29,7 +29,7 @@ export interface GithubDeployments {
  * Octokit sets no timeout: a GitHub API that accepts and never answers would hold the deploy (and
  * the release lock it keeps renewing) until the job times out. Records are best effort, like chat.
  */
-export const GITHUB_REQUEST_TIMEOUT_MS = 10_000;
+const GITHUB_REQUEST_TIMEOUT_MS = 10_000;
 
 export async function githubDeployments(
   token: string,

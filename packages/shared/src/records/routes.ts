@@ -7,16 +7,16 @@
 import { parse as parseYaml } from 'yaml';
 import { ParseError } from '../parse';
 
-export const CHANNELS = {
+const CHANNELS = {
   platform: { who: 'L2 Platform Engineer', where: '#veloz-platform, PagerDuty rotation', response: '15 minutes' },
   'trading-ops': { who: 'Trading Ops', where: '#trading-ops, @trading-ops', response: '15 minutes (with L2)' },
   database: { who: 'L3 Database Admin', where: '#db-oncall, @dba-oncall', response: '15 minutes' },
 } as const;
 export type Channel = keyof typeof CHANNELS;
 
-export type NotificationKind = 'deploy-started' | 'deploy-complete' | 'rollback' | 'database-restore';
+type NotificationKind = 'deploy-started' | 'deploy-complete' | 'rollback' | 'database-restore';
 
-export const KIND_CHANNELS: Readonly<Record<NotificationKind, readonly Channel[]>> = {
+const KIND_CHANNELS: Readonly<Record<NotificationKind, readonly Channel[]>> = {
   'deploy-started': ['platform'],
   'deploy-complete': ['platform'],
   rollback: ['platform', 'trading-ops'],
@@ -26,7 +26,7 @@ export const KIND_CHANNELS: Readonly<Record<NotificationKind, readonly Channel[]
 export type NotifyRoutes = Partial<Record<Channel, string>>;
 
 /** The §5.4 templates' first lines tell the kind; anything else goes where deploy notices go. */
-export function kindOf(text: string): NotificationKind {
+function kindOf(text: string): NotificationKind {
   const first = text.split('\n', 1)[0]!.trim().toUpperCase();
   if (first.startsWith('ROLLBACK')) return 'rollback';
   if (first.startsWith('DATABASE')) return 'database-restore';
@@ -34,12 +34,12 @@ export function kindOf(text: string): NotificationKind {
   return 'deploy-started';
 }
 
-export function escalationLine(channel: Channel): string {
+function escalationLine(channel: Channel): string {
   const c = CHANNELS[channel];
   return `Escalation: ${c.who} (${c.where}), response within ${c.response}`;
 }
 
-export interface Delivery {
+interface Delivery {
   url: string;
   text: string;
   channels: Channel[];

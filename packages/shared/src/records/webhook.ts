@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import { describeError } from '../checks';
 import { escapeMrkdwn, redact } from '../secrets';
 
-export interface WebhookResult {
+interface WebhookResult {
   ok: boolean;
   attempts: number;
   /** Why it failed, without the URL (the URL is a secret). */

@@ -8,7 +8,8 @@ import {
 } from '@veloz/shared/helm/history';
 import type { Kube } from '@veloz/shared/kube/client';
 import { isNotFound } from '@veloz/shared/kube/errors';
-import { REVISION_ANNOTATION, labelSelector } from '@veloz/shared/kube/pods';
+import { REVISION_ANNOTATION, replicaSetHistory } from '@veloz/shared/kube/pods';
+import { previousGoodRevision } from '@veloz/shared/previous-good';
 import { rolloutStatus } from '@veloz/shared/kube/rollout';
 import { autoscalerOf } from '@veloz/shared/kube/autoscaler';
 import { SUSPENDED_HPA_ANNOTATION } from '@veloz/shared/kube/deployment-edits';
@@ -112,42 +113,26 @@ export function alreadyDone(
 }
 
 /**
- * The revision a rollback should return to: the newest good revision that runs a different version
- * than the one being deployed. (The revision just before a promotion is this release's own canary.)
+ * `previous-revision`: where rollback's default would go once this version is out (the rule is
+ * shared/previous-good). The revision just before a promotion is this release's own canary.
  */
-export async function previousGoodRevision(
+export async function previousRevision(
   kube: Kube,
   state: ReleaseState,
   settings: Readonly<CanarySettings>,
 ): Promise<string> {
+  const { namespace } = settings.target;
   if (settings.target.driver === 'helm') {
-    const candidates = (state.helm?.revisions ?? [])
-      .filter((r) => r.status === 'deployed' || r.status === 'superseded')
-      .reverse();
-    for (const candidate of candidates) {
-      const current = state.helm?.current;
+    const current = state.helm?.current;
+    const found = await previousGoodRevision(state.helm?.revisions ?? [], async (candidate) => {
       // The latest revision was read with the state already; read only older ones.
       const details =
-        current?.revision === candidate.revision
-          ? current
-          : await readReleaseRevision(kube, settings.target.namespace, candidate);
-      if (String(valueAt(details.values, settings.helm.imageTagKey) ?? details.appVersion) !== settings.version) {
-        return String(candidate.revision);
-      }
-    }
-    return '';
+        current?.revision === candidate.revision ? current : await readReleaseRevision(kube, namespace, candidate);
+      return String(valueAt(details.values, settings.helm.imageTagKey) ?? details.appVersion) !== settings.version;
+    });
+    return found ? String(found.revision) : '';
   }
-  const list = await kube.apps.listNamespacedReplicaSet({
-    namespace: settings.target.namespace,
-    labelSelector: labelSelector(state.deployment.spec?.selector?.matchLabels),
-  });
-  const owned = list.items
-    .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === state.deployment.metadata?.uid))
-    .map((rs) => ({
-      revision: Number(rs.metadata?.annotations?.[REVISION_ANNOTATION]),
-      image: rs.spec?.template?.spec?.containers?.find((c) => c.name === state.container.name)?.image ?? '',
-    }))
-    .filter((rs) => Number.isInteger(rs.revision))
-    .sort((a, b) => b.revision - a.revision);
-  return String(owned.find((rs) => tagOf(rs.image) !== settings.version)?.revision ?? '');
+  const history = await replicaSetHistory(kube, namespace, state.deployment, state.container.name);
+  const found = await previousGoodRevision(history, (rs) => tagOf(rs.image) !== settings.version);
+  return String(found?.revision ?? '');
 }

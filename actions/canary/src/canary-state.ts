@@ -10,13 +10,14 @@ import { StepFailure } from '@veloz/shared/pipeline';
 import { formatDuration } from '@veloz/shared/parse';
 import type { GithubDeployments } from '@veloz/shared/records/github';
 import type { CanarySettings } from './inputs';
-import type { Desired, ReleaseState } from './state';
+import type { Desired, ReleaseState } from './release-state';
 
 /** What the canary's steps share: settings, the session, and what earlier steps found. */
 export interface CanaryState {
   s: Readonly<CanarySettings>;
   ctx: RunContext;
-  run: ActionRun;
+  /** The report, outputs and warnings this run builds up. */
+  out: ActionRun;
   want: Desired;
   session?: KubeSession;
   before?: ReleaseState;
@@ -53,7 +54,7 @@ export async function recordStatus(
   try {
     await state.github.status(state.deploymentId, status, description);
   } catch (error) {
-    state.run.warnings.push(`GitHub deployment status '${status}' not recorded: ${describeError(error)}.`);
+    state.out.warnings.push(`GitHub deployment status '${status}' not recorded: ${describeError(error)}.`);
   }
 }
 
@@ -63,14 +64,14 @@ export async function notifyComplete(
   status: 'SUCCESS' | 'FAILED',
   validation: string,
 ): Promise<void> {
-  const { s, ctx, run } = state;
+  const { s, ctx, out } = state;
   const time = new Date(ctx.clock.now());
-  await run.notify(
+  await out.notify(
     deploymentCompleteText({ environment: s.records.environment, version: s.version, time, status, validation }),
   );
 }
 
-export function phaseWord(state: CanaryState): string {
+function phaseWord(state: CanaryState): string {
   return state.s.phase === 'canary' ? 'Canary' : 'Promotion';
 }
 
@@ -83,11 +84,11 @@ export async function rolloutFailure(
   rollout: Extract<RolloutResult, { ok: false }>,
   backOut: string,
 ): Promise<StepFailure> {
-  const { run, s } = state;
-  run.fact('Rollout', rollout.status);
+  const { out, s } = state;
+  out.fact('Rollout', rollout.status);
   const problem = rollout.problem;
   if (problem?.logs.length) {
-    run.report.sections.push({
+    out.report.sections.push({
       heading: `Last log lines of ${problem.pod}/${problem.container}`,
       lines: problem.logs.map((l) => `    ${l}`),
     });
