@@ -10,6 +10,7 @@ const OUT_OF_PROCESS = [
   /node:child_process/,
   /\btoolPath\b/, // the real kubectl and helm
   /playwright/,
+  /scripts\/demo\/main/, // the whole demo: bundles, PostgreSQL, Redis
   /\b(?:startCluster|startTestCluster|runCli|createFixtureRepo)\b/, // helpers that spawn those
 ];
 

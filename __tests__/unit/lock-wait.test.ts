@@ -21,7 +21,7 @@ beforeEach(() => {
   sb.journal.clear();
 });
 
-function holdLease(holder: string): void {
+function holdLease(holder: string, leaseDurationSeconds = 120): void {
   const time = new Date(Date.now() - 1000).toISOString().replace('Z', '000Z');
   sb.apply({
     apiVersion: 'coordination.k8s.io/v1',
@@ -31,7 +31,7 @@ function holdLease(holder: string): void {
       namespace: 'veloz',
       annotations: { 'veloz.io/run-url': holder, 'veloz.io/actor': 'oncall', 'veloz.io/action': 'rollback' },
     },
-    spec: { holderIdentity: holder, leaseDurationSeconds: 120, acquireTime: time, renewTime: time },
+    spec: { holderIdentity: holder, leaseDurationSeconds, acquireTime: time, renewTime: time },
   });
 }
 
@@ -79,7 +79,8 @@ describe('lock-wait', () => {
   });
 
   test('force takes it over at once, whatever the wait', async () => {
-    holdLease('run-1');
+    // A short lease: the takeover then waits out a short renewal bound for a holder that never marks.
+    holdLease('run-1', 6);
     const lock = await acquire(30_000, true);
     expect(lock.tookOverFrom).toMatchObject({ identity: 'rollback run run-1 by oncall', expired: false });
     // One read, then the takeover: no polling for the holder to let go (the fencing pause that follows
