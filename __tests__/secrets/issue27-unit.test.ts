@@ -4,10 +4,12 @@
  * free text.
  */
 import { describe, expect, test } from '@jest/globals';
+import { runCommand } from '@veloz/shared/command';
 import { parseCanaryInputs } from '../../actions/canary/src/inputs';
 import { shownHelmArgs } from '@veloz/shared/helm/cli';
 import { diffManifests, parseManifest } from '@veloz/shared/plan/diff';
 import { planSections } from '@veloz/shared/plan/model';
+import { SecretRegistry, cutLongLine, secretRegistry } from '@veloz/shared/secrets';
 import { inputsWithDefaults } from '../support/settings';
 
 describe('plans show that a Helm value changed, never the value', () => {
@@ -104,5 +106,34 @@ data: { api-key: ${password}, mode: live }
     expect(() => parseCanaryInputs(reader, () => {})).toThrow(
       "Input 'set' has value ***: expected key=value lines (line 2 has no '=').",
     );
+  });
+});
+
+describe('a long line is redacted whole, then cut', () => {
+  const TOKEN = 'LEAKchunkedtoken0123456789abcdef';
+
+  test('cutLongLine: a secret across the cut is redacted; one still arriving waits for its rest', () => {
+    const registry = new SecretRegistry();
+    registry.add(TOKEN);
+    const whole = cutLongLine(`${'x'.repeat(3990)}${TOKEN}${'y'.repeat(20)}`, 4000, registry);
+    expect(whole.pieces.join('')).toBe(`${'x'.repeat(3990)}***${'y'.repeat(20)}`);
+    expect(whole.pieces.map((p) => p.length)).toEqual([4000, 13]);
+    const arriving = cutLongLine(`${'x'.repeat(4010)}${TOKEN.slice(0, 12)}`, 4000, registry);
+    expect(arriving.rest).toBe(TOKEN.slice(0, 12));
+    expect(arriving.pieces.join('')).toBe('x'.repeat(4010));
+  });
+
+  test('runCommand: a token split between two writes of a 4,000+ character line never shows', async () => {
+    secretRegistry.add(TOKEN);
+    const script = `process.stdout.write('x'.repeat(3990) + ${JSON.stringify(TOKEN.slice(0, 14))});
+      setTimeout(() => process.stdout.write(${JSON.stringify(TOKEN.slice(14))} + 'y'.repeat(5000) + '\\n'), 200);`;
+    const result = await runCommand([process.execPath, '-e', script], { timeoutMs: 10_000 });
+    secretRegistry.clear();
+    expect(result.ok).toBe(true);
+    const text = result.lines.join('\n');
+    expect(text).toContain('***');
+    expect(text).not.toContain(TOKEN.slice(0, 14));
+    expect(text).not.toContain(TOKEN.slice(14));
+    expect(result.lines.map((l) => l.slice(0, 12))).toEqual(['x'.repeat(12), '***yyyyyyyyy']);
   });
 });

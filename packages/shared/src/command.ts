@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { childEnvironment } from './child-env';
-import { redact } from './secrets';
+import { cutLongLine, redact } from './secrets';
 
 /**
  * Splits one command line into argv the way a POSIX shell would tokenize it, and nothing more:
@@ -196,8 +196,9 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
         for (const p of parts) pushLine(p, stream);
         // A line without newline growing without bound is cut into pieces.
         if (partial[stream].length > MAX_LINE_CHARS) {
-          pushLine(partial[stream], stream);
-          partial[stream] = '';
+          const { pieces, rest } = cutLongLine(partial[stream], MAX_LINE_CHARS);
+          for (const piece of pieces) pushLine(piece, stream);
+          partial[stream] = rest;
         }
       });
     }
