@@ -50,8 +50,10 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
   const chart = reader.optional('chart');
   const valuesFiles = reader.lines('values-files');
   const set = reader.lines('set');
-  for (const entry of set) {
-    if (!/^[^=]+=/.test(entry)) throw new InputError('set', set.join('\n'), `key=value lines (bad line '${entry}')`);
+  // Values are often credentials: a bad line is named by its number, the input shown as ***.
+  for (const [i, entry] of set.entries()) {
+    if (!/^[^=]+=/.test(entry))
+      throw new InputError('set', set.join('\n'), `key=value lines (line ${i + 1} has no '=')`, true);
   }
   const valueKey = (name: string): string =>
     reader.must(name, (text) => {

@@ -2,7 +2,7 @@
  * `plan: true` and the promote plan at the end of every canary: what this phase would run (helm argv
  * or API writes), the revision it leads to and the object diff, computed from reads alone.
  */
-import { detectHelm, runHelm } from '@veloz/shared/helm/cli';
+import { detectHelm, runHelm, shownHelmArgs } from '@veloz/shared/helm/cli';
 import { describeError } from '@veloz/shared/checks';
 import type { RunResult } from '@veloz/shared/contract';
 import { findGreen, greenName, imageOf } from '@veloz/shared/kube/green';
@@ -56,7 +56,9 @@ async function planHelmUpgrade(state: CanaryState, want: Desired): Promise<Deplo
   });
   return {
     operation: s.phase,
-    commands: [commandLine(['helm', ...helmUpgradeArgs(s, want, helm.major, current?.applyMethod)])],
+    commands: [
+      commandLine(['helm', ...shownHelmArgs(helmUpgradeArgs(s, want, helm.major, current?.applyMethod), s.helm.set)]),
+    ],
     target: `helm revision ${(current?.revision ?? 0) + 1} of ${s.target.release} (now ${current ? current.revision : 'none'})`,
     changes: diffManifests(parseManifest(current?.manifest ?? ''), parseManifest(rendered.stdout)),
   };

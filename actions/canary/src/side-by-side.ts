@@ -5,7 +5,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { detectHelm, runHelm } from '@veloz/shared/helm/cli';
+import { detectHelm, runHelm, shownHelmArgs } from '@veloz/shared/helm/cli';
 import {
   applyGreen,
   bluePods,
@@ -95,7 +95,7 @@ async function renderedDeployment(state: CanaryState): Promise<k8s.V1Deployment>
   const { s, ctx } = state;
   const helm = await detectHelm();
   const args = helmTemplateArgs(s);
-  ctx.log.info(`helm ${args.join(' ')}`);
+  ctx.log.info(`helm ${shownHelmArgs(args, s.helm.set).join(' ')}`);
   const result = await runHelm(helm, args, {
     env: state.session?.toolEnv ?? {},
     signal: AbortSignal.timeout(s.timeoutMs),

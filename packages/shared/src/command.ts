@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { childEnvironment } from './child-env';
-import { redact } from './secrets';
+import { cutLongLine, redact } from './secrets';
 
 /**
  * Splits one command line into argv the way a POSIX shell would tokenize it, and nothing more:
@@ -125,10 +125,12 @@ class OutputLines {
     const parts = (this.partial[stream] + chunk).split('\n');
     this.partial[stream] = parts.pop() ?? '';
     for (const p of parts) this.push(p, stream);
-    // A line without newline growing without bound is cut into pieces.
+    // A line without newline growing without bound is cut into pieces: redacted whole first, and what
+    // may begin a secret kept for the next read, so no token is split across two pieces.
     if (this.partial[stream].length > MAX_LINE_CHARS) {
-      this.push(this.partial[stream], stream);
-      this.partial[stream] = '';
+      const { pieces, rest } = cutLongLine(this.partial[stream], MAX_LINE_CHARS);
+      for (const piece of pieces) this.push(piece, stream);
+      this.partial[stream] = rest;
     }
   }
 

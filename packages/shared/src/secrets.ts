@@ -69,6 +69,24 @@ export class SecretRegistry {
     return out;
   }
 
+  /**
+   * How many characters at the end of `text` may be the start of a registered value: a reader that
+   * must cut text still arriving keeps them back until the rest comes, so the value is found whole.
+   */
+  pendingPrefixLength(text: string): number {
+    let longest = 0;
+    for (const value of this.sorted) {
+      if (value.length < MIN_REDACT_CHARS) continue;
+      for (let at = Math.max(0, text.length - value.length + 1); at < text.length - longest; at++) {
+        if (text.charCodeAt(at) === value.charCodeAt(0) && value.startsWith(text.slice(at))) {
+          longest = text.length - at;
+          break;
+        }
+      }
+    }
+    return longest;
+  }
+
   /** A copy of a JSON-like value with every string redacted (reports, payloads). */
   redactDeep<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T;
@@ -121,6 +139,23 @@ export const secretRegistry = new SecretRegistry();
 /** Redacts through the process's registry. */
 export function redact(text: string): string {
   return secretRegistry.redact(text);
+}
+
+/**
+ * A line still arriving (no newline yet) that has to be cut for memory: redacted whole first, then
+ * cut into pieces of at most `size` characters. Redacting each piece instead leaves the two halves
+ * of a secret that spans a cut; what may begin a secret stays in `rest`, for the next read.
+ */
+export function cutLongLine(
+  text: string,
+  size: number,
+  registry: SecretRegistry = secretRegistry,
+): { pieces: string[]; rest: string } {
+  const redacted = registry.redact(text);
+  const ready = redacted.length - registry.pendingPrefixLength(redacted);
+  const pieces: string[] = [];
+  for (let at = 0; at < ready; at += size) pieces.push(redacted.slice(at, Math.min(at + size, ready)));
+  return { pieces, rest: redacted.slice(ready) };
 }
 
 /**

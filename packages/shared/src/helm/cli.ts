@@ -95,6 +95,18 @@ function exec(bin: string, args: string[], options: RunHelmOptions = {}): Promis
   });
 }
 
+/**
+ * helm argv as shown in a log line or a plan: each `--set` entry of the `set` input as `name=***`,
+ * since a chart's values carry passwords as often as sizes. Our own --sets (tag, replicas,
+ * autoscaling) stay readable: they are what an approver checks.
+ */
+export function shownHelmArgs(args: readonly string[], hidden: readonly string[]): string[] {
+  const secret = new Set(hidden);
+  return args.map((word, i) =>
+    /^--set/.test(args[i - 1] ?? '') && secret.has(word) ? `${word.slice(0, word.indexOf('='))}=***` : word,
+  );
+}
+
 /** Helm's --timeout takes Go durations: 5m0s. */
 export function goDuration(ms: number): string {
   const seconds = Math.ceil(ms / 1000);

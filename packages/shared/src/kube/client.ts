@@ -1,9 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as k8s from '@kubernetes/client-node';
-import { spawn, type SpawnOptions } from 'node:child_process';
-import { childEnvironment } from '../child-env';
 import { systemClock } from '../clock';
 import { withRetry } from './errors';
+import { confineExecPlugins } from './exec-credential';
 import { Fence } from './fence';
 
 /** The Kubernetes API clients one action needs, created from one kubeconfig. */
@@ -55,7 +54,8 @@ export async function connectKube(
   const config = new lib.KubeConfig();
   if (kubeconfig) config.loadFromString(kubeconfig);
   else config.loadFromCluster();
-  confineExecPlugins(config);
+  // Its own plugin runner leaks the environment in and the plugin's stderr out: ours instead.
+  confineExecPlugins(config, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
   const cluster = config.getCurrentCluster();
   if (!cluster) {
     throw new Error(
@@ -85,22 +85,6 @@ export async function connectKube(
     fence,
     requestTimeoutMs,
   };
-}
-
-/**
- * client-node runs exec credential plugins with the whole process environment (every INPUT_*):
- * they get the allow-listed child environment plus their own `env` entries instead.
- */
-function confineExecPlugins(config: k8s.KubeConfig): void {
-  const authenticators = (config as unknown as { authenticators?: { execFn?: unknown }[] }).authenticators ?? [];
-  for (const auth of authenticators) {
-    if (typeof auth.execFn !== 'function') continue;
-    auth.execFn = (command: string, args: string[] | undefined, opts: SpawnOptions = {}) => {
-      // opts.env, when set, is process.env plus the plugin's env entries: keep only those entries.
-      const own = Object.entries(opts.env ?? {}).filter(([name, value]) => process.env[name] !== value);
-      return spawn(command, args ?? [], { ...opts, env: childEnvironment(Object.fromEntries(own)) });
-    };
-  }
 }
 
 /** Per-call limits for code that needs tighter ones than the default (the lease renewal). */

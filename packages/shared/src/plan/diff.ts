@@ -1,7 +1,8 @@
 /**
  * A manifest diff an approver can read: which objects a change adds, removes or changes, and for a
- * changed one each field that differs (`spec.replicas: 1 → 2`). Secrets show only changed/unchanged:
- * their values never enter a plan.
+ * changed one each field that differs (`spec.replicas: 1 → 2`). Secrets, ConfigMap data and container
+ * `env[].value`s show only that they changed: a Helm value rendered there may be a credential, and a
+ * plan is printed in every canary summary.
  */
 import { parseAllDocuments } from 'yaml';
 
@@ -64,6 +65,7 @@ function fieldsOf(before: KubeManifest | undefined, after: KubeManifest | undefi
   const a = flatten(before ?? {});
   const b = flatten(after ?? {});
   const secret = (before ?? after)?.kind === 'Secret';
+  const configMap = (before ?? after)?.kind === 'ConfigMap';
   const fields: FieldChange[] = [];
   for (const path of new Set([...a.keys(), ...b.keys()])) {
     if (IGNORED.some((re) => re.test(path)) || a.get(path) === b.get(path)) continue;
@@ -75,9 +77,25 @@ function fieldsOf(before: KubeManifest | undefined, after: KubeManifest | undefi
     }
     // An added or removed object is summarised by its spec, not every default the chart renders.
     if ((!before || !after) && !/^spec\./.test(path)) continue;
+    if ((configMap && /^(data|binaryData)\./.test(path)) || ENV_VALUE.test(path)) {
+      fields.push({ path, ...hiddenValue(a.has(path), b.has(path)) });
+      continue;
+    }
     fields.push({ path, before: a.get(path), after: b.get(path) });
   }
   return fields.sort((x, y) => x.path.localeCompare(y.path));
+}
+
+// A container's (or init container's) literal environment value, in any workload's pod template.
+const ENV_VALUE = /(^|\.)env\[\d+\]\.value$/;
+const NOT_SHOWN = '(value not shown)';
+
+/** Whether a hidden value was set, changed or removed; never the value. */
+function hiddenValue(had: boolean, has: boolean): Pick<FieldChange, 'before' | 'after'> {
+  // The side that does not set it is left undefined: the plan renders it as every unset field.
+  if (!had) return { after: `set ${NOT_SHOWN}` };
+  if (!has) return { before: NOT_SHOWN };
+  return { before: NOT_SHOWN, after: 'changed' };
 }
 
 /** `{spec: {containers: [{image: x}]}}` -> `spec.containers[0].image = x`; scalars only. */
