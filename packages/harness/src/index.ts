@@ -4,7 +4,7 @@
  * variables, RUNNER_TEMP; then reads back exit code, outputs, job summary and workflow commands.
  * Tests and the demo both use it, so what users run is what is exercised.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -62,6 +62,8 @@ export interface RunOptions {
   onLine?: (line: string) => void;
   timeoutMs?: number;
   cwd?: string;
+  /** Called with the bundle's process once spawned (a test that cancels the step signals it). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** The runner's input variable name: upper-cased, spaces to underscores, hyphens kept. */
@@ -130,6 +132,7 @@ export async function runActionBundle(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   killOnExit(child);
+  options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   let pending = '';

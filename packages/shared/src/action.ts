@@ -52,6 +52,7 @@ export async function runAction<S>(definition: ActionDefinition<S>): Promise<voi
     return;
   }
   const settings = freeze(read.settings);
+  onCancel();
 
   try {
     const run = await definition.load();
@@ -62,6 +63,27 @@ export async function runAction<S>(definition: ActionDefinition<S>): Promise<voi
     core.debug(redact(error instanceof Error && error.stack ? error.stack : String(error)));
     core.setFailed(redact(`${definition.name} stopped unexpectedly: ${describeError(error)}`));
   }
+}
+
+/**
+ * A cancelled job (GitHub sends SIGINT, then SIGTERM, then kills): interrupt helm, give the release
+ * lock back and exit, so the rollback that follows does not wait out `lock-ttl` behind a dead run.
+ * The lock module is loaded only if a lock was ever taken (it pulls in the Kubernetes client).
+ */
+function onCancel(): void {
+  const cancel = (signal: NodeJS.Signals): void => {
+    void (async () => {
+      const { giveBackHeldLocks } = await import('./kube/lock');
+      const given = await giveBackHeldLocks();
+      core.setFailed(
+        `Cancelled (${signal})${given ? ': helm was interrupted and the release lock given back, so the next run starts at once' : ''}. ` +
+          'What was in progress may be half done: run the rollback, or re-run this step.',
+      );
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    })();
+  };
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
 }
 
 /** Outputs, summary, report file and annotations: every channel rendered from the redacted result. */

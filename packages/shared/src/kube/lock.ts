@@ -81,6 +81,22 @@ interface AcquireOptions {
 /** How often a waiting run reads the lease again: a released lease is seen within this. */
 export const LOCK_POLL_MS = 1000;
 
+/** The locks this process holds now: a cancelled step (SIGTERM, SIGINT) gives each of them back. */
+const heldLocks = new Set<() => Promise<void>>();
+
+/**
+ * A cancelled step (GitHub sends SIGINT, then SIGTERM, on cancel or a lost runner's shutdown): every
+ * lock this process holds closes its fence (helm gets SIGTERM, no further write starts), waits up to
+ * `boundMs` for what is in flight to end, and deletes its Lease, so the next run — the automatic
+ * rollback above all — starts at once instead of waiting out `lock-ttl`.
+ */
+export async function giveBackHeldLocks(boundMs = 5000): Promise<number> {
+  const cancels = [...heldLocks];
+  const bound = new Promise<void>((resolve) => setTimeout(resolve, boundMs).unref());
+  await Promise.race([Promise.allSettled(cancels.map((cancel) => cancel())), bound]);
+  return cancels.length;
+}
+
 export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): Promise<HeldLock> {
   const name = leaseName(options.release);
   const ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
@@ -253,14 +269,32 @@ function startRenewing(
 ): HeldLock {
   const renewal = new LeaseRenewal(kube, o, name, ttlSeconds * 1000, renewedAt);
   const loop = renewal.loop();
+  const stopRenewing = async (): Promise<void> => {
+    renewal.stop.abort();
+    renewal.watch.stop();
+    await loop;
+    await renewal.stopped;
+  };
+  const cancel = async (): Promise<void> => {
+    const ours = !kube.fence.lost;
+    // Closing the fence interrupts helm and refuses every later write; the Lease goes once they ended.
+    kube.fence.markLost({
+      holder: 'nobody (this step was cancelled)',
+      at: o.clock.now(),
+      lease: name,
+      namespace: o.namespace,
+    });
+    await kube.fence.idle(4000);
+    await stopRenewing();
+    if (ours) await deleteIfOurs(kube, o, name);
+  };
+  heldLocks.add(cancel);
   return {
     tookOverFrom,
     fence: kube.fence,
     async release() {
-      renewal.stop.abort();
-      renewal.watch.stop();
-      await loop;
-      await renewal.stopped;
+      heldLocks.delete(cancel);
+      await stopRenewing();
       if (kube.fence.lost) return; // not ours any more: never delete another run's lease
       await deleteIfOurs(kube, o, name);
     },
