@@ -51,10 +51,48 @@ test.each(['SIGTERM', 'SIGINT'] as const)(
     const rollback = await runActionBundle(
       'rollback',
       { reason: 'canary cancelled', 'lock-wait': '0s', timeout: '60s' },
-      { env: cluster.env, timeoutMs: 120_000 },
+      // another workflow run (the on-call's manual rollback): it starts only because the Lease is gone
+      { env: { ...cluster.env, GITHUB_RUN_ID: '6000' }, timeoutMs: 120_000 },
     );
     expect(rollback.errors).toEqual([]);
     expect(rollback.exitCode).toBe(0);
   },
   150_000,
 );
+
+test("a canary killed outright (SIGKILL, runner lost) is rolled back by the same run's rollback job at once", async () => {
+  let child: ChildProcess | undefined;
+  const run = { ...cluster.env, GITHUB_RUN_ID: '5150' };
+  const inputs = preemptableCanary(cluster.sandbox, '60s', { 'lock-ttl': '2m', timeout: '2m' });
+  const canary = runActionBundle('canary', inputs, { env: run, timeoutMs: 120_000, onSpawn: (c) => (child = c) });
+  const until = Date.now() + 60_000;
+  while (Date.now() < until && (await cluster.helmRevisions()).at(-1)?.status !== 'pending-upgrade')
+    await new Promise((r) => setTimeout(r, 200));
+  expect(lease()?.spec?.holderIdentity).toMatch(/canary/);
+  child!.kill('SIGKILL');
+  await canary;
+  expect(lease()?.spec?.holderIdentity).toMatch(/canary/); // nothing gave it back
+
+  const started = Date.now();
+  const rollback = await runActionBundle(
+    'rollback',
+    { reason: 'canary failed', 'lock-wait': '0s', timeout: '60s' },
+    { env: run, timeoutMs: 120_000 },
+  );
+  expect(rollback.errors).toEqual([]);
+  expect(rollback.exitCode).toBe(0);
+  expect(rollback.warnings.join('\n')).toContain('(a job of this workflow run, which has ended)');
+  // at once: no wait for a stop mark or a renewal bound (40 s with a 2m lease)
+  expect(Date.now() - started).toBeLessThan(30_000);
+}, 150_000);
+
+test('a lease of another workflow run is still refused with lock-wait 0s', async () => {
+  cluster.holdLease('rollback run 99 by oncall', 1, 'rollback');
+  const rollback = await runActionBundle(
+    'rollback',
+    { reason: 'second opinion', 'lock-wait': '0s', timeout: '60s' },
+    { env: cluster.env, timeoutMs: 60_000 },
+  );
+  expect(rollback.exitCode).toBe(1);
+  expect(rollback.errors.join('\n')).toContain('Another deploy or rollback holds the release');
+});

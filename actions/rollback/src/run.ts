@@ -174,7 +174,7 @@ export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext)
   const took = session.lock.tookOverFrom;
   if (took)
     run.warnings.push(
-      `Release lock taken over from ${took.identity}${took.expired ? ' (expired)' : ' (force: true)'}.`,
+      `Release lock taken over from ${took.identity}${took.sameRun ? ' (a job of this workflow run, which has ended)' : took.expired ? ' (expired)' : ' (force: true)'}.`,
     );
 
   const state: Rollback = {

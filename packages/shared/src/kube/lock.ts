@@ -20,7 +20,7 @@ interface LockOwner {
 
 export interface HeldLock {
   /** Previous holder whose lease was taken over (expired, or forced). */
-  tookOverFrom?: { identity: string; since?: string; expired: boolean };
+  tookOverFrom?: { identity: string; since?: string; expired: boolean; sameRun?: boolean };
   /** Closes when the lock is lost: writes refused, helm interrupted. */
   fence: Fence;
   /** Stops renewing and deletes the lease if still ours; bounded (a hung API server cannot hold it). */
@@ -102,7 +102,8 @@ export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): P
   const ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
   const { writtenAt, takeover } = await claimLease(kube, options, name, ttlSeconds);
   const held = startRenewing(kube, options, name, ttlSeconds, writtenAt, takeover?.from);
-  if (takeover && !takeover.from.expired) await awaitPreemptedStop(kube, options, name, takeover);
+  if (takeover && !takeover.from.expired && !takeover.from.sameRun)
+    await awaitPreemptedStop(kube, options, name, takeover);
   return held;
 }
 
@@ -132,7 +133,10 @@ async function claimLease(
     const existing = await readLease(kube, options.namespace, name);
     const writtenAt = options.clock.now();
     const state = existing ? holdState(existing, options.owner.identity, writtenAt) : undefined;
-    if (existing && state?.heldByOther && !options.force) {
+    // A job of this same workflow run (the canary before deploy.yml's rollback job) has ended, or
+    // GitHub would not have started this one after it: its lease is taken over at once.
+    const sameRun = existing?.metadata?.annotations?.['veloz.io/run-url'] === options.owner.runUrl;
+    if (existing && state?.heldByOther && !options.force && !sameRun) {
       if (writtenAt >= waitUntil) throw lockHeld(existing, name, waited ? options.waitMs : undefined);
       // Another run (a manual rollback) holds it: wait for its release, up to `lock-wait`.
       if (!waited) options.log?.(`release lock ${name} is held by ${describeHolder(existing)}; waiting for it`);
@@ -151,7 +155,8 @@ async function claimLease(
     }
     const takenFrom = existing?.spec?.holderIdentity;
     if (!existing || !state || state.mine || !takenFrom) return { writtenAt };
-    return { writtenAt, takeover: takeoverOf(existing, takenFrom, state.expired, writtenAt) };
+    const takeover = takeoverOf(existing, takenFrom, state.expired, writtenAt);
+    return { writtenAt, takeover: sameRun ? { ...takeover, from: { ...takeover.from, sameRun } } : takeover };
   }
 }
 
