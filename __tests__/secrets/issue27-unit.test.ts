@@ -9,7 +9,8 @@ import { parseCanaryInputs } from '../../actions/canary/src/inputs';
 import { shownHelmArgs } from '@veloz/shared/helm/cli';
 import { diffManifests, parseManifest } from '@veloz/shared/plan/diff';
 import { planSections } from '@veloz/shared/plan/model';
-import { SecretRegistry, cutLongLine, secretRegistry } from '@veloz/shared/secrets';
+import { SecretRegistry, cutLongLine, freeText, secretRegistry, singleLine } from '@veloz/shared/secrets';
+import { parseRollbackInputs } from '../../actions/rollback/src/inputs';
 import { inputsWithDefaults } from '../support/settings';
 
 describe('plans show that a Helm value changed, never the value', () => {
@@ -135,5 +136,19 @@ describe('a long line is redacted whole, then cut', () => {
     expect(text).not.toContain(TOKEN.slice(0, 14));
     expect(text).not.toContain(TOKEN.slice(14));
     expect(result.lines.map((l) => l.slice(0, 12))).toEqual(['x'.repeat(12), '***yyyyyyyyy']);
+  });
+});
+
+describe('free text reaches a summary and a chat line as written, and within bounds', () => {
+  test('bidi overrides and C0/C1 controls are removed or become a space', () => {
+    expect(singleLine('roll back \u202Egnirts\u202C now\u0085please\u009b')).toBe('roll back gnirts now please');
+    expect(singleLine('a\u2066b\u2069c\u200Fd')).toBe('abcd');
+  });
+
+  test('a reason over 1,000 characters is a bad input naming its length, not cut', async () => {
+    const reader = await inputsWithDefaults('rollback', { kubeconfig: 'in-cluster', reason: 'x'.repeat(120_000) });
+    expect(() => parseRollbackInputs(reader, () => {})).toThrow("Input 'reason' has value");
+    expect(() => freeText('y'.repeat(1001))).toThrow('one line of at most 1000 characters (this one has 1001)');
+    expect(freeText('  error rate above 5% for 5 minutes \n')).toBe('error rate above 5% for 5 minutes');
   });
 });

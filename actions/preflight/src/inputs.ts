@@ -12,7 +12,7 @@ import { parseImageRepository } from './checks/image';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { readReadiness, type ReadinessSettings } from './readiness-inputs';
-import { singleLine } from '@veloz/shared/secrets';
+import { freeText } from '@veloz/shared/secrets';
 import { parseWindowPolicy, type WindowPolicy } from './window-policy';
 import { PREFLIGHT_CHECKS, missingConfig, type PreflightCheckName } from './registry';
 
@@ -51,7 +51,7 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
   const backup = readBackup(reader);
   const redis = readSentinels(reader);
   const policy = parseWindowPolicy(reader);
-  const overrideReason = reader.parsed('override-reason', singleLine);
+  const overrideReason = reader.parsed('override-reason', freeText);
   const evaluateAt = reader.parsed('evaluate-at', parseIsoTime);
   const snapshot = readSnapshot(reader);
   const readiness = readReadiness(reader);

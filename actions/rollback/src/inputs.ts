@@ -5,7 +5,7 @@ import { readDatabase, type DatabaseRestore, type SchemaGuard } from './database
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readRunLimits, type RunLimits } from '@veloz/shared/run-limits';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
-import { singleLine } from '@veloz/shared/secrets';
+import { freeText } from '@veloz/shared/secrets';
 
 export interface RollbackSettings extends RunLimits {
   target: TargetSettings;
@@ -33,7 +33,7 @@ export function parseRollbackInputs(
 ): RollbackSettings {
   const target = readTarget(reader, mask);
   // Free text lands in log records, chat and the summary: one line, escaped where it is rendered.
-  const reason = singleLine(reader.text('reason', { required: true }));
+  const reason = reader.must('reason', freeText, { required: true }, '');
   const toRevision = reader.parsed('to-revision', (t) => parseInteger(t, 1));
   const limits = readRunLimits(reader);
   const verifyUrl = reader.url('verify-url')?.toString().replace(/\/$/, '');
@@ -45,7 +45,7 @@ export function parseRollbackInputs(
   const { postgresUrl, database, schema } = readDatabase(reader, now);
   const consistencyQuery = reader.text('consistency-query', { required: true });
   const records = readRecords(reader);
-  const incident = reader.parsed('incident', singleLine);
+  const incident = reader.parsed('incident', freeText);
   const incidentTicket = readIncidentTicket(reader, records.githubToken);
   const force = reader.boolean('force');
 

@@ -1,3 +1,5 @@
+import { ParseError } from './parse';
+
 /**
  * The one secret registry of a process. Every secret input, every credential found inside a URL and
  * inside the parsed kubeconfig is registered here once: it is masked for the runner (`::add-mask::`,
@@ -197,8 +199,26 @@ function urlOf(raw: string): URL | undefined {
 
 /** Free text as one log record: newlines and other control characters become spaces. */
 export function singleLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
+  // C0/C1 controls and line separators become a space; bidi controls (U+202A–E, U+2066–9, U+200E/F)
+  // go, so an RTL override cannot make a summary or chat message read other than it is written.
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+      .replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+      .trim()
+  );
+}
+
+/** The longest free-text input (`reason`, `override-reason`, `incident`) a summary and a chat line carry. */
+export const FREE_TEXT_MAX_CHARS = 1000;
+
+/** A free-text input as one clean line (singleLine), refused past FREE_TEXT_MAX_CHARS rather than cut. */
+export function freeText(text: string): string {
+  const line = singleLine(text);
+  if (line.length > FREE_TEXT_MAX_CHARS)
+    throw new ParseError(`one line of at most ${FREE_TEXT_MAX_CHARS} characters (this one has ${line.length})`);
+  return line;
 }
 
 /** Free text inside Slack mrkdwn: `&`, `<`, `>` escaped as Slack asks, so `<!channel>` or links cannot be forged. */
