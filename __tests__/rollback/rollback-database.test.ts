@@ -57,6 +57,18 @@ const pitrRollback = (extra: Record<string, string> = {}) =>
     { env: cluster.env, timeoutMs: 120_000 },
   );
 
+const setFinalizers = (pod: string, finalizers: string[] | null) =>
+  cluster.kubectl([
+    'patch',
+    'pod',
+    pod,
+    '-n',
+    'veloz',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ metadata: { finalizers } }),
+  ]);
+
 describe('runbook §4.4 database rollback', () => {
   test('a failing restore stops the sequence and says the service is down', async () => {
     const revisionsBefore = await cluster.helmRevisions();
@@ -163,16 +175,7 @@ describe('runbook §4.4 database rollback', () => {
       .list('pods', 'veloz', 'app.kubernetes.io/name=veloz')
       .filter((p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp);
     const name = held!.metadata.name!;
-    await cluster.kubectl([
-      'patch',
-      'pod',
-      name,
-      '-n',
-      'veloz',
-      '--type=merge',
-      '-p',
-      '{"metadata":{"finalizers":["veloz.io/hold"]}}',
-    ]);
+    await setFinalizers(name, ['veloz.io/hold']);
     try {
       const result = await pitrRollback({ timeout: '3s', 'restore-commands': '/bin/echo must not run' });
       expect(result.exitCode).toBe(1);
@@ -185,16 +188,7 @@ describe('runbook §4.4 database rollback', () => {
       );
       expect(replicas()).toBe(before);
     } finally {
-      await cluster.kubectl([
-        'patch',
-        'pod',
-        name,
-        '-n',
-        'veloz',
-        '--type=merge',
-        '-p',
-        '{"metadata":{"finalizers":null}}',
-      ]);
+      await setFinalizers(name, null);
     }
   }, 120_000);
 });
