@@ -96,3 +96,15 @@ test('a lease of another workflow run is still refused with lock-wait 0s', async
   expect(rollback.exitCode).toBe(1);
   expect(rollback.errors.join('\n')).toContain('Another deploy or rollback holds the release');
 });
+
+test('outside a GitHub run (no run id: every run reads /runs/0) a held lease is never taken as "the same run"', async () => {
+  const runZero = { ...cluster.env, GITHUB_RUN_ID: '0' };
+  cluster.holdLease('https://github.com/veloz/veloz/actions/runs/0', 1, 'canary');
+  const rollback = await runActionBundle(
+    'rollback',
+    { reason: 'local try', 'lock-wait': '0s', timeout: '60s' },
+    { env: runZero, timeoutMs: 60_000 },
+  );
+  expect(rollback.exitCode).toBe(1);
+  expect(rollback.errors.join('\n')).toContain('Another deploy or rollback holds the release');
+});

@@ -133,9 +133,7 @@ async function claimLease(
     const existing = await readLease(kube, options.namespace, name);
     const writtenAt = options.clock.now();
     const state = existing ? holdState(existing, options.owner.identity, writtenAt) : undefined;
-    // A job of this same workflow run (the canary before deploy.yml's rollback job) has ended, or
-    // GitHub would not have started this one after it: its lease is taken over at once.
-    const sameRun = existing?.metadata?.annotations?.['veloz.io/run-url'] === options.owner.runUrl;
+    const sameRun = existing !== undefined && heldBySameRun(existing, options.owner.runUrl);
     if (existing && state?.heldByOther && !options.force && !sameRun) {
       if (writtenAt >= waitUntil) throw lockHeld(existing, name, waited ? options.waitMs : undefined);
       // Another run (a manual rollback) holds it: wait for its release, up to `lock-wait`.
@@ -158,6 +156,18 @@ async function claimLease(
     const takeover = takeoverOf(existing, takenFrom, state.expired, writtenAt);
     return { writtenAt, takeover: sameRun ? { ...takeover, from: { ...takeover.from, sameRun } } : takeover };
   }
+}
+
+const RUN_URL_ANNOTATION = 'veloz.io/run-url';
+/** A GitHub Actions run with a real id: outside a runner (no GITHUB_RUN_ID) every run would read `/runs/0`. */
+const GITHUB_RUN_URL = /\/actions\/runs\/[1-9]\d*$/;
+
+/**
+ * A job of this same workflow run (the canary before deploy.yml's rollback job) has ended, or GitHub
+ * would not have started this one after it: its lease is taken over at once.
+ */
+function heldBySameRun(lease: k8s.V1Lease, runUrl: string): boolean {
+  return GITHUB_RUN_URL.test(runUrl) && lease.metadata?.annotations?.[RUN_URL_ANNOTATION] === runUrl;
 }
 
 function readLease(kube: Kube, namespace: string, name: string): Promise<k8s.V1Lease | undefined> {
@@ -199,7 +209,7 @@ function leaseBody(
       namespace: options.namespace,
       labels: { 'app.kubernetes.io/managed-by': 'veloz-deploy-actions', 'veloz.io/release': options.release },
       annotations: {
-        'veloz.io/run-url': options.owner.runUrl,
+        [RUN_URL_ANNOTATION]: options.owner.runUrl,
         'veloz.io/actor': options.owner.actor,
         'veloz.io/action': options.owner.action,
       },
@@ -498,5 +508,5 @@ function describeHolder(lease: k8s.V1Lease): string {
   const a = lease.metadata?.annotations ?? {};
   const who = a['veloz.io/actor'] ? ` by ${a['veloz.io/actor']}` : '';
   const what = a['veloz.io/action'] ? `${a['veloz.io/action']} ` : '';
-  return `${what}run ${a['veloz.io/run-url'] ?? lease.spec?.holderIdentity ?? 'unknown'}${who}`;
+  return `${what}run ${a[RUN_URL_ANNOTATION] ?? lease.spec?.holderIdentity ?? 'unknown'}${who}`;
 }
