@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
-import { PERMISSIONS } from '@veloz/shared/kube/permissions';
+import { stageRules } from '@veloz/shared/kube/permissions';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ function preflight(inputs: Record<string, string>, env: Record<string, string> =
 
 describe('runbook §1 checklist on a healthy cluster', () => {
   test('cluster, capacity, release, rbac and window pass; what runs now is reported', async () => {
-    const run = await preflight({ checks: 'cluster, capacity, release, rbac, window' });
+    const run = await preflight({ checks: 'cluster, capacity, release, rbac, window', 'credential-stage': 'promote' });
     expect(run.errors).toEqual([]);
     expect(run.exitCode).toBe(0);
     expect(run.outputs).toMatchObject({
@@ -40,7 +40,9 @@ describe('runbook §1 checklist on a healthy cluster', () => {
       '| Kubernetes cluster healthy | ✅ pass | 2/2 nodes Ready; veloz-engine: veloz/engine:1.1.0',
     );
     expect(run.summary).toMatch(/\| Helm release \| ✅ pass \| revision 1 deployed \(veloz-0\.1\.0/);
-    expect(run.summary).toMatch(/\| Deploy credentials \(RBAC\) \| ✅ pass \| (\d+)\/\1 permissions granted/);
+    expect(run.summary).toMatch(
+      /\| Deploy credentials \(RBAC, promote stage\) \| ✅ pass \| (\d+)\/\1 permissions of the promote stage granted/,
+    );
   });
 
   test('a green Deployment left by a crashed canary is a warning with the command that removes it', async () => {
@@ -97,11 +99,13 @@ describe('runbook §1 checklist on a healthy cluster', () => {
   });
 
   test('a missing permission is listed, and the kubeconfig token is masked', async () => {
-    const rules = PERMISSIONS.filter((p) => p.resource !== 'leases').map((p) => ({
-      apiGroups: [p.group],
-      resources: [p.subresource ? `${p.resource}/${p.subresource}` : p.resource],
-      verbs: p.verbs,
-    }));
+    const names = { release: 'veloz', deployment: 'veloz-engine' };
+    const rules: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] = [
+      ...stageRules('canary', names, false),
+      ...stageRules('canary', names, true),
+    ]
+      .filter((r) => r.resource !== 'leases')
+      .map((r) => ({ apiGroups: [r.group], resources: [r.resource], verbs: r.verbs, resourceNames: r.resourceNames }));
     rules.push({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] });
     cluster.sandbox.addToken('limited-token-123', 'deployer', { kind: 'ClusterRole', rules });
     const kubeconfig = cluster.sandbox.kubeconfig.replace(cluster.sandbox.token, 'limited-token-123');

@@ -3,6 +3,7 @@
  * or API writes), the revision it leads to and the object diff, computed from reads alone.
  */
 import { detectHelm, runHelm, shownHelmArgs } from '@veloz/shared/helm/cli';
+import { isForbidden } from '@veloz/shared/kube/errors';
 import { describeError } from '@veloz/shared/checks';
 import type { RunResult } from '@veloz/shared/contract';
 import { findGreen, greenName, imageOf } from '@veloz/shared/kube/green';
@@ -134,6 +135,9 @@ export async function appendPromotePlan(state: CanaryState, result: RunResult): 
     };
     result.report.sections.push(...planSections(await planPhase(promote), 'Plan of the coming promote'));
   } catch (error) {
-    result.warnings = [...(result.warnings ?? []), `The promote plan could not be computed: ${describeError(error)}.`];
+    const why = isForbidden(error)
+      ? "it needs helm's release history, which the canary stage's credential cannot read (README: Least-privilege credentials); a run with `plan: true` and the promote credential shows it"
+      : describeError(error);
+    result.warnings = [...(result.warnings ?? []), `The promote plan could not be computed: ${why}.`];
   }
 }

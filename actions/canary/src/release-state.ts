@@ -7,7 +7,7 @@ import {
   type ReleaseRevision,
 } from '@veloz/shared/helm/history';
 import type { Kube } from '@veloz/shared/kube/client';
-import { isNotFound } from '@veloz/shared/kube/errors';
+import { isForbidden, isNotFound } from '@veloz/shared/kube/errors';
 import { REVISION_ANNOTATION, replicaSetHistory } from '@veloz/shared/kube/pods';
 import { previousGoodRevision } from '@veloz/shared/previous-good';
 import { rolloutStatus } from '@veloz/shared/kube/rollout';
@@ -23,6 +23,8 @@ export interface ReleaseState {
   deploymentRevision: string;
   hpa?: k8s.V2HorizontalPodAutoscaler;
   helm?: { revisions: ReleaseRevision[]; current?: ReleaseDetails };
+  /** The side-by-side canary's credential may not read helm's release Secrets (by design: README). */
+  historyHidden?: boolean;
 }
 
 /** The shape this phase wants: the version, its replica count, autoscaling on or off. */
@@ -38,7 +40,15 @@ export function desiredFor(settings: Readonly<CanarySettings>): Desired {
     : { version: settings.version, replicas: settings.replicas, autoscaling: true };
 }
 
-export async function readState(kube: Kube, settings: Readonly<CanarySettings>): Promise<ReleaseState> {
+/**
+ * `historyOptional`: the side-by-side canary leaves the release alone, so its credential need not read
+ * helm's release history; a 403 there leaves `helm` unset instead of failing.
+ */
+export async function readState(
+  kube: Kube,
+  settings: Readonly<CanarySettings>,
+  historyOptional = false,
+): Promise<ReleaseState> {
   const { namespace, deployment: name, release } = settings.target;
   let deployment: k8s.V1Deployment;
   try {
@@ -61,12 +71,17 @@ export async function readState(kube: Kube, settings: Readonly<CanarySettings>):
   }
   const hpa = await autoscalerOf(kube, namespace, name);
   let helm: ReleaseState['helm'];
+  let historyHidden = false;
   if (settings.target.driver === 'helm') {
-    const revisions = await listReleaseRevisions(kube, namespace, release);
-    const latest = revisions[revisions.length - 1];
-    helm = { revisions, current: latest ? await readReleaseRevision(kube, namespace, latest) : undefined };
+    try {
+      helm = await readHelmHistory(kube, namespace, release);
+    } catch (error) {
+      if (!historyOptional || !isForbidden(error)) throw error;
+      historyHidden = true;
+    }
   }
   return {
+    historyHidden,
     deployment,
     container,
     image: container.image ?? '',
@@ -74,6 +89,12 @@ export async function readState(kube: Kube, settings: Readonly<CanarySettings>):
     hpa,
     helm,
   };
+}
+
+async function readHelmHistory(kube: Kube, namespace: string, release: string): Promise<ReleaseState['helm']> {
+  const revisions = await listReleaseRevisions(kube, namespace, release);
+  const latest = revisions[revisions.length - 1];
+  return { revisions, current: latest ? await readReleaseRevision(kube, namespace, latest) : undefined };
 }
 
 /** The tag of an image reference (`repo:1.1.0` -> `1.1.0`; digests and untagged -> ''). */

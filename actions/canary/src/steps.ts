@@ -38,11 +38,14 @@ export const readRelease: Step<CanaryState> = {
   async run(state) {
     const { s, out } = state;
     const kube = kubeOf(state);
-    const before = await readState(kube, s);
+    const before = await readState(kube, s, sideBySide(state) && s.phase === 'canary');
     state.before = before;
-    out.outputs['previous-revision'] = await previousRevision(kube, before, s);
+    out.outputs['previous-revision'] = before.historyHidden ? '' : await previousRevision(kube, before, s);
     out.fact('Release', `${s.target.release} (${s.target.driver}) in ${s.target.namespace}`);
     out.fact('Before', `${before.image}, ${revisionLabel(before, s)}`);
+    if (before.historyHidden) {
+      out.fact('Release history', "not readable with this credential (the canary stage's Role reads no Secrets)");
+    }
     if (sideBySide(state)) state.greenBefore = await findGreen(kube, s.target.namespace, s.target.deployment);
   },
 };
@@ -150,13 +153,12 @@ export const checkPromotion: Step<CanaryState> = {
 /** Outputs and facts of a finished phase: the revision now running, its image, the rollback target. */
 export async function reportOutcome(state: CanaryState, release: ReleaseState, unchanged: boolean): Promise<void> {
   const { s, out } = state;
-  const revision = currentRevision(release, s) || (await latestHelmRevision(state));
+  const revision = currentRevision(release, s) || (release.historyHidden ? '' : await latestHelmRevision(state));
   out.outputs.revision = revision;
   out.outputs.image = release.image;
-  out.fact(
-    'Now',
-    `${release.image}, ${s.target.driver === 'helm' ? `Helm revision ${revision}` : `revision ${revision}`}`,
-  );
+  const revisionText =
+    s.target.driver === 'helm' ? `Helm revision ${revision || '(not read)'}` : `revision ${revision}`;
+  out.fact('Now', `${release.image}, ${revisionText}`);
   const previous = out.outputs['previous-revision'];
   if (previous) out.fact('Rollback target', `revision ${previous}`);
   if (unchanged && s.phase === 'promote') await recordStatus(state, 'success', `promote of ${s.version} complete`);
@@ -174,6 +176,7 @@ export function currentRevision(state: ReleaseState, settings: Readonly<CanarySe
 }
 
 function revisionLabel(state: ReleaseState, s: Readonly<CanarySettings>): string {
+  if (state.historyHidden) return 'Helm revision not read';
   return s.target.driver === 'helm'
     ? `Helm revision ${state.helm?.current?.revision ?? '?'} (${state.helm?.current?.status ?? 'no release'})`
     : `revision ${state.deploymentRevision}`;

@@ -50,7 +50,8 @@ const BUILDERS: Record<ChecklistCheckName, (p: Parts) => Check> = {
   release: ({ s, kube, timeoutMs }) => releaseCheck(kube, s.target, timeoutMs),
   rejected: ({ s, kube, timeoutMs }) =>
     rejectedCheck({ kube, target: s.target, version: s.version!, overrideReason: s.window.overrideReason, timeoutMs }),
-  rbac: ({ s, kube, timeoutMs }) => rbacCheck(kube, s.target.namespace, timeoutMs),
+  rbac: ({ s, kube, timeoutMs }) =>
+    rbacCheck({ kube, namespace: s.target.namespace, stage: s.credentialStage, names: s.target, timeoutMs }),
   image: ({ s, timeoutMs }) => imageCheck({ ...s.image!, tag: s.image!.version, timeoutMs }),
   postgres: ({ s, timeoutMs }) => postgresCheck({ ...s.postgres!, connections: s.postgres!.sessions, timeoutMs }),
   migration: ({ s, timeoutMs }) =>

@@ -12,6 +12,7 @@ import { parseImageRepository } from './checks/image';
 import { selectChecks } from '@veloz/shared/selection';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
 import { readReadiness, type ReadinessSettings } from './readiness-inputs';
+import { STAGES, type Stage } from '@veloz/shared/kube/permissions';
 import { freeText } from '@veloz/shared/secrets';
 import { parseWindowPolicy, type WindowPolicy } from './window-policy';
 import { PREFLIGHT_CHECKS, missingConfig, type PreflightCheckName } from './registry';
@@ -20,6 +21,8 @@ export interface PreflightSettings {
   target: TargetSettings;
   checks: PreflightCheckName[];
   failOn: 'fail' | 'warn';
+  /** Whose credential the kubeconfig is, for the rbac check. */
+  credentialStage: Stage;
   checkTimeoutMs: number;
   replicas?: number;
   image?: { repository: string; version: string; username?: string; password?: string };
@@ -44,6 +47,7 @@ export interface PreflightSettings {
 export function parsePreflightInputs(reader: InputReader, mask: (secret: string) => void): PreflightSettings {
   const target = readTarget(reader, mask);
   const failOn = reader.choice('fail-on', ['fail', 'warn'] as const);
+  const credentialStage = reader.choice('credential-stage', STAGES);
   const checkTimeoutMs = reader.duration('check-timeout');
   const replicas = reader.parsed('replicas', (t) => parseInteger(t, 0, 10_000));
   const image = readImage(reader);
@@ -62,6 +66,7 @@ export function parsePreflightInputs(reader: InputReader, mask: (secret: string)
     target,
     checks,
     failOn,
+    credentialStage,
     checkTimeoutMs,
     replicas,
     image: image.repository && version ? { ...image, repository: image.repository, version } : undefined,

@@ -1,31 +1,33 @@
 // Only the README needs the manifests (a test compares them): kept out of the bundled product code.
-import { PERMISSIONS } from '@veloz/shared/kube/permissions';
+import { STAGES, stageRules, type ReleaseNames, type Stage } from '@veloz/shared/kube/permissions';
 
-/** The least-privilege Role and ClusterRole, as YAML, as the README prints them for `kubectl apply`. */
-export function roleManifests(namespace = 'veloz', name = 'veloz-deployer'): string {
+const EXAMPLE: ReleaseNames = { release: 'veloz', deployment: 'veloz-engine' };
+
+/** One stage's Role (and, for the canary stage, the ClusterRole preflight needs), as YAML. */
+export function stageRoleManifest(stage: Stage, namespace = 'veloz', names: ReleaseNames = EXAMPLE): string {
   const rules = (cluster: boolean): string =>
-    PERMISSIONS.filter((p) => !!p.cluster === cluster)
+    stageRules(stage, names, cluster)
       .map(
-        (p) =>
-          `  - apiGroups: ['${p.group}']\n    resources: ['${p.resource}${p.subresource ? `/${p.subresource}` : ''}']\n    verbs: [${p.verbs
+        (r) =>
+          `  - apiGroups: ['${r.group}']\n    resources: ['${r.resource}']\n${r.resourceNames ? `    resourceNames: [${r.resourceNames.map((n) => `'${n}'`).join(', ')}]\n` : ''}    verbs: [${r.verbs
             .map((v) => `'${v}'`)
             .join(', ')}]`,
       )
       .join('\n');
-  return [
+  const role = (kind: 'Role' | 'ClusterRole', cluster: boolean): string[] => [
     'apiVersion: rbac.authorization.k8s.io/v1',
-    'kind: Role',
+    `kind: ${kind}`,
     'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${namespace}`,
+    `  name: veloz-${stage}`,
+    ...(cluster ? [] : [`  namespace: ${namespace}`]),
     'rules:',
-    rules(false),
-    '---',
-    'apiVersion: rbac.authorization.k8s.io/v1',
-    'kind: ClusterRole',
-    'metadata:',
-    `  name: ${name}`,
-    'rules:',
-    rules(true),
-  ].join('\n');
+    rules(cluster),
+  ];
+  const clusterRules = stageRules(stage, names, true);
+  return [...role('Role', false), ...(clusterRules.length ? ['---', ...role('ClusterRole', true)] : [])].join('\n');
+}
+
+/** Every stage's Roles, as the README prints them for `kubectl apply`. */
+export function roleManifests(namespace = 'veloz', names: ReleaseNames = EXAMPLE): string {
+  return STAGES.map((stage) => stageRoleManifest(stage, namespace, names)).join('\n---\n');
 }

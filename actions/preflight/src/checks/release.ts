@@ -1,7 +1,7 @@
 import { type Check, type CheckOutcome, defineCheck } from '@veloz/shared/checks';
 import { PENDING_STATUSES, listReleaseRevisions, readReleaseRevision } from '@veloz/shared/helm/history';
 import type { Kube } from '@veloz/shared/kube/client';
-import { isNotFound } from '@veloz/shared/kube/errors';
+import { isForbidden, isNotFound } from '@veloz/shared/kube/errors';
 import { findGreen, imageOf } from '@veloz/shared/kube/green';
 import { progressLine, rolloutStatus } from '@veloz/shared/kube/rollout';
 import type { TargetSettings } from '@veloz/shared/target';
@@ -43,9 +43,20 @@ function withLeftoverGreen(kube: Kube, target: TargetSettings, check: Check): Ch
 function helmReleaseCheck(kube: Kube, target: TargetSettings, timeoutMs: number): Check {
   const { namespace, release } = target;
   return defineCheck('release', 'Helm release', timeoutMs, async () => {
-    const revisions = await listReleaseRevisions(kube, namespace, release);
-    const latest = revisions[revisions.length - 1];
     const threshold = 'status deployed';
+    let revisions: Awaited<ReturnType<typeof listReleaseRevisions>>;
+    try {
+      revisions = await listReleaseRevisions(kube, namespace, release);
+    } catch (error) {
+      if (!isForbidden(error)) throw error;
+      return {
+        status: 'warn',
+        observed: "release history not readable (this credential reads no Secrets, as the canary stage's Role)",
+        threshold,
+        detail: `Helm keeps its release history in Secrets, which the canary-stage credential cannot read by design. The promote job's \`helm upgrade\` (promote credential) refuses a release with an operation in progress; to see the state now: \`helm history ${release} -n ${namespace}\`.`,
+      };
+    }
+    const latest = revisions[revisions.length - 1];
     if (!latest) {
       return {
         status: 'fail',

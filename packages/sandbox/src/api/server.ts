@@ -486,10 +486,22 @@ function describe(
       resource: r.def.plural,
       ...(r.subresource ? { subresource: r.subresource } : {}),
       ...(r.namespace !== undefined ? { namespace: r.namespace } : {}),
-      ...(r.name !== undefined ? { name: r.name } : {}),
+      ...(r.name !== undefined ? { name: r.name } : selectedName(verb, q)),
     },
     user: who,
   };
+}
+
+/**
+ * As Kubernetes' request info does: a list or watch narrowed to one object by
+ * `fieldSelector=metadata.name=X` is authorised as a request for X, so a Role with `resourceNames`
+ * can watch the one object it names.
+ */
+function selectedName(verb: string, q: URLSearchParams): { name?: string } {
+  if (verb !== 'list' && verb !== 'watch') return {};
+  const terms = (q.get('fieldSelector') ?? '').split(',');
+  const match = terms.map((t) => /^\s*metadata\.name\s*==?\s*(.+?)\s*$/.exec(t)).find(Boolean);
+  return match?.[1] ? { name: match[1] } : {};
 }
 
 function nonResourcePath(route: ReturnType<typeof parseRoute>): string {

@@ -60,6 +60,10 @@ export async function unlessNotFound<T>(read: Promise<T>): Promise<T | undefined
   }
 }
 
+export function isForbidden(error: unknown): boolean {
+  return apiFailure(error).code === 403;
+}
+
 export function isConflict(error: unknown): boolean {
   return apiFailure(error).code === 409;
 }
