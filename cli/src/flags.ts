@@ -3,7 +3,7 @@
  * `--to-revision=3`); a flag given without a value is `true` (`--force`). The values are then read by
  * the actions' own input parsers, so a bad value gets the action's own message.
  */
-const SUBCOMMANDS = ['preflight', 'canary', 'promote', 'validate', 'rollback', 'plan'] as const;
+const SUBCOMMANDS = ['preflight', 'canary', 'promote', 'validate', 'rollback', 'plan', 'status'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 /** The actions `plan` can show: what canary, promote or rollback would do. */
 const PLANNED = ['canary', 'promote', 'rollback'] as const;

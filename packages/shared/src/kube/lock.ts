@@ -57,7 +57,7 @@ const STOPPED_ANNOTATION = 'veloz.io/stopped-holder';
 /** How long a preempted holder waits for its helm to exit (SIGKILL comes at 10 s) before giving up on saying so. */
 const STOP_LIMIT_MS = 15_000;
 
-function leaseName(release: string): string {
+export function leaseName(release: string): string {
   return `veloz-deploy-${release}`.slice(0, 63).replace(/-+$/, '');
 }
 
