@@ -20,6 +20,7 @@ import { kubeconfigContent } from './kubeconfig';
 import { loadInputs, type ActionInputs } from './metadata';
 import { renderText } from './report-text';
 import { status } from './status-command';
+import { waves } from './waves/command';
 import { cliRunInfo } from './run-info';
 import { paintFor, terminalLogger, type Out } from './terminal';
 
@@ -67,6 +68,7 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
       return args.help ? EXIT.ok : EXIT.badInput;
     }
     if (args.command === 'status') return await status(args, io);
+    if (args.command === 'waves') return await waves(args.wavesStep, io);
     const call = invocationOf(args);
     const inputs = await loadInputs(io.root, call.action);
     if (args.help) {
