@@ -53,7 +53,7 @@ describe('argv', () => {
   test('what cannot be run is a UsageError (exit 2)', () => {
     expect(() => parseArgs(['deploy'])).toThrow(
       new UsageError(
-        "unknown command 'deploy': expected one of preflight, canary, promote, validate, rollback, plan, status",
+        "unknown command 'deploy': expected one of preflight, canary, promote, validate, rollback, plan, status, waves",
       ),
     );
     expect(() => parseArgs(['plan'])).toThrow(/'plan' needs what to plan/);
