@@ -45,7 +45,10 @@ test('GitHub statuses and the §5.4 texts, the token from VELOZ_GITHUB_TOKEN and
   expect(run.code).toBe(0);
   expect(github.violations).toEqual([]);
   // the restored version had no GitHub deployment (installed by hand): one is made and marked success
-  const [restored] = github.deployments();
+  // (besides the rejection record of the version it rolled back from, task veloz:reject)
+  const [restored, ...others] = github.deployments().filter((d) => d.task === 'deploy');
+  expect(others).toEqual([]);
+  expect(github.deployments().filter((d) => d.task === 'veloz:reject')).toHaveLength(1);
   expect(restored).toMatchObject({ environment: 'production' });
   expect(restored!.statuses.at(-1)).toMatchObject({ state: 'success', description: `Restored by rollback: ${REASON}` });
   // no run page from a terminal: the log URL names where it ran (a URI: cli:<user>@<host>/pid/…)

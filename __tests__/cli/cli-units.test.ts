@@ -52,7 +52,9 @@ describe('argv', () => {
 
   test('what cannot be run is a UsageError (exit 2)', () => {
     expect(() => parseArgs(['deploy'])).toThrow(
-      new UsageError("unknown command 'deploy': expected one of preflight, canary, promote, validate, rollback, plan"),
+      new UsageError(
+        "unknown command 'deploy': expected one of preflight, canary, promote, validate, rollback, plan, status, waves",
+      ),
     );
     expect(() => parseArgs(['plan'])).toThrow(/'plan' needs what to plan/);
     expect(() => parseArgs(['plan', 'validate'])).toThrow(/expected plan canary, plan promote, plan rollback/);

@@ -218,7 +218,8 @@ describe('deployment records with helm 3', () => {
       description: `Restored by rollback: ${REASON}`,
       log_url: RUN_URL,
     });
-    expect(github.deployments()).toHaveLength(2);
+    // the two deployments, and the rejection every cluster's preflight reads (task veloz:reject)
+    expect(github.deployments().map((d) => d.task)).toEqual(['deploy', 'deploy', 'veloz:reject']);
 
     const lines = (await readFile(logPath, 'utf8')).trimEnd().split('\n');
     expect(lines).toHaveLength(3);

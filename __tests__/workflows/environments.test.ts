@@ -23,9 +23,11 @@ function leaks(workflow: Workflow): string[] {
   if (KUBECONFIG.test(stringify(workflow.env ?? {}))) found.push('workflow-level env');
   for (const [name, job] of Object.entries(workflow.jobs)) {
     if (job.uses) {
-      // A calling job may pass it by name only to our reusable workflows, whose jobs carry the environments.
+      // A calling job may pass it by name only to our reusable workflows, whose jobs carry the environments
+      // (waves.yml only hands it on to deploy.yml and rollback.yml: its own check here proves that).
       if (KUBECONFIG.test(stringify(job.secrets ?? {})) || job.secrets === 'inherit') {
-        if (!/^veloz\/deploy-actions\/\.github\/workflows\/(deploy|rollback)\.yml@/.test(job.uses)) found.push(name);
+        if (!/^veloz\/deploy-actions\/\.github\/workflows\/(deploy|rollback|waves)\.yml@/.test(job.uses))
+          found.push(name);
       }
       continue;
     }

@@ -32,9 +32,11 @@ describe('deploy.yml', () => {
 
   test('least privilege: contents read, deployments write; only preflight reads code-quality state', () => {
     expect(deploy.permissions).toEqual({ contents: 'read', deployments: 'write' });
-    // Only preflight reads code-quality state from GitHub, with read-only scopes (issue 21).
+    // Only preflight reads code-quality state from GitHub, with read-only scopes (issue 21), and the
+    // rejections other clusters recorded (issue 29): deployments read, within the workflow's write.
     expect(deploy.jobs.preflight?.permissions).toEqual({
       contents: 'read',
+      deployments: 'read',
       checks: 'read',
       statuses: 'read',
       'pull-requests': 'read',

@@ -3,7 +3,7 @@
  * `--to-revision=3`); a flag given without a value is `true` (`--force`). The values are then read by
  * the actions' own input parsers, so a bad value gets the action's own message.
  */
-const SUBCOMMANDS = ['preflight', 'canary', 'promote', 'validate', 'rollback', 'plan'] as const;
+const SUBCOMMANDS = ['preflight', 'canary', 'promote', 'validate', 'rollback', 'plan', 'status', 'waves'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 /** The actions `plan` can show: what canary, promote or rollback would do. */
 const PLANNED = ['canary', 'promote', 'rollback'] as const;
@@ -16,6 +16,8 @@ export interface ParsedArgs {
   command?: Subcommand;
   /** `plan <what>`: the subcommand whose plan is shown. */
   planned?: Planned;
+  /** `waves <step>`: plan, outcome or summary (waves.yml's own steps). */
+  wavesStep?: string;
   flags: Map<string, string>;
   help: boolean;
   json: boolean;
@@ -63,7 +65,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       throw new UsageError(`unknown command '${command}': expected one of ${SUBCOMMANDS.join(', ')}`);
     args.command = command as Subcommand;
   }
-  if (args.command === 'plan' && planned !== undefined) {
+  if (args.command === 'waves') {
+    if (planned !== undefined) args.wavesStep = planned;
+  } else if (args.command === 'plan' && planned !== undefined) {
     if (!(PLANNED as readonly string[]).includes(planned))
       throw new UsageError(`'plan ${planned}': expected plan ${PLANNED.join(', plan ')}`);
     args.planned = planned as Planned;

@@ -15,6 +15,8 @@ ${columns([
   ['validate', 'watch the deployment and decide whether it must be rolled back (§3, §4.1)'],
   ['rollback', 'restore the last good revision, verify, record (§4.2–4.5)'],
   ['plan <canary|promote|rollback>', 'show what that command would change, changing nothing'],
+  ['status', "every kubeconfig context's version, revisions, green and release lock (read-only)"],
+  ['waves <plan|outcome|summary>', "waves.yml's own steps (VELOZ_WAVES, VELOZ_VERSION, VELOZ_RELEASE)"],
 ]).join('\n')}
 
 Flags are the actions' inputs by name (--to-revision 3, --database-restore pitr, --force); a flag

@@ -52,9 +52,15 @@ function kubeconfigPath(env: NodeJS.ProcessEnv): string {
   return list[0] ?? join(env.HOME || homedir(), '.kube', 'config');
 }
 
-function withContext(text: string, context: string, path: string): string {
+/** The context names of a kubeconfig, in file order. */
+export function contextNames(text: string): string[] {
+  const doc = parse(text) as { contexts?: { name?: string }[] } | null;
+  return (doc?.contexts ?? []).map((c) => c.name).filter((n): n is string => typeof n === 'string');
+}
+
+export function withContext(text: string, context: string, path: string): string {
   const doc = parse(text) as { contexts?: { name?: string }[]; 'current-context'?: string };
-  const names = (doc.contexts ?? []).map((c) => c.name).filter((n): n is string => typeof n === 'string');
+  const names = contextNames(text);
   if (!names.includes(context))
     throw new UsageError(`--context ${context} is not a context of ${path}: expected one of ${names.join(', ')}`);
   doc['current-context'] = context;

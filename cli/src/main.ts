@@ -19,6 +19,8 @@ import { commandHelp, USAGE } from './help';
 import { kubeconfigContent } from './kubeconfig';
 import { loadInputs, type ActionInputs } from './metadata';
 import { renderText } from './report-text';
+import { status } from './status-command';
+import { waves } from './waves/command';
 import { cliRunInfo } from './run-info';
 import { paintFor, terminalLogger, type Out } from './terminal';
 
@@ -65,6 +67,8 @@ export async function cli(argv: readonly string[], io: CliIo): Promise<number> {
       (args.help ? io.stdout : io.stderr).write(`${USAGE}\n`);
       return args.help ? EXIT.ok : EXIT.badInput;
     }
+    if (args.command === 'status') return await status(args, io);
+    if (args.command === 'waves') return await waves(args.wavesStep, io);
     const call = invocationOf(args);
     const inputs = await loadInputs(io.root, call.action);
     if (args.help) {

@@ -48,8 +48,15 @@ const BUILDERS: Record<ChecklistCheckName, (p: Parts) => Check> = {
   cluster: ({ s, kube, timeoutMs }) => clusterCheck(kube, s.target, timeoutMs),
   capacity: ({ s, kube, timeoutMs }) => capacityCheck(kube, s.target, s.replicas, timeoutMs),
   release: ({ s, kube, timeoutMs }) => releaseCheck(kube, s.target, timeoutMs),
-  rejected: ({ s, kube, timeoutMs }) =>
-    rejectedCheck({ kube, target: s.target, version: s.version!, overrideReason: s.window.overrideReason, timeoutMs }),
+  rejected: ({ s, kube, gh, timeoutMs }) =>
+    rejectedCheck({
+      kube,
+      gh,
+      target: s.target,
+      version: s.version!,
+      overrideReason: s.window.overrideReason,
+      timeoutMs,
+    }),
   rbac: ({ s, kube, timeoutMs }) =>
     rbacCheck({ kube, namespace: s.target.namespace, stage: s.credentialStage, names: s.target, timeoutMs }),
   image: ({ s, timeoutMs }) => imageCheck({ ...s.image!, tag: s.image!.version, timeoutMs }),

@@ -67,7 +67,8 @@ async function openClients(s: Readonly<PreflightSettings>, context: RunContext):
     }
   }
   const { github } = s.readiness;
-  if (github && wanted.some((entry) => entry.client === 'github'))
+  // `rejected` reads the rejections every cluster of the release recorded on GitHub, when it can.
+  if (github && wanted.some((entry) => entry.client === 'github' || entry.name === 'rejected'))
     clients.gh = await githubRepo(github.token, context.workflowRun, github.sha);
   return clients;
 }

@@ -8,7 +8,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Kube } from './client';
 import { isConflict, unlessNotFound } from './errors';
 
-interface RejectedVersion {
+export interface RejectedVersion {
   /** Without a leading `v`: `1.2.0`. */
   version: string;
   reason: string;
