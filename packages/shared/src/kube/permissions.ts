@@ -19,7 +19,12 @@ export const PERMISSIONS: readonly Permission[] = [
   { group: '', resource: 'nodes', verbs: ['get', 'list'], cluster: true, why: 'preflight: node health and capacity' },
   { group: '', resource: 'namespaces', verbs: ['get'], cluster: true, why: 'preflight: the namespace exists' },
   { group: '', resource: 'pods', verbs: ['list'], cluster: true, why: 'preflight: resources requested on each node' },
-  { group: '', resource: 'pods', verbs: ['get', 'list', 'watch'], why: 'rollout tracking, finding the canary pod' },
+  {
+    group: '',
+    resource: 'pods',
+    verbs: ['get', 'list', 'watch', 'patch', 'delete'],
+    why: 'rollout tracking, finding the canary pod; promotion labels and retires the old pods',
+  },
   { group: '', resource: 'pods', subresource: 'log', verbs: ['get'], why: 'last log lines of a failing pod, log scan' },
   { group: '', resource: 'pods', subresource: 'proxy', verbs: ['get', 'create'], why: 'validate: reach a pod alone' },
   {
@@ -61,7 +66,12 @@ export const PERMISSIONS: readonly Permission[] = [
     verbs: ['get', 'update', 'patch'],
     why: 'canary and database rollback scaling',
   },
-  { group: 'apps', resource: 'replicasets', verbs: ['get', 'list', 'watch'], why: 'revisions and the new ReplicaSet' },
+  {
+    group: 'apps',
+    resource: 'replicasets',
+    verbs: ['get', 'list', 'watch', 'delete'],
+    why: 'revisions and the new ReplicaSet; promotion orphans the old ones',
+  },
   {
     group: 'autoscaling',
     resource: 'horizontalpodautoscalers',
@@ -73,6 +83,12 @@ export const PERMISSIONS: readonly Permission[] = [
     resource: 'networkpolicies',
     verbs: ['list'],
     why: 'preflight: a NetworkPolicy selects the engine pods',
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    resource: 'httproutes',
+    verbs: ['get', 'patch'],
+    why: 'weighted canary: the HTTPRoute backendRef weights (traffic-router gateway-api)',
   },
   {
     group: 'coordination.k8s.io',
