@@ -7,7 +7,7 @@ export function roleManifests(namespace = 'veloz', name = 'veloz-deployer'): str
     PERMISSIONS.filter((p) => !!p.cluster === cluster)
       .map(
         (p) =>
-          `  - apiGroups: ['${p.group}']\n    resources: ['${p.resource}${p.subresource ? `/${p.subresource}` : ''}']\n    verbs: [${p.verbs
+          `  - apiGroups: ['${p.group}']${p.router ? ` # only with traffic-router: ${p.router}` : ''}\n    resources: ['${p.resource}${p.subresource ? `/${p.subresource}` : ''}']\n    verbs: [${p.verbs
             .map((v) => `'${v}'`)
             .join(', ')}]`,
       )

@@ -13,6 +13,8 @@ interface Permission {
   cluster?: boolean;
   /** Why an action needs it; shown when it is missing. */
   why: string;
+  /** Needed only with this traffic router (canary `traffic-router`); asked about only when it is in use. */
+  router?: 'gateway-api';
 }
 
 export const PERMISSIONS: readonly Permission[] = [
@@ -96,6 +98,20 @@ export const PERMISSIONS: readonly Permission[] = [
     verbs: ['get', 'create', 'update', 'delete'],
     why: 'the release lock',
   },
+  {
+    group: 'gateway.networking.k8s.io',
+    resource: 'httproutes',
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    router: 'gateway-api',
+    why: "canary: the route's backendRef weights; helm: the chart HTTPRoute",
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    resource: 'gateways',
+    verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+    router: 'gateway-api',
+    why: 'helm: the chart Gateway',
+  },
 ];
 
 export interface AccessQuestion {
@@ -107,9 +123,9 @@ export interface AccessQuestion {
   why: string;
 }
 
-/** One SelfSubjectAccessReview question per verb. */
-export function accessQuestions(namespace: string): AccessQuestion[] {
-  return PERMISSIONS.flatMap((p) =>
+/** One SelfSubjectAccessReview question per verb (router-only permissions when that router is in use). */
+export function accessQuestions(namespace: string, routers: readonly string[] = []): AccessQuestion[] {
+  return PERMISSIONS.filter((p) => !p.router || routers.includes(p.router)).flatMap((p) =>
     p.verbs.map((verb) => ({
       group: p.group,
       resource: p.resource,
