@@ -87,12 +87,6 @@ export const PERMISSIONS: readonly Permission[] = [
     why: 'preflight: a NetworkPolicy selects the engine pods',
   },
   {
-    group: 'gateway.networking.k8s.io',
-    resource: 'httproutes',
-    verbs: ['get', 'patch'],
-    why: 'weighted canary: the HTTPRoute backendRef weights (traffic-router gateway-api)',
-  },
-  {
     group: 'coordination.k8s.io',
     resource: 'leases',
     verbs: ['get', 'create', 'update', 'delete'],
