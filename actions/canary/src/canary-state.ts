@@ -38,8 +38,8 @@ export interface CanaryState {
   routeRecord?: RouteRecord;
   /** The route already gives green its weight and green's Service is in place (a re-run changes nothing). */
   routeDone?: boolean;
-  /** Promotion: blue is held (paused, its old pods retiring); a failure must unpause it. */
-  held?: { retiring: string[]; oldVersion: string; generation: number; released?: boolean };
+  /** Promotion: blue is held (paused, surge-all strategy); a failure must unpause it and give the strategy back. */
+  held?: { generation: number; unpaused?: boolean };
 }
 
 export function kubeOf(state: CanaryState): Kube {

@@ -15,7 +15,7 @@ import { helmUpgradeArgs, releaseArgs } from './apply';
 import { beforeOf, sideBySide, type CanaryState } from './canary-state';
 import { promotionSize } from './release-rollout';
 import { trafficLine, weightsOf } from './traffic-route';
-import { patched, removalPatch, weightPatch } from '@veloz/shared/kube/http-route';
+import { patched, readRoute, removalPatch, weightPatch } from '@veloz/shared/kube/http-route';
 import { desiredFor, readState, type Desired } from './release-state';
 
 async function planPhase(state: CanaryState): Promise<DeployPlan> {
@@ -167,6 +167,8 @@ export async function appendPromotePlan(state: CanaryState, result: RunResult): 
       want: desiredFor(s),
       before: await readState(kube, s),
       greenBefore: sideBySide(state) ? await findGreen(kube, s.target.namespace, s.target.deployment) : undefined,
+      // the route as this canary left it
+      route: state.routeRecord ? await readRoute(kube, s.target.namespace, state.routeRecord.route) : undefined,
     };
     result.report.sections.push(...planSections(await planPhase(promote), 'Plan of the coming promote'));
   } catch (error) {

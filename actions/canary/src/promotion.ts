@@ -1,90 +1,23 @@
 /**
  * Side-by-side promotion that moves each long-lived client once (see packages/shared/src/kube/
- * promotion-hold.ts): hold blue, upgrade and unpause (release-rollout.ts), switch the route to blue
- * alone, then retire green and blue's old pods together. Until the retire step no client is
- * disconnected; there, each client of a retiring pod reconnects once, to a pod of the new
- * ReplicaSet, which is the only thing left to take it.
+ * promotion-hold.ts): green out of rotation (the route back to blue alone, or green's pods out of
+ * blue's Service), blue held, upgraded and unpaused (release-rollout.ts): its new ReplicaSet at full
+ * size, then the old pods all at once; then green removed. Each client of an old pod or of green
+ * reconnects once, and only new pods are in rotation to take it.
  */
+import type * as k8s from '@kubernetes/client-node';
 import { describeError } from '@veloz/shared/checks';
 import { findGreen, greenName, greenPods } from '@veloz/shared/kube/green';
+import { servicesFor } from '@veloz/shared/kube/green-service';
 import { patchRoute, readRoute, removalPatch } from '@veloz/shared/kube/http-route';
-import {
-  RETIRING_LABEL,
-  deletePods,
-  labelValue,
-  pauseDeployment,
-  releaseHold,
-  retireReplicaSets,
-  retiringPods,
-  until,
-} from '@veloz/shared/kube/promotion-hold';
-import { isNotFound } from '@veloz/shared/kube/errors';
+import { holdDeployment, releaseHold, unpauseDeployment } from '@veloz/shared/kube/promotion-hold';
+import { removeGreen } from '@veloz/shared/kube/green';
 import { formatDuration } from '@veloz/shared/parse';
 import type { Step } from '@veloz/shared/pipeline';
 import { beforeOf, kubeOf, sideBySide, type CanaryState } from './canary-state';
-import { tagOf } from './release-state';
 import { backOutCommand } from './steps';
 
 const promoting = (state: CanaryState): boolean => sideBySide(state) && state.s.phase === 'promote';
-
-export const holdBlue: Step<CanaryState> = {
-  name: (state) =>
-    `Hold ${state.s.target.deployment}: pause it; its pods keep serving as ${RETIRING_LABEL}=${labelValue(oldVersion(state))}`,
-  when: (state) => promoting(state) && !state.releaseDone,
-  async run(state) {
-    const { s, ctx, out } = state;
-    const kube = kubeOf(state);
-    const { namespace, deployment } = s.target;
-    const version = oldVersion(state);
-    await pauseDeployment(kube, namespace, deployment, ctx.workflowRun.runId || ctx.workflowRun.runUrl);
-    state.held = { retiring: [], oldVersion: version, generation: 0 };
-    state.held.retiring = await retireReplicaSets(kube, beforeOf(state).deployment, version, {
-      clock: ctx.clock,
-      timeoutMs: s.timeoutMs,
-    });
-    const d = await kube.apps.readNamespacedDeployment({ name: deployment, namespace });
-    state.held.generation = d.metadata?.generation ?? 0;
-    out.note(`${state.held.retiring.length} pod(s) retiring: ${state.held.retiring.join(', ')}`);
-  },
-};
-
-function oldVersion(state: CanaryState): string {
-  const image = beforeOf(state).image;
-  return tagOf(image) || image;
-}
-
-/** Called by the release's rollout once the upgrade is applied: the controller may start the new ReplicaSet. */
-export async function unholdBlue(state: CanaryState): Promise<void> {
-  if (!state.held || state.held.released) return;
-  await releaseHold(kubeOf(state), state.s.target.namespace, state.s.target.deployment);
-  state.held.released = true;
-  state.ctx.log.info(`Unpaused ${state.s.target.deployment}: its new ReplicaSet starts at full size.`);
-}
-
-/**
- * The finally of a held promotion: whatever failed, blue is never left paused; the report says what
- * is left (the retiring pods still serve the old version) and how to back out.
- */
-export async function afterFailedHold(state: CanaryState): Promise<void> {
-  const held = state.held;
-  if (!held) return;
-  const { s, out } = state;
-  if (!held.released) {
-    try {
-      await unholdBlue(state);
-    } catch (error) {
-      out.report.nextSteps.push(
-        `Unpause by hand: \`kubectl rollout resume deployment/${s.target.deployment} -n ${s.target.namespace}\` (${describeError(error)})`,
-      );
-    }
-  }
-  const left = `${held.retiring.length} pod(s) labelled ${RETIRING_LABEL}=${labelValue(held.oldVersion)} (${held.retiring.join(', ') || 'none'}) still serve ${held.oldVersion}; ${s.target.deployment} is unpaused`;
-  out.fact('Left', left);
-  out.report.nextSteps.push(
-    backOutCommand(state),
-    `After the rollback, the rollback action removes the retiring pods once the restored ReplicaSet is ready; by hand: \`kubectl delete pods -n ${s.target.namespace} -l ${RETIRING_LABEL}\``,
-  );
-}
 
 /** With a router: blue alone in every rule again, with the weights it had before the canary. */
 export const switchRouteToBlue: Step<CanaryState> = {
@@ -102,50 +35,115 @@ export const switchRouteToBlue: Step<CanaryState> = {
 };
 
 /**
- * Retire at once: green and every retiring pod deleted together, each given at most drain-timeout
- * to close its connections, and waited for (bounded). Their clients reconnect once, to new pods.
+ * Without a router, green's pods share blue's Service: they leave it (one selector label off each
+ * pod, its connections left open) so a client moved off an old blue pod cannot land on green.
  */
-export const retireTogether: Step<CanaryState> = {
+export const takeGreenOutOfService: Step<CanaryState> = {
+  name: (state) => `Take green ${greenName(state.s.target.deployment)} out of blue's Service (its connections stay)`,
+  when: (state) => promoting(state) && !state.routeRecord && state.greenBefore !== undefined,
+  async run(state) {
+    const { s } = state;
+    const kube = kubeOf(state);
+    const blueLabels = beforeOf(state).deployment.spec?.template?.metadata?.labels ?? {};
+    const selectors = (await servicesFor(kube, s.target.namespace, blueLabels)).map((svc) => svc.spec?.selector ?? {});
+    for (const pod of await greenPods(kube, s.target.namespace, s.target.deployment)) {
+      const off = labelsToDrop(pod, selectors);
+      if (off.length === 0) continue;
+      await kube.core.patchNamespacedPod(
+        {
+          name: pod.metadata?.name ?? '',
+          namespace: s.target.namespace,
+          body: { metadata: { labels: Object.fromEntries(off.map((k) => [k, null])) } },
+        },
+        kube.lib.setHeaderOptions('Content-Type', kube.lib.PatchStrategy.MergePatch),
+      );
+    }
+  },
+};
+
+/** The last key of each Service selector the pod matches (the rule greenSpec's `none` uses). */
+function labelsToDrop(pod: k8s.V1Pod, selectors: readonly Record<string, string>[]): string[] {
+  const labels = pod.metadata?.labels ?? {};
+  const keys = selectors
+    .filter((sel) => Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v))
+    .map((sel) => Object.keys(sel).at(-1)!);
+  return [...new Set(keys)];
+}
+
+export const holdBlue: Step<CanaryState> = {
   name: (state) =>
-    `Retire green ${greenName(state.s.target.deployment)} and ${state.s.target.deployment}'s old pods together`,
+    `Hold ${state.s.target.deployment}: paused, new ReplicaSet at full size before any old pod goes (maxSurge 100%, maxUnavailable 0)`,
+  when: (state) => promoting(state) && !state.releaseDone,
+  async run(state) {
+    const { s, ctx } = state;
+    const kube = kubeOf(state);
+    const { namespace, deployment } = s.target;
+    const live = await kube.apps.readNamespacedDeployment({ name: deployment, namespace });
+    await holdDeployment(kube, live, ctx.workflowRun.runId || ctx.workflowRun.runUrl);
+    state.held = { generation: 0 };
+    const d = await kube.apps.readNamespacedDeployment({ name: deployment, namespace });
+    state.held.generation = d.metadata?.generation ?? 0;
+  },
+};
+
+/** Called by the release's rollout once the upgrade is applied: the controller may start the new ReplicaSet. */
+export async function unholdBlue(state: CanaryState): Promise<void> {
+  if (!state.held || state.held.unpaused) return;
+  await unpauseDeployment(kubeOf(state), state.s.target.namespace, state.s.target.deployment);
+  state.held.unpaused = true;
+  state.ctx.log.info(`Unpaused ${state.s.target.deployment}: its new ReplicaSet starts at full size.`);
+}
+
+/**
+ * The finally of a held promotion: whatever failed, blue is never left paused and gets its own
+ * strategy back; the report says what is left and how to back out.
+ */
+export async function afterFailedHold(state: CanaryState): Promise<void> {
+  if (!state.held) return;
+  const { s, out } = state;
+  const { namespace, deployment } = s.target;
+  try {
+    await releaseHold(kubeOf(state), namespace, deployment);
+    out.fact(
+      'Left',
+      `${deployment} unpaused, its own rollout strategy back; its pods that still run the old version keep serving`,
+    );
+  } catch (error) {
+    out.report.nextSteps.push(
+      `Unpause by hand: \`kubectl rollout resume deployment/${deployment} -n ${namespace}\` (${describeError(error)}); the rollback action also does it first`,
+    );
+  }
+  out.report.nextSteps.push(backOutCommand(state));
+}
+
+/** After the rollout: blue's own strategy back, then green goes (its pods given at most drain-timeout). */
+export const retireGreen: Step<CanaryState> = {
+  name: (state) =>
+    `Give ${state.s.target.deployment} its strategy back; remove green ${greenName(state.s.target.deployment)}`,
   when: promoting,
   async run(state) {
     const { s, ctx, out } = state;
     const kube = kubeOf(state);
     const { namespace, deployment } = s.target;
-    const t0 = ctx.clock.now();
-    const blue = await kube.apps.readNamespacedDeployment({ name: deployment, namespace });
-    const green = await findGreen(kube, namespace, deployment);
-    const pods = [...(await retiringPods(kube, blue)), ...(green ? await greenPods(kube, namespace, deployment) : [])];
-    if (!green && pods.length === 0) return;
+    await releaseHold(kube, namespace, deployment);
+    if (!(await findGreen(kube, namespace, deployment))) return;
     const grace = Math.round(s.drainTimeoutMs / 1000);
-    if (green) await deleteGreen(kube, namespace, deployment);
-    await deletePods(kube, pods, grace);
-    const names = new Set(pods.map((p) => p.metadata?.name));
-    await until(
-      { clock: ctx.clock, timeoutMs: s.drainTimeoutMs + 30_000 },
-      'the retiring pods and green to be gone',
-      async () => {
-        const left = await kube.core.listNamespacedPod({ namespace });
-        const stillGreen = await findGreen(kube, namespace, deployment);
-        return !stillGreen && !left.items.some((p) => names.has(p.metadata?.name));
-      },
+    const pods = await greenPods(kube, namespace, deployment);
+    await Promise.all(
+      pods.map((p) =>
+        kube.core.deleteNamespacedPod({ name: p.metadata?.name ?? '', namespace, gracePeriodSeconds: grace }),
+      ),
     );
+    const removed = await removeGreen(kube, {
+      namespace,
+      deployment,
+      clock: ctx.clock,
+      timeoutMs: s.drainTimeoutMs + 30_000,
+      log: (line) => ctx.log.info(line),
+    });
     out.fact(
-      'Retired',
-      `${pods.map((p) => p.metadata?.name).join(', ') || 'no pods'} in ${formatDuration(ctx.clock.now() - t0)} (grace at most ${grace}s)`,
+      'Green',
+      `removed (${removed.pods.join(', ') || 'no pods'}, grace at most ${grace}s) in ${formatDuration(removed.durationMs)}`,
     );
   },
 };
-
-async function deleteGreen(kube: ReturnType<typeof kubeOf>, namespace: string, deployment: string): Promise<void> {
-  try {
-    await kube.apps.deleteNamespacedDeployment({
-      name: greenName(deployment),
-      namespace,
-      propagationPolicy: 'Foreground',
-    });
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
-}

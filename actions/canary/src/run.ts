@@ -7,7 +7,7 @@ import { recordStatus, type CanaryState } from './canary-state';
 import type { CanarySettings } from './inputs';
 import { nameInPlaceCanary, rollOutRelease } from './release-rollout';
 import { nameGreenPod, renderGreen, sideBySideRerun, startGreen } from './side-by-side';
-import { afterFailedHold, holdBlue, retireTogether, switchRouteToBlue } from './promotion';
+import { afterFailedHold, holdBlue, retireGreen, switchRouteToBlue, takeGreenOutOfService } from './promotion';
 import { readTrafficRoute, setRouteWeights, startGreenService } from './traffic-route';
 import { appendPromotePlan, connectForPlan, reportPlan } from './plan';
 import { desiredFor } from './release-state';
@@ -34,14 +34,15 @@ const STEPS: readonly Step<CanaryState>[] = [
   startGreenService,
   setRouteWeights,
   nameGreenPod,
-  // side-by-side promotion: blue held so no old pod is killed by the rollout
+  // side-by-side promotion: green out of rotation, blue held so its old pods go only all at once
+  switchRouteToBlue,
+  takeGreenOutOfService,
   holdBlue,
   // in-place canary; every promotion
   rollOutRelease,
   nameInPlaceCanary,
-  // side-by-side promotion: blue alone on the route, then green and the old pods retire at once
-  switchRouteToBlue,
-  retireTogether,
+  // side-by-side promotion: green goes once the old pods have
+  retireGreen,
   checkPromotion,
 ];
 

@@ -11,7 +11,7 @@ import { formatDuration } from '@veloz/shared/parse';
 import { ActionRun, Finished, runSteps, StepFailure, type Step } from '@veloz/shared/pipeline';
 import { findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
 import { abortCanary, canaryToAbort, type CanaryToAbort } from './abort';
-import { releaseHeldPromotion, removeRetiringPods } from './held-promotion';
+import { releaseHeldPromotion } from './held-promotion';
 import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './apply';
 import { databaseRestoreText, runRestoreCommands, scaleToZero } from './database';
 import type { DatabaseRestore } from './database-inputs';
@@ -125,7 +125,6 @@ const STEPS: readonly Step<Rollback>[] = [
     when: (r) => r.greenLeft === true,
     run: removeLeftoverGreen,
   },
-  { name: "Remove a held promotion's retiring pods", quiet: true, run: removeRetiringPods },
   { name: 'Verify health (§4.2, §4.5 step 1)', run: verify },
   { name: 'Data consistency query (§4.5 step 2)', when: (r) => r.s.postgresUrl !== undefined, run: queryData },
   { name: 'Record and announce the rollback (§4.5 steps 3–4)', quiet: true, run: finish },
