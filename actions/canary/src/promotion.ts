@@ -119,7 +119,7 @@ export async function afterFailedHold(state: CanaryState): Promise<void> {
 /** After the rollout: blue's own strategy back, then green goes (its pods given at most drain-timeout). */
 export const retireGreen: Step<CanaryState> = {
   name: (state) =>
-    `Give ${state.s.target.deployment} its strategy back; remove green ${greenName(state.s.target.deployment)}`,
+    `Remove green ${greenName(state.s.target.deployment)} (grace at most drain-timeout); ${state.s.target.deployment} gets its strategy back`,
   when: promoting,
   async run(state) {
     const { s, ctx, out } = state;
