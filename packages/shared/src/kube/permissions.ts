@@ -25,7 +25,7 @@ export const PERMISSIONS: readonly Permission[] = [
     group: '',
     resource: 'pods',
     verbs: ['get', 'list', 'watch', 'patch', 'delete'],
-    why: 'rollout tracking, finding the canary pod; promotion labels and retires the old pods',
+    why: "rollout tracking, finding the canary pod; promotion takes green's pods out of rotation and removes them",
   },
   { group: '', resource: 'pods', subresource: 'log', verbs: ['get'], why: 'last log lines of a failing pod, log scan' },
   { group: '', resource: 'pods', subresource: 'proxy', verbs: ['get', 'create'], why: 'validate: reach a pod alone' },
@@ -68,12 +68,7 @@ export const PERMISSIONS: readonly Permission[] = [
     verbs: ['get', 'update', 'patch'],
     why: 'canary and database rollback scaling',
   },
-  {
-    group: 'apps',
-    resource: 'replicasets',
-    verbs: ['get', 'list', 'watch', 'delete'],
-    why: 'revisions and the new ReplicaSet; promotion orphans the old ones',
-  },
+  { group: 'apps', resource: 'replicasets', verbs: ['get', 'list', 'watch'], why: 'revisions and the new ReplicaSet' },
   {
     group: 'autoscaling',
     resource: 'horizontalpodautoscalers',
