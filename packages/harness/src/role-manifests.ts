@@ -1,7 +1,12 @@
 // Only the README needs the manifests (a test compares them): kept out of the bundled product code.
 import { STAGES, stageRules, type ReleaseNames, type Stage } from '@veloz/shared/kube/permissions';
 
-const EXAMPLE: ReleaseNames = { release: 'veloz', deployment: 'veloz-engine', service: 'veloz-engine', route: 'veloz-engine' };
+const EXAMPLE: ReleaseNames = {
+  release: 'veloz',
+  deployment: 'veloz-engine',
+  service: 'veloz-engine',
+  route: 'veloz-engine',
+};
 
 /** One stage's Role (and, for the canary stage, the ClusterRole preflight needs), as YAML. */
 export function stageRoleManifest(stage: Stage, namespace = 'veloz', names: ReleaseNames = EXAMPLE): string {
