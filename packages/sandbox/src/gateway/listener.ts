@@ -124,7 +124,13 @@ export class GatewayListener {
   }
 
   private track(upstream: Upstream, drop: () => void): () => void {
-    const entry: Tracked = { upstream, drop };
+    const entry: Tracked = {
+      upstream,
+      drop: () => {
+        this.tracked.delete(entry);
+        drop();
+      },
+    };
     this.tracked.add(entry);
     return () => this.tracked.delete(entry);
   }
