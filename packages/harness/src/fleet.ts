@@ -26,6 +26,11 @@ export interface FleetOptions {
   requestPath?: string;
   /** Path of the streams (default `/ws/market` or `/api/stream`). */
   streamPath?: string;
+  /**
+   * Requests in flight at most (default 64): beyond it, due requests are skipped and counted, so an
+   * overloaded machine shows up as a lower rate, not as a pile of timeouts nobody asked for.
+   */
+  maxInFlight?: number;
   /** Reconnect back-off: starts at `min`, doubles per failed attempt up to `max` (default 25..500 ms). */
   backoffMs?: { min: number; max: number };
   /** `startFleet` resolves once every client is connected, within this (default 15 s; 0: do not wait). */
@@ -67,7 +72,8 @@ export interface FleetReport {
   at: number;
   clients: ClientReport[];
   reconnects: { total: number; mean: number; max: number; clientsReconnectingMoreThanOnce: number };
-  requests: { total: number; ok: number; failed: number; failures: FailureCount[] };
+  /** `skipped`: not sent, as this process fell behind the asked rate or maxInFlight were pending. */
+  requests: { total: number; ok: number; failed: number; skipped: number; failures: FailureCount[] };
   /** Share (0..1) of successful responses per X-Veloz-Version / X-Veloz-Pod, and their counts. */
   share: { byVersion: Record<string, number>; byPod: Record<string, number> };
   counts: { byVersion: Record<string, number>; byPod: Record<string, number> };
@@ -251,6 +257,8 @@ class RequestStream {
   byVersion: Record<string, number> = {};
   byPod: Record<string, number> = {};
   failures = new Map<string, FailureCount>();
+  /** Requests not sent: the process fell behind the rate, or maxInFlight were still waiting. */
+  skipped = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private started = Date.now();
@@ -263,9 +271,19 @@ class RequestStream {
     this.started = Date.now();
     this.launched = 0;
     // A fine tick that launches what is due keeps the rate exact whatever the timer jitter.
+    const maxBacklog = Math.max(1, Math.ceil(this.o.requestsPerSecond / 10));
     this.timer = setInterval(() => {
       const due = Math.floor(((Date.now() - this.started) / 1000) * this.o.requestsPerSecond);
-      for (; this.launched < due; this.launched++) this.launch();
+      // A stalled event loop must not come back as a burst (that would be load nobody asked for):
+      // at most a tenth of a second's worth is caught up, the rest is skipped and counted.
+      if (due - this.launched > maxBacklog) {
+        this.skipped += due - this.launched - maxBacklog;
+        this.launched = due - maxBacklog;
+      }
+      for (; this.launched < due; this.launched++) {
+        if (this.inFlight.size >= this.o.maxInFlight) this.skipped++;
+        else this.launch();
+      }
     }, 10);
   }
 
@@ -280,6 +298,7 @@ class RequestStream {
     this.byVersion = {};
     this.byPod = {};
     this.failures.clear();
+    this.skipped = 0;
   }
 
   private fail(reason: string, example: string): void {
@@ -342,6 +361,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     requestPath: '/api/market',
     streamPath: options.kind === 'ws' ? '/ws/market' : '/api/stream',
     backoffMs: { min: 25, max: 500 },
+    maxInFlight: 64,
     ...options,
   };
   let since = Date.now();
@@ -395,6 +415,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           total: requests.total,
           ok: requests.ok,
           failed: requests.total - requests.ok,
+          skipped: requests.skipped,
           failures: [...requests.failures.values()].map((f) => ({ ...f })),
         },
         share: { byVersion: shares(requests.byVersion), byPod: shares(requests.byPod) },

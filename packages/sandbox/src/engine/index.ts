@@ -60,7 +60,7 @@ export interface EngineHandle {
   /** This engine's Prometheus scrape target, labelled with namespace, pod and the pod's labels. */
   scrapeTarget(): ScrapeTarget;
   /** Closes the server, every connection and stream, and cancels pending delayed responses. */
-  stop(): Promise<void>;
+  stop(opts?: { drainMs?: number }): Promise<void>;
 }
 
 const DEFAULT_SYNTHETIC_RPS = 50;
@@ -101,6 +101,6 @@ export async function startEngine(opts: EngineOptions): Promise<EngineHandle> {
       scrapeTargets([
         { namespace: opts.namespace, podName: opts.podName, port, podLabels: opts.podLabels },
       ])[0] as ScrapeTarget,
-    stop: () => engine.stop(),
+    stop: (o) => engine.stop(o?.drainMs ?? 0),
   };
 }

@@ -64,6 +64,8 @@ const errorBody = (error: string, message: string): string => JSON.stringify({ e
 
 interface Tracked {
   upstream: Upstream;
+  /** SSE and WebSocket: dropped with their pod. A short request ends by itself (its pod drains it). */
+  stream: boolean;
   drop(): void;
 }
 
@@ -120,13 +122,21 @@ export class GatewayListener {
 
   /** Drops every proxied connection whose pod is gone (deleted, terminated, its container killed). */
   sweep(): void {
-    for (const t of this.tracked) if (!t.upstream.alive()) t.drop();
+    for (const t of this.tracked) if (t.stream && !t.upstream.alive()) t.drop();
   }
 
-  private track(upstream: Upstream, drop: () => void): () => void {
-    const entry: Tracked = { upstream, drop };
+  private track(upstream: Upstream, stream: boolean, drop: () => void): Tracked & { untrack(): void } {
+    const entry: Tracked & { untrack(): void } = {
+      upstream,
+      stream,
+      drop: () => {
+        this.tracked.delete(entry);
+        drop();
+      },
+      untrack: () => void this.tracked.delete(entry),
+    };
     this.tracked.add(entry);
-    return () => this.tracked.delete(entry);
+    return entry;
   }
 
   private proxyRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -155,13 +165,14 @@ export class GatewayListener {
         ),
       this.timeouts.responseMs,
     );
-    const untrack = this.track(upstream, () => {
+    const tracked = this.track(upstream, false, () => {
       up.destroy();
       res.destroy();
     });
     up.setTimeout(this.timeouts.idleMs, () => up.destroy(new Error(`idle for ${this.timeouts.idleMs} ms`)));
     up.on('response', (answer) => {
       clearTimeout(deadline);
+      tracked.stream = String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
       res.writeHead(answer.statusCode ?? 502, forwardable(answer.headers));
       res.flushHeaders();
       answer.pipe(res);
@@ -180,7 +191,7 @@ export class GatewayListener {
     });
     res.on('close', () => {
       clearTimeout(deadline);
-      untrack();
+      tracked.untrack();
       up.destroy();
     });
     req.pipe(up);
@@ -209,7 +220,7 @@ export class GatewayListener {
       up.destroy();
       socket.destroy();
     };
-    const untrack = this.track(upstream, drop);
+    const { untrack } = this.track(upstream, true, drop);
     up.setTimeout(this.timeouts.idleMs, drop);
     up.on('connect', () => {
       const headers = { ...forwardable(r.headers, ['connection', 'upgrade']), host: `127.0.0.1:${upstream.port}` };

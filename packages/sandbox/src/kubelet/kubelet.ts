@@ -66,6 +66,9 @@ export class PodRuntime {
 
 type EngineModule = typeof EngineIndex;
 
+/** How long a terminating pod's engine lets in-flight requests finish (well within any grace period). */
+const ENGINE_DRAIN_MS = 2000;
+
 /**
  * The node agent for every sandbox node: runs pods' containers through their image profiles,
  * backs healthy/degrade containers with an engine double, probes readiness over HTTP and
@@ -218,7 +221,8 @@ export class Kubelet {
     if (rt.engine && !rt.containers.some((x) => x !== c && x.engineBacked && x.running)) {
       const engine = rt.engine;
       rt.engine = undefined;
-      void engine.stop();
+      // A deleted pod's engine shuts down as on SIGTERM (in-flight requests finish); a crash is abrupt.
+      void engine.stop({ drainMs: rt.terminating ? ENGINE_DRAIN_MS : 0 });
     }
   }
 
