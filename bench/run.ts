@@ -25,6 +25,7 @@ import { restoreFigure } from './restore';
 import { scaleFigure } from './scale';
 import { runtimes, startupFigure } from './startup';
 import { takeoverFigure } from './takeover';
+import { trafficFigure } from './traffic';
 
 const FIGURES = [
   'startup',
@@ -38,6 +39,7 @@ const FIGURES = [
   'long-window',
   'blue-green',
   'takeover',
+  'traffic',
 ] as const;
 type Figure = (typeof FIGURES)[number];
 
@@ -105,6 +107,14 @@ async function main(): Promise<void> {
     'long-window': () => longWindowFigure({ durationMs: 30 * 60_000, intervalMs: 1000, edge: 100 }),
     'blue-green': () => blueGreenFigure({ repeats: 3, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
     takeover: () => takeoverFigure({ repeats: 3, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
+    traffic: () =>
+      trafficFigure({
+        repeats: 2,
+        podStartupDelayMs: POD_STARTUP_DELAY_MS,
+        clients: 40,
+        requestsPerSecond: 200,
+        shareRequests: 2000,
+      }),
   };
   for (const figure of FIGURES) {
     if (!args.only.includes(figure)) continue;

@@ -18,10 +18,14 @@ export function helmUpgradeArgs(
   want: Desired,
   helmMajor = 3,
   previousApplyMethod?: string,
+  wait = true,
 ): string[] {
   return [
     ...releaseArgs('upgrade', settings, want),
-    '--wait',
+    // A held promotion applies to a paused Deployment: helm 3's --wait counts it ready at once
+    // (ready.go's pausedAsReady), helm 4's kstatus watcher would wait for a rollout that cannot start
+    // until we unpause. Without --wait helm only applies; the rollout is tracked on the watch API.
+    ...(wait ? ['--wait'] : []),
     '--timeout',
     goDuration(settings.timeoutMs),
     ...forceConflicts(helmMajor, previousApplyMethod),
@@ -71,8 +75,9 @@ export async function helmUpgrade(
   onLine: (line: string) => void,
   signal: AbortSignal,
   previousApplyMethod: string | undefined,
+  wait = true,
 ): Promise<void> {
-  await runHelm(helm, helmUpgradeArgs(settings, want, helm.major, previousApplyMethod), { env, onLine, signal });
+  await runHelm(helm, helmUpgradeArgs(settings, want, helm.major, previousApplyMethod, wait), { env, onLine, signal });
 }
 
 /**

@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { RunContext } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
 import type { Kube } from '@veloz/shared/kube/client';
+import type { HttpRoute, RouteRecord } from '@veloz/shared/kube/http-route';
 import type { RolloutResult } from '@veloz/shared/kube/rollout';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { deploymentCompleteText } from '@veloz/shared/notifications';
@@ -31,6 +32,14 @@ export interface CanaryState {
   releaseDone?: boolean;
   rolloutMs?: number;
   headline?: string;
+  /** Weighted canary: the HTTPRoute as read before any write, blue's Service, the record green carries. */
+  route?: HttpRoute;
+  blueService?: k8s.V1Service;
+  routeRecord?: RouteRecord;
+  /** The route already gives green its weight and green's Service is in place (a re-run changes nothing). */
+  routeDone?: boolean;
+  /** Promotion: blue is held (paused, surge-all strategy); a failure must unpause it and give the strategy back. */
+  held?: { generation: number; unpaused?: boolean };
 }
 
 export function kubeOf(state: CanaryState): Kube {

@@ -1,5 +1,5 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { ParseError, parseBoolean, parseDnsLabel } from '@veloz/shared/parse';
+import { ParseError, parseBoolean, parseDnsLabel, parseDnsSubdomain, parseTrafficWeight } from '@veloz/shared/parse';
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readRunLimits, type RunLimits } from '@veloz/shared/run-limits';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
@@ -8,12 +8,27 @@ import type { CanaryTraffic } from '@veloz/shared/kube/green';
 export type Phase = 'canary' | 'promote';
 /** `side-by-side`: green beside the untouched release (§2.1's diagram); `in-place`: §2.2's literal commands. */
 export type Strategy = 'side-by-side' | 'in-place';
+/** `none`: the Service alone routes (today's behaviour); `gateway-api`: weights on an HTTPRoute. */
+export type TrafficRouter = 'none' | 'gateway-api';
+
+/** Where the canary's traffic comes from when a router sets it by weight. */
+export interface RouterSettings {
+  kind: 'gateway-api';
+  /** HTTPRoute name, in the release namespace. */
+  httpRoute: string;
+  /** Green's share, a whole percent (blue gets 100 - weight). */
+  weight: number;
+}
 
 export interface CanarySettings extends RunLimits {
   target: TargetSettings;
   phase: Phase;
   strategy: Strategy;
   canaryTraffic: CanaryTraffic;
+  /** Set with `traffic-router: gateway-api`. */
+  router?: RouterSettings;
+  /** Longest a retiring pod (old blue, green) is given to close its connections at promotion. */
+  drainTimeoutMs: number;
   version: string;
   helm: {
     chart?: string;
@@ -42,6 +57,8 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
   const phase = reader.choice('phase', ['canary', 'promote'] as const);
   const strategy = reader.choice('strategy', ['side-by-side', 'in-place'] as const);
   const canaryTraffic = reader.choice('canary-traffic', ['share', 'none'] as const);
+  const router = readRouter(reader, strategy);
+  const drainTimeoutMs = reader.duration('drain-timeout');
   const version = reader.must('version', (text) => {
     if (!TAG.test(text))
       throw new ParseError('an image tag such as 1.1.0 (letters, digits, _ . -, at most 128 characters)');
@@ -87,6 +104,8 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
     phase,
     strategy,
     canaryTraffic,
+    router,
+    drainTimeoutMs,
     version,
     helm: { chart, valuesFiles, set, imageTagKey, replicaKey, autoscalingKey },
     canaryReplicas,
@@ -97,4 +116,31 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
     records,
     plan: reader.parsed('plan', parseBoolean) ?? false,
   };
+}
+
+/** `traffic-router`, `http-route`, `canary-weight`: each bad one reported, all at once. */
+function readRouter(reader: InputReader, strategy: Strategy): RouterSettings | undefined {
+  const kind = reader.choice('traffic-router', ['none', 'gateway-api'] as const);
+  const weight = reader.must('canary-weight', parseTrafficWeight, {}, NaN);
+  const httpRoute = reader.parsed('http-route', parseDnsSubdomain);
+  if (kind !== 'gateway-api') return undefined;
+  if (strategy === 'in-place') {
+    reader.fail(
+      new InputError(
+        'traffic-router',
+        kind,
+        'none with strategy in-place (weights need green beside blue: side-by-side)',
+      ),
+    );
+  }
+  if (reader.optional('http-route') === undefined) {
+    reader.fail(
+      new InputError(
+        'http-route',
+        '',
+        'an HTTPRoute name in the release namespace because traffic-router is gateway-api',
+      ),
+    );
+  }
+  return { kind, httpRoute: httpRoute ?? '', weight };
 }

@@ -15,6 +15,8 @@ import { commandLine, planSections, type DeployPlan } from '@veloz/shared/plan/m
 import { helmUpgradeArgs, releaseArgs } from './apply';
 import { beforeOf, sideBySide, type CanaryState } from './canary-state';
 import { promotionSize } from './release-rollout';
+import { trafficLine, weightsOf } from './traffic-route';
+import { patched, readRoute, removalPatch, weightPatch } from '@veloz/shared/kube/http-route';
 import { desiredFor, readState, type Desired } from './release-state';
 
 async function planPhase(state: CanaryState): Promise<DeployPlan> {
@@ -24,10 +26,11 @@ async function planPhase(state: CanaryState): Promise<DeployPlan> {
   const release = s.target.driver === 'helm' ? await planHelmUpgrade(state, want) : planKubectlEdit(state, want);
   const green = state.greenBefore;
   if (!sideBySide(state) || !green) return release;
+  const promoted = state.routeRecord && state.route ? withRouteChange(state, release, 'promote') : release;
   return {
-    ...release,
-    commands: [...release.commands, `delete Deployment ${green.metadata?.name} -n ${s.target.namespace} (green)`],
-    changes: [...release.changes, ...diffManifests([asManifest('Deployment', green)], [])],
+    ...promoted,
+    commands: [...promoted.commands, `delete Deployment ${green.metadata?.name} -n ${s.target.namespace} (green)`],
+    changes: [...promoted.changes, ...diffManifests([asManifest('Deployment', green)], [])],
   };
 }
 
@@ -37,13 +40,46 @@ function planGreen(state: CanaryState): DeployPlan {
   const green = state.greenManifest!;
   const old = state.greenBefore ? [asManifest('Deployment', state.greenBefore)] : [];
   const verb = state.greenBefore ? 'replace' : 'create';
-  return {
+  const plan: DeployPlan = {
     operation: 'canary',
     commands: [
       `${verb} Deployment ${green.metadata?.name} -n ${s.target.namespace}: ${s.canaryReplicas} × ${imageOf(green)} (green, beside ${s.target.deployment})`,
     ],
     target: `no new revision: green ${greenName(s.target.deployment)} is not part of the release`,
     changes: diffManifests(old, [asManifest('Deployment', green)]),
+  };
+  return state.routeRecord ? withRouteChange(state, plan, 'canary') : plan;
+}
+
+/**
+ * The route's side of the plan: the canary adds green's Service and sets the weights, the promotion
+ * removes green's backendRef and gives blue back its weights; each as its JSON patch and the diff.
+ */
+function withRouteChange(state: CanaryState, plan: DeployPlan, phase: 'canary' | 'promote'): DeployPlan {
+  const { s } = state;
+  const record = state.routeRecord!;
+  const route = state.route!;
+  const services = { blue: record.service, green: record.green };
+  const ops =
+    phase === 'canary'
+      ? weightPatch(route, services, weightsOf(record.weight))
+      : removalPatch(route, services, record.blueWeights);
+  const what = phase === 'canary' ? trafficLine(record) : `blue only, green's backendRef removed`;
+  const commands = [...plan.commands];
+  if (phase === 'canary')
+    commands.push(`create Service ${record.green} -n ${s.target.namespace} (green's pods only, owned by green)`);
+  commands.push(
+    ops.length === 0
+      ? `HTTPRoute ${record.route} unchanged (already ${what})`
+      : `patch HTTPRoute ${record.route} -n ${s.target.namespace} (JSON patch, ${ops.length} operations): ${what}`,
+  );
+  return {
+    ...plan,
+    commands,
+    changes: [
+      ...plan.changes,
+      ...diffManifests([asManifest('HTTPRoute', route)], [asManifest('HTTPRoute', patched(route, ops))]),
+    ],
   };
 }
 
@@ -132,6 +168,8 @@ export async function appendPromotePlan(state: CanaryState, result: RunResult): 
       want: desiredFor(s),
       before: await readState(kube, s),
       greenBefore: sideBySide(state) ? await findGreen(kube, s.target.namespace, s.target.deployment) : undefined,
+      // the route as this canary left it
+      route: state.routeRecord ? await readRoute(kube, s.target.namespace, state.routeRecord.route) : undefined,
     };
     result.report.sections.push(...planSections(await planPhase(promote), 'Plan of the coming promote'));
   } catch (error) {

@@ -16,6 +16,7 @@ import { beforeOf, kubeOf, recordStatus, rolloutFailure, sideBySide, type Canary
 import { readState, type Desired } from './release-state';
 import { formatDuration } from '@veloz/shared/parse';
 import { annotateDeployment, backOutCommand, reportOutcome } from './steps';
+import { unholdBlue } from './promotion';
 
 export const rollOutRelease: Step<CanaryState> = {
   name: (state) =>
@@ -67,27 +68,33 @@ async function applyAndTrack(state: CanaryState, want: Desired): Promise<Rollout
   const { s, ctx, session } = state;
   const before = beforeOf(state);
   const kube = kubeOf(state);
+  const held = state.held;
   const result = await applyTracked(kube, {
     namespace: s.target.namespace,
     deployment: s.target.deployment,
     timeoutMs: s.timeoutMs,
     clock: ctx.clock,
-    generationBefore: before.deployment.metadata?.generation ?? 0,
+    // Holding blue (spec.paused) moved its generation: the rollout to track is the one after that.
+    generationBefore: held?.generation ?? before.deployment.metadata?.generation ?? 0,
     log: (line) => ctx.log.info(line),
     warn: (line) => ctx.log.warning(line),
     apply: async (signal) => {
-      if (s.target.driver !== 'helm') return kubectlApply(kube, s, want, before.container.name);
-      const helm = await detectHelm();
-      ctx.log.info(`helm ${helm.version}: upgrading ${s.target.release} to ${s.version}`);
-      await helmUpgrade(
-        helm,
-        s,
-        want,
-        session?.toolEnv ?? {},
-        (line) => ctx.log.info(`helm: ${line}`),
-        signal,
-        before.helm?.current?.applyMethod,
-      );
+      if (s.target.driver !== 'helm') await kubectlApply(kube, s, want, before.container.name);
+      else {
+        const helm = await detectHelm();
+        ctx.log.info(`helm ${helm.version}: upgrading ${s.target.release} to ${s.version}`);
+        await helmUpgrade(
+          helm,
+          s,
+          want,
+          session?.toolEnv ?? {},
+          (line) => ctx.log.info(`helm: ${line}`),
+          signal,
+          before.helm?.current?.applyMethod,
+          !held,
+        );
+      }
+      if (held) await unholdBlue(state);
     },
   });
   return result.ok ? settleReplicas(state, kube, want, result) : result;

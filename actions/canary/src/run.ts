@@ -6,7 +6,9 @@ import { ActionRun, runSteps, type Step } from '@veloz/shared/pipeline';
 import { recordStatus, type CanaryState } from './canary-state';
 import type { CanarySettings } from './inputs';
 import { nameInPlaceCanary, rollOutRelease } from './release-rollout';
-import { nameGreenPod, removeGreenAfterPromotion, renderGreen, sideBySideRerun, startGreen } from './side-by-side';
+import { nameGreenPod, renderGreen, sideBySideRerun, startGreen } from './side-by-side';
+import { afterFailedHold, holdBlue, retireGreen, switchRouteToBlue, takeGreenOutOfService } from './promotion';
+import { readTrafficRoute, setRouteWeights, startGreenService } from './traffic-route';
 import { appendPromotePlan, connectForPlan, reportPlan } from './plan';
 import { desiredFor } from './release-state';
 import { announce, checkPromotion, inPlaceRerun, readRelease, recordDeployment, takeLock } from './steps';
@@ -21,6 +23,7 @@ import { announce, checkPromotion, inPlaceRerun, readRelease, recordDeployment, 
 const STEPS: readonly Step<CanaryState>[] = [
   takeLock,
   readRelease,
+  readTrafficRoute,
   recordDeployment,
   inPlaceRerun,
   sideBySideRerun,
@@ -28,17 +31,29 @@ const STEPS: readonly Step<CanaryState>[] = [
   // canary
   renderGreen,
   startGreen,
+  startGreenService,
+  setRouteWeights,
   nameGreenPod,
+  // side-by-side promotion: green out of rotation, blue held so its old pods go only all at once
+  switchRouteToBlue,
+  takeGreenOutOfService,
+  holdBlue,
   // in-place canary; every promotion
   rollOutRelease,
   nameInPlaceCanary,
-  // promotion
-  removeGreenAfterPromotion,
+  // side-by-side promotion: green goes once the old pods have
+  retireGreen,
   checkPromotion,
 ];
 
 /** `plan: true`: read the release, render what the phase would apply, report it; no lock, no write. */
-const PLAN_STEPS: readonly Step<CanaryState>[] = [connectForPlan, readRelease, renderGreen, reportPlan];
+const PLAN_STEPS: readonly Step<CanaryState>[] = [
+  connectForPlan,
+  readRelease,
+  readTrafficRoute,
+  renderGreen,
+  reportPlan,
+];
 
 export async function run(settings: Readonly<CanarySettings>, ctx: RunContext): Promise<RunResult> {
   const want = desiredFor(settings);
@@ -60,7 +75,10 @@ export async function run(settings: Readonly<CanarySettings>, ctx: RunContext): 
           `\`helm status ${settings.target.release} -n ${settings.target.namespace}\` and \`kubectl rollout status deployment/${settings.target.deployment} -n ${settings.target.namespace}\``,
         ],
       }),
-      onFailure: (message) => recordStatus(state, 'failure', message),
+      onFailure: async (message) => {
+        await afterFailedHold(state);
+        await recordStatus(state, 'failure', message);
+      },
     });
     if (settings.phase === 'canary' && !settings.plan && !result.failure) await appendPromotePlan(state, result);
     return result;
@@ -73,6 +91,6 @@ function title(s: Readonly<CanarySettings>, replicas: number): string {
   const { release, deployment } = s.target;
   if (s.phase === 'promote') return `Promote: ${release} ${s.version} to ${replicas} replicas, autoscaling on`;
   return s.strategy === 'side-by-side'
-    ? `Canary: ${greenName(deployment)} ${s.version} on ${replicas} replica(s) beside ${release} (traffic: ${s.canaryTraffic})`
+    ? `Canary: ${greenName(deployment)} ${s.version} on ${replicas} replica(s) beside ${release} (traffic: ${s.router ? `${s.router.weight}% through HTTPRoute ${s.router.httpRoute}` : s.canaryTraffic})`
     : `Canary: ${release} ${s.version} on ${replicas} replica(s), autoscaling off`;
 }

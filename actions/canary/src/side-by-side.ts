@@ -9,13 +9,11 @@ import { detectHelm, runHelm, shownHelmArgs } from '@veloz/shared/helm/cli';
 import {
   applyGreen,
   bluePods,
-  findGreen,
   greenName,
   greenPods,
   imageOf,
   greenSpec,
   readyCount,
-  removeGreen,
   servicesSelecting,
 } from '@veloz/shared/kube/green';
 import { isPodReady } from '@veloz/shared/kube/pods';
@@ -26,6 +24,14 @@ import { helmTemplateArgs } from './apply';
 import { beforeOf, kubeOf, recordStatus, rolloutFailure, sideBySide, type CanaryState } from './canary-state';
 import { alreadyDone, tagOf } from './release-state';
 import { annotateDeployment, backOutCommand, reportOutcome } from './steps';
+import { reportWeights, routeAnnotation } from './traffic-route';
+import type { CanaryTraffic } from '@veloz/shared/kube/green';
+import type { CanarySettings } from './inputs';
+
+/** With a router green's pods stay out of blue's Service: the route gives green its share. */
+export function greenTraffic(s: Readonly<CanarySettings>): CanaryTraffic {
+  return s.router ? 'none' : s.canaryTraffic;
+}
 
 const sideBySideCanary = (state: CanaryState): boolean => sideBySide(state) && state.s.phase === 'canary';
 
@@ -67,7 +73,8 @@ function greenMatches(state: CanaryState, green: k8s.V1Deployment): boolean {
   return (
     tagOf(imageOf(green)) === s.version &&
     (green.spec?.replicas ?? 1) === s.canaryReplicas &&
-    green.metadata?.annotations?.['veloz.io/canary-traffic'] === s.canaryTraffic &&
+    green.metadata?.annotations?.['veloz.io/canary-traffic'] === greenTraffic(s) &&
+    (!s.router || state.routeDone === true) &&
     rolloutStatus(green).state === 'complete'
   );
 }
@@ -85,8 +92,9 @@ export const renderGreen: Step<CanaryState> = {
     state.greenManifest = greenSpec(source, {
       deployment: s.target.deployment,
       replicas: s.canaryReplicas,
-      traffic: s.canaryTraffic,
+      traffic: greenTraffic(s),
       serviceSelectors: services,
+      annotations: routeAnnotation(state),
     });
   },
 };
@@ -178,34 +186,15 @@ async function describeGreen(state: CanaryState): Promise<void> {
     s.canaryTraffic === 'share'
       ? `~${Math.round((100 * green.length) / Math.max(1, blue + green.length))}% of requests`
       : 'no production traffic (canary-traffic: none; reach it through pods/proxy)';
-  const traffic = `blue ${blue} × ${tagOf(before.image) || before.image} serving, green ${green.length} × ${s.version}, ${share}`;
   await reportOutcome(state, before, true);
+  out.outputs.traffic = `blue ${blue} × ${tagOf(before.image) || before.image} serving, green ${green.length} × ${s.version}, ${share}`;
+  reportWeights(state);
   out.outputs.image = imageOf(state.greenManifest ?? state.greenBefore ?? {}) || `${s.image ?? ''}:${s.version}`;
   out.outputs['canary-pod'] = newest.metadata.name;
-  out.outputs.traffic = traffic;
   out.fact('Green pod', newest.metadata.name);
-  out.fact('Traffic', traffic);
+  out.fact('Traffic', out.outputs.traffic);
 }
 
 function created(pod: k8s.V1Pod): number {
   return pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0;
 }
-
-/** Promotion's last move: green goes once the release runs the version at full size and is healthy. */
-export const removeGreenAfterPromotion: Step<CanaryState> = {
-  name: (state) => `Remove green ${greenName(state.s.target.deployment)}`,
-  when: (state) => sideBySide(state) && state.s.phase === 'promote' && state.greenBefore !== undefined,
-  async run(state) {
-    const { s, ctx, out } = state;
-    const kube = kubeOf(state);
-    if (!(await findGreen(kube, s.target.namespace, s.target.deployment))) return;
-    const removed = await removeGreen(kube, {
-      namespace: s.target.namespace,
-      deployment: s.target.deployment,
-      clock: ctx.clock,
-      timeoutMs: s.timeoutMs,
-      log: (line) => ctx.log.info(line),
-    });
-    out.fact('Green', `removed (${removed.pods.join(', ') || 'no pods'}) in ${formatDuration(removed.durationMs)}`);
-  },
-};

@@ -11,6 +11,8 @@ import { annotate } from '@veloz/shared/kube/deployment-edits';
 import { unlessNotFound } from '@veloz/shared/kube/errors';
 import { normalizeVersion } from '@veloz/shared/kube/rejected-versions';
 import { CANARY_ABORTED_ANNOTATION, findGreen, greenName, imageOf, removeGreen } from '@veloz/shared/kube/green';
+import { patchRoute, readRoute, removalPatch, routeRecordOf, zeroGreenPatch } from '@veloz/shared/kube/http-route';
+import { releaseHeldPromotion } from './held-promotion';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { REVISION_ANNOTATION } from '@veloz/shared/kube/pods';
 import { rollbackInitiatedText } from '@veloz/shared/notifications';
@@ -79,6 +81,8 @@ export async function abortCanary(rollback: AbortContext, found: CanaryToAbort):
   const green = found.green!;
   const version = versionOf(imageOf(green));
   run.outputs['rolled-back-from'] = `green ${greenName(deployment)} (${version})`;
+  const greenService = await takeGreenOffRoute(rollback, green);
+  await releaseHeldPromotion(rollback);
   const removed = await removeGreen(rollback.session.kube, {
     namespace,
     deployment,
@@ -86,6 +90,8 @@ export async function abortCanary(rollback: AbortContext, found: CanaryToAbort):
     timeoutMs: s.timeoutMs,
     log: (line) => ctx.log.info(line),
   });
+  if (greenService)
+    await unlessNotFound(rollback.session.kube.core.deleteNamespacedService({ name: greenService, namespace }));
   const record: AbortRecord = {
     version,
     releaseImage: found.blueImage,
@@ -110,6 +116,34 @@ export async function abortCanary(rollback: AbortContext, found: CanaryToAbort):
   return new Finished(
     `Canary of ${version} aborted: green ${greenName(deployment)} removed in ${formatDuration(removed.durationMs)}. ${release} stays at ${stays}, its pods untouched; no ${s.target.driver === 'helm' ? 'Helm revision' : 'rollout'} was made.`,
   );
+}
+
+/**
+ * A weighted canary: green's weight to 0 first (no new request goes to it), then its backendRef
+ * removed and blue's weight back to what it was before the canary (recorded on green). Green's
+ * Service is removed with green (green owns it), and deleted here too in case it outlived it.
+ */
+async function takeGreenOffRoute(a: AbortContext, green: k8s.V1Deployment): Promise<string | undefined> {
+  const record = routeRecordOf(green);
+  if (!record) return undefined;
+  const { kube } = a.session;
+  const ns = a.s.target.namespace;
+  const route = await readRoute(kube, ns, record.route);
+  if (!route) {
+    a.run.warnings.push(`HTTPRoute ${ns}/${record.route} is gone; only green and its Service are removed.`);
+  } else {
+    const zeroed = (await patchRoute(kube, route, zeroGreenPatch(route, record.green))) ?? route;
+    await patchRoute(
+      kube,
+      zeroed,
+      removalPatch(zeroed, { blue: record.service, green: record.green }, record.blueWeights),
+    );
+    a.run.fact(
+      'Route',
+      `HTTPRoute ${record.route}: green's weight 0, then its backendRef removed; blue's weights as before the canary`,
+    );
+  }
+  return record.green;
 }
 
 async function currentRevision(a: AbortContext, blue: k8s.V1Deployment): Promise<string> {

@@ -11,6 +11,7 @@ import { formatDuration } from '@veloz/shared/parse';
 import { ActionRun, Finished, runSteps, StepFailure, type Step } from '@veloz/shared/pipeline';
 import { findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
 import { abortCanary, canaryToAbort, type CanaryToAbort } from './abort';
+import { releaseHeldPromotion } from './held-promotion';
 import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './apply';
 import { databaseRestoreText, runRestoreCommands, scaleToZero } from './database';
 import type { DatabaseRestore } from './database-inputs';
@@ -99,6 +100,7 @@ const STEPS: readonly Step<Rollback>[] = [
     when: (r) => r.database !== undefined,
     run: restoreDatabase,
   },
+  { name: 'Unpause a Deployment a promotion held', quiet: true, run: releaseHeldPromotion },
   {
     name: (r) => `Roll back to ${describe(r.plan!.to)} (§4.${r.s.toRevision === undefined ? '2' : '3'})`,
     run: rollBack,

@@ -12,6 +12,7 @@ import { orderCheck } from './checks/order';
 import { sloCheck } from './checks/slo';
 import { smokeCheck } from './checks/smoke';
 import { sseCheck } from './checks/sse';
+import { trafficShareCheck } from './checks/traffic-share';
 import { websocketCheck } from './checks/websocket';
 import type { ResolvedTarget } from './engine-endpoint';
 import type { ValidateCheckName, ValidateSettings } from './inputs';
@@ -85,6 +86,8 @@ function buildCheck(
     case 'postgres':
     case 'redis':
       return dataTierCheck(name, s, timeoutMs);
+    case 'traffic-share':
+      return trafficShareCheck(ep, { ...s.trafficShare!, timeoutMs });
   }
 }
 

@@ -6,6 +6,7 @@ import {
   parseIsoTime,
   parseJson,
   parsePercentage,
+  parseTrafficWeight,
   parseUrl,
 } from '@veloz/shared/parse';
 import {
@@ -32,6 +33,7 @@ const VALIDATE_CHECKS = [
   'consistency',
   'postgres',
   'redis',
+  'traffic-share',
 ] as const;
 export type ValidateCheckName = (typeof VALIDATE_CHECKS)[number];
 
@@ -119,6 +121,8 @@ export interface ValidateSettings {
   baseline?: string;
   baselineGate: boolean;
   failOnRollback: boolean;
+  /** With a traffic router: what the canary set on the route, to measure against. */
+  trafficShare?: { weight: number; greenVersion: string; header: string; requestsPerPass: number; path: string };
 }
 
 export const DEFAULT_SMOKE: SmokeAssertion[] = [
@@ -150,8 +154,12 @@ export async function parseValidateInputs(
   if (baselineGate && !baseline)
     throw new InputError('baseline', '', 'a baseline target because baseline-gate is true');
 
+  const trafficShare = readTrafficShare(reader);
   const checks = selectChecks(reader, VALIDATE_CHECKS, (name) => {
     switch (name) {
+      case 'traffic-share':
+        if (!trafficShare) return 'set `canary-weight` and `canary-version`';
+        return endpoint.kind === 'url' ? undefined : 'a `url` target: the production entrance (the Gateway)';
       case 'order':
         return functional.testToken ? undefined : 'set `test-token`';
       case 'slo':
@@ -191,6 +199,35 @@ export async function parseValidateInputs(
     baseline,
     baselineGate,
     failOnRollback,
+    trafficShare,
+  };
+}
+
+/** The weighted canary's settings (canary outputs `canary-weight`, the version it deployed). */
+function readTrafficShare(reader: InputReader): ValidateSettings['trafficShare'] {
+  const weight = reader.parsed('canary-weight', parseTrafficWeight);
+  const greenVersion = reader.optional('canary-version');
+  if (weight === undefined && !greenVersion) return undefined;
+  if (weight === undefined)
+    throw new InputError(
+      'canary-weight',
+      '',
+      'the route weight the canary set, such as 5%, because canary-version is set',
+    );
+  if (!greenVersion)
+    throw new InputError('canary-version', '', 'the version green runs, such as 1.1.0, because canary-weight is set');
+  return {
+    weight,
+    greenVersion,
+    header: reader.must('version-header', (text) => {
+      if (!/^[A-Za-z0-9-]+$/.test(text)) throw new ParseError('an HTTP header name such as X-Veloz-Version');
+      return text;
+    }),
+    requestsPerPass: reader.integer('share-requests', 1, 1000),
+    path: reader.must('share-path', (text) => {
+      if (!text.startsWith('/')) throw new ParseError('a request path such as /api/market');
+      return text;
+    }),
   };
 }
 

@@ -178,6 +178,12 @@ function buildReport(
   return report;
 }
 
+/** `observed-share`: green's share of the window's requests through the route, when it was measured. */
+function observedShare(last: Pass): Record<string, string> {
+  const share = last.results.find((r) => r.name === 'traffic-share')?.data?.share;
+  return typeof share === 'number' ? { 'observed-share': `${share.toFixed(1)}%` } : {};
+}
+
 /** A rollback is marked where its first criterion was met; pass and warn where the window ended. */
 function verdictMoment(j: Judged, last: Pass): { label: string; at: number } {
   const at = j.verdict === 'rollback' ? Math.min(...j.rollbackMet.map((m) => m.metAt)) : last.at;
@@ -196,7 +202,7 @@ function resultOf(s: Readonly<ValidateSettings>, j: Judged, last: Pass): Omit<Ru
             .join(', ')} (nodata: fail).`
         : undefined;
   return {
-    outputs: { verdict: j.verdict, reasons: j.reasons.join('\n') },
+    outputs: { verdict: j.verdict, reasons: j.reasons.join('\n'), ...observedShare(last) },
     failure,
     warnings:
       j.verdict === 'warn'

@@ -1,7 +1,12 @@
 // Only the README needs the manifests (a test compares them): kept out of the bundled product code.
 import { STAGES, stageRules, type ReleaseNames, type Stage } from '@veloz/shared/kube/permissions';
 
-const EXAMPLE: ReleaseNames = { release: 'veloz', deployment: 'veloz-engine' };
+const EXAMPLE: ReleaseNames = {
+  release: 'veloz',
+  deployment: 'veloz-engine',
+  service: 'veloz-engine',
+  route: 'veloz-engine',
+};
 
 /** One stage's Role (and, for the canary stage, the ClusterRole preflight needs), as YAML. */
 export function stageRoleManifest(stage: Stage, namespace = 'veloz', names: ReleaseNames = EXAMPLE): string {
@@ -9,7 +14,7 @@ export function stageRoleManifest(stage: Stage, namespace = 'veloz', names: Rele
     stageRules(stage, names, cluster)
       .map(
         (r) =>
-          `  - apiGroups: ['${r.group}']\n    resources: ['${r.resource}']\n${r.resourceNames ? `    resourceNames: [${r.resourceNames.map((n) => `'${n}'`).join(', ')}]\n` : ''}    verbs: [${r.verbs
+          `  - apiGroups: ['${r.group}']${r.router ? ` # only with traffic-router: ${r.router}` : ''}\n    resources: ['${r.resource}']\n${r.resourceNames ? `    resourceNames: [${r.resourceNames.map((n) => `'${n}'`).join(', ')}]\n` : ''}    verbs: [${r.verbs
             .map((v) => `'${v}'`)
             .join(', ')}]`,
       )

@@ -65,6 +65,18 @@ export function parsePercentage(text: string): number {
   throw new ParseError(expected);
 }
 
+/**
+ * A canary's share of traffic, `5%` -> 5: a whole percentage strictly between 0% and 100% (a route
+ * weight is an integer, and 0% or 100% is no canary). The `%` is required: "5" could mean 5% or 500%.
+ */
+export function parseTrafficWeight(text: string): number {
+  const expected = 'a whole percentage between 1% and 99%, such as 5%';
+  const match = /^(\d+)\s*%$/.exec(text.trim());
+  const n = match ? Number(match[1]) : NaN;
+  if (!(n > 0 && n < 100)) throw new ParseError(expected);
+  return n;
+}
+
 export function formatPercentage(fraction: number): string {
   return `${trimNumber(fraction * 100)}%`;
 }

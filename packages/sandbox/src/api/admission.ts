@@ -1,3 +1,4 @@
+import { defaultGatewayApi, validateGatewayApi } from './gateway-admission';
 import { labelSelectorFromSpec } from './selectors';
 import type { StatusCause } from './errors';
 import { deepEqual, isPlainObject, type JsonObject, type KubeObject } from '../util';
@@ -148,6 +149,7 @@ export function applyDefaults(kind: string, o: KubeObject, ips: IpAllocator, pre
       o.status ??= { currentReplicas: 0, desiredReplicas: 0 };
       break;
     default:
+      defaultGatewayApi(kind, o);
       break;
   }
 }
@@ -261,6 +263,7 @@ export function validate(kind: string, o: KubeObject, previous?: KubeObject): St
         causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.scaleTargetRef' });
       break;
     default:
+      causes.push(...validateGatewayApi(kind, o, previous));
       break;
   }
   return causes;

@@ -144,6 +144,10 @@ export function mergeKeyFor(field: string, items: unknown[]): string | undefined
       return 'topologyKey';
     case 'conditions':
       return 'type';
+    // Gateway spec.listeners and status.listeners (+listType=map, +listMapKey=name). HTTPRoute rules,
+    // matches, filters, backendRefs, parentRefs and status.parents are atomic lists: no key, replaced whole.
+    case 'listeners':
+      return 'name';
     case 'ownerReferences':
       return 'uid';
     case 'ports': {

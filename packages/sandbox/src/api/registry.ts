@@ -1,5 +1,5 @@
 import { applyDefaults, validate, IpAllocator } from './admission';
-import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound } from './errors';
+import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound, unsupportedMediaType } from './errors';
 import { FieldManagers } from './managed-fields';
 import { jsonPatch, mergePatch, serverSideApply, strategicMergePatch } from './patch';
 import { apiVersionOf, R, resourceKey, type ResourceDef } from './resources';
@@ -177,6 +177,13 @@ export class Registry {
         next = mergePatch(base, body);
         break;
       case 'strategic':
+        // Custom resources have no Go types to carry patch strategies: the API server refuses SMP for them.
+        if (def.custom)
+          throw unsupportedMediaType('application/strategic-merge-patch+json', [
+            'application/json-patch+json',
+            'application/merge-patch+json',
+            'application/apply-patch+yaml',
+          ]);
         next = strategicMergePatch(base, body);
         break;
       case 'apply': {

@@ -15,10 +15,34 @@ export interface ResourceDef {
   tracksGeneration?: boolean;
   /** Whether status is only writable through the /status subresource. */
   statusSubresource?: boolean;
+  /**
+   * Served as a CustomResourceDefinition would be (the Gateway API kinds): no strategic merge patch,
+   * as the API server answers 415 for custom resources.
+   */
+  custom?: boolean;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const NO_COLLECTION_DELETE = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+
+/** A Gateway API kind as its CRD declares it: status subresource, generation, category gateway-api. */
+function gatewayApiKind(kind: string, plural: string, namespaced: boolean, shortNames?: string[]): ResourceDef {
+  return {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1',
+    kind,
+    plural,
+    singular: kind.toLowerCase(),
+    namespaced,
+    ...(shortNames ? { shortNames } : {}),
+    categories: ['gateway-api'],
+    verbs: ALL_VERBS,
+    subresources: ['status'],
+    tracksGeneration: true,
+    statusSubresource: true,
+    custom: true,
+  };
+}
 
 export const RESOURCES: readonly ResourceDef[] = [
   {
@@ -188,6 +212,10 @@ export const RESOURCES: readonly ResourceDef[] = [
     verbs: ALL_VERBS,
     subresources: [],
   },
+  // The Gateway API (standard channel v1): CRDs in a real cluster, served natively here.
+  gatewayApiKind('GatewayClass', 'gatewayclasses', false, ['gc']),
+  gatewayApiKind('Gateway', 'gateways', true, ['gtw']),
+  gatewayApiKind('HTTPRoute', 'httproutes', true),
   {
     group: 'authorization.k8s.io',
     version: 'v1',
@@ -253,4 +281,7 @@ export const R = {
   leases: resourceFor('coordination.k8s.io', 'leases'),
   hpas: resourceFor('autoscaling', 'horizontalpodautoscalers'),
   networkpolicies: resourceFor('networking.k8s.io', 'networkpolicies'),
+  gatewayclasses: resourceFor('gateway.networking.k8s.io', 'gatewayclasses'),
+  gateways: resourceFor('gateway.networking.k8s.io', 'gateways'),
+  httproutes: resourceFor('gateway.networking.k8s.io', 'httproutes'),
 } as const;

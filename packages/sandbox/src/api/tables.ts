@@ -137,7 +137,66 @@ export function podStatusReason(pod: KubeObject): {
   return { reason, ready, total, restarts, ...(lastRestartMs !== undefined ? { lastRestartMs } : {}) };
 }
 
+/** A condition's status, as the Gateway API CRDs' printer columns read `.status.conditions[?(@.type==T)].status`. */
+const conditionCol = (type: string): Column => ({
+  name: type,
+  type: 'string',
+  description: `Status of the ${type} condition.`,
+  cell: (o) => String(asObjects(asObject(o.status).conditions).find((c) => c.type === type)?.status ?? ''),
+});
+
 const COLUMNS: Record<string, Column[]> = {
+  GatewayClass: [
+    nameCol,
+    {
+      name: 'Controller',
+      type: 'string',
+      description: 'The controller that manages Gateways of this class.',
+      cell: (o) => String(asObject(o.spec).controllerName ?? ''),
+    },
+    conditionCol('Accepted'),
+    ageCol,
+    {
+      name: 'Description',
+      type: 'string',
+      priority: 1,
+      description: 'Description of the class.',
+      cell: (o) => String(asObject(o.spec).description ?? ''),
+    },
+  ],
+  Gateway: [
+    nameCol,
+    {
+      name: 'Class',
+      type: 'string',
+      description: 'The GatewayClass of the Gateway.',
+      cell: (o) => String(asObject(o.spec).gatewayClassName ?? ''),
+    },
+    {
+      name: 'Address',
+      type: 'string',
+      description: 'Addresses the Gateway is reachable at.',
+      cell: (o) =>
+        asObjects(asObject(o.status).addresses)
+          .map((a) => String(a.value ?? ''))
+          .join(' '),
+    },
+    conditionCol('Programmed'),
+    ageCol,
+  ],
+  HTTPRoute: [
+    nameCol,
+    {
+      name: 'Hostnames',
+      type: 'string',
+      description: 'Hostnames the route matches.',
+      cell: (o) => {
+        const hosts = asObject(o.spec).hostnames;
+        return Array.isArray(hosts) && hosts.length > 0 ? JSON.stringify(hosts) : '';
+      },
+    },
+    ageCol,
+  ],
   Pod: [
     nameCol,
     {

@@ -77,6 +77,7 @@ export class Engine implements Tickable {
   constructor(readonly config: EngineConfig) {
     const now = this.startedAt;
     this.version = versionOf(config.image);
+    this.streams.identify(config.podName, this.version);
     this.behaviour = new Behaviour(config.behaviour, now);
     this.traffic = new SyntheticTraffic(config.syntheticRequestsPerSecond, now);
     this.memoryIntegratedTo = now;
@@ -189,16 +190,23 @@ export class Engine implements Tickable {
     return this.log.read(q);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the engine. With `drainMs`, as a server does on SIGTERM: streams close at once, new
+   * connections are refused, in-flight requests may finish for up to `drainMs`, then all is closed.
+   */
+  async stop(drainMs = 0): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     leaveTicker(this);
-    for (const t of this.pendingTimers) clearTimeout(t);
-    this.pendingTimers.clear();
     this.streams.close();
-    this.log.close();
     const closed = this.server.listening ? once(this.server, 'close') : Promise.resolve();
     this.server.close();
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + drainMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10).unref());
+    for (const t of this.pendingTimers) clearTimeout(t);
+    this.pendingTimers.clear();
+    this.log.close();
     this.server.closeAllConnections();
     await closed;
   }

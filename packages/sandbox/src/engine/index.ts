@@ -45,6 +45,8 @@ export interface EngineHandle {
   readonly behaviour: DegradeSpec | undefined;
   /** True while the profile's faults are in force. */
   readonly degraded: boolean;
+  /** Open client connections (SSE and WebSocket streams, in-flight API requests): `veloz_active_connections`. */
+  readonly activeConnections: number;
   /**
    * Change the profile on a running engine; `after=` counts from this call. Re-applying the profile the
    * engine already has is a no-op (its `after=` clock keeps running).
@@ -58,7 +60,7 @@ export interface EngineHandle {
   /** This engine's Prometheus scrape target, labelled with namespace, pod and the pod's labels. */
   scrapeTarget(): ScrapeTarget;
   /** Closes the server, every connection and stream, and cancels pending delayed responses. */
-  stop(): Promise<void>;
+  stop(opts?: { drainMs?: number }): Promise<void>;
 }
 
 const DEFAULT_SYNTHETIC_RPS = 50;
@@ -88,6 +90,9 @@ export async function startEngine(opts: EngineOptions): Promise<EngineHandle> {
     get degraded() {
       return engine.behaviour.active(Date.now()) !== undefined;
     },
+    get activeConnections() {
+      return engine.activeConnections;
+    },
     setBehaviour: (spec) => engine.setBehaviour(spec),
     logs: (q) => engine.logs(q).map((e) => e.line),
     logEntries: (q) => engine.logs(q),
@@ -96,6 +101,6 @@ export async function startEngine(opts: EngineOptions): Promise<EngineHandle> {
       scrapeTargets([
         { namespace: opts.namespace, podName: opts.podName, port, podLabels: opts.podLabels },
       ])[0] as ScrapeTarget,
-    stop: () => engine.stop(),
+    stop: (o) => engine.stop(o?.drainMs ?? 0),
   };
 }

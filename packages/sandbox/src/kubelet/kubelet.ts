@@ -5,7 +5,7 @@ import type { EventRecorder } from '../controllers/events';
 import { asPod, type Pod } from '../controllers/helpers';
 import type { DegradeSpec, EngineHandle } from '../engine/index';
 import type { StoreEvent } from '../store/store';
-import { rfc3339, type KubeObject } from '../util';
+import { coalesced, rfc3339, type KubeObject } from '../util';
 import { ContainerSim } from './container';
 import type { ProfileRegistry, ProfileSpec } from './profiles';
 
@@ -66,6 +66,9 @@ export class PodRuntime {
 
 type EngineModule = typeof EngineIndex;
 
+/** How long a terminating pod's engine lets in-flight requests finish (well within any grace period). */
+const ENGINE_DRAIN_MS = 2000;
+
 /**
  * The node agent for every sandbox node: runs pods' containers through their image profiles,
  * backs healthy/degrade containers with an engine double, probes readiness over HTTP and
@@ -76,8 +79,11 @@ export class Kubelet {
   private unsubscribe: (() => void) | undefined;
   private unsubscribeProfiles: (() => void) | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
-  private scheduled = false;
   private stopped = false;
+  private readonly schedule = coalesced(
+    () => this.reconcile(),
+    () => this.stopped,
+  );
   private engineModule: Promise<EngineModule> | undefined;
 
   constructor(
@@ -120,16 +126,6 @@ export class Kubelet {
   loadEngineModule(): Promise<EngineModule> {
     this.engineModule ??= import('../engine/index');
     return this.engineModule;
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    // Never act inside a store listener: writes from here would re-enter the store.
-    setImmediate(() => {
-      this.scheduled = false;
-      if (!this.stopped) this.reconcile();
-    });
   }
 
   private reconcile(): void {
@@ -225,7 +221,8 @@ export class Kubelet {
     if (rt.engine && !rt.containers.some((x) => x !== c && x.engineBacked && x.running)) {
       const engine = rt.engine;
       rt.engine = undefined;
-      void engine.stop();
+      // A deleted pod's engine shuts down as on SIGTERM (in-flight requests finish); a crash is abrupt.
+      void engine.stop({ drainMs: rt.terminating ? ENGINE_DRAIN_MS : 0 });
     }
   }
 

@@ -87,6 +87,26 @@ export async function connectKube(
   };
 }
 
+const extraClients = new WeakMap<Kube, Map<unknown, object>>();
+
+/**
+ * Another API client (e.g. CustomObjectsApi for HTTPRoutes) on the session's kubeconfig, with the
+ * same deadline, retries and fence as the session's own clients; one per session and API.
+ */
+export function apiClient<T extends object>(kube: Kube, api: new (c: k8s.Configuration) => T): T {
+  let byApi = extraClients.get(kube);
+  if (!byApi) extraClients.set(kube, (byApi = new Map()));
+  let client = byApi.get(api) as T | undefined;
+  if (!client) {
+    client = guarded(timedClient(kube.lib, kube.config, api, kube.requestTimeoutMs), {
+      fence: kube.fence,
+      budgetMs: kube.requestTimeoutMs * RETRY_BUDGET_PER_TIMEOUT,
+    });
+    byApi.set(api, client);
+  }
+  return client;
+}
+
 /** Per-call limits for code that needs tighter ones than the default (the lease renewal). */
 interface CallScope {
   /** Aborts every request made inside the scope (e.g. a renewal's own deadline). */

@@ -34,7 +34,7 @@ export function greenName(deployment: string): string {
 }
 
 /** The selector of green's pods: unique to this blue Deployment's green, whatever the traffic mode. */
-function greenSelector(deployment: string): Record<string, string> {
+export function greenSelector(deployment: string): Record<string, string> {
   return { [TRACK_LABEL]: 'green', [GREEN_OF_LABEL]: deployment };
 }
 
@@ -68,6 +68,8 @@ export function readyCount(pods: readonly k8s.V1Pod[]): number {
 }
 
 interface GreenSpecOptions {
+  /** Extra annotations on green (e.g. the HTTPRoute record of a weighted canary). */
+  annotations?: Record<string, string>;
   /** Blue's name: green is `<deployment>-green`. */
   deployment: string;
   replicas: number;
@@ -101,7 +103,7 @@ export function greenSpec(source: k8s.V1Deployment, options: GreenSpecOptions): 
       name: greenName(options.deployment),
       namespace: source.metadata?.namespace,
       labels: metaLabels,
-      annotations: { 'veloz.io/canary-traffic': options.traffic },
+      annotations: { 'veloz.io/canary-traffic': options.traffic, ...options.annotations },
     },
     spec: {
       replicas: options.replicas,

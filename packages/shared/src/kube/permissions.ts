@@ -10,6 +10,7 @@
  * `rollback` is `<environment>-rollback`'s.
  */
 import { greenName } from './green';
+import { greenServiceName } from './http-route';
 import { leaseName } from './lock';
 import { rejectedConfigMapName } from './rejected-versions';
 
@@ -20,10 +21,15 @@ export type Stage = (typeof STAGES)[number];
 export interface ReleaseNames {
   release: string;
   deployment: string;
+  /** With a traffic router: blue's Service and the HTTPRoute the canary weights. */
+  service?: string;
+  route?: string;
 }
-type NamedObject = 'green' | 'lease' | 'rejected-versions';
-const NAMES: Record<NamedObject, (n: ReleaseNames) => string> = {
+type NamedObject = 'green' | 'green-service' | 'route' | 'lease' | 'rejected-versions';
+const NAMES: Record<NamedObject, (n: ReleaseNames) => string | undefined> = {
   green: (n) => greenName(n.deployment),
+  'green-service': (n) => (n.service ? greenServiceName(n.service) : undefined),
+  route: (n) => n.route,
   lease: (n) => leaseName(n.release),
   'rejected-versions': (n) => rejectedConfigMapName(n.release),
 };
@@ -41,6 +47,8 @@ interface Permission {
   stages: readonly Stage[];
   /** Why an action needs it; shown when it is missing. */
   why: string;
+  /** Needed only with this traffic router (canary `traffic-router`); asked about only when it is in use. */
+  router?: 'gateway-api';
 }
 
 const ALL = STAGES;
@@ -82,6 +90,13 @@ export const PERMISSIONS: readonly Permission[] = [
   {
     group: '',
     resource: 'pods',
+    verbs: ['patch', 'delete'],
+    stages: CHANGES,
+    why: "promotion takes green's pods out of rotation and removes them; rollback removes pods a promotion left",
+  },
+  {
+    group: '',
+    resource: 'pods',
     subresource: 'log',
     verbs: ['get'],
     stages: ALL,
@@ -102,6 +117,23 @@ export const PERMISSIONS: readonly Permission[] = [
     verbs: ['create', 'update', 'patch', 'delete'],
     stages: CHANGES,
     why: 'helm: the chart Service',
+  },
+  {
+    group: '',
+    resource: 'services',
+    verbs: ['create'],
+    stages: CANARY,
+    router: 'gateway-api',
+    why: "canary: green's own Service, for the route",
+  },
+  {
+    group: '',
+    resource: 'services',
+    verbs: ['update', 'patch', 'delete'],
+    only: 'green-service',
+    stages: CANARY,
+    router: 'gateway-api',
+    why: "canary: green's own Service, and nothing else",
   },
   {
     group: '',
@@ -209,6 +241,39 @@ export const PERMISSIONS: readonly Permission[] = [
     stages: ALL,
     why: 'the release lock',
   },
+  {
+    group: 'gateway.networking.k8s.io',
+    resource: 'httproutes',
+    verbs: ['get', 'list', 'watch'],
+    stages: ALL,
+    router: 'gateway-api',
+    why: 'the HTTPRoute that splits traffic between blue and green',
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    resource: 'httproutes',
+    verbs: ['patch'],
+    only: 'route',
+    stages: CANARY,
+    router: 'gateway-api',
+    why: "canary: the route's backendRef weights, and no other route",
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    resource: 'httproutes',
+    verbs: ['create', 'update', 'patch', 'delete'],
+    stages: CHANGES,
+    router: 'gateway-api',
+    why: "the route's weights; helm: the chart HTTPRoute",
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    resource: 'gateways',
+    verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+    stages: CHANGES,
+    router: 'gateway-api',
+    why: 'helm: the chart Gateway',
+  },
 ];
 
 /**
@@ -232,9 +297,14 @@ export interface AccessQuestion {
   why: string;
 }
 
-/** One SelfSubjectAccessReview question per verb the stage's credential needs. */
-export function accessQuestions(namespace: string, stage: Stage, names: ReleaseNames): AccessQuestion[] {
-  return PERMISSIONS.filter((p) => p.stages.includes(stage)).flatMap((p) =>
+/** One SelfSubjectAccessReview question per verb the stage's credential needs (router-only ones when in use). */
+export function accessQuestions(
+  namespace: string,
+  stage: Stage,
+  names: ReleaseNames,
+  routers: readonly string[] = [],
+): AccessQuestion[] {
+  return PERMISSIONS.filter((p) => p.stages.includes(stage) && (!p.router || routers.includes(p.router))).flatMap((p) =>
     p.verbs.map((verb) => ({
       group: p.group,
       resource: p.resource,
@@ -266,7 +336,8 @@ export function stageRules(stage: Stage, names: ReleaseNames, cluster: boolean) 
     group: p.group,
     resource: p.subresource ? `${p.resource}/${p.subresource}` : p.resource,
     verbs: p.verbs,
-    resourceNames: p.only ? [NAMES[p.only](names)] : undefined,
+    resourceNames: p.only ? [NAMES[p.only](names) ?? ''] : undefined,
+    router: p.router,
   }));
 }
 

@@ -1,0 +1,87 @@
+/**
+ * A promotion that moves each long-lived client once. A rolling update kills blue's old pods one at
+ * a time, so a client moved off one lands on another old pod killed moments later. Instead blue is
+ * held: paused (while the upgrade is applied the controller rolls nothing out) with its rolling
+ * update set to maxSurge 100% / maxUnavailable 0 (its original strategy kept in an annotation);
+ * unpaused, the controller starts the new ReplicaSet at full size at once and, only when all of it
+ * is available, scales the old one to 0 in one step. Every old pod goes at the same moment, when
+ * only new pods are left to take its clients.
+ *
+ * Why not delete the old ReplicaSet with its pods orphaned (and delete them ourselves later): a
+ * paused Deployment with no active ReplicaSet has the Kubernetes controller scale its newest
+ * *history* ReplicaSet up to full size (deployment_util.go FindActiveOrLatest, called from sync's
+ * scale() while paused), i.e. pods of an older version; and the deleted ReplicaSet is the revision
+ * `kubectl rollout undo` needs to roll the promotion back.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import type { Kube } from './client';
+
+/** On blue while it is held: the run that paused it. A rollback finding it unpauses first. */
+export const HOLD_ANNOTATION = 'veloz.io/promotion-hold';
+/** On blue while it is held: its own strategy (JSON), given back when the rollout is over. */
+export const HELD_STRATEGY_ANNOTATION = 'veloz.io/promotion-strategy';
+
+const FIELD_MANAGER = 'veloz-deploy-actions';
+/** The whole new ReplicaSet at once, no old pod before all of it is available. */
+const SURGE_ALL = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } };
+
+async function mergePatch(kube: Kube, namespace: string, name: string, body: object): Promise<void> {
+  await kube.apps.patchNamespacedDeployment(
+    { name, namespace, body, fieldManager: FIELD_MANAGER },
+    kube.lib.setHeaderOptions('Content-Type', kube.lib.PatchStrategy.MergePatch),
+  );
+}
+
+/**
+ * Pauses blue and sets the surge-all strategy, remembering its own (a re-run keeps the first
+ * record). A Recreate strategy is left alone: the chart asked for every old pod to go first.
+ */
+export async function holdDeployment(kube: Kube, d: k8s.V1Deployment, runId: string): Promise<void> {
+  const annotations = d.metadata?.annotations ?? {};
+  const recreate = d.spec?.strategy?.type === 'Recreate';
+  const original = annotations[HELD_STRATEGY_ANNOTATION] ?? JSON.stringify(d.spec?.strategy ?? {});
+  await mergePatch(kube, d.metadata?.namespace ?? '', d.metadata?.name ?? '', {
+    metadata: { annotations: { [HOLD_ANNOTATION]: runId, [HELD_STRATEGY_ANNOTATION]: recreate ? null : original } },
+    // A merge patch replaces rollingUpdate's two fields; `null`s drop what SURGE_ALL does not set.
+    spec: { paused: true, ...(recreate ? {} : { strategy: SURGE_ALL }) },
+  });
+}
+
+/** Unpauses; `paused` is removed, not set false, so no field manager owns it afterwards. */
+export async function unpauseDeployment(kube: Kube, namespace: string, name: string): Promise<void> {
+  await mergePatch(kube, namespace, name, { spec: { paused: null } });
+}
+
+/** Gives blue back its own strategy and drops the hold's annotations; unpauses if still paused. */
+export async function releaseHold(kube: Kube, namespace: string, name: string): Promise<boolean> {
+  const d = await kube.apps.readNamespacedDeployment({ name, namespace });
+  if (!isHeld(d)) return false;
+  const saved = d.metadata?.annotations?.[HELD_STRATEGY_ANNOTATION];
+  const strategy = saved ? (JSON.parse(saved) as k8s.V1DeploymentStrategy) : undefined;
+  await mergePatch(kube, namespace, name, {
+    metadata: { annotations: { [HOLD_ANNOTATION]: null, [HELD_STRATEGY_ANNOTATION]: null } },
+    spec: {
+      paused: null,
+      // null where the original had nothing, so the API server's defaults apply again
+      ...(strategy
+        ? {
+            strategy: {
+              type: strategy.type ?? null,
+              rollingUpdate: strategy.rollingUpdate
+                ? {
+                    maxSurge: strategy.rollingUpdate.maxSurge ?? null,
+                    maxUnavailable: strategy.rollingUpdate.maxUnavailable ?? null,
+                  }
+                : null,
+            },
+          }
+        : {}),
+    },
+  });
+  return true;
+}
+
+export function isHeld(deployment: k8s.V1Deployment | undefined): boolean {
+  const annotations = deployment?.metadata?.annotations ?? {};
+  return annotations[HOLD_ANNOTATION] !== undefined || annotations[HELD_STRATEGY_ANNOTATION] !== undefined;
+}
