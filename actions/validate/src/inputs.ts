@@ -207,6 +207,15 @@ export async function parseValidateInputs(
 function readTrafficShare(reader: InputReader): ValidateSettings['trafficShare'] {
   const weight = reader.parsed('canary-weight', parseTrafficWeight);
   const greenVersion = reader.optional('canary-version');
+  const header = reader.must('version-header', (text) => {
+    if (!/^[A-Za-z0-9-]+$/.test(text)) throw new ParseError('an HTTP header name such as X-Veloz-Version');
+    return text;
+  });
+  const requestsPerPass = reader.integer('share-requests', 1, 1000);
+  const path = reader.must('share-path', (text) => {
+    if (!text.startsWith('/')) throw new ParseError('a request path such as /api/market');
+    return text;
+  });
   if (weight === undefined && !greenVersion) return undefined;
   if (weight === undefined)
     throw new InputError(
@@ -216,19 +225,7 @@ function readTrafficShare(reader: InputReader): ValidateSettings['trafficShare']
     );
   if (!greenVersion)
     throw new InputError('canary-version', '', 'the version green runs, such as 1.1.0, because canary-weight is set');
-  return {
-    weight,
-    greenVersion,
-    header: reader.must('version-header', (text) => {
-      if (!/^[A-Za-z0-9-]+$/.test(text)) throw new ParseError('an HTTP header name such as X-Veloz-Version');
-      return text;
-    }),
-    requestsPerPass: reader.integer('share-requests', 1, 1000),
-    path: reader.must('share-path', (text) => {
-      if (!text.startsWith('/')) throw new ParseError('a request path such as /api/market');
-      return text;
-    }),
-  };
+  return { weight, greenVersion, header, requestsPerPass, path };
 }
 
 /** What in these settings is read through the Kubernetes API, in words for the error. */
