@@ -102,7 +102,8 @@ describe('lease expiry on our own clock', () => {
     expect(outcome).toEqual({});
     expect(logs.join('\n')).toContain('taken over if unchanged for 30s on ours');
     // the holder renews (every 10 s of its clock), seen at our next look: alive, refused
-    await advance([holderClock, ours], 12_000);
+    // (a second at a time until it is seen, well before the 30 s an unchanged lease would take)
+    for (let s = 0; s < 25 && !outcome.error; s++) await advance([holderClock, ours], 1_000);
     for (let i = 0; i < 100 && !outcome.error; i++) await settle();
     expect(outcome.error).toBeInstanceOf(LockHeldError);
     expect(holder()).toBe('run-1');
@@ -127,9 +128,13 @@ describe('lease expiry on our own clock', () => {
       expect(holder()).toBe('run-gone');
       await advance([ours], 1);
       for (let i = 0; i < 100 && holder() !== 'run-2'; i++) await settle();
+      // a read that was late (a loaded machine) is only later, never sooner
+      for (let s = 0; s < 5 && holder() !== 'run-2'; s++) await advance([ours], 1_000).then(() => settle(50));
       expect(holder()).toBe('run-2');
       // even expired, the takeover waits for a stop mark or a short bound before its first write
-      expect(logs.join('\n')).toMatch(/waiting for it to stop before writing \(at most 3s/);
+      const waitsForStop = () => /waiting for it to stop before writing \(at most 3s/.test(logs.join('\n'));
+      for (let i = 0; i < 100 && !waitsForStop(); i++) await settle();
+      expect(waitsForStop()).toBe(true);
       for (let s = 0; s < 10 && !outcome.lock; s++) await advance([ours], 1_000).then(() => settle(50));
       expect(outcome.lock?.tookOverFrom).toMatchObject({ identity: 'run run-gone', expired: true });
       await outcome.lock?.release();
@@ -143,13 +148,12 @@ describe('lease expiry on our own clock', () => {
     const outcome = watchOutcome(acquire(b, ours, '2', 5_000));
     await advance([ours], 2_000);
     deadLease(-TEN_MINUTES + 2_000); // renewed, by its clock still long ago
-    await advance([ours], 4_000);
-    for (let i = 0; i < 100 && !outcome.error; i++) await settle();
+    for (let s = 0; s < 8 && !outcome.error; s++) await advance([ours], 1_000).then(() => settle(50));
     const error = outcome.error as LockHeldError;
     expect(error).toBeInstanceOf(LockHeldError);
-    // 30 s after we saw it change (at our next look, 03:00:02 or :03 on our clock), not after its renewTime (02:50:02)
+    // 30 s after we saw it change (at our next look after 03:00:02 on our clock), not after its renewTime (02:50:02)
     expect(Date.parse(error.expiresAt) - T).toBeGreaterThanOrEqual(32_000);
-    expect(Date.parse(error.expiresAt) - T).toBeLessThanOrEqual(33_000);
+    expect(Date.parse(error.expiresAt) - T).toBeLessThanOrEqual(36_000);
     expect(holder()).toBe('run-gone');
   });
 });
@@ -169,7 +173,7 @@ describe('conflicting claims', () => {
     const outcomes = runs.map((r, i) => watchOutcome(acquire(kubes[i]!, r.clock, r.n, 0, r.logs)));
     for (let step = 0; step < 100 && !outcomes.every((o) => o.error); step++)
       await advance(
-        runs.map((r) => r.clock),
+        runs.filter((_, i) => !outcomes[i]!.error).map((r) => r.clock), // a contender that gave up sleeps no more
         100,
         100,
       );
