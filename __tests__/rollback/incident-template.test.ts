@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { InputReader } from '@veloz/shared/inputs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readIncidentTicket } from '../../actions/rollback/src/incident-inputs';
 import { workspaceTempDir } from '@veloz/harness';
@@ -48,5 +48,6 @@ describe('post-mortem template', () => {
       /incident-template.*a readable Markdown file/,
     );
     expect(readIncidentTicket(reader({ 'incident-ticket': 'none' }), undefined)).toBeUndefined();
+    await rm(dir, { recursive: true, force: true });
   });
 });
