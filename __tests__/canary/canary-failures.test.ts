@@ -136,7 +136,8 @@ describe('the release lock', () => {
   });
 
   test('an expired lock is taken over, with a warning', async () => {
-    lease('https://github.com/veloz/veloz/actions/runs/2', 600);
+    // Stamped 10 minutes ago by its clock, a 5 s lease: expired once we have seen it unchanged for 5 s on ours.
+    cluster.holdLease('https://github.com/veloz/veloz/actions/runs/2', 600, 'rollback', 5);
     const run = await canary({ version: '1.1.0' });
     expect(run.exitCode).toBe(0);
     expect(run.warnings.join('\n')).toContain('Took over an expired release lock');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { runActionBundle } from '@veloz/harness';
+import { runActionBundle, workspaceTempDir } from '@veloz/harness';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '@veloz/shared/report';
 import { startCluster, type Cluster } from '../support/cluster';
@@ -12,7 +12,7 @@ let work: string;
 
 beforeAll(async () => {
   cluster = await startCluster();
-  work = await mkdtemp(join(tmpdir(), 'veloz-cli-test-'));
+  work = await workspaceTempDir('veloz-cli-test-');
   await cluster.install('1.0.0');
   await cluster.install('1.1.0');
 }, 120_000);
@@ -119,8 +119,9 @@ describe('veloz-deploy and a running workflow exclude each other', () => {
 
   test('a lock held by an action fails naming it; --force takes it over', async () => {
     await cluster.install('1.2.0');
-    // renewed 100 s ago, 120 s lease: live, and its next renewal (every 40 s) is already overdue
-    cluster.holdLease(holder, 100, 'canary canary');
+    // renewed 2 s ago, a 20 s lease: live. Forced, the CLI waits out its next renewal counted from when it
+    // saw the lease (a renewal every 7 s, bounded by 3 s, plus 3 s): the holder's renewTime is its own clock's.
+    cluster.holdLease(holder, 2, 'canary canary', 20);
     const blocked = await cli(['rollback', '--reason', REASON, '--lock-wait', '0s']);
     expect(blocked.code).toBe(1);
     expect(blocked.stdout).toContain(`Release is locked by canary canary run ${holder} by someone`);

@@ -4,9 +4,8 @@
  * GitHub's OpenAPI description, a chat webhook receiver, and the runbook's deployments.log.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { runActionBundle, type ActionRun } from '@veloz/harness';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type ActionRun, runActionBundle, workspaceTempDir } from '@veloz/harness';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHART, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
 import { startGithubDouble, type GithubDouble } from '../support/github-double';
@@ -31,7 +30,7 @@ beforeAll(async () => {
     startGithubDouble({ token: TOKEN }),
     startWebhookReceiver(),
     startWebhookReceiver(),
-    mkdtemp(join(tmpdir(), 'veloz-records-')),
+    workspaceTempDir('veloz-records-'),
   ]);
   logPath = join(dir, 'var', 'log', 'veloz', 'deployments.log');
   await cluster.install('1.0.0');

@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import { InputReader } from '@veloz/shared/inputs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readIncidentTicket } from '../../actions/rollback/src/incident-inputs';
+import { workspaceTempDir } from '@veloz/harness';
 import {
   DEFAULT_INCIDENT_TEMPLATE,
   INCIDENT_PLACEHOLDERS,
@@ -33,7 +33,7 @@ describe('post-mortem template', () => {
   });
 
   test('incident-template is read at parse time; github needs a token', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'veloz-template-'));
+    const dir = await workspaceTempDir('veloz-template-');
     const file = join(dir, 'pm.md');
     await writeFile(file, 'Rolled back {from} to {to}: {reason}\n');
     const reader = (inputs: Record<string, string>) =>
@@ -48,5 +48,6 @@ describe('post-mortem template', () => {
       /incident-template.*a readable Markdown file/,
     );
     expect(readIncidentTicket(reader({ 'incident-ticket': 'none' }), undefined)).toBeUndefined();
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -4,9 +4,8 @@
  * description), links it in the ROLLBACK notification, and a re-run edits the same issue.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { runActionBundle } from '@veloz/harness';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { runActionBundle, workspaceTempDir } from '@veloz/harness';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '../support/cluster';
 import { startGithubDouble, type GithubDouble } from '../support/github-double';
@@ -23,7 +22,7 @@ beforeAll(async () => {
   [cluster, github, dir] = await Promise.all([
     startCluster(),
     startGithubDouble({ token: TOKEN }),
-    mkdtemp(join(tmpdir(), 'veloz-incident-')),
+    workspaceTempDir('veloz-incident-'),
   ]);
   await cluster.install('1.1.0');
   await cluster.install('1.2.0');

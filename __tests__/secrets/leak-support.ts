@@ -39,6 +39,8 @@ export const PLANTED = {
   verifyPassword: tag('verifypass'),
   githubToken: `ghs_${randomBytes(18).toString('hex')}`,
   webhookQueryToken: tag('hooktoken'),
+  /** In a file outside the workspace that file inputs name (a ../ path, an absolute path, a symlink). */
+  outsideFile: tag('outsidefile'),
 } as const;
 
 export type PlantedName = keyof typeof PLANTED;

@@ -5,10 +5,10 @@
  * encoding; the only place a secret may appear is an `::add-mask::` line for the runner.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { runActionBundle, type ActionRun } from '@veloz/harness';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { REPO_ROOT, type ActionRun, runActionBundle, workspaceTempDir } from '@veloz/harness';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { CHART, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
 import { startGithubDouble, type GithubDouble } from '../support/github-double';
@@ -82,8 +82,30 @@ async function bundle(
   return run;
 }
 
+/** Every input that names a file or directory, by action (the chart is a directory). */
+const FILE_INPUTS = {
+  canary: ['chart', 'values-files', 'deployment-log'],
+  rollback: ['deployment-log', 'incident-template'],
+  preflight: ['release-notes-path'],
+} as const;
+const OTHER_INPUTS = {
+  canary: { phase: 'canary', version: '1.3.0' },
+  rollback: { reason: 'error rate above 5%', 'incident-ticket': 'github', 'github-token': PLANTED.githubToken },
+  preflight: { checks: 'release-notes', version: '1.2.0' },
+};
+
+/** A path to `outside` (a file in it, or the directory) as a ../ path from the workspace, absolute, or a symlink in it. */
+async function outsideValue(form: string, outside: string, kind: 'file' | 'dir'): Promise<string> {
+  const target = kind === 'dir' ? outside : join(outside, 'notes.md');
+  if (form === 'a ../ path') return relative(REPO_ROOT, target);
+  if (form === 'an absolute path') return target;
+  const links = await mkdtemp(join(dir, 'links-')); // dir is in the workspace
+  await symlink(target, join(links, kind));
+  return join(links, kind);
+}
+
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'veloz-leak-'));
+  dir = await workspaceTempDir('veloz-leak-');
   dumpFile = join(dir, 'child-env.jsonl');
   printEnv = join(dir, 'print-env.mjs');
   deploymentLog = join(dir, 'deployments.log');
@@ -250,6 +272,42 @@ describe('every action through its bundle, with secrets planted everywhere', () 
       Object.assign(channels, runChannels(`malformed kubeconfig ${broken.length}`, run));
     }
   }, 120_000);
+
+  test.each(
+    (['a ../ path', 'an absolute path', 'a symlink in the workspace'] as const).flatMap((form) =>
+      (['canary', 'rollback', 'preflight'] as const).map((action) => [action, form] as const),
+    ),
+  )(
+    '%s with every file input outside the workspace by %s: one ::error:: each, the file neither read nor written, the cluster untouched',
+    async (action, form) => {
+      const outside = await mkdtemp(join(tmpdir(), 'veloz-outside-'));
+      const content = `## 1.2.0\n${PLANTED.outsideFile}\n`;
+      await writeFile(join(outside, 'notes.md'), content);
+      const inputs: Record<string, string> = {};
+      for (const name of FILE_INPUTS[action])
+        inputs[name] = await outsideValue(form, outside, name === 'chart' ? 'dir' : 'file');
+      const writes = () =>
+        cluster.sandbox.journal.list().filter((e) => ['create', 'update', 'patch', 'delete'].includes(e.verb)).length;
+      const writesBefore = writes();
+      const run = await runActionBundle(
+        action,
+        { kubeconfig, ...OTHER_INPUTS[action], ...inputs },
+        { env: { PATH: cluster.env.PATH!, GITHUB_API_URL: github.url }, timeoutMs: 60_000 },
+      );
+      expect(run.exitCode).toBe(1);
+      expect(run.errors).toEqual(
+        FILE_INPUTS[action].map(
+          (name) =>
+            `Input '${name}' has value ${JSON.stringify(inputs[name])}: expected a path inside the workspace (${REPO_ROOT}), symlinks resolved.`,
+        ),
+      );
+      expect(await readFile(join(outside, 'notes.md'), 'utf8')).toBe(content);
+      expect(writes()).toBe(writesBefore);
+      Object.assign(channels, runChannels(`${action}, ${form} outside`, run));
+      await rm(outside, { recursive: true, force: true });
+    },
+    60_000,
+  );
 
   test('no planted value, in any encoding, reaches any channel', async () => {
     Object.assign(channels, {

@@ -36,8 +36,8 @@ export interface Cluster {
   failUpgrade(version: string): Promise<void>;
   /** An upgrade whose helm process is SIGKILLed mid-wait, leaving the release `pending-upgrade`. */
   leavePendingUpgrade(version: string): Promise<void>;
-  /** A release lock Lease held by another run, renewed `renewedSecondsAgo` ago. */
-  holdLease(holder: string, renewedSecondsAgo: number, action?: string): void;
+  /** A release lock Lease held by another run, renewed `renewedSecondsAgo` ago (by its clock), lasting `leaseSeconds`. */
+  holdLease(holder: string, renewedSecondsAgo: number, action?: string, leaseSeconds?: number): void;
   stop(): Promise<void>;
 }
 
@@ -91,7 +91,7 @@ export async function startCluster(options: SandboxOptions & { helm?: HelmTool }
         helm.kill('SIGKILL');
       }
     },
-    holdLease(holder, renewedSecondsAgo, action = 'rollback') {
+    holdLease(holder, renewedSecondsAgo, action = 'rollback', leaseSeconds = 120) {
       const time = new Date(Date.now() - renewedSecondsAgo * 1000).toISOString().replace('Z', '000Z');
       sandbox.apply({
         apiVersion: 'coordination.k8s.io/v1',
@@ -101,7 +101,7 @@ export async function startCluster(options: SandboxOptions & { helm?: HelmTool }
           namespace: 'veloz',
           annotations: { 'veloz.io/run-url': holder, 'veloz.io/actor': 'someone', 'veloz.io/action': action },
         },
-        spec: { holderIdentity: holder, leaseDurationSeconds: 120, acquireTime: time, renewTime: time },
+        spec: { holderIdentity: holder, leaseDurationSeconds: leaseSeconds, acquireTime: time, renewTime: time },
       });
     },
     async stop() {

@@ -96,8 +96,9 @@ describe('the release lock fences its holder', () => {
     let returned = false;
     const takerLogs: string[] = [];
     const taking = hold(b, clock, '2', true, takerLogs).then((l) => ((returned = true), l));
-    // the bound is the live holder's next renewal (renewed at :10, every 10 s, each bounded by 5 s: :25) plus 3 s
-    await eventually(() => takerLogs.some((l) => l.includes('at most 17s, its next renewal')), 'the takeover');
+    // the bound is the live holder's next renewal counted from when the taker saw the lease (:11, not the
+    // holder's renewTime :10, written by another clock): every 10 s, each bounded by 5 s, plus 3 s
+    await eventually(() => takerLogs.some((l) => l.includes('at most 18s, its next renewal')), 'the takeover');
     const takenAt = new Date().toISOString();
     // the holder's lease watch sees it with the clock standing still: no renewal was due
     await eventually(() => a.fence.signal.aborted, 'the fence to close');

@@ -3,6 +3,7 @@ import { ParseError, parseBoolean, parseDnsLabel, parseDnsSubdomain, parseTraffi
 import { readRecords, type RecordSettings } from '@veloz/shared/records/settings';
 import { readRunLimits, type RunLimits } from '@veloz/shared/run-limits';
 import { readTarget, type TargetSettings } from '@veloz/shared/target';
+import { parseChartReference, parseValuesFile } from '@veloz/shared/workspace';
 import type { CanaryTraffic } from '@veloz/shared/kube/green';
 
 export type Phase = 'canary' | 'promote';
@@ -64,8 +65,8 @@ export function parseCanaryInputs(reader: InputReader, mask: (secret: string) =>
       throw new ParseError('an image tag such as 1.1.0 (letters, digits, _ . -, at most 128 characters)');
     return text;
   });
-  const chart = reader.optional('chart');
-  const valuesFiles = reader.lines('values-files');
+  const chart = reader.path('chart', parseChartReference);
+  const valuesFiles = reader.paths('values-files', parseValuesFile);
   const set = reader.lines('set');
   // Values are often credentials: a bad line is named by its number, the input shown as ***.
   for (const [i, entry] of set.entries()) {

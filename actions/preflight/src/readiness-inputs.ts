@@ -55,7 +55,7 @@ export function readReadiness(reader: InputReader): ReadinessSettings {
   const maxSeverity = reader.choice('max-severity', SEVERITIES);
   const noticeHours = reader.integer('notice-hours', 0, 24 * 90);
   const noticeLabel = reader.text('notice-label', { required: true });
-  const releaseNotesPath = reader.optional('release-notes-path');
+  const releaseNotesPath = reader.path('release-notes-path');
 
   const prometheusUrl = reader.url('prometheus-url', HTTP)?.toString().replace(/\/$/, '');
   const alertRules = reader.lines('alert-rules');

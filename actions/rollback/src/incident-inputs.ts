@@ -17,7 +17,7 @@ export function readIncidentTicket(reader: InputReader, githubToken: string | un
     if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(text)) throw new ParseError('owner/name of a GitHub repository');
     return text;
   });
-  const path = reader.optional('incident-template');
+  const path = reader.path('incident-template');
   const label = reader.text('incident-label', { required: true });
   if (kind === 'none') return undefined;
   if (!githubToken)

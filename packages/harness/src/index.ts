@@ -27,6 +27,16 @@ export type ActionName = (typeof ACTION_NAMES)[number];
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
+/**
+ * A fresh directory inside the repository (under tmp/, ignored by git) for files a test passes as
+ * file inputs: the actions refuse paths outside the workspace, which the harness sets to REPO_ROOT.
+ */
+export async function workspaceTempDir(prefix: string): Promise<string> {
+  const parent = join(REPO_ROOT, 'tmp');
+  await mkdir(parent, { recursive: true });
+  return mkdtemp(join(parent, prefix));
+}
+
 export interface ActionMetadata {
   name: string;
   description: string;
@@ -72,6 +82,11 @@ export interface RunOptions {
   onLine?: (line: string) => void;
   timeoutMs?: number;
   cwd?: string;
+  /**
+   * GITHUB_WORKSPACE, where file inputs must lie: the repository root by default (the fixture chart
+   * lives there; a test's own files go under workspaceTempDir()).
+   */
+  workspace?: string;
   /** Called with the bundle's process once spawned (a test that cancels the step signals it). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -121,7 +136,7 @@ export async function runActionBundle(
     GITHUB_EVENT_NAME: 'workflow_call',
     GITHUB_SERVER_URL: 'https://github.com',
     GITHUB_API_URL: 'https://api.github.com',
-    GITHUB_WORKSPACE: options.cwd ?? work,
+    GITHUB_WORKSPACE: options.workspace ?? options.cwd ?? REPO_ROOT,
     RUNNER_TEMP: join(work),
     RUNNER_OS: 'Linux',
     ...files,

@@ -3,6 +3,7 @@ import * as core from '@actions/core';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cancelledMessage, exitOnCancel } from './cancel';
 import { describeError } from './checks';
 import { systemClock } from './clock';
 import type { ActionDefinition, Logger, RunInfo, RunResult } from './contract';
@@ -65,25 +66,9 @@ export async function runAction<S>(definition: ActionDefinition<S>): Promise<voi
   }
 }
 
-/**
- * A cancelled job (GitHub sends SIGINT, then SIGTERM, then kills): interrupt helm, give the release
- * lock back and exit, so the rollback that follows does not wait out `lock-ttl` behind a dead run.
- * The lock module is loaded only if a lock was ever taken (it pulls in the Kubernetes client).
- */
+/** A cancelled job: helm interrupted, the release lock given back, the step failed saying so. */
 function onCancel(): void {
-  const cancel = (signal: NodeJS.Signals): void => {
-    void (async () => {
-      const { giveBackHeldLocks } = await import('./kube/lock');
-      const given = await giveBackHeldLocks();
-      core.setFailed(
-        `Cancelled (${signal})${given ? ': helm was interrupted and the release lock given back, so the next run starts at once' : ''}. ` +
-          'What was in progress may be half done: run the rollback, or re-run this step.',
-      );
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    })();
-  };
-  process.once('SIGINT', cancel);
-  process.once('SIGTERM', cancel);
+  exitOnCancel((signal, gaveLockBack) => core.setFailed(cancelledMessage(signal, gaveLockBack, 're-run this step')));
 }
 
 /** Outputs, summary, report file and annotations: every channel rendered from the redacted result. */

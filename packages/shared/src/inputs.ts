@@ -1,6 +1,14 @@
+import { devNull } from 'node:os';
 import * as parse from './parse';
 import { ParseError, type HostPort } from './parse';
 import { secretRegistry } from './secrets';
+import { parseWorkspacePath } from './workspace';
+
+/**
+ * A refused path's placeholder: set, so no good input gets a follow-on "required" error (`checks`
+ * naming release-notes), and empty if the rest of the parse reads it; never the refused file.
+ */
+const REFUSED_PATH = devNull;
 
 /** A bad input: names it, shows the value (masked when secret) and what was expected. */
 export class InputError extends Error {
@@ -132,6 +140,19 @@ export class InputReader {
   }
   lines(name: string, options?: ReadOptions): string[] {
     return parse.parseLines(this.text(name, options));
+  }
+  /**
+   * A file or directory input: its real path, resolved in the workspace (GITHUB_WORKSPACE, else the
+   * current directory) with symlinks followed; outside it, a bad input. `parser` knows the input's
+   * remote forms (a chart reference, a values URL), which are no path.
+   */
+  path(name: string, parser: (text: string) => string = parseWorkspacePath): string | undefined {
+    const value = this.text(name);
+    return value === '' ? undefined : this.convert(name, value, parser, false, REFUSED_PATH);
+  }
+  /** One path per line, each judged as path() does; a bad line is named with its value. */
+  paths(name: string, parser: (text: string) => string = parseWorkspacePath): string[] {
+    return this.lines(name).map((line) => this.convert(name, line, parser, false, REFUSED_PATH));
   }
   /** A URL; credentials inside it (password, token user name, query tokens) are masked. */
   url(name: string, protocols?: readonly string[], options?: ReadOptions): URL | undefined {

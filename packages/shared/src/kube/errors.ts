@@ -87,11 +87,28 @@ interface RetryOptions {
   signal?: AbortSignal;
   /** Told about each retry, so the log says why we are waiting. */
   onRetry?: (failure: ApiFailure, delayMs: number, attempt: number) => void;
+  /** Jitter source (tests pin it); Math.random by default. */
+  random?: () => number;
+}
+
+/**
+ * Exponential backoff with jitter: the n-th retry waits between half and all of min(capMs, baseMs·2^(n-1)),
+ * so contenders that failed together (two runs claiming one Lease, every client of a restarted API
+ * server) do not retry together again.
+ */
+export function jitteredBackoff(
+  attempt: number,
+  random: () => number = Math.random,
+  baseMs = 200,
+  capMs = 5000,
+): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
 /**
  * Retries transient API failures (5xx, 429 honouring Retry-After, resets, refused connections) with
- * exponential backoff until the deadline; anything else, or the last failure, is thrown.
+ * jittered exponential backoff until the deadline; anything else, or the last failure, is thrown.
  */
 export async function withRetry<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -99,7 +116,7 @@ export async function withRetry<T>(operation: () => Promise<T>, options: RetryOp
       return await operation();
     } catch (error) {
       const failure = apiFailure(error);
-      const backoff = Math.min(5000, 200 * 2 ** (attempt - 1));
+      const backoff = jitteredBackoff(attempt, options.random);
       const delay = failure.retryAfterSeconds !== undefined ? failure.retryAfterSeconds * 1000 : backoff;
       if (!failure.transient || options.signal?.aborted || options.clock.now() + delay > options.deadline) throw error;
       options.onRetry?.(failure, delay, attempt);

@@ -1,13 +1,15 @@
 /**
  * One deploy or rollback per release at a time: a coordination.k8s.io Lease named after the release,
- * renewed while the action mutates. A run that dies stops renewing and its lease expires after the TTL;
- * `force` takes over a live-looking lease whose run is known to be gone.
+ * renewed while the action mutates. A run that dies stops renewing and its lease expires once another
+ * run has seen it unchanged for the TTL (on its own clock, as client-go's leader election judges it:
+ * the renewTime was written by another machine's clock); `force` takes over a live-looking lease whose
+ * run is known to be gone.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Clock } from '../clock';
+import { monotonicNow, type Clock } from '../clock';
 import { withinScope, type Kube } from './client';
 import type { Fence, LockLoss } from './fence';
-import { apiFailure, isConflict, isNotFound, unlessNotFound } from './errors';
+import { apiFailure, isConflict, isNotFound, jitteredBackoff, unlessNotFound } from './errors';
 import { ResumableWatch } from './watch';
 
 interface LockOwner {
@@ -76,7 +78,12 @@ interface AcquireOptions {
   /** How long to wait for a live lease held by another run to be released or expire (0: fail at once). */
   waitMs?: number;
   log?: (line: string) => void;
+  /** Jitter of the retries after a conflict (tests pin it); Math.random by default. */
+  random?: () => number;
 }
+
+/** Claim or renewal conflicts (another writer between our read and write) retried this often, jittered. */
+const MAX_CONFLICT_RETRIES = 4;
 
 /** How often a waiting run reads the lease again: a released lease is seen within this. */
 export const LOCK_POLL_MS = 1000;
@@ -102,8 +109,8 @@ export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): P
   const ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
   const { writtenAt, takeover } = await claimLease(kube, options, name, ttlSeconds);
   const held = startRenewing(kube, options, name, ttlSeconds, writtenAt, takeover?.from);
-  if (takeover && !takeover.from.expired && !takeover.from.sameRun)
-    await awaitPreemptedStop(kube, options, name, takeover);
+  // Expired too: a holder whose renewals failed closes its fence at its expiry; its helm needs a moment.
+  if (takeover && !takeover.from.sameRun) await awaitPreemptedStop(kube, options, name, takeover);
   return held;
 }
 
@@ -119,7 +126,8 @@ interface Takeover {
 /**
  * Reads the lease and writes ourselves in as holder: creating it, renewing our own, taking over an
  * expired one (or a live one with `force`), or waiting up to `lock-wait` for a live holder to let go.
- * A conflict (someone else wrote between our read and write) reads and decides again.
+ * A conflict (someone else wrote between our read and write) reads and decides again after a jittered
+ * pause, so two contenders do not collide again; a bounded number of times.
  */
 async function claimLease(
   kube: Kube,
@@ -127,20 +135,16 @@ async function claimLease(
   name: string,
   ttlSeconds: number,
 ): Promise<{ writtenAt: number; takeover?: Takeover }> {
-  const waitUntil = options.clock.now() + (options.waitMs ?? 0);
-  let waited = false;
-  for (let attempt = 0; ; attempt++) {
+  const seen = new LeaseObservation(options.clock);
+  const wait = new LockWait(options, name, seen);
+  for (let conflicts = 0; ;) {
     const existing = await readLease(kube, options.namespace, name);
     const writtenAt = options.clock.now();
-    const state = existing ? holdState(existing, options.owner.identity, writtenAt) : undefined;
+    const state = existing ? holdState(existing, options.owner.identity, seen) : undefined;
     const sameRun = existing !== undefined && heldBySameRun(existing, options.owner.runUrl);
     if (existing && state?.heldByOther && !options.force && !sameRun) {
-      if (writtenAt >= waitUntil) throw lockHeld(existing, name, waited ? options.waitMs : undefined);
-      // Another run (a manual rollback) holds it: wait for its release, up to `lock-wait`.
-      if (!waited) options.log?.(`release lock ${name} is held by ${describeHolder(existing)}; waiting for it`);
-      waited = true;
-      await options.clock.sleep(Math.min(LOCK_POLL_MS, waitUntil - writtenAt));
-      attempt = -1; // a fresh read: conflicts count from here
+      await wait.pause(existing, writtenAt); // throws LockHeldError once the wait is over
+      conflicts = 0; // a fresh read: conflicts count from here
       continue;
     }
     const body = leaseBody(options, name, ttlSeconds, writtenAt, existing, state?.mine);
@@ -148,13 +152,98 @@ async function claimLease(
       if (!existing) await kube.coordination.createNamespacedLease({ namespace: options.namespace, body });
       else await kube.coordination.replaceNamespacedLease({ name, namespace: options.namespace, body });
     } catch (error) {
-      if (isConflict(error) && attempt < 3) continue;
-      throw error;
+      if (!isConflict(error) || ++conflicts > MAX_CONFLICT_RETRIES) throw error;
+      await options.clock.sleep(conflictPause(options, name, conflicts));
+      continue;
     }
     const takenFrom = existing?.spec?.holderIdentity;
     if (!existing || !state || state.mine || !takenFrom) return { writtenAt };
-    const takeover = takeoverOf(existing, takenFrom, state.expired, writtenAt);
+    const takeover = takeoverOf(existing, takenFrom, state.expired, seen);
     return { writtenAt, takeover: sameRun ? { ...takeover, from: { ...takeover.from, sameRun } } : takeover };
+  }
+}
+
+function conflictPause(o: AcquireOptions, name: string, conflicts: number): number {
+  const delay = jitteredBackoff(conflicts, o.random, 100, 2000);
+  o.log?.(`release lock ${name} changed while we wrote it (conflict ${conflicts}); reading it again in ${delay}ms`);
+  return delay;
+}
+
+/**
+ * What this run has seen of a lease, on its own monotonic clock: when it first saw it and when it last
+ * saw it change (holder, renewTime or resourceVersion). Expiry is judged from that, never from the
+ * renewTime the holder wrote with its own clock: runners' clocks differ, by minutes on a bad day.
+ */
+class LeaseObservation {
+  private version: string | undefined;
+  private changedAt = 0;
+  private changes = 0;
+
+  constructor(readonly clock: Clock) {}
+
+  /** Records this read; returns our clock's reading of it. */
+  see(lease: k8s.V1Lease): number {
+    const now = monotonicNow(this.clock);
+    const version = [lease.spec?.holderIdentity, String(lease.spec?.renewTime ?? ''), lease.metadata?.resourceVersion];
+    const key = JSON.stringify(version);
+    if (key !== this.version) {
+      this.version = key;
+      this.changedAt = now;
+      this.changes++;
+    }
+    return now;
+  }
+
+  /** On our clock: the lease's duration after we last saw it change. */
+  expiresAt(lease: k8s.V1Lease): number {
+    return this.changedAt + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+  }
+
+  /** When we last saw it change, on our clock. */
+  get lastChange(): number {
+    return this.changedAt;
+  }
+
+  /** Seen more than one way: its holder is alive (renewing), whatever its timestamps say. */
+  get changedWhileWatched(): boolean {
+    return this.changes > 1;
+  }
+}
+
+/**
+ * Waiting for a lease another run holds: up to `lock-wait` for a holder that is alive. A lease that
+ * looks abandoned by its own timestamps and has not changed since we first saw it is watched for its
+ * whole duration (whatever `lock-wait`), then taken over: its timestamps may only make us wait longer,
+ * never take it sooner.
+ */
+class LockWait {
+  private readonly until: number;
+  private waited = false;
+
+  constructor(
+    private readonly o: AcquireOptions,
+    private readonly name: string,
+    private readonly seen: LeaseObservation,
+  ) {
+    this.until = monotonicNow(o.clock) + (o.waitMs ?? 0);
+  }
+
+  async pause(lease: k8s.V1Lease, wallNow: number): Promise<void> {
+    const now = monotonicNow(this.o.clock);
+    const abandoned = !this.seen.changedWhileWatched && writtenExpiry(lease) <= wallNow;
+    const until = abandoned ? Math.max(this.until, this.seen.expiresAt(lease)) : this.until;
+    if (now >= until) {
+      const expiresAt = wallNow + Math.max(0, this.seen.expiresAt(lease) - now);
+      throw lockHeld(lease, this.name, expiresAt, this.waited ? this.o.waitMs : undefined);
+    }
+    if (!this.waited)
+      this.o.log?.(
+        abandoned
+          ? `release lock ${this.name} is held by ${describeHolder(lease)}, renewed ${lease.spec?.renewTime ?? 'never'} by its clock: taken over if unchanged for ${lease.spec?.leaseDurationSeconds ?? 0}s on ours`
+          : `release lock ${this.name} is held by ${describeHolder(lease)}; waiting for it`,
+      );
+    this.waited = true;
+    await this.o.clock.sleep(Math.min(LOCK_POLL_MS, until - now));
   }
 }
 
@@ -174,18 +263,20 @@ function readLease(kube: Kube, namespace: string, name: string): Promise<k8s.V1L
   return unlessNotFound(kube.coordination.readNamespacedLease({ name, namespace }));
 }
 
-function holdState(lease: k8s.V1Lease, identity: string, now: number) {
+/** Expired: unchanged for its duration since we last saw it change, on our clock. */
+function holdState(lease: k8s.V1Lease, identity: string, seen: LeaseObservation) {
+  const now = seen.see(lease);
   const holder = lease.spec?.holderIdentity;
-  const expired = !holder || expiry(lease) <= now;
+  const expired = !holder || seen.expiresAt(lease) <= now;
   const mine = holder === identity;
   return { mine, expired, heldByOther: !mine && !expired };
 }
 
-function lockHeld(lease: k8s.V1Lease, name: string, waitedMs: number | undefined): LockHeldError {
+function lockHeld(lease: k8s.V1Lease, name: string, expiresAt: number, waitedMs: number | undefined): LockHeldError {
   return new LockHeldError(
     describeHolder(lease),
     String(lease.spec?.acquireTime ?? '') || undefined,
-    new Date(expiry(lease)).toISOString(),
+    new Date(expiresAt).toISOString(),
     name,
     waitedMs,
   );
@@ -224,11 +315,12 @@ function leaseBody(
   };
 }
 
-function takeoverOf(lease: k8s.V1Lease, identity: string, expired: boolean, now: number): Takeover {
-  // A holder without a lease watch sees the takeover at its next renewal (bounded by half a renew period).
+function takeoverOf(lease: k8s.V1Lease, identity: string, expired: boolean, seen: LeaseObservation): Takeover {
+  // A holder without a lease watch sees the takeover at its next renewal (bounded by half a renew period),
+  // counted from when we last saw it renew: its renewTime is on its clock, not ours.
   const renewMs = ((lease.spec?.leaseDurationSeconds ?? 0) * 1000) / 3;
-  const renewed = Date.parse(String(lease.spec?.renewTime ?? ''));
-  const untilRenewalMs = expired || Number.isNaN(renewed) ? 0 : Math.max(0, renewed + 1.5 * renewMs - now);
+  const sinceChange = monotonicNow(seen.clock) - seen.lastChange;
+  const untilRenewalMs = Math.max(0, 1.5 * renewMs - sinceChange);
   return {
     from: { identity: describeHolder(lease), since: String(lease.spec?.acquireTime ?? ''), expired },
     identity,
@@ -358,10 +450,13 @@ class LeaseRenewal {
       }
       if (kube.fence.lost) break;
       try {
-        // A 409 is the lease changing under us (a preempted run marking it stopped): read it again.
-        await this.renewOnce().catch((error: unknown) =>
-          isConflict(error) ? this.renewOnce() : Promise.reject(error),
-        );
+        // A 409 is the lease changing under us (a preempted run marking it stopped): read it again, after
+        // a jittered pause well inside the renew period.
+        await this.renewOnce().catch(async (error: unknown) => {
+          if (!isConflict(error)) throw error;
+          await o.clock.sleep(jitteredBackoff(1, o.random, 100, 2000), stop.signal);
+          return this.renewOnce();
+        });
       } catch (error) {
         if (stop.signal.aborted) return;
         // A missed renewal is survivable until the TTL runs out; say so and keep trying.
@@ -498,7 +593,8 @@ async function markStopped(kube: Kube, o: AcquireOptions, name: string): Promise
   }
 }
 
-function expiry(lease: k8s.V1Lease): number {
+/** When the holder's own timestamps say it expires: a hint only (its clock), never a reason to take it sooner. */
+function writtenExpiry(lease: k8s.V1Lease): number {
   const renewed = Date.parse(String(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? ''));
   const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
   return Number.isNaN(renewed) ? 0 : renewed + duration;

@@ -16,7 +16,7 @@ export interface RecordSettings {
 export function readRecords(reader: InputReader): RecordSettings {
   const githubToken = reader.optional('github-token', { secret: true });
   const environment = reader.must('environment', parseEnvironmentName);
-  const deploymentLog = reader.optional('deployment-log');
+  const deploymentLog = reader.path('deployment-log');
   const allowInsecureWebhook = reader.boolean('allow-insecure-webhook');
   const protocols = allowInsecureWebhook ? ['https:', 'http:'] : ['https:'];
   const webhook = reader.url('notify-webhook', protocols, { secret: true });
