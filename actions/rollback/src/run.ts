@@ -1,6 +1,6 @@
 import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
-import { HelmError } from '@veloz/shared/helm/cli';
+import { HelmError, detectHelm } from '@veloz/shared/helm/cli';
 import { LockHeldError } from '@veloz/shared/kube/lock';
 import type { RolloutResult } from '@veloz/shared/kube/rollout';
 import { autoscalerOf } from '@veloz/shared/kube/autoscaler';
@@ -9,7 +9,7 @@ import { openSession, type KubeSession } from '@veloz/shared/kube/session';
 import { rollbackInitiatedText, serviceName, type RollbackInitiated } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
 import { ActionRun, Finished, runSteps, StepFailure, type Step } from '@veloz/shared/pipeline';
-import { findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
+import { greenName, removeGreen } from '@veloz/shared/kube/green';
 import { abortCanary, canaryToAbort, type CanaryToAbort } from './abort';
 import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './apply';
 import { databaseRestoreText, runRestoreCommands, scaleToZero } from './database';
@@ -18,8 +18,9 @@ import { compareSchema } from './schema';
 import { fileIncident } from './incident';
 import { describeRevision as describe, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
-import { NothingToRollBackToError, UnknownRevisionError, planRollback, type Plan } from './plan';
+import { NothingToRollBackToError, UnknownRevisionError, type Plan } from './plan';
 import { planRollbackChanges } from './plan-changes';
+import { currentReads, readRelease, type ReleaseReads } from './release-reads';
 import { alreadyRolledBack, recordRollback } from './records';
 import { planSections } from '@veloz/shared/plan/model';
 import { openReadSession } from '@veloz/shared/plan/read-session';
@@ -32,6 +33,8 @@ interface Rollback {
   ctx: RunContext;
   run: ActionRun;
   session: KubeSession;
+  /** The reads before the first write, started beside the lock claim (release-reads.ts). */
+  reads?: ReleaseReads;
   plan?: Plan;
   replicasBefore: number;
   scaledToZero: boolean;
@@ -157,10 +160,9 @@ export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext)
   };
 
   let session: KubeSession;
+  let reads: ReleaseReads | undefined;
   try {
-    session = settings.plan
-      ? await openReadSession(settings.target, ctx)
-      : await openSession(settings.target, ctx, 'rollback', settings.lockTtlMs, settings.force, settings.lockWaitMs);
+    ({ session, reads } = await prepare(settings, ctx));
   } catch (error) {
     if (error instanceof LockHeldError) {
       return timed(
@@ -186,6 +188,7 @@ export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext)
     scaledToZero: false,
     announced: false,
     database: settings.database,
+    reads,
   };
   try {
     return timed(
@@ -209,6 +212,25 @@ export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext)
   }
 }
 
+/**
+ * Everything before the first step, at once: `helm version`, the release lock's claim and the reads
+ * the target choice needs (the canary check shares them). Reads made beside a claim that had to
+ * wait or take over are dropped: the steps read again, under the lock.
+ */
+async function prepare(
+  s: Readonly<RollbackSettings>,
+  ctx: RunContext,
+): Promise<{ session: KubeSession; reads?: ReleaseReads }> {
+  // The rollback step awaits it, and reports a failure.
+  if (s.target.driver === 'helm') detectHelm().catch(() => undefined);
+  if (s.plan) return { session: await openReadSession(s.target, ctx) };
+  let reads: ReleaseReads | undefined;
+  const session = await openSession(s.target, ctx, 'rollback', s.lockTtlMs, s.force, s.lockWaitMs, (kube) => {
+    reads = readRelease(kube, s);
+  });
+  return { session, reads: session.lock.uncontested ? reads : undefined };
+}
+
 async function reportPlan(r: Rollback): Promise<void> {
   const plan = await planRollbackChanges(r);
   r.run.report.title = `Plan only — ${r.run.report.title}`;
@@ -216,11 +238,16 @@ async function reportPlan(r: Rollback): Promise<void> {
   r.headline = `Plan of the ${plan.operation}: ${plan.changes.length} object(s) would change; nothing was changed (plan: true).`;
 }
 
+/** The reads before the first write: those made beside the lock claim, unless something was written since. */
+function releaseReads(r: Rollback): ReleaseReads {
+  return (r.reads = currentReads(r.reads, r.session.kube, r.s));
+}
+
 async function lookForCanary(r: Rollback): Promise<void> {
+  const { kube, green } = releaseReads(r);
   // A migrated database is restored by the full §4.4 sequence, never by removing green alone.
-  r.abort = r.database ? undefined : await canaryToAbort(r);
-  const { namespace, deployment } = r.s.target;
-  r.greenLeft = !r.abort && (await findGreen(r.session.kube, namespace, deployment)) !== undefined;
+  r.abort = r.database ? undefined : await canaryToAbort({ ...r, session: { ...r.session, kube } });
+  r.greenLeft = !r.abort && (await green) !== undefined;
 }
 
 /** A green that runs the release's own version (promotion stopped before removing it) goes too. */
@@ -239,7 +266,7 @@ async function removeLeftoverGreen(r: Rollback): Promise<void> {
 async function chooseTarget(r: Rollback): Promise<void | Finished> {
   let plan: Plan;
   try {
-    plan = await planRollback(r.session.kube, r.s);
+    plan = await releaseReads(r).plan;
   } catch (error) {
     if (error instanceof UnknownRevisionError || error instanceof NothingToRollBackToError)
       throw new StepFailure(error.message);

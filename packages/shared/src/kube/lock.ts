@@ -21,6 +21,8 @@ interface LockOwner {
 export interface HeldLock {
   /** Previous holder whose lease was taken over (expired, or forced). */
   tookOverFrom?: { identity: string; since?: string; expired: boolean; sameRun?: boolean };
+  /** The claim that won followed a read finding the lease free (absent, or ours): see `onClaimable`. */
+  uncontested?: boolean;
   /** Closes when the lock is lost: writes refused, helm interrupted. */
   fence: Fence;
   /** Stops renewing and deletes the lease if still ours; bounded (a hung API server cannot hold it). */
@@ -76,6 +78,13 @@ interface AcquireOptions {
   /** How long to wait for a live lease held by another run to be released or expire (0: fail at once). */
   waitMs?: number;
   log?: (line: string) => void;
+  /**
+   * Called once, when a read of the lease finds it free (absent, or ours) and the claim is about to
+   * be written: reads started from then on follow every write of the lease's last holder, so they
+   * may run beside the claim. When that claim does not win (a conflict, a wait), `uncontested` is
+   * false and such reads must be made again under the lock.
+   */
+  onClaimable?: () => void;
 }
 
 /** How often a waiting run reads the lease again: a released lease is seen within this. */
@@ -100,11 +109,11 @@ export async function giveBackHeldLocks(boundMs = 5000): Promise<number> {
 export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): Promise<HeldLock> {
   const name = leaseName(options.release);
   const ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
-  const { writtenAt, takeover } = await claimLease(kube, options, name, ttlSeconds);
+  const { writtenAt, takeover, uncontested } = await claimLease(kube, options, name, ttlSeconds);
   const held = startRenewing(kube, options, name, ttlSeconds, writtenAt, takeover?.from);
   if (takeover && !takeover.from.expired && !takeover.from.sameRun)
     await awaitPreemptedStop(kube, options, name, takeover);
-  return held;
+  return Object.assign(held, { uncontested });
 }
 
 /** A lease taken from another run: whose it was, and how long that run may still need to notice. */
@@ -126,11 +135,14 @@ async function claimLease(
   options: AcquireOptions,
   name: string,
   ttlSeconds: number,
-): Promise<{ writtenAt: number; takeover?: Takeover }> {
+): Promise<{ writtenAt: number; takeover?: Takeover; uncontested: boolean }> {
   const waitUntil = options.clock.now() + (options.waitMs ?? 0);
   let waited = false;
+  let leaseReads = 0;
+  let claimableAt: number | undefined;
   for (let attempt = 0; ; attempt++) {
     const existing = await readLease(kube, options.namespace, name);
+    leaseReads++;
     const writtenAt = options.clock.now();
     const state = existing ? holdState(existing, options.owner.identity, writtenAt) : undefined;
     const sameRun = existing !== undefined && heldBySameRun(existing, options.owner.runUrl);
@@ -144,6 +156,10 @@ async function claimLease(
       continue;
     }
     const body = leaseBody(options, name, ttlSeconds, writtenAt, existing, state?.mine);
+    if (claimableAt === undefined && (!existing || state?.mine)) {
+      claimableAt = leaseReads;
+      options.onClaimable?.();
+    }
     try {
       if (!existing) await kube.coordination.createNamespacedLease({ namespace: options.namespace, body });
       else await kube.coordination.replaceNamespacedLease({ name, namespace: options.namespace, body });
@@ -151,10 +167,15 @@ async function claimLease(
       if (isConflict(error) && attempt < 3) continue;
       throw error;
     }
+    const uncontested = claimableAt === leaseReads;
     const takenFrom = existing?.spec?.holderIdentity;
-    if (!existing || !state || state.mine || !takenFrom) return { writtenAt };
+    if (!existing || !state || state.mine || !takenFrom) return { writtenAt, uncontested };
     const takeover = takeoverOf(existing, takenFrom, state.expired, writtenAt);
-    return { writtenAt, takeover: sameRun ? { ...takeover, from: { ...takeover.from, sameRun } } : takeover };
+    return {
+      writtenAt,
+      uncontested,
+      takeover: sameRun ? { ...takeover, from: { ...takeover.from, sameRun } } : takeover,
+    };
   }
 }
 
