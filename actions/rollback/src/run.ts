@@ -41,6 +41,8 @@ interface Rollback {
   autoscalerFloor?: number;
   /** Set once the §5.4 ROLLBACK INITIATED text went out, so a failure sends its FAILED twin. */
   announced: boolean;
+  /** The latest notice, sent or still on its way: the next one waits for it. */
+  notified?: Promise<void>;
   /** A side-by-side canary to abort (remove green, nothing else), found before any other step. */
   abort?: CanaryToAbort;
   /** Green running the release's own version: removed after the rollback. */
@@ -290,19 +292,31 @@ async function chooseTarget(r: Rollback): Promise<void | Finished> {
   r.run.fact('To', describe(plan.to));
 }
 
+/**
+ * The §5.4 text. IN PROGRESS is sent beside the rollback, not before it: a chat webhook that hangs is
+ * tried for up to half a minute, and restoring the service must not wait for it. Every later notice
+ * waits for the one before, so they arrive in order, and the run ends only once all were sent.
+ */
 async function announce(r: Rollback, status: RollbackInitiated['status']): Promise<void> {
   r.announced = true;
-  await r.run.notify(
-    rollbackInitiatedText({
-      environment: r.s.records.environment,
-      fromVersion: versionOf(r.plan!.from.image),
-      toVersion: versionOf(r.plan!.to.image),
-      reason: r.s.reason,
-      time: new Date(r.run.started),
-      status,
-      incident: r.incidentUrl ?? r.s.incident,
-    }),
-  );
+  const text = rollbackInitiatedText({
+    environment: r.s.records.environment,
+    fromVersion: versionOf(r.plan!.from.image),
+    toVersion: versionOf(r.plan!.to.image),
+    reason: r.s.reason,
+    time: new Date(r.run.started),
+    status,
+    incident: r.incidentUrl ?? r.s.incident,
+  });
+  r.notified = inOrder(r, () => r.run.notify(text));
+  if (status !== 'IN PROGRESS') await r.notified;
+}
+
+/** Runs `send` once the notice before it was sent; a notice that cannot be sent is a warning. */
+function inOrder(r: Rollback, send: () => Promise<void>): Promise<void> {
+  return (r.notified ?? Promise.resolve())
+    .then(send)
+    .catch((error: unknown) => void r.run.warnings.push(`Chat notification failed: ${describeError(error)}.`));
 }
 
 async function removeGreenFirst(r: Rollback): Promise<void> {
@@ -327,16 +341,16 @@ async function putEngineBack(r: Rollback): Promise<void> {
 
 async function restoreDatabase(r: Rollback): Promise<void> {
   const database = r.database!;
-  const tell = (status: 'IN PROGRESS' | 'COMPLETE' | 'FAILED', detail?: string) =>
-    r.run.notify(
-      databaseRestoreText({
-        service: serviceName(r.s.records.environment),
-        recoveryTime: database.recoveryTime,
-        reason: r.s.reason,
-        status,
-        detail,
-      }),
-    );
+  const tell = (status: 'IN PROGRESS' | 'COMPLETE' | 'FAILED', detail?: string) => {
+    const text = databaseRestoreText({
+      service: serviceName(r.s.records.environment),
+      recoveryTime: database.recoveryTime,
+      reason: r.s.reason,
+      status,
+      detail,
+    });
+    return (r.notified = inOrder(r, () => r.run.notify(text)));
+  };
   await tell('IN PROGRESS');
   r.restoreStarted = true;
   // Tracked like helm: a run preempted mid-restore marks the lease stopped only once its command ended.
