@@ -8,6 +8,8 @@ import {
   DEPLOYMENT,
   IMAGE,
   NAMESPACE,
+  clientOf,
+  epochOf,
   imageOf,
   rolloutComplete,
   startBenchCluster,
@@ -17,6 +19,7 @@ import {
   type DeploymentLike,
   type HelmTool,
 } from './cluster';
+import type { JournalEntry } from '@veloz/sandbox';
 import { ms, progress, ratio, sleep, spread, stats, type Section } from './lib';
 
 export interface RestoreOptions {
@@ -123,18 +126,32 @@ async function sandboxFloor(o: RestoreOptions): Promise<number[]> {
 interface Measured {
   healthy: number[];
   returned: number[];
+  /** The subject's first API request, and its first write to the Deployment (the rollout's start), from the journal. */
+  firstRequest: number[];
+  deploymentWritten: number[];
 }
+
+/** The restore goal (issue 30): our net time to healthy at most the bare tool's plus this. */
+const RESTORE_MARGIN_MS = 150;
 
 async function measure(s: Subject, o: RestoreOptions): Promise<Measured> {
   return withBenchCluster({ podStartupDelayMs: o.podStartupDelayMs }, async (c) => {
     await c.install(GOOD, [], s.helm);
     const rounds = await warmThenMeasure(o.repeats, () => restoreOnce(c, s));
-    return { healthy: rounds.map((r) => r.healthy), returned: rounds.map((r) => r.returned) };
+    return {
+      healthy: rounds.map((r) => r.healthy),
+      returned: rounds.map((r) => r.returned),
+      firstRequest: rounds.map((r) => r.firstRequest),
+      deploymentWritten: rounds.map((r) => r.deploymentWritten),
+    };
   });
 }
 
-/** Deploys the bad version, then times the subject's rollback to GOOD: healthy again, and the command's return. */
-async function restoreOnce(c: BenchCluster, s: Subject): Promise<{ healthy: number; returned: number }> {
+/**
+ * Deploys the bad version, then times the subject's rollback to GOOD: healthy again, the command's
+ * return, and from the journal its first API request and its first write to the Deployment.
+ */
+async function restoreOnce(c: BenchCluster, s: Subject): Promise<Round> {
   await deployBad(c, s);
   const probe = c.completion(`${IMAGE}:${GOOD}`);
   const { start, end } = await s.rollback(c);
@@ -143,8 +160,29 @@ async function restoreOnce(c: BenchCluster, s: Subject): Promise<{ healthy: numb
   if (probe.at === undefined || imageOf(d) !== `${IMAGE}:${GOOD}` || !d || !rolloutComplete(d)) {
     throw new Error(`${s.label}: ${GOOD} was not restored`);
   }
-  return { healthy: probe.at - start, returned: end - start };
+  // Ours starts with the action's own requests; with the helm driver, helm (its child) writes the Deployment.
+  const first = s.ours ? 'action' : s.driver;
+  const writers = s.ours ? ['action', 'helm'] : [s.driver];
+  const journal = (await c.requests(start, end)).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  const at = (e: JournalEntry | undefined) => (e ? Date.parse(e.time) - epochOf(start) : Number.NaN);
+  return {
+    healthy: probe.at - start,
+    returned: end - start,
+    firstRequest: at(journal.find((e) => clientOf(e) === first)),
+    deploymentWritten: at(
+      journal.find((e) => writers.includes(clientOf(e)) && e.resource === 'deployments' && !READS.has(e.verb)),
+    ),
+  };
 }
+
+interface Round {
+  healthy: number;
+  returned: number;
+  firstRequest: number;
+  deploymentWritten: number;
+}
+
+const READS = new Set(['get', 'list', 'watch']);
 
 interface Decision {
   latency: number[];
@@ -208,6 +246,24 @@ async function decisionLatency(repeats: number, atPass: number, o: RestoreOption
   return out;
 }
 
+/** Ours over the tool per driver, against the goal, and what the margin is made of. */
+function restoreVerdict(margins: { label: string; over: number; ours: Measured; tool: Measured }[]): string {
+  const median = (values: number[]) => stats(values).median;
+  const each = margins.map((m) => `${m.label} ${m.over >= 0 ? '+' : ''}${ms(m.over)}`).join(', ');
+  const met = margins.every((m) => m.over <= RESTORE_MARGIN_MS);
+  const parts = margins.map(
+    (m) =>
+      `${m.label}: first request at ${ms(median(m.ours.firstRequest))} (the tool's ${ms(median(m.tool.firstRequest))}), ` +
+      `Deployment written at ${ms(median(m.ours.deploymentWritten))} (the tool's ${ms(median(m.tool.deploymentWritten))})`,
+  );
+  return (
+    `Time to restore, net of the rollout, ours over the bare tool: ${each} (goal ≤ +${RESTORE_MARGIN_MS} ms: ` +
+    `${met ? 'met' : 'not met'}). Before its first write the rollback claims the release lock, reads the Deployment, green ` +
+    `and the release history (all at once, beside the claim) and has \`helm version\` from its start; what is left is ` +
+    `mostly the step's start-up (Node, the bundle, the Kubernetes client) before its first API request — ${parts.join('; ')}.`
+  );
+}
+
 export async function restoreFigure(o: RestoreOptions): Promise<Section> {
   const subjects = [
     ours('helm', 'helm3'),
@@ -226,6 +282,8 @@ export async function restoreFigure(o: RestoreOptions): Promise<Section> {
   const floor = stats(await sandboxFloor(o));
   const rows: string[][] = [];
   const net = (m: Measured, key: 'healthy' | 'returned') => stats(m[key].map((v) => v - floor.median));
+  /** Per driver: our net time to healthy over the tool's, and when each wrote the Deployment. */
+  const margins: { label: string; over: number; ours: Measured; tool: Measured }[] = [];
   // A tool whose net time is inside the floor's own spread has no measurable net time to divide by.
   const versusTool = (ours: number, tool: number, spread: number): string =>
     tool > spread ? ratio(ours / tool) : `— (tool within the floor's ${ms(spread)} spread)`;
@@ -245,10 +303,15 @@ export async function restoreFigure(o: RestoreOptions): Promise<Section> {
         ms(floor.median),
         ...spread(nh),
         ms(nr.median),
+        ms(stats(m.firstRequest).median),
+        ms(stats(m.deploymentWritten).median),
         s.ours ? '' : versusTool(net(mine, 'healthy').median, nh.median, floor.max - floor.min),
       ]);
     }
+    const over = net(mine, 'healthy').median - net(theirs, 'healthy').median;
+    margins.push({ label: subjects[i]!.label.replace(/^ours: rollback step, /, ''), over, ours: mine, tool: theirs });
   }
+  const restoreMet = margins.every((m) => m.over <= RESTORE_MARGIN_MS);
   progress('decision latency: degrading right after the first pass');
   const early = await decisionLatency(o.decisionRepeats, 1, o);
   progress('decision latency: degrading after 32 passes (the 30 s rate window full of healthy samples)');
@@ -262,22 +325,21 @@ export async function restoreFigure(o: RestoreOptions): Promise<Section> {
   return {
     key: 'restore',
     title: '4. Time to restore, and decision latency',
-    goal: 'time to restore: none set (reported against helm and kubectl); decision latency ≤ one interval (1 s)',
-    met: decisionMet,
+    goal: `time to restore net of the rollout ≤ the bare tool's + ${RESTORE_MARGIN_MS} ms (helm 3, helm 4, kubectl); decision latency ≤ one interval (1 s)`,
+    met: decisionMet && restoreMet,
     verdict:
       `Decision latency with a 1 s interval: ${ms(d.median)} (median; max ${ms(d.max)}) when the engine degrades early in ` +
       `the window, ${ms(l.median)} (max ${ms(l.max)}) when it degrades after 32 s of healthy samples — ` +
       `${decisionMet ? 'within one interval (goal met)' : 'over one interval (goal not met)'}. Validate judges every pass; its error ` +
       `rate comes from its own scrapes over the newest span holding 200 requests (its p99 over 1000), so a breach is seen ` +
-      `at the first pass after it shows in the counters: one interval at most, plus the pass itself. Time to restore: ours reaches healthy later ` +
-      `than the bare tools by the work it does before it starts the rollback (start-up, release lock, reading the release ` +
-      `history, \`helm version\`), see the table.`,
+      `at the first pass after it shows in the counters: one interval at most, plus the pass itself. ${restoreVerdict(margins)}`,
     tables: [
       {
         caption:
           `From the verdict (the rollback step starting) to ${GOOD} healthy again: the store event completing the rollback rollout. ` +
           `${o.repeats} measured rollbacks per subject after one warm-up; 2 replicas; pod start-up delay ${o.podStartupDelayMs} ms. ` +
           `"Sandbox floor" (median of ${o.repeats}) is the same rollout written straight into the store with no client; "net" = raw − floor median. ` +
+          `"First API request" and "Deployment written" (medians, from the sandbox's request journal): the subject's first request, and its first write to the Deployment (the rollout's start), after the step started. ` +
           `Last column: our net time to healthy ÷ the tool's (same driver); above 1× means ours is slower.`,
         columns: [
           'subject',
@@ -289,6 +351,8 @@ export async function restoreFigure(o: RestoreOptions): Promise<Section> {
           'min',
           'max',
           'net to step return',
+          'first API request',
+          'Deployment written',
           'ours ÷ tool',
         ],
         rows,

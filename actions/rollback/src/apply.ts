@@ -99,14 +99,20 @@ export async function kubectlUndo(
     ...trackOptions(settings, ctx),
     generationBefore: plan.deployment.metadata?.generation ?? 0,
     apply: async () => {
-      await mutateDeployment(kube, namespace, name, (d) => {
-        if (!d.spec) return;
-        d.spec.template = template;
-        // A failed in-place canary left the Deployment at canary size with its autoscaler set aside.
-        const preCanary = Number(d.metadata?.annotations?.[PRE_CANARY_REPLICAS_ANNOTATION]);
-        if (Number.isInteger(preCanary) && preCanary > 0) d.spec.replicas = preCanary;
-        if (d.metadata?.annotations) delete d.metadata.annotations[PRE_CANARY_REPLICAS_ANNOTATION];
-      });
+      await mutateDeployment(
+        kube,
+        namespace,
+        name,
+        (d) => {
+          if (!d.spec) return;
+          d.spec.template = template;
+          // A failed in-place canary left the Deployment at canary size with its autoscaler set aside.
+          const preCanary = Number(d.metadata?.annotations?.[PRE_CANARY_REPLICAS_ANNOTATION]);
+          if (Number.isInteger(preCanary) && preCanary > 0) d.spec.replicas = preCanary;
+          if (d.metadata?.annotations) delete d.metadata.annotations[PRE_CANARY_REPLICAS_ANNOTATION];
+        },
+        plan.deployment,
+      );
       if (plan.deployment.metadata?.annotations?.[SUSPENDED_HPA_ANNOTATION]) await restoreHpa(kube, namespace, name);
     },
   });

@@ -8,7 +8,6 @@ import {
   deploymentImage,
   listReleaseRevisions,
   readReleaseRevision,
-  type ReleaseDetails,
   type ReleaseRevision,
 } from '@veloz/shared/helm/history';
 import type { Kube } from '@veloz/shared/kube/client';
@@ -50,31 +49,43 @@ export class NothingToRollBackToError extends Error {}
 
 export async function planRollback(kube: Kube, settings: Readonly<RollbackSettings>): Promise<Plan> {
   const { namespace, deployment: name } = settings.target;
-  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
-  const container = deployment.spec?.template?.spec?.containers?.[0]?.name ?? '';
-  return settings.target.driver === 'helm'
-    ? planHelm(kube, settings, deployment, container)
-    : planKubectl(kube, settings, deployment, container);
+  const reading = kube.apps.readNamespacedDeployment({ name, namespace });
+  if (settings.target.driver !== 'helm') return planKubectl(kube, settings, await reading);
+  // The release history does not depend on the Deployment: both are read at once.
+  const [deployment, history] = await Promise.all([reading, readHelmHistory(kube, settings)]);
+  return planHelm(settings, deployment, history);
 }
 
-async function planHelm(
-  kube: Kube,
-  s: Readonly<RollbackSettings>,
-  deployment: k8s.V1Deployment,
-  container: string,
-): Promise<Plan> {
+function containerOf(deployment: k8s.V1Deployment): string {
+  return deployment.spec?.template?.spec?.containers?.[0]?.name ?? '';
+}
+
+interface HelmHistory {
+  latest?: ReleaseRevision;
+  /** Every revision, oldest first, with what it runs. */
+  available: RevisionInfo[];
+  latestApplyMethod?: string;
+}
+
+async function readHelmHistory(kube: Kube, s: Readonly<RollbackSettings>): Promise<HelmHistory> {
   const { namespace, release, deployment: name } = s.target;
   const revisions = await listReleaseRevisions(kube, namespace, release);
   const latest = revisions[revisions.length - 1];
-  if (!latest) throw new NothingToRollBackToError(`Helm release ${release} has no history in ${namespace}.`);
-  const details = new Map<number, ReleaseDetails>();
-  const read = async (r: ReleaseRevision): Promise<RevisionInfo> => {
-    if (!details.has(r.revision)) details.set(r.revision, await readReleaseRevision(kube, namespace, r));
-    const d = details.get(r.revision)!;
-    return { revision: r.revision, status: d.status, image: deploymentImage(d.manifest, name) ?? d.appVersion };
-  };
-  const from = await read(latest);
-  const available = await Promise.all(revisions.map(read));
+  // Every revision at once: the latest is the one rolled back from, the others are the candidates.
+  const details = await Promise.all(revisions.map((r) => readReleaseRevision(kube, namespace, r)));
+  const available = details.map((d) => ({
+    revision: d.revision,
+    status: d.status,
+    image: deploymentImage(d.manifest, name) ?? d.appVersion,
+  }));
+  return { latest, available, latestApplyMethod: details[details.length - 1]?.applyMethod };
+}
+
+async function planHelm(s: Readonly<RollbackSettings>, deployment: k8s.V1Deployment, h: HelmHistory): Promise<Plan> {
+  const { namespace, release } = s.target;
+  const { latest, available } = h;
+  const from = available[available.length - 1];
+  if (!latest || !from) throw new NothingToRollBackToError(`Helm release ${release} has no history in ${namespace}.`);
   let to: RevisionInfo | undefined;
   if (s.toRevision !== undefined) {
     to = available.find((r) => r.revision === s.toRevision);
@@ -89,22 +100,18 @@ async function planHelm(
   }
   return {
     deployment,
-    container,
+    container: containerOf(deployment),
     from,
     to,
     latest,
-    latestApplyMethod: details.get(latest.revision)?.applyMethod,
+    latestApplyMethod: h.latestApplyMethod,
     available,
   };
 }
 
-async function planKubectl(
-  kube: Kube,
-  s: Readonly<RollbackSettings>,
-  deployment: k8s.V1Deployment,
-  container: string,
-): Promise<Plan> {
+async function planKubectl(kube: Kube, s: Readonly<RollbackSettings>, deployment: k8s.V1Deployment): Promise<Plan> {
   const { namespace, deployment: name } = s.target;
+  const container = containerOf(deployment);
   const owned = await replicaSetHistory(kube, namespace, deployment, container);
   const current = Number(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
   const from: RevisionInfo = {

@@ -1,6 +1,6 @@
 import type { RunContext, RunResult } from '@veloz/shared/contract';
 import { describeError } from '@veloz/shared/checks';
-import { HelmError } from '@veloz/shared/helm/cli';
+import { HelmError, detectHelm } from '@veloz/shared/helm/cli';
 import { LockHeldError } from '@veloz/shared/kube/lock';
 import type { RolloutResult } from '@veloz/shared/kube/rollout';
 import { autoscalerOf } from '@veloz/shared/kube/autoscaler';
@@ -9,7 +9,7 @@ import { openSession, type KubeSession } from '@veloz/shared/kube/session';
 import { rollbackInitiatedText, serviceName, type RollbackInitiated } from '@veloz/shared/notifications';
 import { formatDuration } from '@veloz/shared/parse';
 import { ActionRun, Finished, runSteps, StepFailure, type Step } from '@veloz/shared/pipeline';
-import { findGreen, greenName, removeGreen } from '@veloz/shared/kube/green';
+import { greenName, removeGreen } from '@veloz/shared/kube/green';
 import { abortCanary, canaryToAbort, type CanaryToAbort } from './abort';
 import { releaseHeldPromotion } from './held-promotion';
 import { helmRollback, kubectlUndo, recoverStuckRelease, trackOptions } from './apply';
@@ -19,8 +19,9 @@ import { compareSchema } from './schema';
 import { fileIncident } from './incident';
 import { describeRevision as describe, versionOf } from './describe';
 import type { RollbackSettings } from './inputs';
-import { NothingToRollBackToError, UnknownRevisionError, planRollback, type Plan } from './plan';
+import { NothingToRollBackToError, UnknownRevisionError, type Plan } from './plan';
 import { planRollbackChanges } from './plan-changes';
+import { currentReads, readRelease, type ReleaseReads } from './release-reads';
 import { alreadyRolledBack, recordRollback } from './records';
 import { planSections } from '@veloz/shared/plan/model';
 import { openReadSession } from '@veloz/shared/plan/read-session';
@@ -33,12 +34,16 @@ interface Rollback {
   ctx: RunContext;
   run: ActionRun;
   session: KubeSession;
+  /** The reads before the first write, started beside the lock claim (release-reads.ts). */
+  reads?: ReleaseReads;
   plan?: Plan;
   replicasBefore: number;
   scaledToZero: boolean;
   autoscalerFloor?: number;
   /** Set once the §5.4 ROLLBACK INITIATED text went out, so a failure sends its FAILED twin. */
   announced: boolean;
+  /** The latest notice, sent or still on its way: the next one waits for it. */
+  notified?: Promise<void>;
   /** A side-by-side canary to abort (remove green, nothing else), found before any other step. */
   abort?: CanaryToAbort;
   /** Green running the release's own version: removed after the rollback. */
@@ -159,10 +164,9 @@ export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext)
   };
 
   let session: KubeSession;
+  let reads: ReleaseReads | undefined;
   try {
-    session = settings.plan
-      ? await openReadSession(settings.target, ctx)
-      : await openSession(settings.target, ctx, 'rollback', settings.lockTtlMs, settings.force, settings.lockWaitMs);
+    ({ session, reads } = await prepare(settings, ctx));
   } catch (error) {
     if (error instanceof LockHeldError) {
       return timed(
@@ -188,6 +192,7 @@ export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext)
     scaledToZero: false,
     announced: false,
     database: settings.database,
+    reads,
   };
   try {
     return timed(
@@ -211,6 +216,25 @@ export async function run(settings: Readonly<RollbackSettings>, ctx: RunContext)
   }
 }
 
+/**
+ * Everything before the first step, at once: `helm version`, the release lock's claim and the reads
+ * the target choice needs (the canary check shares them). Reads made beside a claim that had to
+ * wait or take over are dropped: the steps read again, under the lock.
+ */
+async function prepare(
+  s: Readonly<RollbackSettings>,
+  ctx: RunContext,
+): Promise<{ session: KubeSession; reads?: ReleaseReads }> {
+  // The rollback step awaits it, and reports a failure.
+  if (s.target.driver === 'helm') detectHelm().catch(() => undefined);
+  if (s.plan) return { session: await openReadSession(s.target, ctx) };
+  let reads: ReleaseReads | undefined;
+  const session = await openSession(s.target, ctx, 'rollback', s.lockTtlMs, s.force, s.lockWaitMs, (kube) => {
+    reads = readRelease(kube, s);
+  });
+  return { session, reads: session.lock.uncontested ? reads : undefined };
+}
+
 async function reportPlan(r: Rollback): Promise<void> {
   const plan = await planRollbackChanges(r);
   r.run.report.title = `Plan only — ${r.run.report.title}`;
@@ -218,11 +242,16 @@ async function reportPlan(r: Rollback): Promise<void> {
   r.headline = `Plan of the ${plan.operation}: ${plan.changes.length} object(s) would change; nothing was changed (plan: true).`;
 }
 
+/** The reads before the first write: those made beside the lock claim, unless something was written since. */
+function releaseReads(r: Rollback): ReleaseReads {
+  return (r.reads = currentReads(r.reads, r.session.kube, r.s));
+}
+
 async function lookForCanary(r: Rollback): Promise<void> {
+  const { kube, green } = releaseReads(r);
   // A migrated database is restored by the full §4.4 sequence, never by removing green alone.
-  r.abort = r.database ? undefined : await canaryToAbort(r);
-  const { namespace, deployment } = r.s.target;
-  r.greenLeft = !r.abort && (await findGreen(r.session.kube, namespace, deployment)) !== undefined;
+  r.abort = r.database ? undefined : await canaryToAbort({ ...r, session: { ...r.session, kube } });
+  r.greenLeft = !r.abort && (await green) !== undefined;
 }
 
 /** A green that runs the release's own version (promotion stopped before removing it) goes too. */
@@ -241,7 +270,7 @@ async function removeLeftoverGreen(r: Rollback): Promise<void> {
 async function chooseTarget(r: Rollback): Promise<void | Finished> {
   let plan: Plan;
   try {
-    plan = await planRollback(r.session.kube, r.s);
+    plan = await releaseReads(r).plan;
   } catch (error) {
     if (error instanceof UnknownRevisionError || error instanceof NothingToRollBackToError)
       throw new StepFailure(error.message);
@@ -265,19 +294,31 @@ async function chooseTarget(r: Rollback): Promise<void | Finished> {
   r.run.fact('To', describe(plan.to));
 }
 
+/**
+ * The §5.4 text. IN PROGRESS is sent beside the rollback, not before it: a chat webhook that hangs is
+ * tried for up to half a minute, and restoring the service must not wait for it. Every later notice
+ * waits for the one before, so they arrive in order, and the run ends only once all were sent.
+ */
 async function announce(r: Rollback, status: RollbackInitiated['status']): Promise<void> {
   r.announced = true;
-  await r.run.notify(
-    rollbackInitiatedText({
-      environment: r.s.records.environment,
-      fromVersion: versionOf(r.plan!.from.image),
-      toVersion: versionOf(r.plan!.to.image),
-      reason: r.s.reason,
-      time: new Date(r.run.started),
-      status,
-      incident: r.incidentUrl ?? r.s.incident,
-    }),
-  );
+  const text = rollbackInitiatedText({
+    environment: r.s.records.environment,
+    fromVersion: versionOf(r.plan!.from.image),
+    toVersion: versionOf(r.plan!.to.image),
+    reason: r.s.reason,
+    time: new Date(r.run.started),
+    status,
+    incident: r.incidentUrl ?? r.s.incident,
+  });
+  r.notified = inOrder(r, () => r.run.notify(text));
+  if (status !== 'IN PROGRESS') await r.notified;
+}
+
+/** Runs `send` once the notice before it was sent; a notice that cannot be sent is a warning. */
+function inOrder(r: Rollback, send: () => Promise<void>): Promise<void> {
+  return (r.notified ?? Promise.resolve())
+    .then(send)
+    .catch((error: unknown) => void r.run.warnings.push(`Chat notification failed: ${describeError(error)}.`));
 }
 
 async function removeGreenFirst(r: Rollback): Promise<void> {
@@ -302,16 +343,16 @@ async function putEngineBack(r: Rollback): Promise<void> {
 
 async function restoreDatabase(r: Rollback): Promise<void> {
   const database = r.database!;
-  const tell = (status: 'IN PROGRESS' | 'COMPLETE' | 'FAILED', detail?: string) =>
-    r.run.notify(
-      databaseRestoreText({
-        service: serviceName(r.s.records.environment),
-        recoveryTime: database.recoveryTime,
-        reason: r.s.reason,
-        status,
-        detail,
-      }),
-    );
+  const tell = (status: 'IN PROGRESS' | 'COMPLETE' | 'FAILED', detail?: string) => {
+    const text = databaseRestoreText({
+      service: serviceName(r.s.records.environment),
+      recoveryTime: database.recoveryTime,
+      reason: r.s.reason,
+      status,
+      detail,
+    });
+    return (r.notified = inOrder(r, () => r.run.notify(text)));
+  };
   await tell('IN PROGRESS');
   r.restoreStarted = true;
   // Tracked like helm: a run preempted mid-restore marks the lease stopped only once its command ended.

@@ -2,7 +2,7 @@
  * Helm through its CLI with argv arrays (never a shell string), streaming its output into our log.
  * Spawned directly rather than through @actions/exec because a fast-failing rollout must be able
  * to interrupt `helm upgrade --wait` (SIGTERM), which @actions/exec gives no handle for.
- * Helm 3 and Helm 4 differ in flags we use; the version is detected once per run.
+ * Helm 3 and Helm 4 differ in flags we use; the version is detected once per process.
  */
 import { spawn } from 'node:child_process';
 import { childEnvironment } from '../child-env';
@@ -31,7 +31,25 @@ export class HelmError extends Error {
   }
 }
 
-export async function detectHelm(bin = 'helm'): Promise<Helm> {
+const detected = new Map<string, Promise<Helm>>();
+
+/**
+ * `helm version`, run once per process for a binary and PATH: a run that will need helm starts it
+ * at once, beside its other preparation, and every later caller gets the same answer. A failure is
+ * not kept: the next caller tries again and reports it.
+ */
+export function detectHelm(bin = 'helm'): Promise<Helm> {
+  const key = `${bin}\0${process.env.PATH ?? ''}`; // helm is found on the PATH children get
+  let found = detected.get(key);
+  if (!found) {
+    found = runHelmVersion(bin);
+    detected.set(key, found);
+    found.catch(() => detected.delete(key));
+  }
+  return found;
+}
+
+async function runHelmVersion(bin: string): Promise<Helm> {
   const result = await exec(bin, ['version', '--template', '{{.Version}}']);
   const match = /v?(\d+)\.(\d+)\.(\d+)/.exec(result.stdout);
   if (result.exitCode !== 0 || !match) {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as k8s from '@kubernetes/client-node';
 import { systemClock } from '../clock';
 import { withRetry } from './errors';
+import { reusingConnections } from './connections';
 import { confineExecPlugins } from './exec-credential';
 import { Fence } from './fence';
 
@@ -64,8 +65,9 @@ export async function connectKube(
   }
   const fence = new Fence();
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const auth = reusingConnections(config);
   const make = <T extends object>(api: new (c: k8s.Configuration) => T, fenced: boolean): T =>
-    guarded(timedClient(lib, config, api, requestTimeoutMs), {
+    guarded(timedClient(lib, config, auth, api, requestTimeoutMs), {
       log: options.log ?? log,
       fence: fenced ? fence : undefined,
       budgetMs: requestTimeoutMs * RETRY_BUDGET_PER_TIMEOUT,
@@ -138,6 +140,7 @@ export class RequestTimeoutError extends Error {
 function timedClient<T>(
   lib: typeof k8s,
   config: k8s.KubeConfig,
+  auth: k8s.SecurityAuthentication,
   api: new (c: k8s.Configuration) => T,
   timeoutMs: number,
 ): T {
@@ -165,7 +168,7 @@ function timedClient<T>(
   return new api(
     lib.createConfiguration({
       baseServer: new lib.ServerConfiguration(cluster.server, {}),
-      authMethods: { default: config },
+      authMethods: { default: auth },
       httpApi,
     }),
   );

@@ -64,9 +64,14 @@ export async function mutateDeployment(
   namespace: string,
   name: string,
   mutate: (d: k8s.V1Deployment) => void,
+  /** The Deployment as the caller last read it, tried first to save a read: if it changed since, the 409 reads anew. */
+  current?: k8s.V1Deployment,
 ): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const d = await kube.apps.readNamespacedDeployment({ name, namespace });
+    const d =
+      attempt === 0 && current
+        ? structuredClone(current)
+        : await kube.apps.readNamespacedDeployment({ name, namespace });
     mutate(d);
     try {
       await kube.apps.replaceNamespacedDeployment({ name, namespace, body: d });

@@ -62,11 +62,18 @@ export class Fence {
   }
 
   private inFlight = 0;
+  private started = 0;
   private idleWaiters: (() => void)[] = [];
+
+  /** How many writes or changes (helm) were started so far: what was read before the count moved may be stale. */
+  get changes(): number {
+    return this.started;
+  }
 
   /** Counts a write or a change (helm) in flight, so a run that lost the lock can tell when it has stopped. */
   track<T>(work: Promise<T>): Promise<T> {
     this.inFlight++;
+    this.started++;
     return work.finally(() => {
       if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     });

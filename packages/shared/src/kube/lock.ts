@@ -23,6 +23,8 @@ interface LockOwner {
 export interface HeldLock {
   /** Previous holder whose lease was taken over (expired, or forced). */
   tookOverFrom?: { identity: string; since?: string; expired: boolean; sameRun?: boolean };
+  /** The claim that won followed a read finding the lease free (absent, or ours): see `onClaimable`. */
+  uncontested?: boolean;
   /** Closes when the lock is lost: writes refused, helm interrupted. */
   fence: Fence;
   /** Stops renewing and deletes the lease if still ours; bounded (a hung API server cannot hold it). */
@@ -80,6 +82,13 @@ interface AcquireOptions {
   log?: (line: string) => void;
   /** Jitter of the retries after a conflict (tests pin it); Math.random by default. */
   random?: () => number;
+  /**
+   * Called once, when a read of the lease finds it free (absent, or ours) and the claim is about to
+   * be written: reads started from then on follow every write of the lease's last holder, so they
+   * may run beside the claim. When that claim does not win (a conflict, a wait), `uncontested` is
+   * false and such reads must be made again under the lock.
+   */
+  onClaimable?: () => void;
 }
 
 /** Claim or renewal conflicts (another writer between our read and write) retried this often, jittered. */
@@ -107,11 +116,11 @@ export async function giveBackHeldLocks(boundMs = 5000): Promise<number> {
 export async function acquireReleaseLock(kube: Kube, options: AcquireOptions): Promise<HeldLock> {
   const name = leaseName(options.release);
   const ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
-  const { writtenAt, takeover } = await claimLease(kube, options, name, ttlSeconds);
+  const { writtenAt, takeover, uncontested } = await claimLease(kube, options, name, ttlSeconds);
   const held = startRenewing(kube, options, name, ttlSeconds, writtenAt, takeover?.from);
   // Expired too: a holder whose renewals failed closes its fence at its expiry; its helm needs a moment.
   if (takeover && !takeover.from.sameRun) await awaitPreemptedStop(kube, options, name, takeover);
-  return held;
+  return Object.assign(held, { uncontested });
 }
 
 /** A lease taken from another run: whose it was, and how long that run may still need to notice. */
@@ -134,11 +143,14 @@ async function claimLease(
   options: AcquireOptions,
   name: string,
   ttlSeconds: number,
-): Promise<{ writtenAt: number; takeover?: Takeover }> {
+): Promise<{ writtenAt: number; takeover?: Takeover; uncontested: boolean }> {
   const seen = new LeaseObservation(options.clock);
   const wait = new LockWait(options, name, seen);
+  let leaseReads = 0;
+  let claimableAt: number | undefined;
   for (let conflicts = 0; ;) {
     const existing = await readLease(kube, options.namespace, name);
+    leaseReads++;
     const writtenAt = options.clock.now();
     const state = existing ? holdState(existing, options.owner.identity, seen) : undefined;
     const sameRun = existing !== undefined && heldBySameRun(existing, options.owner.runUrl);
@@ -148,6 +160,10 @@ async function claimLease(
       continue;
     }
     const body = leaseBody(options, name, ttlSeconds, writtenAt, existing, state?.mine);
+    if (claimableAt === undefined && (!existing || state?.mine)) {
+      claimableAt = leaseReads;
+      options.onClaimable?.();
+    }
     try {
       if (!existing) await kube.coordination.createNamespacedLease({ namespace: options.namespace, body });
       else await kube.coordination.replaceNamespacedLease({ name, namespace: options.namespace, body });
@@ -156,10 +172,15 @@ async function claimLease(
       await options.clock.sleep(conflictPause(options, name, conflicts));
       continue;
     }
+    const uncontested = claimableAt === leaseReads;
     const takenFrom = existing?.spec?.holderIdentity;
-    if (!existing || !state || state.mine || !takenFrom) return { writtenAt };
+    if (!existing || !state || state.mine || !takenFrom) return { writtenAt, uncontested };
     const takeover = takeoverOf(existing, takenFrom, state.expired, seen);
-    return { writtenAt, takeover: sameRun ? { ...takeover, from: { ...takeover.from, sameRun } } : takeover };
+    return {
+      writtenAt,
+      uncontested,
+      takeover: sameRun ? { ...takeover, from: { ...takeover.from, sameRun } } : takeover,
+    };
   }
 }
 

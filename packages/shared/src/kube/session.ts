@@ -25,6 +25,12 @@ export interface KubeSession {
   close(): Promise<void>;
 }
 
+/**
+ * Connects and claims the release lock. `whileClaiming` gets the clients as soon as the lease is
+ * read free, so reads (what the run will change) go beside the claim's write; `lock.uncontested`
+ * says whether they may be used (see acquireReleaseLock's `onClaimable`). Nothing writes before
+ * this returns.
+ */
 export async function openSession(
   target: TargetSettings,
   context: RunContext,
@@ -32,6 +38,7 @@ export async function openSession(
   lockTtlMs: number,
   force = false,
   lockWaitMs = 0,
+  whileClaiming?: (kube: Kube) => void,
 ): Promise<KubeSession> {
   const kube = await connectKube(target.kubeconfig, (line) => context.log.info(line));
   const lock = await acquireReleaseLock(kube, {
@@ -48,6 +55,7 @@ export async function openSession(
     force,
     waitMs: lockWaitMs,
     log: (line) => context.log.warning(line),
+    onClaimable: whileClaiming && (() => whileClaiming(kube)),
   });
   let dir: string | undefined;
   const toolEnv: Record<string, string> = {};
