@@ -38,6 +38,8 @@ interface Sample {
   movedTwice: number;
   failed: number;
   requests: number;
+  /** Why requests failed, `reason ×count`. */
+  failures: string[];
   /** Clients with no open stream a minute after the old pods were gone. */
   disconnected: number;
   /** Weighted canary only: green's share of requests over the measuring window, in percent. */
@@ -121,6 +123,7 @@ async function once(mode: Mode, o: TrafficOptions): Promise<Sample> {
       maxReconnects: r.reconnects.max,
       movedTwice: r.reconnects.clientsReconnectingMoreThanOnce,
       failed: r.requests.failed,
+      failures: r.requests.failures.map((f) => `${f.reason} ×${f.count}`),
       requests: r.requests.total,
       disconnected,
       ...measured,
@@ -165,7 +168,7 @@ export async function trafficFigure(o: TrafficOptions): Promise<Section> {
       mean.median.toFixed(2),
       String(max),
       `${twice.median} of ${o.clients}`,
-      `${failed} of ${requests}`,
+      `${failed} of ${requests}${failed ? ` (${[...new Set(list.flatMap((s) => s.failures))].join('; ')})` : ''}`,
       String(list.reduce((n, s) => n + s.disconnected, 0)),
       list.map((s) => `${s.meanReconnects.toFixed(2)}/${s.maxReconnects}`).join(', '),
     ];
@@ -219,7 +222,7 @@ export async function trafficFigure(o: TrafficOptions): Promise<Section> {
       `streams to \`/ws/market\` through the Gateway's 127.0.0.1 listener, each reconnecting when closed, and sends ${o.requestsPerSecond} ` +
       'requests/s to `/api/market`; the gateway data plane picks a backendRef by weight and a Ready, non-terminating pod behind it, and ' +
       "drops a connection when its pod goes. The canary and promote are our canary bundle (node24, helm 3 driver); 'helm upgrade' is " +
-      '`helm upgrade --wait` to 1.1.0 (a rolling update). Reconnects are counted from the start of the promotion (or the upgrade) until ' +
+      '`helm upgrade --wait` to 1.1.0 (a rolling update). Reconnects and failed requests are counted from the start of the canary (or the upgrade) until ' +
       'only 1.1.0 pods are left and every client is connected again, plus one second. The share is measured right after the weighted ' +
       `canary, over the next ${o.shareRequests} responses, from the X-Veloz-Version header of each.`,
   };

@@ -82,7 +82,7 @@ export async function abortCanary(rollback: AbortContext, found: CanaryToAbort):
   const version = versionOf(imageOf(green));
   run.outputs['rolled-back-from'] = `green ${greenName(deployment)} (${version})`;
   const greenService = await takeGreenOffRoute(rollback, green);
-  await releaseHeldPromotion(rollback);
+  await releaseHeldPromotion(rollback, rollback.session.kube);
   const removed = await removeGreen(rollback.session.kube, {
     namespace,
     deployment,

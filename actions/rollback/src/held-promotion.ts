@@ -8,6 +8,7 @@
 import type { RunContext } from '@veloz/shared/contract';
 import type { ActionRun } from '@veloz/shared/pipeline';
 import { HOLD_ANNOTATION, isHeld, releaseHold } from '@veloz/shared/kube/promotion-hold';
+import type { Kube } from '@veloz/shared/kube/client';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { unlessNotFound } from '@veloz/shared/kube/errors';
 import type { RollbackSettings } from './inputs';
@@ -19,9 +20,10 @@ interface HeldContext {
   session: KubeSession;
 }
 
-export async function releaseHeldPromotion(r: HeldContext): Promise<void> {
+/** `reads`: the clients of the reads made beside the lock claim, so blue is not read a second time. */
+export async function releaseHeldPromotion(r: HeldContext, reads: Kube): Promise<void> {
   const { namespace, deployment: name } = r.s.target;
-  const blue = await unlessNotFound(r.session.kube.apps.readNamespacedDeployment({ name, namespace }));
+  const blue = await unlessNotFound(reads.apps.readNamespacedDeployment({ name, namespace }));
   if (!isHeld(blue)) return;
   const by = blue?.metadata?.annotations?.[HOLD_ANNOTATION] ?? 'an earlier run';
   await releaseHold(r.session.kube, namespace, name);

@@ -105,7 +105,11 @@ const STEPS: readonly Step<Rollback>[] = [
     when: (r) => r.database !== undefined,
     run: restoreDatabase,
   },
-  { name: 'Unpause a Deployment a promotion held', quiet: true, run: releaseHeldPromotion },
+  {
+    name: 'Unpause a Deployment a promotion held',
+    quiet: true,
+    run: (r) => releaseHeldPromotion(r, releaseReads(r).kube),
+  },
   {
     name: (r) => `Roll back to ${describe(r.plan!.to)} (§4.${r.s.toRevision === undefined ? '2' : '3'})`,
     run: rollBack,

@@ -100,7 +100,7 @@ export function apiClient<T extends object>(kube: Kube, api: new (c: k8s.Configu
   if (!byApi) extraClients.set(kube, (byApi = new Map()));
   let client = byApi.get(api) as T | undefined;
   if (!client) {
-    client = guarded(timedClient(kube.lib, kube.config, api, kube.requestTimeoutMs), {
+    client = guarded(timedClient(kube.lib, kube.config, reusingConnections(kube.config), api, kube.requestTimeoutMs), {
       fence: kube.fence,
       budgetMs: kube.requestTimeoutMs * RETRY_BUDGET_PER_TIMEOUT,
     });
