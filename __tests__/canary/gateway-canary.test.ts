@@ -244,4 +244,26 @@ describe.each([
     const pods = live('app.kubernetes.io/name=veloz,!veloz.io/track');
     expect(pods.length).toBeGreaterThanOrEqual(2);
   });
+
+  test('a promotion that fails after the hold: blue unpaused with its own strategy, its old pods still serving', async () => {
+    cluster.sandbox.setProfile(`${IMAGE}:1.3.0`, 'crashloop');
+    // the rollback's own rollout settled: exactly its 2 pods
+    for (let i = 0; i < 200 && live('app.kubernetes.io/name=veloz,!veloz.io/track').length !== 2; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const old = names(live('app.kubernetes.io/name=veloz,!veloz.io/track'));
+    expect(old).toHaveLength(2);
+    const run = await canary({ phase: 'promote', version: '1.3.0' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/crash-looping/);
+    expect(run.summary).toContain('unpaused, its own rollout strategy back');
+    const d = cluster.sandbox.get('deployments', 'veloz', 'veloz-engine') as unknown as {
+      spec: { paused?: boolean; strategy?: { rollingUpdate?: unknown } };
+      metadata: { annotations?: Record<string, string> };
+    };
+    expect(d.spec.paused).toBeFalsy();
+    expect(d.spec.strategy?.rollingUpdate).toEqual({ maxSurge: '25%', maxUnavailable: '25%' });
+    expect(d.metadata.annotations?.['veloz.io/promotion-hold']).toBeUndefined();
+    // maxUnavailable 0 while held: not one old pod was taken down for the failing version
+    expect(names(live('app.kubernetes.io/name=veloz,!veloz.io/track')).filter((n) => old.includes(n))).toEqual(old);
+  });
 });
