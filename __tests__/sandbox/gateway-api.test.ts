@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startFleet } from '@veloz/harness';
 import type { ToolName } from '@veloz/sandbox';
-import { CHART, startTestCluster, type TestCluster } from './support';
+import { CHART, eventually, startTestCluster, type TestCluster } from './support';
 
 /** The Gateway API kinds served like their CRDs: real kubectl and helm create, patch, apply and watch them. */
 
@@ -41,6 +42,26 @@ const route = (name: string, backends: { name: string; weight?: number }[], extr
     ],
   },
 });
+
+/** A short request stream through the chart's Gateway: every answer from a veloz-engine pod of 1.0.0. */
+async function servedThroughGateway(c: TestCluster): Promise<void> {
+  const url = await c.sandbox.gatewayUrl('veloz', 'veloz-gateway');
+  await eventually(
+    () =>
+      (c.sandbox.get('deployments', 'veloz', 'veloz-engine')?.status as { readyReplicas?: number })?.readyReplicas ===
+      2,
+  );
+  const fleet = await startFleet({ url, clients: 2, kind: 'ws', requestsPerSecond: 100 });
+  try {
+    await eventually(() => fleet.report().requests.total >= 50, 30_000, '50 requests');
+    const r = fleet.report();
+    expect(r.requests.failures).toEqual([]);
+    expect(Object.keys(r.counts.byVersion)).toEqual(['1.0.0']);
+    expect(Object.keys(r.counts.byPod).every((p) => p.startsWith('veloz-engine-'))).toBe(true);
+  } finally {
+    await fleet.stop();
+  }
+}
 
 const adminRule = {
   matches: [{ path: { type: 'PathPrefix', value: '/admin' } }],
@@ -215,6 +236,28 @@ describe.each<ToolName>(['kubectl-1.31', 'kubectl-1.33'])('%s with Gateway API o
     expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toContain('MODIFIED web');
   });
 
+  test('the fixture chart rendered with gateway.enabled applies and serves through its Gateway', async () => {
+    const rendered = await c.run('helm3', [
+      'template',
+      'veloz',
+      CHART,
+      '--namespace',
+      'veloz',
+      '--set',
+      'gateway.enabled=true',
+      '--set',
+      'gateway.adminRule.enabled=true',
+    ]);
+    expect(rendered.code).toBe(0);
+    const path = join(c.dir, 'chart.yaml');
+    await writeFile(path, rendered.stdout);
+    const applied = await k('apply', '-f', path);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain(`httproute.${GW}/veloz-engine created`);
+    await servedThroughGateway(c);
+    expect(await k('delete', '-f', path)).toMatchObject({ code: 0 });
+  });
+
   test('invalid routes are refused with the field named; delete removes them', async () => {
     const bad = await k('apply', '-f', await file('bad', route('bad', [{ name: 'blue', weight: -1 }])));
     expect(bad.code).not.toBe(0);
@@ -242,6 +285,7 @@ describe.each<ToolName>(['helm3', 'helm4'])('%s installs the chart with gateway.
     expect(c.sandbox.get('gateways', 'veloz', 'veloz-gateway')?.spec).toMatchObject({
       gatewayClassName: 'veloz-sandbox',
     });
+    await servedThroughGateway(c);
     const first = c.sandbox.get('httproutes', 'veloz', 'veloz-engine') as unknown as Route;
     expect(first.spec.rules).toEqual([
       {

@@ -12,6 +12,16 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { killOnExit } from './servers/server-process';
 
+export {
+  startFleet,
+  type Fleet,
+  type FleetOptions,
+  type FleetReport,
+  type ClientReport,
+  type ConnectionSpan,
+  type FailureCount,
+} from './fleet';
+
 export const ACTION_NAMES = ['preflight', 'canary', 'validate', 'rollback'] as const;
 export type ActionName = (typeof ACTION_NAMES)[number];
 

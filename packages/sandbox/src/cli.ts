@@ -18,6 +18,8 @@ const USAGE = `usage:
       Prints the running sandbox's request journal (JSON lines).
   veloz-sandbox targets --kubeconfig FILE
       Prints the engine doubles' Prometheus scrape targets (file_sd_configs JSON, with pod labels).
+  veloz-sandbox gateways --kubeconfig FILE
+      Prints each programmed Gateway's listener: {"<namespace>/<gateway>": "http://127.0.0.1:PORT"}.
 ${FAULT_USAGE}`;
 
 interface Flags {
@@ -64,6 +66,8 @@ export async function main(argv: string[]): Promise<number> {
         return await control(parseFlags(rest), 'journal');
       case 'targets':
         return await control(parseFlags(rest), 'targets');
+      case 'gateways':
+        return await control(parseFlags(rest), 'gateways');
       case 'fault':
         return await fault(rest);
       case undefined:
@@ -155,11 +159,11 @@ async function sandboxAt(path: string): Promise<{ server: string; ca: string; to
 }
 
 /** Talks to a running sandbox through its own API (the /sandbox control endpoints). */
-async function control(f: Flags, what: 'profile' | 'journal' | 'targets'): Promise<number> {
+async function control(f: Flags, what: 'profile' | 'journal' | 'targets' | 'gateways'): Promise<number> {
   const path = one(f, 'kubeconfig');
   if (!path) throw new Error(`${what} needs --kubeconfig FILE of the running sandbox`);
   const { server, ca, token } = await sandboxAt(path);
-  if (what === 'journal' || what === 'targets') {
+  if (what !== 'profile') {
     const res = await httpsCall(server, ca, 'GET', `/sandbox/${what}`, token);
     if (res.status !== 200) throw new Error(`${what}: ${res.status} ${res.text}`);
     process.stdout.write(res.text.endsWith('\n') || res.text === '' ? res.text : `${res.text}\n`);

@@ -11,6 +11,8 @@ import { findResourceByKind, RESOURCES, type ResourceDef } from './api/resources
 import { parseLabelSelector } from './api/selectors';
 import { ApiServer } from './api/server';
 import { EventRecorder } from './controllers/events';
+import { GatewayController } from './gateway/controller';
+import { DEFAULT_GATEWAY_TIMEOUTS, type GatewayTimeouts } from './gateway/listener';
 import { ControllerManager } from './controllers/manager';
 import type { EngineHandle } from './engine/index';
 import { KubeletBackends } from './kubelet/backends';
@@ -56,6 +58,8 @@ export interface SandboxOptions {
   testToken?: string;
   /** Interval of watch BOOKMARK events (default 5 s). */
   bookmarkIntervalMs?: number;
+  /** Deadlines of the Gateway data plane (default: 30 s for an answer, 5 min idle). */
+  gatewayTimeouts?: Partial<GatewayTimeouts>;
 }
 
 export interface SandboxResponse {
@@ -126,6 +130,15 @@ export interface Sandbox extends SandboxObjects {
   scrapeTargets(): ReturnType<EngineHandle['scrapeTarget']>[];
   /** The engine double of one pod, if it is running. */
   engineOf(namespace: string, pod: string): EngineHandle | undefined;
+  /**
+   * Listener URL of every programmed Gateway: `{"<namespace>/<gateway>": "http://127.0.0.1:PORT"}`
+   * (what `veloz-sandbox gateways` prints). Each Gateway of class veloz-sandbox serves its listeners[0].
+   */
+  gateways(): Record<string, string>;
+  /** The listener URL of one Gateway, waiting (up to timeoutMs, default 10 s) until it is programmed. */
+  gatewayUrl(namespace: string, name: string, timeoutMs?: number): Promise<string>;
+  /** Proxied requests and streams open through one Gateway right now. */
+  gatewayConnections(namespace: string, name: string): number;
   /** Low-level access for advanced tests. */
   readonly registry: Registry;
   stop(): Promise<void>;
@@ -188,6 +201,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const journal = new Journal();
   const faults = new Faults();
   const tls = generateTls();
+  const gateways = new GatewayController(registry, kubelet, {
+    ...DEFAULT_GATEWAY_TIMEOUTS,
+    ...options.gatewayTimeouts,
+  });
   const server = new ApiServer({
     registry,
     auth,
@@ -198,6 +215,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     control: sandboxControl({
       journal,
       faults,
+      gateways: () => gateways.urls(),
       targets: async () =>
         (await kubelet.loadEngineModule()).fileSdDocument(kubelet.engines().map((e) => e.scrapeTarget())),
       setProfile: (text) => {
@@ -210,6 +228,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const controllers = new ControllerManager(registry, events, options.resyncMs ?? 100, options.hpaSyncMs ?? 1000);
   controllers.start();
   kubelet.start();
+  gateways.start();
   const port = await server.listen(options.port ?? 0);
   const url = `https://127.0.0.1:${port}`;
   const kubeconfig = kubeconfigYaml({
@@ -298,18 +317,33 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     engines: () => kubelet.engines(),
     scrapeTargets: () => kubelet.engines().map((e) => e.scrapeTarget()),
     engineOf: (namespace, pod) => kubelet.runtime(namespace, pod)?.engine,
+    gateways: () => gateways.urls(),
+    gatewayUrl: async (namespace, name, timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const url = gateways.urls()[`${namespace}/${name}`];
+        if (url) return url;
+        if (Date.now() > deadline)
+          throw new Error(
+            `Gateway ${namespace}/${name} was not programmed within ${timeoutMs} ms (it needs gatewayClassName veloz-sandbox)`,
+          );
+        await sleep(25);
+      }
+    },
+    gatewayConnections: (namespace, name) => gateways.connections(`${namespace}/${name}`),
     registry,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       controllers.stop();
-      await Promise.all([kubelet.stop(), server.close()]);
+      await Promise.all([gateways.stop(), kubelet.stop(), server.close()]);
     },
   };
 }
 
 /** The /sandbox/ control endpoints the CLI uses on a running sandbox. */
 function sandboxControl(o: {
+  gateways: () => Record<string, string>;
   journal: Journal;
   faults: Faults;
   setProfile: (assignment: string) => void;
@@ -319,6 +353,11 @@ function sandboxControl(o: {
     if (path === '/sandbox/targets' && req.method === 'GET') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(await o.targets());
+      return true;
+    }
+    if (path === '/sandbox/gateways' && req.method === 'GET') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(o.gateways()));
       return true;
     }
     if (path === '/sandbox/journal' && req.method === 'GET') {

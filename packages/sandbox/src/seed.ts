@@ -1,5 +1,6 @@
 import type { Registry } from './api/registry';
 import { R } from './api/resources';
+import { SANDBOX_GATEWAY_CLASS, SANDBOX_GATEWAY_CONTROLLER } from './gateway/controller';
 import { rfc3339, type KubeObject } from './util';
 
 /** Namespaces every cluster has, plus the project's own. */
@@ -9,6 +10,14 @@ export function seedCluster(reg: Registry, nodeCount: number): void {
   for (const name of SEED_NAMESPACES) reg.create(R.namespaces, undefined, { metadata: { name } });
   for (let i = 1; i <= nodeCount; i++)
     reg.create(R.nodes, undefined, nodeObject(`sandbox-node-${i}`, i), { asController: true });
+  // As a cluster with a Gateway API implementation installed has: its GatewayClass.
+  reg.create(R.gatewayclasses, undefined, {
+    metadata: { name: SANDBOX_GATEWAY_CLASS },
+    spec: {
+      controllerName: SANDBOX_GATEWAY_CONTROLLER,
+      description: 'The sandbox data plane: a listener on 127.0.0.1 per Gateway (veloz-sandbox gateways)',
+    },
+  });
 }
 
 function nodeObject(name: string, index: number): KubeObject {

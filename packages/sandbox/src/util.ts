@@ -125,6 +125,22 @@ export function getPath(obj: unknown, path: string): unknown {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A trigger that runs `fn` once on the next turn however often it is pulled, unless `stopped()`:
+ * store listeners pull it, and nothing writes from inside a store listener (it would re-enter the store).
+ */
+export function coalesced(fn: () => void, stopped: () => boolean): () => void {
+  let pending = false;
+  return () => {
+    if (pending || stopped()) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      if (!stopped()) fn();
+    });
+  };
+}
+
 /** A request body up to `maxBytes`; a larger one rejects with `tooLarge()` and the rest is drained unread. */
 export function readLimitedBody(req: IncomingMessage, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
   return new Promise((resolve, reject) => {

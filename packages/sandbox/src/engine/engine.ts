@@ -77,6 +77,7 @@ export class Engine implements Tickable {
   constructor(readonly config: EngineConfig) {
     const now = this.startedAt;
     this.version = versionOf(config.image);
+    this.streams.identify(config.podName, this.version);
     this.behaviour = new Behaviour(config.behaviour, now);
     this.traffic = new SyntheticTraffic(config.syntheticRequestsPerSecond, now);
     this.memoryIntegratedTo = now;

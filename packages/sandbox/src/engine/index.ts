@@ -45,6 +45,8 @@ export interface EngineHandle {
   readonly behaviour: DegradeSpec | undefined;
   /** True while the profile's faults are in force. */
   readonly degraded: boolean;
+  /** Open client connections (SSE and WebSocket streams, in-flight API requests): `veloz_active_connections`. */
+  readonly activeConnections: number;
   /**
    * Change the profile on a running engine; `after=` counts from this call. Re-applying the profile the
    * engine already has is a no-op (its `after=` clock keeps running).
@@ -87,6 +89,9 @@ export async function startEngine(opts: EngineOptions): Promise<EngineHandle> {
     },
     get degraded() {
       return engine.behaviour.active(Date.now()) !== undefined;
+    },
+    get activeConnections() {
+      return engine.activeConnections;
     },
     setBehaviour: (spec) => engine.setBehaviour(spec),
     logs: (q) => engine.logs(q).map((e) => e.line),

@@ -12,8 +12,17 @@ export class MarketStreams {
   private readonly wss = new WebSocketServer({ noServer: true, clientTracking: true });
   private eventId = 0;
   private lastBroadcast = 0;
+  private identity: string[] = [];
 
-  constructor(private readonly phase: number) {}
+  constructor(private readonly phase: number) {
+    // The handshake answer carries the engine's identity too, as every HTTP response does.
+    this.wss.on('headers', (headers: string[]) => headers.push(...this.identity));
+  }
+
+  /** Pod name and version sent in the WebSocket handshake response (X-Veloz-Pod, X-Veloz-Version). */
+  identify(pod: string, version: string): void {
+    this.identity = [`X-Veloz-Pod: ${pod}`, `X-Veloz-Version: ${version}`];
+  }
 
   get connections(): number {
     return this.sse.size + this.wss.clients.size;

@@ -5,7 +5,7 @@ import type { EventRecorder } from '../controllers/events';
 import { asPod, type Pod } from '../controllers/helpers';
 import type { DegradeSpec, EngineHandle } from '../engine/index';
 import type { StoreEvent } from '../store/store';
-import { rfc3339, type KubeObject } from '../util';
+import { coalesced, rfc3339, type KubeObject } from '../util';
 import { ContainerSim } from './container';
 import type { ProfileRegistry, ProfileSpec } from './profiles';
 
@@ -76,8 +76,11 @@ export class Kubelet {
   private unsubscribe: (() => void) | undefined;
   private unsubscribeProfiles: (() => void) | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
-  private scheduled = false;
   private stopped = false;
+  private readonly schedule = coalesced(
+    () => this.reconcile(),
+    () => this.stopped,
+  );
   private engineModule: Promise<EngineModule> | undefined;
 
   constructor(
@@ -120,16 +123,6 @@ export class Kubelet {
   loadEngineModule(): Promise<EngineModule> {
     this.engineModule ??= import('../engine/index');
     return this.engineModule;
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    // Never act inside a store listener: writes from here would re-enter the store.
-    setImmediate(() => {
-      this.scheduled = false;
-      if (!this.stopped) this.reconcile();
-    });
   }
 
   private reconcile(): void {
