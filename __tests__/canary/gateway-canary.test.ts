@@ -76,6 +76,24 @@ describe.each([
   const weights = (r: Route) =>
     r.spec.rules.map((rule) => (rule.backendRefs ?? []).map((b) => `${b.name}:${b.weight}`));
 
+  test('bad router inputs: one ::error:: each, all at once, nothing written', async () => {
+    const since = Date.now();
+    const run = await canary({
+      phase: 'canary',
+      version: '1.1.0',
+      'traffic-router': 'gateway-api',
+      'canary-weight': '150%',
+      'drain-timeout': 'a while',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors).toEqual([
+      expect.stringMatching(/Input 'canary-weight' has value "150%": expected a whole percentage between 1% and 99%/),
+      expect.stringMatching(/Input 'http-route' is required but was not set: expected an HTTPRoute name/),
+      expect.stringMatching(/Input 'drain-timeout' has value "a while": expected a duration/),
+    ]);
+    expect(writesSince(since)).toEqual([]);
+  });
+
   test('a missing route is an error before any write', async () => {
     const since = Date.now();
     const run = await canary({ phase: 'canary', version: '1.1.0', ...ROUTER, 'http-route': 'nope' });
