@@ -76,6 +76,24 @@ describe.each([
   const weights = (r: Route) =>
     r.spec.rules.map((rule) => (rule.backendRefs ?? []).map((b) => `${b.name}:${b.weight}`));
 
+  test('bad router inputs: one ::error:: each, all at once, nothing written', async () => {
+    const since = Date.now();
+    const run = await canary({
+      phase: 'canary',
+      version: '1.1.0',
+      'traffic-router': 'gateway-api',
+      'canary-weight': '150%',
+      'drain-timeout': 'a while',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors).toEqual([
+      expect.stringMatching(/Input 'canary-weight' has value "150%": expected a whole percentage between 1% and 99%/),
+      expect.stringMatching(/Input 'http-route' is required but was not set: expected an HTTPRoute name/),
+      expect.stringMatching(/Input 'drain-timeout' has value "a while": expected a duration/),
+    ]);
+    expect(writesSince(since)).toEqual([]);
+  });
+
   test('a missing route is an error before any write', async () => {
     const since = Date.now();
     const run = await canary({ phase: 'canary', version: '1.1.0', ...ROUTER, 'http-route': 'nope' });
@@ -243,5 +261,27 @@ describe.each([
     expect(d.metadata.annotations?.['veloz.io/promotion-hold']).toBeUndefined();
     const pods = live('app.kubernetes.io/name=veloz,!veloz.io/track');
     expect(pods.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('a promotion that fails after the hold: blue unpaused with its own strategy, its old pods still serving', async () => {
+    cluster.sandbox.setProfile(`${IMAGE}:1.3.0`, 'crashloop');
+    // the rollback's own rollout settled: exactly its 2 pods
+    for (let i = 0; i < 200 && live('app.kubernetes.io/name=veloz,!veloz.io/track').length !== 2; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const old = names(live('app.kubernetes.io/name=veloz,!veloz.io/track'));
+    expect(old).toHaveLength(2);
+    const run = await canary({ phase: 'promote', version: '1.3.0' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/crash-looping/);
+    expect(run.summary).toContain('unpaused, its own rollout strategy back');
+    const d = cluster.sandbox.get('deployments', 'veloz', 'veloz-engine') as unknown as {
+      spec: { paused?: boolean; strategy?: { rollingUpdate?: unknown } };
+      metadata: { annotations?: Record<string, string> };
+    };
+    expect(d.spec.paused).toBeFalsy();
+    expect(d.spec.strategy?.rollingUpdate).toEqual({ maxSurge: '25%', maxUnavailable: '25%' });
+    expect(d.metadata.annotations?.['veloz.io/promotion-hold']).toBeUndefined();
+    // maxUnavailable 0 while held: not one old pod was taken down for the failing version
+    expect(names(live('app.kubernetes.io/name=veloz,!veloz.io/track')).filter((n) => old.includes(n))).toEqual(old);
   });
 });

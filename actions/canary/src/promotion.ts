@@ -9,7 +9,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { describeError } from '@veloz/shared/checks';
 import { findGreen, greenName, greenPods } from '@veloz/shared/kube/green';
 import { servicesFor } from '@veloz/shared/kube/green-service';
-import { patchRoute, readRoute, removalPatch } from '@veloz/shared/kube/http-route';
+import { removalPatch, updateRoute } from '@veloz/shared/kube/http-route';
 import { holdDeployment, releaseHold, unpauseDeployment } from '@veloz/shared/kube/promotion-hold';
 import { removeGreen } from '@veloz/shared/kube/green';
 import { formatDuration } from '@veloz/shared/parse';
@@ -27,10 +27,11 @@ export const switchRouteToBlue: Step<CanaryState> = {
     const { s, ctx } = state;
     const kube = kubeOf(state);
     const record = state.routeRecord!;
-    const route = await readRoute(kube, s.target.namespace, record.route);
-    if (!route) return ctx.log.warning(`HTTPRoute ${record.route} is gone; nothing to switch.`);
-    const ops = removalPatch(route, { blue: record.service, green: record.green }, record.blueWeights);
-    if (ops.length > 0) await patchRoute(kube, route, ops);
+    const services = { blue: record.service, green: record.green };
+    const result = await updateRoute(kube, s.target.namespace, record.route, (route) =>
+      removalPatch(route, services, record.blueWeights),
+    );
+    if (!result.route) ctx.log.warning(`HTTPRoute ${record.route} is gone; nothing to switch.`);
   },
 };
 

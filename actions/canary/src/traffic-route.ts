@@ -10,7 +10,6 @@ import {
   ROUTE_ANNOTATION,
   blueWeights,
   greenServiceName,
-  patchRoute,
   readRoute,
   refersTo,
   routeRecordOf,
@@ -18,6 +17,7 @@ import {
   weightPatch,
   type HttpRoute,
   type RouteRecord,
+  updateRoute,
 } from '@veloz/shared/kube/http-route';
 import { StepFailure, type Step } from '@veloz/shared/pipeline';
 import { beforeOf, kubeOf, sideBySide, type CanaryState } from './canary-state';
@@ -134,14 +134,16 @@ export const setRouteWeights: Step<CanaryState> = {
     const { s, ctx } = state;
     const kube = kubeOf(state);
     const record = state.routeRecord!;
-    // Read again: the patch's resourceVersion test then guards only the moment between read and write.
-    const route = (await readRoute(kube, s.target.namespace, record.route)) ?? state.route!;
-    const ops = weightPatch(route, { blue: record.service, green: record.green }, weightsOf(record.weight));
-    if (ops.length === 0) ctx.log.info(`HTTPRoute ${record.route} already sends ${record.weight}% to green`);
-    else {
-      ctx.log.info(`JSON patch of HTTPRoute ${record.route}: ${JSON.stringify(ops)}`);
-      await patchRoute(kube, route, ops);
-    }
+    const services = { blue: record.service, green: record.green };
+    const result = await updateRoute(kube, s.target.namespace, record.route, (route) =>
+      weightPatch(route, services, weightsOf(record.weight)),
+    );
+    if (!result.route) throw new StepFailure(`HTTPRoute ${s.target.namespace}/${record.route} disappeared.`);
+    ctx.log.info(
+      result.written
+        ? `HTTPRoute ${record.route}: ${trafficLine(record)}`
+        : `HTTPRoute ${record.route} already sends ${record.weight}% to green`,
+    );
     reportWeights(state);
   },
 };

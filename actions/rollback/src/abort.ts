@@ -11,7 +11,7 @@ import { annotate } from '@veloz/shared/kube/deployment-edits';
 import { unlessNotFound } from '@veloz/shared/kube/errors';
 import { normalizeVersion } from '@veloz/shared/kube/rejected-versions';
 import { CANARY_ABORTED_ANNOTATION, findGreen, greenName, imageOf, removeGreen } from '@veloz/shared/kube/green';
-import { patchRoute, readRoute, removalPatch, routeRecordOf, zeroGreenPatch } from '@veloz/shared/kube/http-route';
+import { removalPatch, routeRecordOf, updateRoute, zeroGreenPatch } from '@veloz/shared/kube/http-route';
 import { releaseHeldPromotion } from './held-promotion';
 import type { KubeSession } from '@veloz/shared/kube/session';
 import { REVISION_ANNOTATION } from '@veloz/shared/kube/pods';
@@ -128,16 +128,13 @@ async function takeGreenOffRoute(a: AbortContext, green: k8s.V1Deployment): Prom
   if (!record) return undefined;
   const { kube } = a.session;
   const ns = a.s.target.namespace;
-  const route = await readRoute(kube, ns, record.route);
-  if (!route) {
+  const services = { blue: record.service, green: record.green };
+  // Two writes: no new request reaches green before its backendRef goes.
+  const zeroed = await updateRoute(kube, ns, record.route, (route) => zeroGreenPatch(route, record.green));
+  if (!zeroed.route) {
     a.run.warnings.push(`HTTPRoute ${ns}/${record.route} is gone; only green and its Service are removed.`);
   } else {
-    const zeroed = (await patchRoute(kube, route, zeroGreenPatch(route, record.green))) ?? route;
-    await patchRoute(
-      kube,
-      zeroed,
-      removalPatch(zeroed, { blue: record.service, green: record.green }, record.blueWeights),
-    );
+    await updateRoute(kube, ns, record.route, (route) => removalPatch(route, services, record.blueWeights));
     a.run.fact(
       'Route',
       `HTTPRoute ${record.route}: green's weight 0, then its backendRef removed; blue's weights as before the canary`,

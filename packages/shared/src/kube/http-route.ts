@@ -6,13 +6,14 @@
  * `backendRefs` carry no `x-kubernetes-list-type` (and no list-map keys), so they are atomic lists:
  * an apply that sets one weight owns, and replaces, the whole `rules` list — every other rule,
  * backend and filter would become ours and be overwritten with what we sent. A JSON patch names
- * exactly the paths it changes; its `test` operations (the route's resourceVersion, and the name
- * of each backendRef at the index it touches) make it fail with a conflict instead of writing over
- * an edit made since we read the route.
+ * exactly the paths it changes; its `test` operations (the route's generation, which only a spec
+ * change moves — the gateway's status writes move resourceVersion all the time — and the name and
+ * weight of each backendRef it touches) make it fail instead of writing over an edit made since we
+ * read the route; updateRoute then reads it again and recomputes.
  */
 import type * as k8s from '@kubernetes/client-node';
 import { apiClient, type Kube } from './client';
-import { unlessNotFound } from './errors';
+import { apiFailure, unlessNotFound } from './errors';
 
 export const ROUTE_GROUP = 'gateway.networking.k8s.io';
 const ROUTE_VERSION = 'v1';
@@ -91,14 +92,16 @@ function setWeight(ops: JsonPatchOp[], path: string, ref: BackendRef, want: numb
   const have = ref.weight ?? null;
   if (have === want) return;
   ops.push({ op: 'test', path: `${path}/name`, value: ref.name });
+  if (ref.weight !== undefined) ops.push({ op: 'test', path: `${path}/weight`, value: ref.weight });
   if (want === null) ops.push({ op: 'remove', path: `${path}/weight` });
   else ops.push({ op: ref.weight === undefined ? 'add' : 'replace', path: `${path}/weight`, value: want });
 }
 
-/** With the route's resourceVersion tested first, or nothing when there is nothing to change. */
+/** With the route's generation tested first, or nothing when there is nothing to change. */
 function guarded(route: HttpRoute, ops: JsonPatchOp[]): JsonPatchOp[] {
   if (ops.length === 0) return [];
-  return [{ op: 'test', path: '/metadata/resourceVersion', value: route.metadata?.resourceVersion }, ...ops];
+  const generation = route.metadata?.generation;
+  return generation === undefined ? ops : [{ op: 'test', path: '/metadata/generation', value: generation }, ...ops];
 }
 
 /**
@@ -265,4 +268,28 @@ export function patched(route: HttpRoute, ops: readonly JsonPatchOp[]): HttpRout
     } else container[last] = op.value;
   }
   return doc as HttpRoute;
+}
+
+/**
+ * Reads the route, computes the patch from what it says now, and applies it; a `test` that no longer
+ * holds (someone edited the route in between: 422) means read again and recompute, a few times.
+ * Returns the route as left, undefined when it does not exist; nothing is written when the patch is empty.
+ */
+export async function updateRoute(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  compute: (route: HttpRoute) => JsonPatchOp[],
+): Promise<{ route?: HttpRoute; written: boolean }> {
+  for (let attempt = 0; ; attempt++) {
+    const route = await readRoute(kube, namespace, name);
+    if (!route) return { written: false };
+    const ops = compute(route);
+    if (ops.length === 0) return { route, written: false };
+    try {
+      return { route: await patchRoute(kube, route, ops), written: true };
+    } catch (error) {
+      if (apiFailure(error).code !== 422 || attempt >= 3) throw error;
+    }
+  }
 }
