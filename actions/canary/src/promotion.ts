@@ -10,7 +10,7 @@ import { describeError } from '@veloz/shared/checks';
 import { findGreen, greenName, greenPods } from '@veloz/shared/kube/green';
 import { servicesFor } from '@veloz/shared/kube/green-service';
 import { removalPatch, updateRoute } from '@veloz/shared/kube/http-route';
-import { holdDeployment, releaseHold, unpauseDeployment } from '@veloz/shared/kube/promotion-hold';
+import { holdDeployment, openGateWhenReady, releaseHold, unpauseDeployment } from '@veloz/shared/kube/promotion-hold';
 import { removeGreen } from '@veloz/shared/kube/green';
 import { formatDuration } from '@veloz/shared/parse';
 import type { Step } from '@veloz/shared/pipeline';
@@ -88,11 +88,21 @@ export const holdBlue: Step<CanaryState> = {
 };
 
 /** Called by the release's rollout once the upgrade is applied: the controller may start the new ReplicaSet. */
-export async function unholdBlue(state: CanaryState): Promise<void> {
+export async function unholdBlue(state: CanaryState, signal: AbortSignal): Promise<void> {
   if (!state.held || state.held.unpaused) return;
-  await unpauseDeployment(kubeOf(state), state.s.target.namespace, state.s.target.deployment);
+  const { s, ctx } = state;
+  const { namespace, deployment: name } = s.target;
+  await unpauseDeployment(kubeOf(state), namespace, name);
   state.held.unpaused = true;
-  state.ctx.log.info(`Unpaused ${state.s.target.deployment}: its new ReplicaSet starts at full size.`);
+  ctx.log.info(`Unpaused ${name}: its new ReplicaSet starts at full size; old pods stay until all of it is Ready.`);
+  const opened = await openGateWhenReady(kubeOf(state), {
+    namespace,
+    name,
+    timeoutMs: s.timeoutMs,
+    clock: ctx.clock,
+    signal,
+  });
+  if (opened) ctx.log.info(`Every new pod of ${name} is Ready: the old ReplicaSet goes in one step.`);
 }
 
 /**

@@ -94,7 +94,7 @@ async function applyAndTrack(state: CanaryState, want: Desired): Promise<Rollout
           !held,
         );
       }
-      if (held) await unholdBlue(state);
+      if (held) await unholdBlue(state, signal);
     },
   });
   return result.ok ? settleReplicas(state, kube, want, result) : result;
