@@ -5,6 +5,7 @@
  *   tsx bench/run.ts                       every figure, writes ./BENCHMARKS.md
  *   tsx bench/run.ts --quick --out FILE    1 start-up repeat and the API-economy figure only (the smoke test)
  *   tsx bench/run.ts --only startup,scale  a subset
+ *   tsx bench/run.ts --only long-window --window-minutes 6   a shorter long window (the trend shows in 6)
  */
 import { NODE24 } from '@veloz/harness';
 import { toolPath } from '@veloz/sandbox';
@@ -47,12 +48,15 @@ interface Args {
   quick: boolean;
   out: string;
   only: Figure[];
+  /** Length of the long-window figure's validate window (30 by default, as the runbook's longest). */
+  windowMinutes: number;
 }
 
 function parseArgs(argv: string[]): Args {
   let quick = false;
   let out = 'BENCHMARKS.md';
   let only: Figure[] | undefined;
+  let windowMinutes = 30;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -61,9 +65,17 @@ function parseArgs(argv: string[]): Args {
       only = (argv[++i] ?? '').split(',').map((s) => s.trim()) as Figure[];
       const unknown = only.filter((f) => !FIGURES.includes(f));
       if (unknown.length) throw new Error(`unknown figure(s) ${unknown.join(', ')}; known: ${FIGURES.join(', ')}`);
-    } else throw new Error(`unknown argument ${a}; usage: bench/run.ts [--quick] [--out FILE] [--only a,b]`);
+    } else if (a === '--window-minutes') {
+      windowMinutes = Number(argv[++i]);
+      // 100 passes are compared at each end: below 4 minutes at 1 s the two ends overlap
+      if (!Number.isFinite(windowMinutes) || windowMinutes < 4)
+        throw new Error(`--window-minutes must be a number of minutes ≥ 4, got ${argv[i]}`);
+    } else
+      throw new Error(
+        `unknown argument ${a}; usage: bench/run.ts [--quick] [--out FILE] [--only a,b] [--window-minutes N]`,
+      );
   }
-  return { quick, out, only: only ?? (quick ? ['startup', 'api-economy'] : [...FIGURES]) };
+  return { quick, out, only: only ?? (quick ? ['startup', 'api-economy'] : [...FIGURES]), windowMinutes };
 }
 
 /** The sandbox's pod start-up delay, the same for every figure that deploys. */
@@ -104,7 +116,7 @@ async function main(): Promise<void> {
       ),
     scale: () => scaleFigure({ replicas: [2, 20, 200], repeats: 2, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
     decision: () => decisionFigure({ windows: 1000, rates: [2, 20, 400], intervalMs: 30_000, durationMs: 15 * 60_000 }),
-    'long-window': () => longWindowFigure({ durationMs: 30 * 60_000, intervalMs: 1000, edge: 100 }),
+    'long-window': () => longWindowFigure({ durationMs: args.windowMinutes * 60_000, intervalMs: 1000, edge: 100 }),
     'blue-green': () => blueGreenFigure({ repeats: 3, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
     takeover: () => takeoverFigure({ repeats: 3, podStartupDelayMs: POD_STARTUP_DELAY_MS }),
     traffic: () =>

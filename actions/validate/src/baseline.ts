@@ -9,7 +9,6 @@ import { proxyEndpoint } from '@veloz/shared/kube/proxy';
 import type { Section } from '@veloz/shared/report';
 import type { ValidateSettings } from './inputs';
 import { compareCanary, type ComparisonResult } from './mann-whitney';
-import type { Pass } from './monitor';
 import type { ResolvedTarget } from './engine-endpoint';
 
 export const BASELINE_CHECK = 'baseline';
@@ -51,14 +50,18 @@ export interface BaselineJudgement {
   worse: string[];
 }
 
-export function judgeAgainstBaseline(passes: readonly Pass[], baselineName: string): BaselineJudgement {
-  const series = (check: string, field: 'errorRate' | 'p99Ms'): number[] =>
-    passes
-      .map((p) => p.results.find((r) => r.name === check)?.data?.[field])
-      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+export type Figure = 'errorRate' | 'p99Ms';
+
+/** Per figure, every finite value the canary's metrics check and the baseline check measured, in pass order. */
+export interface ComparedValues {
+  metrics: Record<Figure, number[]>;
+  baseline: Record<Figure, number[]>;
+}
+
+export function judgeAgainstBaseline(values: ComparedValues, baselineName: string): BaselineJudgement {
   const rows: [string, ComparisonResult][] = [
-    ['Error rate', compareCanary(series('metrics', 'errorRate'), series(BASELINE_CHECK, 'errorRate'))],
-    ['P99 latency', compareCanary(series('metrics', 'p99Ms'), series(BASELINE_CHECK, 'p99Ms'))],
+    ['Error rate', compareCanary(values.metrics.errorRate, values.baseline.errorRate)],
+    ['P99 latency', compareCanary(values.metrics.p99Ms, values.baseline.p99Ms)],
   ];
   return {
     worse: rows.filter(([, r]) => r.judgement === 'fail').map(([metric]) => metric),

@@ -39,6 +39,7 @@ export interface Decider {
   add(sample: Sample): CriterionMet[];
   /** After the last pass: what the traffic could not decide. */
   conclude(): Conclusion;
+  /** The samples still kept: only those a criterion can still look at (see keptFrom). */
   readonly samples: readonly Sample[];
 }
 
@@ -67,8 +68,15 @@ interface RateRule {
   rule: string;
 }
 
-export function createDecider(settings: DecisionSettings, _intervalMs: number, singlePass: boolean): Decider {
+export function createDecider(
+  settings: DecisionSettings,
+  _intervalMs: number,
+  singlePass: boolean,
+  /** Keep every sample (the reference the bounded decider is tested against). */
+  unbounded = false,
+): Decider {
   const samples: Sample[] = [];
+  let firstAt: number | undefined;
   const reported = new Set<CriterionName>();
   const rules = rateRules(settings);
 
@@ -83,6 +91,7 @@ export function createDecider(settings: DecisionSettings, _intervalMs: number, s
     samples,
     add(sample) {
       samples.push(sample);
+      firstAt ??= sample.at;
       const met: CriterionMet[] = [];
       report(consistencyCriterion(sample), met);
       report(dataTierCriterion(samples, singlePass), met);
@@ -90,6 +99,7 @@ export function createDecider(settings: DecisionSettings, _intervalMs: number, s
       report(criticalBugCriterion(samples, singlePass), met);
       report(healthCriterion(samples, settings.consecutiveHealthFailures, singlePass), met);
       for (const rule of rules) report(breach(rule, judgeSustained(samples, rule.counts, rule.share, rule.forMs)), met);
+      if (!unbounded) samples.splice(0, keptFrom(samples, rules, settings, singlePass));
       return met;
     },
     conclude() {
@@ -99,7 +109,7 @@ export function createDecider(settings: DecisionSettings, _intervalMs: number, s
         const j = judgeSustained(samples, rule.counts, rule.share, rule.forMs);
         // A window long enough for D whose counted spans do not cover D (a hole in time between them)
         // could not be judged: that is insufficient data too, not a pass.
-        const long = samples.at(-1)!.at - samples[0]!.at >= rule.forMs;
+        const long = samples.at(-1)!.at - firstAt! >= rule.forMs;
         const warn = undecided(rule, j.state === 'short' && long ? { ...j, state: 'insufficient' } : j);
         if (warn) conclusion.met.push(warn);
         else if (j.state === 'short' && j.counts.total > 0)
@@ -110,6 +120,67 @@ export function createDecider(settings: DecisionSettings, _intervalMs: number, s
       return conclusion;
     },
   };
+}
+
+/**
+ * How far a pass's real read time (a span's end) may fall before its scheduled time: none does (the
+ * monitor sleeps until the scheduled time), a minute covers any clock jitter. Bounds below assume it.
+ */
+const SPAN_END_SLACK_MS = 60_000;
+
+/**
+ * How many of the oldest samples no criterion can look at again, so a window of any length keeps only
+ * about D (+ a minute) of them and every criterion answers as if it had them all (decision.test.ts):
+ * - "for D" (joinedWindow): walking back from any later latest, the newest sample with counts whose span
+ *   starts at least D before every later latest's span end includes itself and stops; samples without
+ *   counts before the first one with counts are skipped, never read;
+ * - fast burn: its walk stops at a sample without traffic, or (excluding it) at one starting more than
+ *   the burn window before every later latest;
+ * - health: a run of failures decides at its (N+1)th sample; data tier and critical bug: the last two.
+ */
+function keptFrom(
+  samples: readonly Sample[],
+  rules: readonly RateRule[],
+  settings: DecisionSettings,
+  singlePass: boolean,
+): number {
+  const n = samples.length;
+  const newest = samples[n - 1]!.at;
+  const needed = singlePass ? 1 : settings.consecutiveHealthFailures + 1;
+  let from = Math.max(0, n - Math.max(2, needed));
+  for (const rule of rules) from = Math.min(from, sustainedFloor(samples, rule, newest - SPAN_END_SLACK_MS));
+  const burn = settings.fastBurn;
+  if (burn) {
+    // every later latest is a sample still to come (add() evaluates the sample it was given)
+    const end = newest - SPAN_END_SLACK_MS;
+    let floor = 0;
+    for (let i = n - 1; i >= 0; i--) {
+      const t = samples[i]!.traffic;
+      if (!t || spanStart(samples[i]!) < end - burn.windowMs - 0.1 * t.spanMs) {
+        floor = i + 1;
+        break;
+      }
+    }
+    from = Math.min(from, floor);
+  }
+  return from;
+}
+
+/** The oldest sample a later "for D" window of this rule can include (see keptFrom). */
+function sustainedFloor(samples: readonly Sample[], rule: RateRule, futureEnd: number): number {
+  // A later latest is either a sample still to come or the newest sample with counts now.
+  let latest: Sample | undefined;
+  for (let i = samples.length - 1; i >= 0 && !latest; i--)
+    if (samples[i]!.traffic && rule.counts(samples[i]!)) latest = samples[i];
+  const end = latest ? Math.min(futureEnd, spanEnd(latest)) : futureEnd;
+  let first = samples.length;
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const s = samples[i]!;
+    if (!s.traffic || !rule.counts(s)) continue;
+    if (spanStart(s) <= end - rule.forMs) return i;
+    first = i;
+  }
+  return first;
 }
 
 function rateRules(s: DecisionSettings): RateRule[] {

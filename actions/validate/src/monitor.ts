@@ -22,7 +22,10 @@ interface MonitorOptions {
 }
 
 export interface MonitorOutcome {
-  passes: Pass[];
+  /** Passes run; each went to onPass (the window keeps none of them). */
+  count: number;
+  first: Pass;
+  last: Pass;
   met: CriterionMet[];
   /** The window was cut short because a rollback criterion was met. */
   stoppedEarly: boolean;
@@ -34,7 +37,7 @@ export interface MonitorOutcome {
  */
 export async function monitor(options: MonitorOptions): Promise<MonitorOutcome> {
   const start = options.clock.now();
-  const passes: Pass[] = [];
+  let first: Pass | undefined;
   const met: CriterionMet[] = [];
   for (let index = 0; ; index++) {
     const at = start + index * options.intervalMs;
@@ -42,11 +45,12 @@ export async function monitor(options: MonitorOptions): Promise<MonitorOutcome> 
     const results = await runChecks(options.checks, { clock: options.clock });
     const sample = toSample(results, at);
     const pass: Pass = { index, at, results, sample, met: options.decider.add(sample) };
-    passes.push(pass);
+    first ??= pass;
     met.push(...pass.met);
     options.onPass?.(pass);
-    if (met.some((m) => m.action === 'rollback')) return { passes, met, stoppedEarly: true };
-    if (at + options.intervalMs > start + options.durationMs) return { passes, met, stoppedEarly: false };
+    const done = { count: index + 1, first, last: pass, met };
+    if (met.some((m) => m.action === 'rollback')) return { ...done, stoppedEarly: true };
+    if (at + options.intervalMs > start + options.durationMs) return { ...done, stoppedEarly: false };
   }
 }
 

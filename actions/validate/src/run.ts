@@ -8,6 +8,7 @@ import { createDecider, type CriterionMet, type Decider } from './decision';
 import { resolveTarget, type ResolvedTarget } from './engine-endpoint';
 import type { ValidateSettings } from './inputs';
 import { monitor, type MonitorOutcome, type Pass } from './monitor';
+import { PassHistory } from './pass-history';
 import {
   addCharts,
   addChecklist,
@@ -30,10 +31,10 @@ export async function run(settings: Readonly<ValidateSettings>, ctx: RunContext)
   if ('early' in prepared) return prepared.early;
   const { target, checks } = prepared;
   const decider = createDecider(settings.decision, settings.intervalMs, settings.durationMs === 0);
-  const { outcome, windowStart } = await watch(settings, ctx, target, checks, decider);
-  const judged = judge(settings, outcome, decider);
-  const report = buildReport(settings, ctx, target, outcome, judged, started, windowStart);
-  return { report, ...resultOf(settings, judged, outcome.passes.at(-1)!) };
+  const { outcome, history, windowStart } = await watch(settings, ctx, target, checks, decider);
+  const judged = judge(settings, outcome, history, decider);
+  const report = buildReport(settings, ctx, target, outcome, history, judged, started, windowStart);
+  return { report, ...resultOf(settings, judged, outcome.last) };
 }
 
 /** What to validate and how: an unreachable target decides `rollback`, an unreachable baseline `warn`. */
@@ -72,8 +73,9 @@ async function watch(
   target: ResolvedTarget,
   checks: Check[],
   decider: Decider,
-): Promise<{ outcome: MonitorOutcome; windowStart: number }> {
+): Promise<{ outcome: MonitorOutcome; history: PassHistory; windowStart: number }> {
   let windowStart = ctx.clock.now();
+  const history = new PassHistory(() => windowStart, s.baseline !== undefined);
   const outcome = await ctx.log.group(
     `Validating ${target.description}${s.durationMs ? ` for ${formatDuration(s.durationMs)}, every ${formatDuration(s.intervalMs)}` : ''}`,
     () =>
@@ -85,11 +87,12 @@ async function watch(
         decider,
         onPass: (pass) => {
           if (pass.index === 0) windowStart = pass.at;
+          history.add(pass);
           ctx.log.info(passLine(pass, windowStart));
         },
       }),
   );
-  return { outcome, windowStart };
+  return { outcome, history, windowStart };
 }
 
 interface Judged {
@@ -103,19 +106,19 @@ interface Judged {
 }
 
 /** §4.1's verdict from the criteria met, what the window could not decide, and the last pass. */
-function judge(s: Readonly<ValidateSettings>, outcome: MonitorOutcome, decider: Decider): Judged {
-  const last = outcome.passes.at(-1)!;
+function judge(s: Readonly<ValidateSettings>, outcome: MonitorOutcome, history: PassHistory, decider: Decider): Judged {
+  const last = outcome.last;
   const rollbackMet = outcome.met.filter((m) => m.action === 'rollback');
   // A window that ends without a §4.1 verdict says what its traffic could not decide (never a silent pass).
   const conclusion = rollbackMet.length === 0 ? decider.conclude() : { met: [], notes: [] };
   outcome.met.push(...conclusion.met);
-  const comparison = s.baseline ? judgeAgainstBaseline(outcome.passes, s.baseline) : undefined;
+  const comparison = s.baseline ? judgeAgainstBaseline(history.compared, s.baseline) : undefined;
   if (comparison && comparison.worse.length > 0) {
     const criterion: CriterionMet = {
       criterion: 'canary-vs-baseline',
       action: s.baselineGate ? 'rollback' : 'warn',
       metAt: last.at,
-      since: outcome.passes[0]!.at,
+      since: outcome.first.at,
       reason: `The canary is significantly worse than the baseline on ${comparison.worse.join(' and ')} (Mann-Whitney U, p < 0.01).`,
       evidence: [],
     };
@@ -141,11 +144,12 @@ function buildReport(
   ctx: RunContext,
   target: ResolvedTarget,
   outcome: MonitorOutcome,
+  history: PassHistory,
   j: Judged,
   started: number,
   windowStart: number,
 ): Report {
-  const last = outcome.passes.at(-1)!;
+  const last = outcome.last;
   const report = emptyReport(
     'validate',
     `Validate ${target.description}: verdict ${j.verdict.toUpperCase()}`,
@@ -154,18 +158,18 @@ function buildReport(
   report.finishedAt = new Date(ctx.clock.now()).toISOString();
   report.status = j.verdict === 'rollback' || j.nodataFails ? 'failure' : j.verdict === 'warn' ? 'warning' : 'success';
   report.checks = last.results;
-  report.headline = headline(j.verdict, j.rollbackMet, outcome.passes, s, windowStart, j.reasons);
+  report.headline = headline(j.verdict, j.rollbackMet, outcome.count, s, windowStart, j.reasons);
   report.facts.push(
     { label: 'Target', value: `${target.description} (${target.endpoint.describe})` },
     {
       label: 'Window',
-      value: `${outcome.passes.length} pass(es) over ${formatDuration(last.at - windowStart)}${outcome.stoppedEarly ? ', stopped as soon as a rollback criterion was met' : ''}`,
+      value: `${outcome.count} pass(es) over ${formatDuration(last.at - windowStart)}${outcome.stoppedEarly ? ', stopped as soon as a rollback criterion was met' : ''}`,
     },
   );
   addEvidence(report, j.rollbackMet.concat(j.warnMet), windowStart);
   if (j.notes.length > 0) report.sections.push({ heading: 'Runbook §4.1 criteria', lines: j.notes });
   addMetricsTable(report, last.results, s);
-  addCharts(report, outcome.passes, s, verdictMoment(j, last), windowStart);
+  addCharts(report, history, s, verdictMoment(j, last), windowStart);
   if (j.comparison) report.sections.push(j.comparison.section);
   addChecklist(report, last.results);
   if (j.verdict === 'rollback') {

@@ -4,12 +4,12 @@
  */
 import type { CheckResult } from '@veloz/shared/checks';
 import { formatDuration, formatPercentage } from '@veloz/shared/parse';
-import type { ChartSeries, TimeChart } from '@veloz/shared/charts';
+import type { TimeChart } from '@veloz/shared/charts';
 import type { Report } from '@veloz/shared/report';
-import { BASELINE_CHECK } from './baseline';
 import type { CriterionMet } from './decision';
 import type { ValidateSettings } from './inputs';
 import type { Pass } from './monitor';
+import type { PassHistory } from './pass-history';
 
 export type Verdict = 'pass' | 'warn' | 'rollback';
 
@@ -28,14 +28,14 @@ export function passLine(pass: Pass, started: number): string {
 export function headline(
   verdict: Verdict,
   met: CriterionMet[],
-  passes: Pass[],
+  passes: number,
   settings: Readonly<ValidateSettings>,
   started: number,
   reasons: string[],
 ): string {
   if (verdict === 'rollback') {
     const first = met[0]!;
-    return `ROLL BACK. ${first.reason} Breach since +${formatDuration(first.since - started)}, criterion met at +${formatDuration(first.metAt - started)} (pass ${passes.length}).`;
+    return `ROLL BACK. ${first.reason} Breach since +${formatDuration(first.since - started)}, criterion met at +${formatDuration(first.metAt - started)} (pass ${passes}).`;
   }
   if (verdict === 'warn') return `Evaluate before promoting: ${reasons.join('; ')}.`;
   return `All checks passed${settings.durationMs ? ` in every pass of the ${formatDuration(settings.durationMs)} window` : ''}; no rollback criterion met.`;
@@ -166,28 +166,19 @@ export function addChecklist(report: Report, results: CheckResult[]): void {
  */
 export function addCharts(
   report: Report,
-  passes: readonly Pass[],
+  history: PassHistory,
   settings: Readonly<ValidateSettings>,
   verdict: { label: string; at: number },
   started: number,
 ): void {
-  const series = (name: string, pick: (p: Pass) => unknown): ChartSeries => ({
-    name,
-    points: passes.map((p) => {
-      const v = pick(p);
-      return { at: p.at - started, value: typeof v === 'number' && Number.isFinite(v) ? v : null };
-    }),
-  });
-  const baselineOf = (p: Pass): Record<string, unknown> | undefined =>
-    p.results.find((r) => r.name === BASELINE_CHECK)?.data;
   const target = settings.baseline ? 'canary' : 'target';
   // One chart per §4.1 figure: the measured series, the baseline beside it, the rollback and alert lines.
   const chartOf = (title: string, unit: TimeChart['unit'], figure: 'errorRate' | 'p99Ms'): TimeChart => ({
     title,
     unit,
     series: [
-      series(target, (p) => p.sample[figure]),
-      ...(settings.baseline ? [series(`baseline ${settings.baseline}`, (p) => baselineOf(p)?.[figure])] : []),
+      history.charts.target[figure].series(target),
+      ...(settings.baseline ? [history.charts.baseline[figure].series(`baseline ${settings.baseline}`)] : []),
     ],
     thresholds: [
       { name: 'rollback (§4.1)', value: settings.decision[figure] },

@@ -17,6 +17,8 @@ export interface SeriesPoint {
 export interface ChartSeries {
   name: string;
   points: SeriesPoint[];
+  /** Passes the points stand for, when already down-sampled (default one pass a point). */
+  passes?: number;
 }
 
 /** One figure over time: the measured series, the thresholds it is held to, the verdict moment. */
@@ -49,6 +51,40 @@ export function downsample(points: readonly SeriesPoint[], max = MAX_POINTS): Se
     out.push({ at: bucket[0]!.at, value: values.length ? Math.max(...values) : null });
   }
   return out;
+}
+
+/**
+ * A series built pass by pass in bounded memory, for a window of any length: at most 2 × MAX_POINTS
+ * points, each the first time and the maximum value of the consecutive passes it stands for (as
+ * downsample keeps them); when full, neighbouring points merge in pairs and each stands for twice as many.
+ */
+export class DownsampledSeries {
+  private points: SeriesPoint[] = [];
+  /** Passes each point stands for (the last may stand for fewer so far). */
+  private perPoint = 1;
+  private passes = 0;
+
+  add(point: SeriesPoint): void {
+    const last = this.points.at(-1);
+    if (this.passes++ % this.perPoint === 0 || !last) this.points.push({ ...point });
+    else last.value = maxOf(last.value, point.value);
+    if (this.points.length <= 2 * MAX_POINTS) return;
+    const merged: SeriesPoint[] = [];
+    for (let i = 0; i < this.points.length; i += 2) {
+      const [a, b] = [this.points[i]!, this.points[i + 1]];
+      merged.push({ at: a.at, value: b ? maxOf(a.value, b.value) : a.value });
+    }
+    this.points = merged;
+    this.perPoint *= 2;
+  }
+
+  series(name: string): ChartSeries {
+    return { name, points: this.points.map((p) => ({ ...p })), passes: this.passes };
+  }
+}
+
+function maxOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
 
 function display(chart: TimeChart, value: number): number {
@@ -109,7 +145,7 @@ export function chartLegend(chart: TimeChart): string {
       ? [`light purple bar: verdict ${chart.verdict.label} at +${formatDuration(chart.verdict.at)}`]
       : []),
   ];
-  const total = Math.max(0, ...chart.series.map((s) => s.points.length));
+  const total = Math.max(0, ...chart.series.map((s) => s.passes ?? s.points.length));
   const shown = mergeSeries(chart.series).times.length;
   const sampled = shown < total ? `; ${total} passes shown as ${shown} points, each the maximum of its passes` : '';
   return `Lines — ${names.join(' · ')}${sampled}; a pass without data repeats the previous value.`;

@@ -15,6 +15,9 @@ interface LogsCheckOptions {
   timeoutMs: number;
 }
 
+/** Matching lines kept to show (the report's data shows 5, its detail 3). */
+const FIRST_KEPT = 5;
+
 /**
  * Runbook §3.3 `kubectl logs … --since=15m | grep -i error`, per pod, counted. A pass reads only
  * what was written since the previous pass (sinceSeconds, with timestamps to drop the overlap),
@@ -25,6 +28,9 @@ export function logsCheck(kube: Kube, options: LogsCheckOptions): Check {
   const regex = new RegExp(options.pattern, 'i');
   const perPod: Record<string, number> = {};
   const lastSeen: Record<string, { stamp: string; at: number; atStamp: number; stepped?: boolean }> = {};
+  // The count and the first few lines are all the report shows: a noisy pod over a long window must not
+  // keep every matching line in memory.
+  let matched = 0;
   const matches: string[] = [];
   return defineCheck('logs', 'No error spikes in logs', options.timeoutMs, async ({ clock }) => {
     const windowSeconds = Math.max(1, Math.ceil((clock.now() - options.since) / 1000));
@@ -66,7 +72,7 @@ export function logsCheck(kube: Kube, options: LogsCheckOptions): Check {
         }
         if (!body || !regex.test(body)) continue;
         perPod[pod] = (perPod[pod] ?? 0) + 1;
-        matches.push(`${pod}: ${body}`);
+        if (++matched <= FIRST_KEPT) matches.push(`${pod}: ${body}`);
       }
       // More than limitBytes inside the one-second overlap: step past it rather than read it again.
       if (limited && lastSeen[pod] === before && before) lastSeen[pod] = { ...before, stepped: true };
@@ -75,12 +81,12 @@ export function logsCheck(kube: Kube, options: LogsCheckOptions): Check {
     const limited = truncated.size
       ? ` (new lines above ${formatBytes(options.limitBytes)} in one pass in ${[...truncated].join(', ')}: read on at the next pass; a larger burst within one second is skipped)`
       : '';
-    const observed = `${matches.length} line(s) matching /${options.pattern}/i in ${options.pods.length} pod(s) over ${windowSeconds}s${limited}`;
+    const observed = `${matched} line(s) matching /${options.pattern}/i in ${options.pods.length} pod(s) over ${windowSeconds}s${limited}`;
     const threshold = `≤ ${options.threshold}`;
-    const data = { matches: matches.length, perPod: { ...perPod }, first: matches.slice(0, 5) };
-    if (matches.length === 0) return { status: 'pass', observed, threshold, data };
+    const data = { matches: matched, perPod: { ...perPod }, first: [...matches] };
+    if (matched === 0) return { status: 'pass', observed, threshold, data };
     return {
-      status: matches.length > options.threshold ? 'fail' : 'warn',
+      status: matched > options.threshold ? 'fail' : 'warn',
       observed,
       threshold,
       detail: `First: ${matches.slice(0, 3).join(' | ')}`,
