@@ -80,36 +80,45 @@ describe.each([
       { env: cluster.env, timeoutMs: 120_000 },
     );
 
-  test('40 clients through canary and promote: at most one reconnect each, never onto a pod that goes later', async () => {
-    expect((await canary({ phase: 'canary', version: '1.1.0' })).exitCode).toBe(0);
-    const fleet = serviceClients(cluster, CLIENTS);
-    const deleted = new Set<string>();
-    const stopWatch = cluster.sandbox.registry.store.subscribe((event) => {
-      if (event.resource !== 'pods' && !event.resource.endsWith('/pods')) return;
-      const meta = (event.object as { metadata: { name?: string; deletionTimestamp?: string } }).metadata;
-      if (meta.deletionTimestamp || event.type === 'DELETED') deleted.add(meta.name ?? '');
-    });
-    try {
-      for (let i = 0; i < 100 && !fleet.connected(); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(fleet.connected()).toBe(true);
-      const before = new Set(endpointPods(cluster.sandbox));
-      const run = await canary({ phase: 'promote', version: '1.1.0' });
-      expect(run.errors).toEqual([]);
-      expect(run.exitCode).toBe(0);
-      for (let i = 0; i < 200 && !fleet.connected(); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(fleet.connected()).toBe(true);
-      const reconnects = fleet.clients.map((c) => c.reconnects);
-      expect(Math.max(...reconnects)).toBe(1);
-      // every client was on an old pod (blue 1.0.0 or green) and moved once, onto a pod no one terminated
-      expect(reconnects.every((n) => n === 1)).toBe(true);
-      for (const c of fleet.clients) {
-        expect(before.has(c.pods[0]!)).toBe(true);
-        expect(deleted.has(c.pods[1]!)).toBe(false);
+  test.each([
+    ['1.1.0', 'new pods Ready together'],
+    // Kubernetes frees one old pod per new pod that becomes available: pods Ready at different moments
+    // would free old pods one by one, and a client moved off the first could land on the second
+    ['1.2.0', 'new pods Ready up to 3 s apart'],
+  ])(
+    '40 clients through canary and promote to %s (%s): one reconnect each, never onto a pod that goes later',
+    async (version) => {
+      if (version === '1.2.0') cluster.sandbox.setProfile(`${IMAGE}:1.2.0`, 'healthy:spread=3s');
+      expect((await canary({ phase: 'canary', version })).exitCode).toBe(0);
+      const fleet = serviceClients(cluster, CLIENTS);
+      const deleted = new Set<string>();
+      const stopWatch = cluster.sandbox.registry.store.subscribe((event) => {
+        if (event.resource !== 'pods' && !event.resource.endsWith('/pods')) return;
+        const meta = (event.object as { metadata: { name?: string; deletionTimestamp?: string } }).metadata;
+        if (meta.deletionTimestamp || event.type === 'DELETED') deleted.add(meta.name ?? '');
+      });
+      try {
+        for (let i = 0; i < 100 && !fleet.connected(); i++) await new Promise((r) => setTimeout(r, 50));
+        expect(fleet.connected()).toBe(true);
+        const before = new Set(endpointPods(cluster.sandbox));
+        const run = await canary({ phase: 'promote', version });
+        expect(run.errors).toEqual([]);
+        expect(run.exitCode).toBe(0);
+        for (let i = 0; i < 200 && !fleet.connected(); i++) await new Promise((r) => setTimeout(r, 50));
+        expect(fleet.connected()).toBe(true);
+        const reconnects = fleet.clients.map((c) => c.reconnects);
+        expect(Math.max(...reconnects)).toBe(1);
+        // every client was on an old pod (blue 1.0.0 or green) and moved once, onto a pod no one terminated
+        expect(reconnects.every((n) => n === 1)).toBe(true);
+        for (const c of fleet.clients) {
+          expect(before.has(c.pods[0]!)).toBe(true);
+          expect(deleted.has(c.pods[1]!)).toBe(false);
+        }
+        expect(fleet.clients.reduce((n, c) => n + c.failures, 0)).toBe(0);
+      } finally {
+        stopWatch();
+        fleet.stop();
       }
-      expect(fleet.clients.reduce((n, c) => n + c.failures, 0)).toBe(0);
-    } finally {
-      stopWatch();
-      fleet.stop();
-    }
-  });
+    },
+  );
 });

@@ -10,7 +10,13 @@ import { describeError } from '@veloz/shared/checks';
 import { findGreen, greenName, greenPods } from '@veloz/shared/kube/green';
 import { servicesFor } from '@veloz/shared/kube/green-service';
 import { removalPatch, updateRoute } from '@veloz/shared/kube/http-route';
-import { holdDeployment, openGateWhenReady, releaseHold, unpauseDeployment } from '@veloz/shared/kube/promotion-hold';
+import {
+  armHold,
+  holdDeployment,
+  openGateWhenReady,
+  releaseHold,
+  unpauseDeployment,
+} from '@veloz/shared/kube/promotion-hold';
 import { removeGreen } from '@veloz/shared/kube/green';
 import { formatDuration } from '@veloz/shared/parse';
 import type { Step } from '@veloz/shared/pipeline';
@@ -92,6 +98,7 @@ export async function unholdBlue(state: CanaryState, signal: AbortSignal): Promi
   if (!state.held || state.held.unpaused) return;
   const { s, ctx } = state;
   const { namespace, deployment: name } = s.target;
+  await armHold(kubeOf(state), namespace, name);
   await unpauseDeployment(kubeOf(state), namespace, name);
   state.held.unpaused = true;
   ctx.log.info(`Unpaused ${name}: its new ReplicaSet starts at full size; old pods stay until all of it is Ready.`);

@@ -36,6 +36,13 @@ export interface ContainerTiming {
 /** Fake container ids and image digests, stable per container instance. */
 const hex = (n: number): string => randomBytes(n).toString('hex');
 
+/** A stable fraction in [0, 1) from the pod's name: the same pod always gets the same share of `spread`. */
+function spreadFraction(podRef: string): number {
+  let h = 2166136261;
+  for (const c of podRef) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return (h % 1000) / 1000;
+}
+
 /**
  * One container's lifecycle as the kubelet would report it, driven by its image profile:
  * pulling, running, crashing with back-off, OOM kills, failing pulls. Readiness is decided
@@ -83,7 +90,10 @@ export class ContainerSim {
 
   begin(): void {
     this.hooks.event('Normal', 'Pulling', `Pulling image "${this.image}"`);
-    this.after(profileDuration(this.profile, 'start', this.timing.startupDelayMs), () => this.pull());
+    const start = profileDuration(this.profile, 'start', this.timing.startupDelayMs);
+    // `spread`: pods of one image start at different moments, as on a real cluster (0..spread, per pod)
+    const spread = profileDuration(this.profile, 'spread', 0) * spreadFraction(this.podRef);
+    this.after(start + spread, () => this.pull());
   }
 
   stop(): void {

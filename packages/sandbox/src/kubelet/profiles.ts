@@ -12,7 +12,7 @@ export interface ProfileSpec {
 
 /** Parameters each lifecycle profile accepts (degrade's are validated by the engine double). */
 const LIFECYCLE_PARAMS: Record<Exclude<ProfileName, 'degrade'>, string[]> = {
-  healthy: ['start'],
+  healthy: ['start', 'spread'],
   'never-ready': ['start'],
   crashloop: ['start', 'run', 'backoff', 'max-backoff', 'exit'],
   missing: ['backoff', 'max-backoff'],

@@ -45,25 +45,31 @@ async function mergePatch(kube: Kube, namespace: string, name: string, body: obj
   );
 }
 
-/**
- * Pauses blue and sets the surge-all strategy, remembering its own (a re-run keeps the first
- * record). A Recreate strategy is left alone: the chart asked for every old pod to go first.
- */
+/** Pauses blue: while the upgrade is applied, the controller rolls nothing out. */
 export async function holdDeployment(kube: Kube, d: k8s.V1Deployment, runId: string): Promise<void> {
-  const annotations = d.metadata?.annotations ?? {};
-  const recreate = d.spec?.strategy?.type === 'Recreate';
-  const original = annotations[HELD_STRATEGY_ANNOTATION] ?? JSON.stringify(d.spec?.strategy ?? {});
-  const minReady = annotations[HELD_MIN_READY_ANNOTATION] ?? String(d.spec?.minReadySeconds ?? '');
   await mergePatch(kube, d.metadata?.namespace ?? '', d.metadata?.name ?? '', {
-    metadata: {
-      annotations: {
-        [HOLD_ANNOTATION]: runId,
-        [HELD_STRATEGY_ANNOTATION]: recreate ? null : original,
-        [HELD_MIN_READY_ANNOTATION]: recreate ? null : minReady,
-      },
-    },
+    metadata: { annotations: { [HOLD_ANNOTATION]: runId } },
+    spec: { paused: true },
+  });
+}
+
+/**
+ * After the upgrade is applied, before unpausing: the surge-all strategy and the availability gate,
+ * remembering what the upgrade left (the chart's own values: helm resets fields its chart sets, so
+ * they are set here, not before the upgrade). A re-run finding its own values keeps the first record.
+ * A Recreate strategy is left alone: the chart asked for every old pod to go first.
+ */
+export async function armHold(kube: Kube, namespace: string, name: string): Promise<void> {
+  const d = await kube.apps.readNamespacedDeployment({ name, namespace });
+  if (d.spec?.strategy?.type === 'Recreate') return;
+  const annotations = d.metadata?.annotations ?? {};
+  const ours = d.spec?.minReadySeconds === GATE_SECONDS;
+  const strategy = (ours && annotations[HELD_STRATEGY_ANNOTATION]) || JSON.stringify(d.spec?.strategy ?? {});
+  const minReady = (ours && annotations[HELD_MIN_READY_ANNOTATION]) || String(d.spec?.minReadySeconds ?? '');
+  await mergePatch(kube, namespace, name, {
+    metadata: { annotations: { [HELD_STRATEGY_ANNOTATION]: strategy, [HELD_MIN_READY_ANNOTATION]: minReady } },
     // A merge patch replaces rollingUpdate's two fields; `null`s drop what SURGE_ALL does not set.
-    spec: { paused: true, ...(recreate ? {} : { strategy: SURGE_ALL, minReadySeconds: GATE_SECONDS }) },
+    spec: { strategy: SURGE_ALL, minReadySeconds: GATE_SECONDS },
   });
 }
 
