@@ -112,4 +112,26 @@ describe('npm run demo -- --clusters', () => {
     // ended on its own: its sandboxes, helm and bundle children are gone with it
     expect(await groupEmpties(run.pgid, 5000)).toEqual([]);
   }, 200_000);
+
+  test('2 --fail-in production-2: wave 2 fails and rolls itself back, rollback-all returns wave 1 to 1.0.0', async () => {
+    const run = await demo(['--clusters', '2', '--fail-in', 'production-2'], 180_000);
+    expect({ code: run.code, tail: run.output.slice(-1500) }).toEqual({ code: 0, tail: run.output.slice(-1500) });
+    const out = run.output;
+    const wave2 = out.slice(out.indexOf('━━ Wave 2'));
+    expect(wave2).toMatch(/^✓ rollback +\d+\.\ds/m);
+    expect(wave2).toContain('✗ wave 2 failed in production-2: later waves do not start');
+    expect(wave2).toMatch(/✓ rollback-all production-1: revision 1 \(v1\.0\.0\)/);
+    expect(out).toContain('VeloZ 1.1.0 in 2 wave(s): ROLLED BACK');
+    expect(out).toMatch(
+      /^ {2}1 canary cluster +production-1 +1\.0\.0 +1\.0\.0 +↩️ rolled back \(rollback-all\) +\S+$/m,
+    );
+    expect(out).toMatch(/^ {2}2 the rest +production-2 +1\.0\.0 +1\.0\.0 +↩️ rolled back +\S+$/m);
+    expect(await groupEmpties(run.pgid, 5000)).toEqual([]);
+  }, 200_000);
+
+  test('--fail-in without a wave release, or naming no planned cluster, is refused', async () => {
+    const alone = await demo(['--fail-in', 'production-2'], 30_000);
+    expect(alone.code).toBe(2);
+    expect(alone.output).toContain('--fail-in names a cluster of a wave release: use it with --clusters 2 or more');
+  }, 40_000);
 });

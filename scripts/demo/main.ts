@@ -26,6 +26,8 @@ export interface DemoOptions {
   tty?: boolean;
   /** More than 1: one release across this many sandbox clusters in waves (scripts/demo/waves.ts). */
   clusters?: number;
+  /** With `clusters`: the cluster where the new version fails (shows on-failure rollback-all). */
+  failIn?: string;
 }
 
 export interface StoryResult {
@@ -59,7 +61,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
 
   print(s.bold('VeloZ deploy demo: the runbook as .github/workflows/deploy.yml runs it'));
   print(s.dim(`driver ${DRIVER_LABEL[driver]} · each job runs its action's dist bundle through the runner protocol`));
-  if ((options.clusters ?? 1) > 1) return inWaves(driver, options.clusters!, { out, s, tty, print }, started);
+  if ((options.clusters ?? 1) > 1) return inWaves(driver, options, { out, s, tty, print }, started);
   const [cluster, dataTier] = await startTogether([startDemoCluster(driver), startDemoDataTier()]);
   const results: StoryResult[] = [];
   try {
@@ -83,15 +85,22 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
   }
 }
 
-async function inWaves(driver: Driver, clusters: number, screen: Screen, started: number): Promise<DemoResult> {
+async function inWaves(driver: Driver, options: DemoOptions, screen: Screen, started: number): Promise<DemoResult> {
   const { s, print } = screen;
+  const clusters = options.clusters ?? 2;
   print(s.dim(`${clusters} clusters, each its own sandbox and kubeconfig, released in waves as waves.yml does`));
-  const waves = await runWaves(driver, clusters, screen);
+  const waves = await runWaves(driver, clusters, screen, options.failIn);
   print();
   for (const p of waves.problems) print(s.red(`  - ${p}`));
   print(
     waves.ok
-      ? s.green(s.bold(`✓ ${clusters} clusters promoted wave by wave in ${seconds(Date.now() - started)}.`))
+      ? s.green(
+          s.bold(
+            options.failIn
+              ? `✓ as expected: ${options.failIn} failed, later waves did not start, every cluster before it rolled back (${seconds(Date.now() - started)}).`
+              : `✓ ${clusters} clusters promoted wave by wave in ${seconds(Date.now() - started)}.`,
+          ),
+        )
       : s.red(s.bold(`✗ the wave release did not end as expected.`)),
   );
   return { ok: waves.ok, stories: [], waves, durationMs: Date.now() - started };

@@ -40,6 +40,8 @@ interface Leg {
   jobs?: JobRun[];
   byRollbackAll?: boolean;
   before?: string;
+  /** `--fail-in` names it: a longer monitoring window, to see the degradation. */
+  failing?: boolean;
 }
 
 export interface WavesResult {
@@ -49,7 +51,19 @@ export interface WavesResult {
   problems: string[];
 }
 
-export async function runWaves(driver: Driver, clusters: number, screen: Screen): Promise<WavesResult> {
+/**
+ * `--fail-in CLUSTER`: the new version degrades there a few seconds after each pod starts, as in story 2:
+ * after the green pod's one pass, inside the monitoring window (given time to see it), so that cluster's
+ * validate decides rollback and its own rollback job restores 1.0.0.
+ */
+const FAILING = { profile: 'degrade:after=6s,error-rate=30%', validationDuration: '30s' };
+
+export async function runWaves(
+  driver: Driver,
+  clusters: number,
+  screen: Screen,
+  failIn?: string,
+): Promise<WavesResult> {
   const { s, print } = screen;
   const input = wavesInput(clusters);
   const parsed = parseWaves(input);
@@ -60,6 +74,7 @@ export async function runWaves(driver: Driver, clusters: number, screen: Screen)
   for (const [i, w] of plan.waves.entries()) print(`plan: wave ${i + 1} (${w.name}): ${w.clusters.join(', ')}`);
 
   const names = plan.waves.flatMap((w) => w.clusters);
+  if (failIn && !names.includes(failIn)) throw new Error(`--fail-in ${failIn}: expected one of ${names.join(', ')}`);
   const started = await startTogether(names.map((name) => startDemoCluster(driver, `veloz-demo-${name}`)));
   try {
     await Promise.all(started.map((c) => c.install('1.0.0')));
@@ -73,12 +88,18 @@ export async function runWaves(driver: Driver, clusters: number, screen: Screen)
     );
     for (const leg of legs)
       print(s.dim(`${leg.environment}: sandbox ${leg.cluster.sandbox.url} · kubeconfig ${leg.cluster.kubeconfigPath}`));
+    const failing = legs.find((l) => l.environment === failIn);
+    if (failing) {
+      failing.cluster.sandbox.setProfile(`${IMAGE}:${VERSION}`, FAILING.profile);
+      failing.failing = true;
+      print(s.dim(`${failIn}: sandbox profile ${IMAGE}:${VERSION} = ${FAILING.profile}`));
+    }
     await runWavesInOrder(plan, legs, driver, screen);
     const outcomes = legs.map(outcomeOf);
     print();
     for (const line of summaryForTerminal(renderWaveSummary(plan, outcomes, { version: VERSION, runUrl: '' }), screen))
       print(line);
-    const problems = await expectPromoted(legs);
+    const problems = failIn ? await expectRolledBack(legs, failIn) : await expectPromoted(legs);
     return { ok: problems.length === 0, plan, outcomes, problems };
   } finally {
     await Promise.all(started.map((c) => c.stop()));
@@ -95,7 +116,12 @@ async function runWavesInOrder(plan: WavePlan, legs: Leg[], driver: Driver, scre
     for (const leg of legs.filter((l) => l.wave === i + 1)) {
       print(s.bold(`▸ ${leg.environment}`));
       leg.before = tagOf(leg.cluster.engineImages()[0]);
-      leg.jobs = await showDeploy({ ...deploy, environment: leg.environment, version: VERSION }, leg.cluster, screen);
+      const window = leg.failing ? { validationDuration: FAILING.validationDuration } : {};
+      leg.jobs = await showDeploy(
+        { ...deploy, ...window, environment: leg.environment, version: VERSION },
+        leg.cluster,
+        screen,
+      );
     }
     const failed = legs.filter((l) => l.wave === i + 1 && verdictOf(l) !== 'promoted');
     if (failed.length === 0) continue;
@@ -164,6 +190,23 @@ async function expectPromoted(legs: Leg[]): Promise<string[]> {
     }
     const own = [...expectResults(leg.jobs, { rollback: 'skipped' }), ...(await expectImages(leg.cluster, VERSION))];
     problems.push(...own.map((p) => `${leg.environment}: ${p}`));
+  }
+  return problems;
+}
+
+/**
+ * After a failure in `failIn`'s wave with rollback-all: the clusters before it and it are back on
+ * 1.0.0 (by rollback-all, by its own rollback), the later waves never started.
+ */
+async function expectRolledBack(legs: Leg[], failIn: string): Promise<string[]> {
+  const wave = legs.find((l) => l.environment === failIn)!.wave;
+  const problems: string[] = [];
+  for (const leg of legs) {
+    const want: Verdict = leg.wave > wave ? 'not started' : 'rolled back';
+    const got = verdictOf(leg);
+    if (got !== want) problems.push(`${leg.environment}: ${got}, expected ${want}`);
+    if (leg.wave <= wave)
+      problems.push(...(await expectImages(leg.cluster, '1.0.0')).map((p) => `${leg.environment}: ${p}`));
   }
   return problems;
 }
