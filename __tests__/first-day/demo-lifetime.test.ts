@@ -4,10 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { REPO_ROOT } from '@veloz/harness';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { groupEmpties, groupMembers } from '../support/process-group';
 
 const TSX = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
 
@@ -41,26 +42,6 @@ function startScript(script: string, env: NodeJS.ProcessEnv, args: string[] = []
     child.once('exit', (code, signal) => resolve({ code, signal, ms: performance.now() - started })),
   );
   return { child, output: () => output, exited };
-}
-
-/** Processes still in the process group `pgid` (ps reads /proc, so zombies reaped by init are gone). */
-function groupMembers(pgid: number): string[] {
-  const ps = spawnSync('ps', ['-eo', 'pid=,pgid=,comm='], { encoding: 'utf8' });
-  return ps.stdout
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((f) => Number(f[1]) === pgid)
-    .map((f) => `${f[0]} ${f[2]}`);
-}
-
-async function groupEmpties(pgid: number, withinMs: number): Promise<string[]> {
-  const deadline = Date.now() + withinMs;
-  let members = groupMembers(pgid);
-  while (members.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    members = groupMembers(pgid);
-  }
-  return members;
 }
 
 /** Resolves undefined after `ms` without holding the test process open. */

@@ -112,6 +112,32 @@ describe('deploy.yml outputs', () => {
     expect(String(step('validate-canary').with!.duration)).toBe('0');
   });
 
+  test('the traffic router reaches canary and promote; validate-canary measures the share only with gateway-url', () => {
+    const inputs = deploy.on.workflow_call!.inputs!;
+    const steps = (job: string) => deploy.jobs[job]!.steps!;
+    for (const job of ['canary', 'promote']) {
+      const step = steps(job).find((s) => ourAction(s.uses) === 'canary')!;
+      for (const name of ['traffic-router', 'http-route', 'canary-weight', 'drain-timeout']) {
+        expect({ job, name, declared: name in inputs }).toEqual({ job, name, declared: true });
+        expect({ job, name, passed: step.with![name] }).toEqual({ job, name, passed: `\${{ inputs.${name} }}` });
+      }
+    }
+    expect(inputs['traffic-router']!.default).toBe('none'); // today's behaviour when unset
+    expect(deploy.jobs.canary!.outputs!['canary-weight']).toBe('${{ steps.canary.outputs.canary-weight }}');
+    const [green, share] = steps('validate-canary');
+    expect(green!.with!.pod).toBe('canary'); // the green pod alone first, as before
+    expect(green!.if).toBeUndefined();
+    expect(share!.if).toBe("inputs.gateway-url != ''");
+    expect(share!.with).toMatchObject({
+      url: '${{ inputs.gateway-url }}',
+      checks: 'traffic-share',
+      'canary-weight': '${{ needs.canary.outputs.canary-weight }}',
+      'canary-version': '${{ inputs.version }}',
+    });
+    // a url target with its own checks needs no cluster credential: the step gets none
+    expect(share!.with!.kubeconfig).toBeUndefined();
+  });
+
   test('our actions are referenced as veloz/deploy-actions/<name>@v1', () => {
     for (const j of Object.values(deploy.jobs)) {
       for (const s of j.steps ?? []) {

@@ -33,6 +33,18 @@ test('both stories end as expected: a good release promoted, a bad one rolled ba
   );
 
   expect(output).toContain('Story 1');
+  // story 1's users through the Gateway: each stream moved once (off a retiring pod), no request failed,
+  // and green's share measured next to the weight the canary put on the route
+  expect(output).toMatch(
+    /users: 40 WebSocket clients: reconnects per client mean \d\.\d\d, max 1 · failed requests 0 of [1-9]\d* · green \(1\.1\.0\) observed share \d+(\.\d+)?% at weight 5%/,
+  );
+  expect(good!.traffic!.reconnects.max).toBe(1);
+  expect(good!.traffic!.requests.failed).toBe(0);
+  expect(job(good, 'canary').outputs['canary-weight']).toBe('5%');
+  expect(job(good, 'canary').outputs.traffic).toBe('blue 95% / green 5% through HTTPRoute veloz-engine');
+  expect(job(good, 'validate-canary').share!.report!.checks.map((c) => `${c.name}:${c.status}`)).toEqual([
+    'traffic-share:pass',
+  ]);
   // the canary ran side by side: blue's two pods serving beside one green pod
   expect(output).toMatch(
     /pods after the canary[^\n]*\n(\s+blue +veloz-engine-[a-z0-9-]+ +veloz\/engine:1\.0\.0 +Ready\n){2}\s+green +veloz-engine-green-[a-z0-9-]+ +veloz\/engine:1\.1\.0 +Ready\n/,

@@ -9,13 +9,19 @@ import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { interpolate } from './support/expressions';
 import { loadWorkflow, ROOT, workflowFiles, type Job, type Workflow } from './support/workflows';
 
-const ALLOWED = ['${{ inputs.environment }}-canary', '${{ inputs.environment }}', '${{ inputs.environment }}-rollback'];
+const ALLOWED = ['production-canary', 'production', 'production-rollback'];
+const STRATEGIES = ['side-by-side', 'in-place'];
 const KUBECONFIG = /secrets\s*\.\s*KUBECONFIG\b|secrets\[\s*'KUBECONFIG'\s*\]/i;
 
-const environmentOf = (job: Job): string | undefined =>
-  typeof job.environment === 'string' ? job.environment : job.environment?.name;
+/** The job's environment for each strategy, for a deploy to `production` ('' when it has none). */
+const environmentsOf = (job: Job): string[] => {
+  const raw = typeof job.environment === 'string' ? job.environment : (job.environment?.name ?? '');
+  return STRATEGIES.map((strategy) => interpolate(raw, { inputs: { environment: 'production', strategy } }));
+};
+const inAllowed = (job: Job): boolean => environmentsOf(job).every((e) => ALLOWED.includes(e));
 
 /** Jobs that would receive the KUBECONFIG outside an allowed environment. */
 function leaks(workflow: Workflow): string[] {
@@ -31,7 +37,7 @@ function leaks(workflow: Workflow): string[] {
       }
       continue;
     }
-    if (KUBECONFIG.test(stringify(job)) && !ALLOWED.includes(environmentOf(job) ?? '')) found.push(name);
+    if (KUBECONFIG.test(stringify(job)) && !inAllowed(job)) found.push(name);
   }
   return found;
 }
@@ -45,7 +51,7 @@ describe('no job without a rule-bound environment receives the KUBECONFIG', () =
     for (const file of ['.github/workflows/deploy.yml', '.github/workflows/rollback.yml']) {
       for (const [name, job] of Object.entries(loadWorkflow(file).jobs)) {
         expect({ file, name, holds: KUBECONFIG.test(stringify(job)) }).toEqual({ file, name, holds: true });
-        expect({ file, name, environment: ALLOWED.includes(environmentOf(job) ?? '') }).toEqual({
+        expect({ file, name, environment: inAllowed(job) }).toEqual({
           file,
           name,
           environment: true,
@@ -54,14 +60,22 @@ describe('no job without a rule-bound environment receives the KUBECONFIG', () =
     }
   });
 
-  test('only promote is in the reviewed environment (a rollback never waits for a reviewer)', () => {
-    const reviewed = ['.github/workflows/deploy.yml', '.github/workflows/rollback.yml'].flatMap((file) =>
-      Object.entries(loadWorkflow(file).jobs)
-        .filter(([, job]) => environmentOf(job) === '${{ inputs.environment }}')
-        .map(([name]) => `${file}:${name}`),
-    );
-    expect(reviewed).toEqual(['.github/workflows/deploy.yml:promote']);
-  });
+  test.each([
+    ['side-by-side', ['.github/workflows/deploy.yml:promote']],
+    // an in-place canary shrinks the release itself: the promote credential, behind the reviewers
+    ['in-place', ['.github/workflows/deploy.yml:canary', '.github/workflows/deploy.yml:promote']],
+  ])(
+    '%s: only these jobs are in the reviewed environment (a rollback never waits for a reviewer)',
+    (strategy, want) => {
+      const i = STRATEGIES.indexOf(strategy);
+      const reviewed = ['.github/workflows/deploy.yml', '.github/workflows/rollback.yml'].flatMap((file) =>
+        Object.entries(loadWorkflow(file).jobs)
+          .filter(([, job]) => environmentsOf(job)[i] === 'production')
+          .map(([name]) => `${file}:${name}`),
+      );
+      expect(reviewed).toEqual(want);
+    },
+  );
 
   test('the check catches a job without an environment, a wrong one, a workflow env and a foreign call', () => {
     const step = { run: 'kubectl get pods', env: { KUBECONFIG_CONTENT: '${{ secrets.KUBECONFIG }}' } };
@@ -72,10 +86,16 @@ describe('no job without a rule-bound environment receives the KUBECONFIG', () =
         bare: { 'runs-on': 'x', steps: [step] },
         wrong: { 'runs-on': 'x', environment: 'staging', steps: [step] },
         fine: { 'runs-on': 'x', environment: { name: '${{ inputs.environment }}-canary' }, steps: [step] },
+        // right for one strategy, wrong for the other
+        half: {
+          'runs-on': 'x',
+          environment: "${{ inputs.strategy == 'in-place' && 'staging' || inputs.environment }}",
+          steps: [step],
+        },
         foreign: { uses: 'someone/else/.github/workflows/x.yml@v1', secrets: 'inherit' },
       },
     };
-    expect(leaks(workflow)).toEqual(['workflow-level env', 'bare', 'wrong', 'foreign']);
+    expect(leaks(workflow)).toEqual(['workflow-level env', 'bare', 'wrong', 'half', 'foreign']);
   });
 });
 

@@ -5,6 +5,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { interpolate } from './support/expressions';
 import { loadAction, loadWorkflow, ourAction, ROOT, workflowFiles, type Step } from './support/workflows';
 
 const deploy = loadWorkflow('.github/workflows/deploy.yml');
@@ -53,20 +54,33 @@ describe('deploy.yml', () => {
     expect(deploy.concurrency).toEqual({ group: 'deploy-${{ inputs.environment }}', 'cancel-in-progress': false });
   });
 
-  test('only promote runs in the reviewed environment; every other job in -canary or -rollback', () => {
-    const names = Object.fromEntries(
-      Object.entries(deploy.jobs).map(([name, j]) => [
-        name,
-        typeof j.environment === 'string' ? j.environment : j.environment?.name,
-      ]),
+  const environments = (strategy: string) =>
+    Object.fromEntries(
+      Object.entries(deploy.jobs).map(([name, j]) => {
+        const raw = typeof j.environment === 'string' ? j.environment : (j.environment?.name ?? '');
+        return [name, interpolate(raw, { inputs: { environment: 'production', strategy } })];
+      }),
     );
-    expect(names).toEqual({
-      preflight: '${{ inputs.environment }}-canary',
-      canary: '${{ inputs.environment }}-canary',
-      'validate-canary': '${{ inputs.environment }}-canary',
-      promote: '${{ inputs.environment }}',
-      validate: '${{ inputs.environment }}-canary',
-      rollback: '${{ inputs.environment }}-rollback',
+
+  test('side-by-side: only promote runs in the reviewed environment; every other job in -canary or -rollback', () => {
+    expect(environments('side-by-side')).toEqual({
+      preflight: 'production-canary',
+      canary: 'production-canary',
+      'validate-canary': 'production-canary',
+      promote: 'production',
+      validate: 'production-canary',
+      rollback: 'production-rollback',
+    });
+  });
+
+  test("in-place: the canary changes the release itself, so it runs behind the reviewers, with promote's credential", () => {
+    expect(environments('in-place')).toEqual({
+      preflight: 'production-canary',
+      canary: 'production',
+      'validate-canary': 'production-canary',
+      promote: 'production',
+      validate: 'production-canary',
+      rollback: 'production-rollback',
     });
   });
 

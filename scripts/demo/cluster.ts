@@ -16,6 +16,10 @@ const execFileAsync = promisify(execFile);
 export { CHART, IMAGE, VALUES_PRODUCTION } from '@veloz/harness/fixture-chart';
 export const NAMESPACE = 'veloz';
 export const RELEASE = 'veloz';
+/** The fixture chart's Gateway and HTTPRoute (every install and every deploy of the demo sets it). */
+export const GATEWAY_SET = 'gateway.enabled=true';
+export const GATEWAY = 'veloz-gateway';
+export const HTTP_ROUTE = 'veloz-engine';
 
 export type Driver = 'helm3' | 'helm4' | 'kubectl';
 
@@ -29,6 +33,8 @@ export interface DemoCluster {
   env: Record<string, string>;
   /** `helm upgrade --install` of the fixture chart, the way an operator installs the first release. */
   install(version: string): Promise<void>;
+  /** The Gateway listener's base URL on 127.0.0.1 (the sandbox's data plane). */
+  gatewayUrl(): Promise<string>;
   /** Images of the engine pods that are not terminating, sorted. */
   engineImages(): string[];
   /** One line per engine pod: blue (the release) or green (a side-by-side canary), image, readiness. */
@@ -36,7 +42,7 @@ export interface DemoCluster {
   stop(): Promise<void>;
 }
 
-export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
+export async function startDemoCluster(driver: Driver, name = 'veloz-demo'): Promise<DemoCluster> {
   // ~200 synthetic requests/s per pod: short 1 s validation intervals still hold stable rates.
   const sandbox = await startSandbox({
     podStartupDelayMs: 300,
@@ -45,11 +51,19 @@ export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
     engineSyntheticRps: 200,
   });
   try {
-    const dir = await mkdtemp(join(tmpdir(), 'veloz-demo-'));
+    const dir = await mkdtemp(join(tmpdir(), `${name}-`));
     const kubeconfigPath = join(dir, 'kubeconfig');
     await sandbox.writeKubeconfig(kubeconfigPath);
     const helmBin = await toolPath(driver === 'helm4' ? 'helm4' : 'helm3');
     const kubectlBin = await toolPath('kubectl');
+    // Blue's pods, and green's: with traffic-router gateway-api green leaves blue's labels for its own Service.
+    const enginePods = () => {
+      const pods = [
+        ...sandbox.list('pods', NAMESPACE, 'app.kubernetes.io/name=veloz'),
+        ...sandbox.list('pods', NAMESPACE, 'veloz.io/track=green'),
+      ];
+      return pods.filter((p, i) => pods.findIndex((q) => q.metadata?.name === p.metadata?.name) === i);
+    };
     const env = {
       KUBECONFIG: kubeconfigPath,
       PATH: `${dirname(helmBin)}:${dirname(kubectlBin)}:${process.env.PATH ?? ''}`,
@@ -63,7 +77,9 @@ export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
       kubectlBin,
       env,
       async install(version) {
-        const helm = execFileAsync(helmBin, upgradeArgv(version, [], '60s', true), { env: { ...process.env, ...env } });
+        const helm = execFileAsync(helmBin, upgradeArgv(version, ['--set', GATEWAY_SET], '60s', true), {
+          env: { ...process.env, ...env },
+        });
         killOnExit(helm.child);
         await helm;
         // The platform team's policy for the engine (runbook §1.1 "Network policies in place"):
@@ -81,9 +97,9 @@ export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
           },
         });
       },
+      gatewayUrl: () => sandbox.gatewayUrl(NAMESPACE, GATEWAY),
       engineImages() {
-        return sandbox
-          .list('pods', NAMESPACE, 'app.kubernetes.io/name=veloz')
+        return enginePods()
           .filter((p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp)
           .map((p) => (p as unknown as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image ?? '')
           .sort();
@@ -94,7 +110,7 @@ export async function startDemoCluster(driver: Driver): Promise<DemoCluster> {
           spec: { containers: { image: string }[] };
           status?: { conditions?: { type: string; status: string }[] };
         };
-        return (sandbox.list('pods', NAMESPACE, 'app.kubernetes.io/name=veloz') as unknown as Pod[])
+        return (enginePods() as unknown as Pod[])
           .filter((p) => !p.metadata.deletionTimestamp)
           .map((p) => {
             const track = p.metadata.labels?.['veloz.io/track'] === 'green' ? 'green' : 'blue ';

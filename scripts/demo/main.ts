@@ -7,10 +7,14 @@ import { startDemoCluster, type DemoCluster, type Driver } from './cluster';
 import { requirePrograms } from '@veloz/harness/prerequisites';
 import { startTogether } from '@veloz/harness/servers/server-process';
 import { startDemoDataTier } from './data-tier';
-import { runDeploy, type JobRun } from './pipeline';
-import { Progress, type Terminal } from './progress';
-import { makeStyle, renderJob, seconds, type Style } from './render';
+import type { JobRun } from './pipeline';
+import { showDeploy, type Screen } from './show';
+import { runWaves, type WavesResult } from './waves';
+import type { Terminal } from './progress';
+import { makeStyle, seconds, type Style } from './render';
 import { stories, type Story } from './stories';
+import { trafficLine, withTraffic } from './traffic';
+import type { FleetReport } from '@veloz/harness';
 
 export interface DemoOptions {
   driver?: Driver;
@@ -20,6 +24,10 @@ export interface DemoOptions {
   out?: Terminal;
   /** Colour and the live progress line; default: when `out` is a TTY and NO_COLOR is unset. */
   tty?: boolean;
+  /** More than 1: one release across this many sandbox clusters in waves (scripts/demo/waves.ts). */
+  clusters?: number;
+  /** With `clusters`: the cluster where the new version fails (shows on-failure rollback-all). */
+  failIn?: string;
 }
 
 export interface StoryResult {
@@ -27,11 +35,15 @@ export interface StoryResult {
   ok: boolean;
   problems: string[];
   jobs: JobRun[];
+  /** What the clients through the Gateway felt (stories with traffic). */
+  traffic?: FleetReport;
 }
 
 export interface DemoResult {
   ok: boolean;
   stories: StoryResult[];
+  /** With `clusters` > 1: the wave release instead of the stories. */
+  waves?: WavesResult;
   durationMs: number;
 }
 
@@ -49,6 +61,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
 
   print(s.bold('VeloZ deploy demo: the runbook as .github/workflows/deploy.yml runs it'));
   print(s.dim(`driver ${DRIVER_LABEL[driver]} · each job runs its action's dist bundle through the runner protocol`));
+  if ((options.clusters ?? 1) > 1) return inWaves(driver, options, { out, s, tty, print }, started);
   const [cluster, dataTier] = await startTogether([startDemoCluster(driver), startDemoDataTier()]);
   const results: StoryResult[] = [];
   try {
@@ -72,6 +85,27 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
   }
 }
 
+async function inWaves(driver: Driver, options: DemoOptions, screen: Screen, started: number): Promise<DemoResult> {
+  const { s, print } = screen;
+  const clusters = options.clusters ?? 2;
+  print(s.dim(`${clusters} clusters, each its own sandbox and kubeconfig, released in waves as waves.yml does`));
+  const waves = await runWaves(driver, clusters, screen, options.failIn);
+  print();
+  for (const p of waves.problems) print(s.red(`  - ${p}`));
+  print(
+    waves.ok
+      ? s.green(
+          s.bold(
+            options.failIn
+              ? `✓ as expected: ${options.failIn} failed, later waves did not start, every cluster before it rolled back (${seconds(Date.now() - started)}).`
+              : `✓ ${clusters} clusters promoted wave by wave in ${seconds(Date.now() - started)}.`,
+          ),
+        )
+      : s.red(s.bold(`✗ the wave release did not end as expected.`)),
+  );
+  return { ok: waves.ok, stories: [], waves, durationMs: Date.now() - started };
+}
+
 async function runStory(
   story: Story,
   cluster: DemoCluster,
@@ -86,30 +120,24 @@ async function runStory(
     story.setup.apply(cluster);
     print(s.dim(story.setup.describe));
   }
-  const progress = new Progress(out, tty, s);
-  const jobs = await runDeploy(story.deploy, {
-    env: cluster.env,
-    onApproval: (environment) =>
-      print(
-        `${s.yellow('⏸')} promote waits for the reviewers of environment "${environment}" ${s.dim('(approved at once in the demo)')}`,
+  const deploy = (gatewayUrl?: string) =>
+    showDeploy(gatewayUrl ? { ...story.deploy, gatewayUrl } : story.deploy, cluster, { out, s, tty, print });
+  let jobs: JobRun[];
+  let traffic: FleetReport | undefined;
+  if (story.traffic) {
+    print(
+      s.dim(
+        `users: ${story.traffic.clients} WebSocket clients and ${story.traffic.requestsPerSecond} requests/s through Gateway veloz-gateway`,
       ),
-    onJobStart: (job) => progress.start(job),
-    onLine: (_job, line) => progress.update(line),
-    onJobEnd: (job) => {
-      progress.stop();
-      for (const line of renderJob(job, s)) print(line);
-      // Runbook §2.1's diagram, live: blue serving beside green once the canary is up.
-      if (job.job === 'canary' && job.result === 'success') {
-        print(s.dim('  pods after the canary (app.kubernetes.io/name=veloz):'));
-        for (const line of cluster.podLines()) print(`    ${line}`);
-      }
-    },
-  });
-  const problems = await story.check(jobs, cluster);
+    );
+    ({ result: jobs, report: traffic } = await withTraffic(cluster, story.traffic, story.deploy.version, deploy));
+    print(`${s.bold('users:')} ${trafficLine(traffic, jobs, story.deploy.version)}`);
+  } else jobs = await deploy();
+  const problems = await story.check(jobs, cluster, traffic);
   const ok = problems.length === 0;
   print(ok ? s.green(`✓ as expected: ${story.expected}`) : s.red(`✗ not as expected (${story.expected}):`));
   for (const p of problems) print(s.red(`  - ${p}`));
-  return { title: story.title, ok, problems, jobs };
+  return { title: story.title, ok, problems, jobs, ...(traffic ? { traffic } : {}) };
 }
 
 async function keepRunning(

@@ -48,6 +48,13 @@ export interface DeployInputs {
   validateExtra: Record<string, string>;
   /** PostgreSQL and Redis inputs (postgres-url, postgres-application-name, sentinel-addresses). */
   dataTier?: Record<string, string>;
+  /** Extra Helm values, one `key=value` per line (deploy.yml's `set`). */
+  set?: string;
+  /** deploy.yml's traffic-router, http-route, canary-weight and drain-timeout, as passed to canary and promote. */
+  router?: { 'traffic-router': string; 'http-route': string; 'canary-weight': string; 'drain-timeout': string };
+  /** deploy.yml's gateway-url: validate-canary's second step measures green's share through it. */
+  gatewayUrl?: string;
+  shareRequests?: string;
 }
 
 export interface JobRun extends JobOutcome {
@@ -55,6 +62,8 @@ export interface JobRun extends JobOutcome {
   action?: ActionName;
   run?: ActionRun;
   report?: Report;
+  /** validate-canary's `share` step (deploy.yml runs it when gateway-url is set). */
+  share?: { run: ActionRun; report?: Report };
   durationMs: number;
 }
 
@@ -83,6 +92,8 @@ export function jobInputs(job: JobName, d: DeployInputs, needs: Needs): Record<s
     ...(d.chart ? { chart: d.chart } : {}),
     ...(d.valuesFiles ? { 'values-files': d.valuesFiles } : {}),
     ...(d.image ? { image: d.image } : {}),
+    ...(d.set ? { set: d.set } : {}),
+    ...d.router,
     environment: d.environment,
   };
   switch (job) {
@@ -134,6 +145,18 @@ const ACTION_OF: Record<JobName, ActionName> = {
   rollback: 'rollback',
 };
 
+/** The `with:` of validate-canary's `share` step: the traffic-share check through the Gateway. */
+export function shareInputs(d: DeployInputs, needs: Needs): Record<string, string> {
+  return {
+    url: d.gatewayUrl ?? '',
+    checks: 'traffic-share',
+    duration: '0',
+    'canary-weight': needs.canary?.outputs['canary-weight'] ?? '',
+    'canary-version': d.version,
+    'share-requests': d.shareRequests ?? '400',
+  };
+}
+
 /** Which job runs next, by deploy.yml's `needs:` (default `success()`) and the rollback rule. */
 function shouldRun(job: JobName, needs: Needs): boolean {
   const ok = (j: JobName): boolean => needs[j]?.result === 'success';
@@ -181,11 +204,26 @@ export async function runDeploy(d: DeployInputs, hooks: PipelineHooks): Promise<
       report: await readReport(run.outputs.report),
       durationMs: run.durationMs,
     };
+    // deploy.yml's `share` step: after the green pod's own pass succeeded, only with gateway-url.
+    if (job === 'validate-canary' && d.gatewayUrl && outcome.result === 'success')
+      await shareStep(outcome, d, needs, hooks);
     needs[job] = outcome;
     runs.push(outcome);
     hooks.onJobEnd?.(outcome);
   }
   return runs;
+}
+
+async function shareStep(outcome: JobRun, d: DeployInputs, needs: Needs, hooks: PipelineHooks): Promise<void> {
+  const run = await runActionBundle('validate', shareInputs(d, needs), {
+    env: hooks.env,
+    onLine: (line) => hooks.onLine?.('validate-canary', line),
+    timeoutMs: 120_000,
+  });
+  outcome.share = { run, report: await readReport(run.outputs.report) };
+  outcome.outputs = { ...outcome.outputs, 'observed-share': run.outputs['observed-share'] ?? '' };
+  outcome.durationMs += run.durationMs;
+  if (run.exitCode !== 0) outcome.result = 'failure';
 }
 
 async function readReport(path: string | undefined): Promise<Report | undefined> {

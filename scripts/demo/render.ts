@@ -69,6 +69,13 @@ export function renderJob(job: JobRun, s: Style): string[] {
   for (const w of job.run?.warnings ?? []) lines.push(`    ${s.yellow(`! ${w}`)}`);
   if (report) lines.push(...renderReport(report, s).map((l) => `    ${l}`));
   else lines.push(...whyNoReport(job).map((e) => `    ${s.red(e)}`));
+  if (job.share) {
+    lines.push(`    ${s.bold('share: through the Gateway')}`);
+    for (const w of job.share.run.warnings) lines.push(`    ${s.yellow(`! ${w}`)}`);
+    // its checklist would repeat validate-canary's with every item "not checked by this step"
+    if (job.share.report) lines.push(...renderReport({ ...job.share.report, sections: [] }, s).map((l) => `    ${l}`));
+    else lines.push(...job.share.run.errors.map((e) => `    ${s.red(e)}`));
+  }
   return lines;
 }
 

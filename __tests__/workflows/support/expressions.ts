@@ -215,3 +215,12 @@ export function evaluateJobIf(
     : status.success() && truthy(evaluate(node, context, status));
   return gated;
 }
+
+/** A string with `${{ … }}` parts (an `environment:`, a `name:`), each evaluated as GitHub does. */
+export function interpolate(text: string, context: Record<string, Value>): string {
+  const none = { success: () => true, failure: () => false, cancelled: () => false };
+  return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, source: string) => {
+    const v = evaluate(parseExpression(source.trim()), context, none);
+    return v === null ? '' : String(v);
+  });
+}
