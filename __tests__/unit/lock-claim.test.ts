@@ -30,7 +30,7 @@ function holdLease(holder: string, renewedSecondsAgo: number): void {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name: LEASE, namespace: 'veloz', annotations: { 'veloz.io/run-url': holder } },
-    spec: { holderIdentity: holder, leaseDurationSeconds: 30, acquireTime: time, renewTime: time },
+    spec: { holderIdentity: holder, leaseDurationSeconds: 3, acquireTime: time, renewTime: time },
   });
 }
 
@@ -41,7 +41,7 @@ async function claim(o: { force?: boolean; waitMs?: number } = {}): Promise<{ lo
     namespace: 'veloz',
     release: 'veloz',
     owner: { identity: 'run-2#rollback', runUrl: 'run-2', actor: 'oncall', action: 'rollback' },
-    ttlMs: 30_000,
+    ttlMs: 3_000,
     clock: systemClock,
     force: o.force,
     waitMs: o.waitMs,
