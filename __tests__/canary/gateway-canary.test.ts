@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
-import { CHART, IMAGE, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
+import { CHART, IMAGE, VALUES_PRODUCTION, installServing, startCluster, type Cluster } from '../support/cluster';
 import { endpointPods } from './side-by-side-support';
 
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -41,17 +41,7 @@ describe.each([
   let routeBefore: Route;
   beforeAll(async () => {
     cluster = await startCluster({ helm: tool === 'helm4' ? 'helm4' : 'helm3' });
-    await cluster.install(
-      '1.0.0',
-      GATEWAY.flatMap((s) => ['--set', s]),
-    );
-    await cluster.sandbox.waitFor(
-      'deployments',
-      'veloz',
-      'veloz-engine',
-      (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 2,
-      30_000,
-    );
+    await installServing(cluster, '1.0.0', GATEWAY);
     routeBefore = route();
   }, 120_000);
   afterAll(async () => cluster?.stop());

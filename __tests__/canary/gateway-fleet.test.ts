@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle, startFleet, type Fleet } from '@veloz/harness';
-import { CHART, IMAGE, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
+import { CHART, IMAGE, VALUES_PRODUCTION, installServing, startCluster, type Cluster } from '../support/cluster';
 
 const GATEWAY = ['gateway.enabled=true', 'gateway.adminRule.enabled=true'];
 const ROUTER = { 'traffic-router': 'gateway-api', 'http-route': 'veloz-engine', 'canary-weight': '5%' };
@@ -30,17 +30,7 @@ describe.each([
   let url: string;
   beforeAll(async () => {
     cluster = await startCluster({ helm: tool === 'helm4' ? 'helm4' : 'helm3' });
-    await cluster.install(
-      '1.0.0',
-      GATEWAY.flatMap((s) => ['--set', s]),
-    );
-    await cluster.sandbox.waitFor(
-      'deployments',
-      'veloz',
-      'veloz-engine',
-      (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 2,
-      30_000,
-    );
+    await installServing(cluster, '1.0.0', GATEWAY);
     url = await cluster.sandbox.gatewayUrl('veloz', 'veloz-gateway');
     fleet = await startFleet({ url, clients: 40, kind: 'ws', requestsPerSecond: 100, timeoutMs: 5000 });
   }, 120_000);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
 import { WebSocket } from 'ws';
-import { CHART, IMAGE, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
+import { CHART, IMAGE, VALUES_PRODUCTION, installServing, startCluster, type Cluster } from '../support/cluster';
 import { endpointPods } from './side-by-side-support';
 
 const CLIENTS = 40;
@@ -62,14 +62,7 @@ describe.each([
   let cluster: Cluster;
   beforeAll(async () => {
     cluster = await startCluster({ helm: tool === 'helm4' ? 'helm4' : 'helm3' });
-    await cluster.install('1.0.0');
-    await cluster.sandbox.waitFor(
-      'deployments',
-      'veloz',
-      'veloz-engine',
-      (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 2,
-      30_000,
-    );
+    await installServing(cluster, '1.0.0');
   }, 120_000);
   afterAll(async () => cluster?.stop());
 

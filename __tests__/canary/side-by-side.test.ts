@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
 import { WebSocket } from 'ws';
-import { CHART, IMAGE, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
+import { CHART, IMAGE, VALUES_PRODUCTION, installServing, startCluster, type Cluster } from '../support/cluster';
 import { blueReadyWatch, endpointPods, type BlueReadyWatch } from './side-by-side-support';
 
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -19,16 +19,7 @@ describe.each([
   let cluster: Cluster;
   beforeAll(async () => {
     cluster = await startCluster({ helm: tool === 'helm4' ? 'helm4' : 'helm3' });
-    await cluster.install('1.0.0'); // values-production: 2 replicas, autoscaler on
-    // The chart leaves replicas to the autoscaler, which brings the release from 1 to its minimum of 2
-    // after helm --wait has returned.
-    await cluster.sandbox.waitFor(
-      'deployments',
-      'veloz',
-      'veloz-engine',
-      (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 2,
-      30_000,
-    );
+    await installServing(cluster, '1.0.0');
   }, 120_000);
   afterAll(async () => cluster?.stop());
 

@@ -41,6 +41,25 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+/**
+ * The fixture release at a version (values-production: 2 replicas, autoscaler on), with `--set`
+ * values, once both replicas serve: the chart leaves replicas to the autoscaler, which brings the
+ * release from 1 to its minimum of 2 after helm --wait has returned.
+ */
+export async function installServing(cluster: Cluster, version: string, sets: readonly string[] = []): Promise<void> {
+  await cluster.install(
+    version,
+    sets.flatMap((s) => ['--set', s]),
+  );
+  await cluster.sandbox.waitFor(
+    'deployments',
+    'veloz',
+    'veloz-engine',
+    (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 2,
+    30_000,
+  );
+}
+
 export async function startCluster(options: SandboxOptions & { helm?: HelmTool } = {}): Promise<Cluster> {
   const sandbox = await startSandbox({ podStartupDelayMs: 300, probeIntervalMs: 100, backoffMs: 300, ...options });
   const dir = await mkdtemp(join(tmpdir(), 'veloz-cluster-'));

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runActionBundle } from '@veloz/harness';
 import { shareIsOff } from '../../actions/validate/src/checks/traffic-share';
-import { CHART, VALUES_PRODUCTION, startCluster, type Cluster } from '../support/cluster';
+import { CHART, VALUES_PRODUCTION, installServing, startCluster, type Cluster } from '../support/cluster';
 
 const GATEWAY = ['gateway.enabled=true'];
 const ROUTER = { 'traffic-router': 'gateway-api', 'http-route': 'veloz-engine', 'canary-weight': '5%' };
@@ -28,17 +28,7 @@ describe('validate through the Gateway after a 5% canary', () => {
   let url: string;
   beforeAll(async () => {
     cluster = await startCluster();
-    await cluster.install(
-      '1.0.0',
-      GATEWAY.flatMap((s) => ['--set', s]),
-    );
-    await cluster.sandbox.waitFor(
-      'deployments',
-      'veloz',
-      'veloz-engine',
-      (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 2,
-      30_000,
-    );
+    await installServing(cluster, '1.0.0', GATEWAY);
     const canary = await runActionBundle(
       'canary',
       {
