@@ -34,6 +34,8 @@ const SUBJECTS: Subject[] = [
         chart: CHART,
         'values-files': VALUES_PRODUCTION,
         phase: 'canary',
+        // the release itself at N replicas: what this figure scales (side by side would start green instead)
+        strategy: 'in-place',
         version,
         'canary-replicas': String(n),
         replicas: String(n),
@@ -62,6 +64,7 @@ const SUBJECTS: Subject[] = [
     async run(c, version, n) {
       const r = await c.action('canary', {
         phase: 'canary',
+        strategy: 'in-place',
         driver: 'kubectl',
         image: IMAGE,
         version,
