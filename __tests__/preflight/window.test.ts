@@ -116,6 +116,18 @@ describe('deployment window (runbook §1.3) at its boundaries, with an injected 
       nextOpenLocal: 'Mon 2025-03-03 12:00 UTC',
     });
   });
+
+  test('UTC without Intl agrees with Intl: the same verdicts as Etc/GMT over two years of instants', () => {
+    const policy = { ...DEFAULT_WINDOW_POLICY, freeze: [] };
+    const gmt = { ...policy, timeZone: 'Etc/GMT' };
+    const start = Date.parse('2024-12-30T00:00:00Z');
+    for (let instant = start; instant < start + 730 * 86_400_000; instant += 3_599_999) {
+      const ours = evaluateWindow(policy, instant);
+      const intl = evaluateWindow(gmt, instant);
+      const named = (text?: string) => text?.replace(' UTC', ' Etc/GMT');
+      expect({ ...ours, local: named(ours.local), nextOpenLocal: named(ours.nextOpenLocal) }).toEqual(intl);
+    }
+  });
 });
 
 describe('windowCanOpen: impossible policies are input errors', () => {

@@ -1,5 +1,5 @@
 import { InputError, type InputReader } from '@veloz/shared/inputs';
-import { windowCanOpen, type WindowPolicy } from './checks/window';
+import { isValidTimeZone, windowCanOpen, type WindowPolicy } from './checks/window';
 
 export type { WindowPolicy };
 
@@ -14,9 +14,7 @@ export function parseWindowPolicy(reader: InputReader): WindowPolicy {
 
   const days = parseDays(daysText);
   const [startMinute, endMinute] = parseHours(hoursText);
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-  } catch {
+  if (!isValidTimeZone(timezone)) {
     throw new InputError(
       'window-timezone',
       timezone,

@@ -82,8 +82,15 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * UTC, the default zone, needs no Intl: the first DateTimeFormat loads ICU's zone data, which costs
+ * preflight ~15 ms and ~6 MiB before it can even reject a bad input.
+ */
+const isUtc = (timeZone: string): boolean => timeZone === 'UTC' || timeZone === 'Etc/UTC';
+
 /** False for a zone Intl does not know. */
-function isValidTimeZone(timeZone: string): boolean {
+export function isValidTimeZone(timeZone: string): boolean {
+  if (isUtc(timeZone)) return true;
   try {
     formatter(timeZone);
     return true;
@@ -98,6 +105,14 @@ interface LocalTime {
   second: number;
 }
 function localTime(instant: number, timeZone: string): LocalTime {
+  if (isUtc(timeZone)) {
+    const msOfDay = ((instant % DAY_MS) + DAY_MS) % DAY_MS;
+    return {
+      day: Math.floor(instant / DAY_MS),
+      minute: Math.floor(msOfDay / 60_000),
+      second: Math.floor((msOfDay % 60_000) / 1000),
+    };
+  }
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(instant))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
