@@ -13,6 +13,7 @@ import { createDecider } from '../../actions/validate/src/decision';
 import type { DecisionSettings } from '../../actions/validate/src/inputs';
 import { monitor } from '../../actions/validate/src/monitor';
 import { PassHistory } from '../../actions/validate/src/pass-history';
+import { passLine } from '../../actions/validate/src/validate-summary';
 import type { Sample } from '../../actions/validate/src/sample';
 
 const RUNBOOK: DecisionSettings = {
@@ -250,5 +251,30 @@ describe('logs check over a long window', () => {
     expect(data.matches).toBe(50_000);
     expect(data.first).toHaveLength(5);
     expect(data.first[0]).toBe('p: ERROR [risk] line 1-0');
+  });
+});
+
+describe("a pass's own time", () => {
+  test('is the wall time of its checks run together, logged on its line', async () => {
+    const clock = new ManualClock(T0);
+    const slow = (name: string, ms: number) =>
+      defineCheck(name, name, 5000, async ({ clock: c }) => {
+        await c.sleep(ms);
+        return { status: 'pass' };
+      });
+    const lines: string[] = [];
+    const running = monitor({
+      checks: [slow('health', 120), slow('smoke', 300)],
+      clock,
+      durationMs: 0,
+      intervalMs: 1000,
+      decider: createDecider(RUNBOOK, 1000, true),
+      onPass: (pass) => lines.push(passLine(pass, T0)),
+    });
+    await clock.advance(120);
+    await clock.advance(180);
+    const outcome = await running;
+    expect(outcome.last.tookMs).toBe(300); // together: the slower one, not 420
+    expect(lines).toEqual(['pass 1 at +0s: health=pass smoke=pass in 300ms']);
   });
 });

@@ -3,6 +3,7 @@ import { canaryAction } from '../../actions/canary/src/main';
 import { preflightAction } from '../../actions/preflight/src/main';
 import { rollbackAction } from '../../actions/rollback/src/main';
 import { validateAction } from '../../actions/validate/src/main';
+import { boundYoungGeneration } from '../../actions/validate/src/young-generation';
 
 /**
  * The single bundle entry: dist/<action>/index.js calls main('<action>'). One bundle shares
@@ -19,6 +20,7 @@ export async function main(action: string): Promise<void> {
     case 'canary':
       return runAction(canaryAction);
     case 'validate':
+      boundYoungGeneration();
       return runAction(validateAction);
     case 'rollback':
       return runAction(rollbackAction);

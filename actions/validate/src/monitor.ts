@@ -10,6 +10,8 @@ export interface Pass {
   results: CheckResult[];
   sample: Sample;
   met: CriterionMet[];
+  /** Wall time of the pass's checks, all run at once: a pass slower than its interval shows here. */
+  tookMs: number;
 }
 
 interface MonitorOptions {
@@ -42,9 +44,11 @@ export async function monitor(options: MonitorOptions): Promise<MonitorOutcome> 
   for (let index = 0; ; index++) {
     const at = start + index * options.intervalMs;
     if (index > 0) await options.clock.sleep(Math.max(0, at - options.clock.now()));
+    const began = options.clock.now();
     const results = await runChecks(options.checks, { clock: options.clock });
+    const tookMs = options.clock.now() - began;
     const sample = toSample(results, at);
-    const pass: Pass = { index, at, results, sample, met: options.decider.add(sample) };
+    const pass: Pass = { index, at, results, sample, met: options.decider.add(sample), tookMs };
     first ??= pass;
     met.push(...pass.met);
     options.onPass?.(pass);

@@ -22,7 +22,7 @@ export function passLine(pass: Pass, started: number): string {
     .filter(Boolean)
     .join(', ');
   const met = pass.met.map((m) => ` → ${m.action.toUpperCase()}: ${m.reason}`).join('');
-  return `pass ${pass.index + 1} at +${formatDuration(pass.at - started)}: ${marks}${figures ? ` (${figures})` : ''}${met}`;
+  return `pass ${pass.index + 1} at +${formatDuration(pass.at - started)}: ${marks}${figures ? ` (${figures})` : ''} in ${formatDuration(pass.tookMs)}${met}`;
 }
 
 export function headline(
