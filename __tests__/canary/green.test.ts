@@ -84,7 +84,7 @@ describe('green on the sandbox', () => {
   test('apply, find, route, remove: blue untouched throughout; removal is idempotent', async () => {
     const source = await kube.apps.readNamespacedDeployment({ name: 'veloz-engine', namespace: 'veloz' });
     const labels = source.spec?.template?.metadata?.labels ?? {};
-    const services = await servicesSelecting(kube, 'veloz', labels);
+    const services = (await servicesSelecting(kube, 'veloz', labels)).map((svc) => svc.spec?.selector ?? {});
     expect(services).toHaveLength(1);
     const blueBefore = (await bluePods(kube, source)).map((p) => p.metadata?.name).sort();
     expect(blueBefore).toHaveLength(2);

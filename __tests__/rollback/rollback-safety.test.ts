@@ -23,7 +23,8 @@ function rollback(inputs: Record<string, string> = {}) {
 }
 
 function lease(holder: string, renewedSecondsAgo: number): void {
-  cluster.holdLease(holder, renewedSecondsAgo, 'canary canary');
+  // 30 s, not the default 2m: a holder that never marks is waited out to its renewal bound (15 s here)
+  cluster.holdLease(holder, renewedSecondsAgo, 'canary canary', 30);
 }
 
 describe('rollback under pressure', () => {

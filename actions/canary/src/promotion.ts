@@ -7,8 +7,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import { describeError } from '@veloz/shared/checks';
-import { findGreen, greenName, greenPods } from '@veloz/shared/kube/green';
-import { servicesFor } from '@veloz/shared/kube/green-service';
+import { findGreen, greenName, greenPods, servicesSelecting } from '@veloz/shared/kube/green';
 import { removalPatch, updateRoute } from '@veloz/shared/kube/http-route';
 import {
   armHold,
@@ -52,7 +51,9 @@ export const takeGreenOutOfService: Step<CanaryState> = {
     const { s } = state;
     const kube = kubeOf(state);
     const blueLabels = beforeOf(state).deployment.spec?.template?.metadata?.labels ?? {};
-    const selectors = (await servicesFor(kube, s.target.namespace, blueLabels)).map((svc) => svc.spec?.selector ?? {});
+    const selectors = (await servicesSelecting(kube, s.target.namespace, blueLabels)).map(
+      (svc) => svc.spec?.selector ?? {},
+    );
     for (const pod of await greenPods(kube, s.target.namespace, s.target.deployment)) {
       const off = labelsToDrop(pod, selectors);
       if (off.length === 0) continue;

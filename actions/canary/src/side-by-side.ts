@@ -87,13 +87,15 @@ export const renderGreen: Step<CanaryState> = {
     const { s } = state;
     const source = s.target.driver === 'helm' ? await renderedDeployment(state) : copyWithImage(state);
     const labels = source.spec?.template?.metadata?.labels ?? {};
-    const services = await servicesSelecting(kubeOf(state), s.target.namespace, labels);
+    const selectors = (await servicesSelecting(kubeOf(state), s.target.namespace, labels)).map(
+      (svc) => svc.spec?.selector ?? {},
+    );
     source.metadata = { ...source.metadata, namespace: s.target.namespace };
     state.greenManifest = greenSpec(source, {
       deployment: s.target.deployment,
       replicas: s.canaryReplicas,
       traffic: greenTraffic(s),
-      serviceSelectors: services,
+      serviceSelectors: selectors,
       annotations: routeAnnotation(state),
     });
   },

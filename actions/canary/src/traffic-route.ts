@@ -4,8 +4,8 @@
  * Nothing else of the route changes (see packages/shared/src/kube/http-route.ts for why a JSON patch).
  */
 import type * as k8s from '@kubernetes/client-node';
-import { applyGreenService, findService, greenServiceSpec, servicesFor } from '@veloz/shared/kube/green-service';
-import { findGreen, greenName } from '@veloz/shared/kube/green';
+import { applyGreenService, findService, greenServiceSpec } from '@veloz/shared/kube/green-service';
+import { findGreen, greenName, servicesSelecting } from '@veloz/shared/kube/green';
 import {
   ROUTE_ANNOTATION,
   blueWeights,
@@ -58,7 +58,7 @@ export const readTrafficRoute: Step<CanaryState> = {
       ]);
     }
     const labels = beforeOf(state).deployment.spec?.template?.metadata?.labels ?? {};
-    const services = await servicesFor(kube, ns, labels);
+    const services = await servicesSelecting(kube, ns, labels);
     const blue = services.find((svc) => rulesTo(route, svc.metadata?.name ?? '').length > 0);
     if (!blue) throw noBlueBackend(state, route, services, unchanged);
     state.route = route;

@@ -9,15 +9,6 @@ import { greenName, greenSelector } from './green';
 import { FIELD_MANAGER, greenServiceName } from './http-route';
 import { unlessNotFound } from './errors';
 
-/** The Services in the namespace whose selector matches the given pod labels. */
-export async function servicesFor(kube: Kube, namespace: string, podLabels: Record<string, string>) {
-  const list = await kube.core.listNamespacedService({ namespace });
-  return list.items.filter((s) => {
-    const sel = s.spec?.selector ?? {};
-    return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => podLabels[k] === v);
-  });
-}
-
 export function greenServiceSpec(blue: k8s.V1Service, green: k8s.V1Deployment, deployment: string): k8s.V1Service {
   const name = greenServiceName(blue.metadata?.name ?? '');
   return {

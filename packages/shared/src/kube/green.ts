@@ -117,16 +117,17 @@ export function greenSpec(source: k8s.V1Deployment, options: GreenSpecOptions): 
   };
 }
 
-/** Selectors of the Services in the namespace whose selector matches the given pod labels. */
+/** The Services in the namespace whose selector matches the given pod labels (the ones serving those pods). */
 export async function servicesSelecting(
   kube: Kube,
   namespace: string,
   podLabels: Record<string, string>,
-): Promise<Record<string, string>[]> {
+): Promise<k8s.V1Service[]> {
   const list = await kube.core.listNamespacedService({ namespace });
-  return list.items
-    .map((s) => s.spec?.selector ?? {})
-    .filter((sel) => Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => podLabels[k] === v));
+  return list.items.filter((s) => {
+    const sel = s.spec?.selector ?? {};
+    return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => podLabels[k] === v);
+  });
 }
 
 /** Creates green, or replaces a leftover's spec (same name, so re-running converges on one green). */
