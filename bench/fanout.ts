@@ -13,14 +13,19 @@ import { startEngineProcess, type EngineProcess } from './engine-process';
 import { ms, progress, ratio, spread, stats, type Section } from './lib';
 
 export const GOAL = 1.2;
+const WINDOW_PASSES = 4;
+
+interface Window {
+  first: number;
+  warm: number[];
+  checks: ReportJson['checks'];
+}
 
 export interface FanoutOptions {
   repeats: number;
 }
 
 interface ReportJson {
-  startedAt: string;
-  finishedAt: string;
   checks: { name: string; status: string; durationMs: number }[];
 }
 
@@ -55,39 +60,54 @@ export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
     } else {
       notes.push('Prometheus is not installed here, so the slo check was left out.');
     }
-    /** One validate pass; its wall time is the report's startedAt → finishedAt (run() from start to verdict). */
-    const pass = async (names: string[]): Promise<{ wall: number; step: number; checks: ReportJson['checks'] }> => {
-      const r = await c.action('validate', { ...inputs, checks: names.join(', ') }, { env: { RUNNER_TEMP: temp } });
+    /**
+     * One short validate window (WINDOW_PASSES passes, 1 s apart). Each pass logs its own wall time (the
+     * checks, all at once); the first pass also pays for first calls (code compiled on first use, first
+     * connections), so it is reported apart and the goal is judged on the passes after it, as in a window.
+     */
+    const window = async (names: string[]): Promise<Window> => {
+      const took: number[] = [];
+      const r = await c.action(
+        'validate',
+        { ...inputs, checks: names.join(', '), duration: `${WINDOW_PASSES - 1}s`, interval: '1s' },
+        {
+          env: { RUNNER_TEMP: temp },
+          onLine: (line) => {
+            const m = /^pass \d+ at \S+: .* in (\d+)ms/.exec(line);
+            if (m) took.push(Number(m[1]));
+          },
+        },
+      );
       if (!r.outputs.report) throw new Error(`validate wrote no report: ${r.errors.join(' | ')}`);
       const report = JSON.parse(await readFile(r.outputs.report, 'utf8')) as ReportJson;
       const bad = report.checks.filter((x) => x.status !== 'pass');
       if (bad.length) throw new Error(`validate checks did not pass: ${JSON.stringify(bad)}`);
-      return {
-        wall: Date.parse(report.finishedAt) - Date.parse(report.startedAt),
-        step: r.durationMs,
-        checks: report.checks,
-      };
+      if (took.length !== WINDOW_PASSES)
+        throw new Error(`validate logged ${took.length} pass times, not ${WINDOW_PASSES}`);
+      return { first: took[0]!, warm: took.slice(1), checks: report.checks };
     };
 
     progress(`fan-out: ${checks.length} checks together and alone, ×${o.repeats}`);
-    await pass(checks); // warm-up
-    const together: { wall: number; step: number; checks: ReportJson['checks'] }[] = [];
-    const alone = new Map<string, { wall: number; step: number }[]>(checks.map((n) => [n, []]));
+    await window(checks); // warm-up
+    const together: Window[] = [];
+    const alone = new Map<string, Window[]>(checks.map((n) => [n, []]));
     for (let i = 0; i < o.repeats; i++) {
-      together.push(await pass(checks));
-      for (const name of checks) alone.get(name)!.push(await pass([name]));
+      together.push(await window(checks));
+      for (const name of checks) alone.get(name)!.push(await window([name]));
     }
-    const all = stats(together.map((t) => t.wall));
-    const allStep = stats(together.map((t) => t.step));
+    const all = stats(together.flatMap((t) => t.warm));
+    const allFirst = stats(together.map((t) => t.first));
     const sumOfChecks = stats(together.map((t) => t.checks.reduce((sum, x) => sum + x.durationMs, 0)));
     const singles = checks.map((name) => ({
       name,
-      wall: stats(alone.get(name)!.map((x) => x.wall)),
-      step: stats(alone.get(name)!.map((x) => x.step)),
+      warm: stats(alone.get(name)!.flatMap((x) => x.warm)),
+      first: stats(alone.get(name)!.map((x) => x.first)),
       inPass: stats(together.map((t) => t.checks.find((x) => x.name === name)?.durationMs ?? Number.NaN)),
     }));
-    const slowest = singles.reduce((a, b) => (b.wall.median > a.wall.median ? b : a));
-    const r = all.median / slowest.wall.median;
+    const slowest = singles.reduce((a, b) => (b.warm.median > a.warm.median ? b : a));
+    const slowestFirst = singles.reduce((a, b) => (b.first.median > a.first.median ? b : a));
+    const r = all.median / slowest.warm.median;
+    const rFirst = allFirst.median / slowestFirst.first.median;
     const met = r <= GOAL;
     return {
       key: 'fanout',
@@ -96,37 +116,43 @@ export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
       met,
       verdict:
         `All ${checks.length} checks in one pass: ${ms(all.median)}; the slowest check alone (${slowest.name}): ` +
-        `${ms(slowest.wall.median)} → ${ratio(r)}. Run one after another they would take ${ms(sumOfChecks.median)}. ` +
-        `${met ? 'Goal met.' : 'Goal not met.'}`,
+        `${ms(slowest.warm.median)} → ${ratio(r)}. Run one after another they would take ${ms(sumOfChecks.median)}. ` +
+        `${met ? 'Goal met.' : 'Goal not met.'} A window's first pass, which also compiles the checks' code and opens ` +
+        `their first connections, takes ${ms(allFirst.median)} against ${ms(slowestFirst.first.median)} for the slowest ` +
+        `check's first pass alone (${slowestFirst.name}) → ${ratio(rFirst)}: that pass is bound by the step's own CPU.`,
       tables: [
         {
-          caption: `Validation pass wall time (report startedAt → finishedAt), median of ${o.repeats} after one warm-up. Ratio to the slowest single check alone.`,
-          columns: ['subject', 'median', 'min', 'max', 'ratio', 'step spawn → exit (median)'],
+          caption:
+            `Pass wall time (each pass's logged time: its checks, all at once), median over passes 2–${WINDOW_PASSES} ` +
+            `of ${o.repeats} windows after one warm-up window; the first pass of each window apart. Ratio to the ` +
+            'slowest single check alone.',
+          columns: ['subject', 'median', 'min', 'max', 'ratio', 'first pass (median)', 'first-pass ratio'],
           rows: [
-            [`all ${checks.length} checks, one pass`, ...spread(all), ratio(r), ms(allStep.median)],
+            [`all ${checks.length} checks, one pass`, ...spread(all), ratio(r), ms(allFirst.median), ratio(rFirst)],
             ...singles.map((s) => [
               `${s.name} alone${s === slowest ? ' (slowest)' : ''}`,
-              ...spread(s.wall),
-              ratio(s.wall.median / slowest.wall.median),
-              ms(s.step.median),
+              ...spread(s.warm),
+              ratio(s.warm.median / slowest.warm.median),
+              ms(s.first.median),
+              ratio(s.first.median / slowestFirst.first.median),
             ]),
-            ['sum of the check durations inside the full pass (sequential cost)', ...spread(sumOfChecks), '', ''],
+            ['sum of the check durations inside the full pass (sequential cost)', ...spread(sumOfChecks), '', '', ''],
           ],
         },
         {
-          caption: 'Each check’s own duration inside the full pass (from the report), median.',
+          caption: 'Each check’s own duration inside the last pass of the full window (from the report), median.',
           columns: singles.map((s) => s.name),
           rows: [singles.map((s) => ms(s.inPass.median))],
         },
       ],
       method:
-        'The validate bundle runs one pass (no `duration`) against one engine double by URL, with the test token, so ' +
+        `The validate bundle runs a ${WINDOW_PASSES}-pass window (1 s apart) against one engine double by URL, with the test token, so ` +
         'every check can pass; the engine double runs in a child process of its own (as a real target is its own ' +
         'server), at 200 synthetic requests/s, so the bench’s own work does not share its event loop. The checks: ' +
         `${checks.join(', ')}${prometheus ? ' (slo against a real Prometheus scraping the engine double every 1 s)' : ''}. ` +
-        'The wall time of a pass is read from the JSON report the step writes (startedAt → finishedAt of the chapter logic: ' +
-        'target, every check, verdict), so the node start-up that both sides share is left out; the step’s whole spawn → exit ' +
-        'time is shown too. Each check is then run alone the same way; the ratio compares the full pass with the slowest ' +
+        'The wall time of a pass is the time the step logs for it (`pass N at +Ts: … in Xms`: from starting its checks ' +
+        'to the last result), so start-up and the interval’s sleep are left out. Each check is then run alone the same ' +
+        'way; the ratio compares the full pass with the slowest ' +
         'single check. The full pass and the single checks are interleaved per round. The logs check needs a pod target ' +
         '(and the order check cannot go through the API server proxy, which drops Authorization), and consistency needs a ' +
         'database or a consistency URL that the engine double does not serve, so those two are not in this pass.',

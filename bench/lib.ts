@@ -3,6 +3,8 @@
  * that bench/report.ts renders into BENCHMARKS.md.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 /** One figure of BENCHMARKS.md: a table, the goal and whether it was met, and how it was measured. */
 export interface Section {
@@ -129,6 +131,27 @@ export function timedRun(
       resolvePromise({ code, signal, stdout, stderr, start, end });
     });
   });
+}
+
+/**
+ * Bundles a bench probe entry (bench/*-entry.ts) with ncc, minified the way dist/ is, into `out`.
+ * Returns the entry path, or undefined with the reason when ncc is not available.
+ */
+export async function buildProbe(source: string, out: string): Promise<{ entry?: string; why?: string }> {
+  const ncc = resolve('node_modules/@vercel/ncc/dist/ncc/cli.js');
+  if (!existsSync(ncc)) return { why: '@vercel/ncc is not installed' };
+  const r = await timedRun(process.execPath, [
+    ncc,
+    'build',
+    source,
+    '-o',
+    out,
+    '--minify',
+    '--transpile-only',
+    '--quiet',
+  ]);
+  if (r.code !== 0) return { why: `ncc failed: ${r.stderr.trim().split('\n').pop()}` };
+  return { entry: join(out, 'index.js') };
 }
 
 export const sleep = (millis: number): Promise<void> => new Promise((r) => setTimeout(r, millis));

@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { snapshotBundles, type Bundles } from './bundles';
-import { mib, progress, ratio, spread, stats, timedRun, type Section, type Stats } from './lib';
+import { buildProbe, mib, progress, ratio, spread, stats, timedRun, type Section, type Stats } from './lib';
 
 /** A missing required input per action (the same cases as __tests__/e2e/bad-input.test.ts). */
 // `kubeconfig: in-cluster` so the missing input is the only fault (an empty kubeconfig is one too).
@@ -71,28 +71,6 @@ async function bareOnce(node: string): Promise<number> {
   return r.end - r.start;
 }
 
-/**
- * Bundles bench/floor-entry.ts (only @actions/core) with ncc, minified like dist/, into `dir`.
- * Returns the entry path, or undefined (with the reason) when ncc is not available.
- */
-async function buildFloor(dir: string): Promise<{ entry?: string; why?: string }> {
-  const ncc = resolve('node_modules/@vercel/ncc/dist/ncc/cli.js');
-  if (!existsSync(ncc)) return { why: '@vercel/ncc is not installed' };
-  const out = join(dir, 'floor');
-  const r = await timedRun(process.execPath, [
-    ncc,
-    'build',
-    'bench/floor-entry.ts',
-    '-o',
-    out,
-    '--minify',
-    '--transpile-only',
-    '--quiet',
-  ]);
-  if (r.code !== 0) return { why: `ncc failed: ${r.stderr.trim().split('\n').pop()}` };
-  return { entry: join(out, 'index.js') };
-}
-
 async function floorOnce(node: string, entry: string): Promise<number> {
   const r = await timedRun(node, [entry], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', INPUT_VERSION: '' } });
   if (r.code !== 1 || !r.stdout.startsWith('::error::')) throw new Error(`floor bundle: exit ${r.code} ${r.stdout}`);
@@ -136,7 +114,7 @@ export async function startupFigure(o: StartupOptions): Promise<Section> {
   const notes: string[] = [];
   let floorFacts: { ratio: number; rssKib: number } | undefined;
   const b = await snapshotBundles();
-  const floor = await buildFloor(dir);
+  const floor = await buildProbe('bench/floor-entry.ts', join(dir, 'floor'));
   if (floor.why) notes.push(`The @actions/core floor could not be measured: ${floor.why}.`);
   try {
     for (const rt of runtimes()) {
