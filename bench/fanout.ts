@@ -119,7 +119,7 @@ export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
         `${ms(slowest.warm.median)} → ${ratio(r)}. Run one after another they would take ${ms(sumOfChecks.median)}. ` +
         `${met ? 'Goal met.' : 'Goal not met.'} A window's first pass, which also compiles the checks' code and opens ` +
         `their first connections, takes ${ms(allFirst.median)} against ${ms(slowestFirst.first.median)} for the slowest ` +
-        `check's first pass alone (${slowestFirst.name}) → ${ratio(rFirst)}: that pass is bound by the step's own CPU.`,
+        `check's first pass alone (${slowestFirst.name}) → ${ratio(rFirst)}.`,
       tables: [
         {
           caption:
