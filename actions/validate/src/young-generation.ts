@@ -5,15 +5,20 @@
  * second needs no such throughput, so before anything else a validate step with a window re-executes
  * itself — the same process, stdio and environment — with the young generation bounded.
  */
+import { parseDuration } from '@veloz/shared/parse';
+
 const MARK = 'VELOZ_YOUNG_GENERATION_BOUNDED';
 export const SEMI_SPACE_MIB = 8;
 
 type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
 
-/** Whether `duration` asks for a window: anything but empty or zero (a bad value is reported later). */
+/** Whether `duration` asks for a window, by the one duration grammar (a bad value is reported by the step). */
 export function windowRequested(duration: string | undefined): boolean {
-  const text = (duration ?? '').trim();
-  return text !== '' && !/^0+(\.0*)?\s*(ms|s|m|h)?$/i.test(text);
+  try {
+    return parseDuration(duration ?? '') > 0;
+  } catch {
+    return false;
+  }
 }
 
 export function boundYoungGeneration(env: NodeJS.ProcessEnv = process.env): void {
