@@ -83,7 +83,13 @@ export interface BenchCluster {
   action(
     action: ActionName,
     inputs: Record<string, string>,
-    options?: { helm?: HelmTool; onLine?: (line: string) => void; timeoutMs?: number; env?: Record<string, string> },
+    options?: {
+      helm?: HelmTool;
+      onLine?: (line: string) => void;
+      onSpawn?: (pid: number) => void;
+      timeoutMs?: number;
+      env?: Record<string, string>;
+    },
   ): Promise<ActionRun & { start: number; end: number }>;
   stop(): Promise<void>;
 }
@@ -189,6 +195,7 @@ export async function startBenchCluster(options: SandboxOptions = {}): Promise<B
         node: wrapped.node,
         timeoutMs: o.timeoutMs ?? 600_000,
         ...(o.onLine ? { onLine: o.onLine } : {}),
+        ...(o.onSpawn ? { onSpawn: (child) => child.pid !== undefined && o.onSpawn?.(child.pid) } : {}),
       });
       return { ...run, start, end: performance.now() };
     },

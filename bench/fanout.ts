@@ -3,7 +3,7 @@
  * single check run alone. The checks run concurrently, so one pass should cost about its slowest check.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ const WINDOW_PASSES = 4;
 interface Window {
   first: number;
   warm: number[];
+  /** The validate process's main-thread CPU from one pass line to the next: each warm pass's own CPU. */
+  warmCpu: number[];
   checks: ReportJson['checks'];
 }
 
@@ -25,8 +27,33 @@ export interface FanoutOptions {
   repeats: number;
 }
 
+/**
+ * CPU time (ms) the main thread of `pid` has run so far: the event loop every check shares. schedstat
+ * counts in nanoseconds, where /proc/<pid>/stat's clock ticks (10 ms) would swallow a pass.
+ */
+function mainThreadCpuMs(pid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
 interface ReportJson {
   checks: { name: string; status: string; durationMs: number }[];
+}
+
+/** What a warm pass cannot go below: the CPU its checks need on the one event loop they share. */
+function cpuSentence(cpu: number[], pass: number, slowest: { name: string; warm: { median: number } }): string {
+  if (!cpu.length) return " (The validate process's CPU was not readable from /proc here.)";
+  const c = stats(cpu).median;
+  const bound = Math.max(c, slowest.warm.median);
+  return (
+    ` What bounds it: a warm pass of all checks costs validate ${ms(c)} of main-thread CPU (from /proc/<pid>/schedstat, ` +
+    `pass line to pass line), the one event loop every check's requests and parsing share; a pass cannot take less ` +
+    `than that or than its slowest check, so its floor here is ${ms(bound)} (${ratio(bound / slowest.warm.median)} the ` +
+    `slowest check alone) and the pass takes ${ratio(pass / bound)} that floor.`
+  );
 }
 
 export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
@@ -67,14 +94,20 @@ export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
      */
     const window = async (names: string[]): Promise<Window> => {
       const took: number[] = [];
+      const cpuAt: number[] = [];
+      let pid: number | undefined;
       const r = await c.action(
         'validate',
         { ...inputs, checks: names.join(', '), duration: `${WINDOW_PASSES - 1}s`, interval: '1s' },
         {
           env: { RUNNER_TEMP: temp },
+          onSpawn: (p) => (pid = p),
           onLine: (line) => {
             const m = /^pass \d+ at \S+: .* in (\d+)ms/.exec(line);
-            if (m) took.push(Number(m[1]));
+            if (!m) return;
+            took.push(Number(m[1]));
+            const cpu = pid === undefined ? undefined : mainThreadCpuMs(pid);
+            if (cpu !== undefined) cpuAt.push(cpu);
           },
         },
       );
@@ -84,7 +117,8 @@ export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
       if (bad.length) throw new Error(`validate checks did not pass: ${JSON.stringify(bad)}`);
       if (took.length !== WINDOW_PASSES)
         throw new Error(`validate logged ${took.length} pass times, not ${WINDOW_PASSES}`);
-      return { first: took[0]!, warm: took.slice(1), checks: report.checks };
+      const warmCpu = cpuAt.length === WINDOW_PASSES ? cpuAt.slice(1).map((x, i) => x - cpuAt[i]!) : [];
+      return { first: took[0]!, warm: took.slice(1), warmCpu, checks: report.checks };
     };
 
     progress(`fan-out: ${checks.length} checks together and alone, ×${o.repeats}`);
@@ -97,6 +131,7 @@ export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
     }
     const all = stats(together.flatMap((t) => t.warm));
     const allFirst = stats(together.map((t) => t.first));
+    const allCpu = together.flatMap((t) => t.warmCpu);
     const sumOfChecks = stats(together.map((t) => t.checks.reduce((sum, x) => sum + x.durationMs, 0)));
     const singles = checks.map((name) => ({
       name,
@@ -119,7 +154,8 @@ export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
         `${ms(slowest.warm.median)} → ${ratio(r)}. Run one after another they would take ${ms(sumOfChecks.median)}. ` +
         `${met ? 'Goal met.' : 'Goal not met.'} A window's first pass, which also compiles the checks' code and opens ` +
         `their first connections, takes ${ms(allFirst.median)} against ${ms(slowestFirst.first.median)} for the slowest ` +
-        `check's first pass alone (${slowestFirst.name}) → ${ratio(rFirst)}.`,
+        `check's first pass alone (${slowestFirst.name}) → ${ratio(rFirst)}.` +
+        cpuSentence(allCpu, all.median, slowest),
       tables: [
         {
           caption:
@@ -137,6 +173,17 @@ export async function fanoutFigure(o: FanoutOptions): Promise<Section> {
               ratio(s.first.median / slowestFirst.first.median),
             ]),
             ['sum of the check durations inside the full pass (sequential cost)', ...spread(sumOfChecks), '', '', ''],
+            ...(allCpu.length
+              ? [
+                  [
+                    `validate's main-thread CPU per warm pass, all ${checks.length} checks`,
+                    ...spread(stats(allCpu)),
+                    '',
+                    '',
+                    '',
+                  ],
+                ]
+              : []),
           ],
         },
         {
