@@ -24,5 +24,7 @@ export default {
   coverageReporters: ['json'],
   coverageDirectory: '<rootDir>/coverage',
   testTimeout: 120000,
-  maxWorkers: 2,
+  // Most suites wait on real servers, leases and deadlines rather than compute: three workers on two cores
+  // took the full run from about 800 s to 460 s here, all green.
+  maxWorkers: 3,
 };

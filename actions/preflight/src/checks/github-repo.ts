@@ -16,10 +16,16 @@ export interface GithubRepo {
   serverUrl: string;
 }
 
-export async function githubRepo(token: string, run: RunInfo, sha: string | undefined): Promise<GithubRepo> {
+/** `requestTimeoutMs`: GitHub's own request deadline unless a test needs a short one. */
+export async function githubRepo(
+  token: string,
+  run: RunInfo,
+  sha: string | undefined,
+  requestTimeoutMs?: number,
+): Promise<GithubRepo> {
   const [owner = '', repo = ''] = run.repository.split('/');
   return {
-    octokit: await githubClient(token, run),
+    octokit: await githubClient(token, run, requestTimeoutMs),
     owner,
     repo,
     sha: sha ?? run.sha,
