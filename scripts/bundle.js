@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { minify } from 'terser';
+import { minifyChunk } from './minify-chunk.js';
 import { HASH_FILE, sourceHash } from './source-hash.js';
 
 const ACTIONS = ['preflight', 'canary', 'validate', 'rollback'];
@@ -57,12 +57,7 @@ for (const file of readdirSync(dist).filter((f) => /^(\d+\.)?index\.js$/.test(f)
   let map = inputMap;
   // ncc's --minify skips split chunks: terser them, carrying the map through.
   if (file !== 'index.js') {
-    const result = await minify(code, {
-      module: true,
-      compress: true,
-      mangle: true,
-      sourceMap: keep ? { content: inputMap, url: `${file}.map` } : false,
-    });
+    const result = await minifyChunk(code, keep ? { content: inputMap, url: `${file}.map` } : false);
     code = result.code;
     map = keep ? JSON.parse(result.map) : undefined;
   } else if (keep) {
