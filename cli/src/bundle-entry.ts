@@ -3,7 +3,7 @@ import { canaryAction } from '../../actions/canary/src/main';
 import { preflightAction } from '../../actions/preflight/src/main';
 import { rollbackAction } from '../../actions/rollback/src/main';
 import { validateAction } from '../../actions/validate/src/main';
-import { boundYoungGeneration } from '../../actions/validate/src/young-generation';
+import { boundWindowMemory } from '../../actions/validate/src/window-memory';
 
 /**
  * The single bundle entry: dist/<action>/index.js calls main('<action>'). One bundle shares
@@ -20,7 +20,7 @@ export async function main(action: string): Promise<void> {
     case 'canary':
       return runAction(canaryAction);
     case 'validate':
-      boundYoungGeneration();
+      boundWindowMemory();
       return runAction(validateAction);
     case 'rollback':
       return runAction(rollbackAction);
