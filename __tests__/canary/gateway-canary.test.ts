@@ -255,11 +255,15 @@ describe.each([
 
   test('a promotion that fails after the hold: blue unpaused with its own strategy, its old pods still serving', async () => {
     cluster.sandbox.setProfile(`${IMAGE}:1.3.0`, 'crashloop');
-    // the rollback's own rollout settled: exactly its 2 pods
-    for (let i = 0; i < 200 && live('app.kubernetes.io/name=veloz,!veloz.io/track').length !== 2; i++)
-      await new Promise((r) => setTimeout(r, 50));
+    // the rollback's own rollout settled: exactly its 2 pods, of one ReplicaSet (two pods can also be
+    // one old and one new while that rollout still turns over)
+    const settled = () => {
+      const pods = live('app.kubernetes.io/name=veloz,!veloz.io/track');
+      return pods.length === 2 && new Set(pods.map((p) => p.metadata.labels?.['pod-template-hash'])).size === 1;
+    };
+    for (let i = 0; i < 400 && !settled(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(settled()).toBe(true);
     const old = names(live('app.kubernetes.io/name=veloz,!veloz.io/track'));
-    expect(old).toHaveLength(2);
     const run = await canary({ phase: 'promote', version: '1.3.0' });
     expect(run.exitCode).toBe(1);
     expect(run.errors.join('\n')).toMatch(/crash-looping/);
